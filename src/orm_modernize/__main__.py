@@ -1,0 +1,3 @@
+from orm_modernize.cli import main
+
+main()

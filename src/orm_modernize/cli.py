@@ -1,0 +1,126 @@
+"""The command line: parse flags, build `Settings`, run, report, return an exit code."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from orm_modernize import __version__
+from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.reporters import REPORTERS
+from orm_modernize.reporters.text import display_path
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> tuple[str, ...]:
+    if not value:
+        return ()
+    from orm_modernize.rules import ALL_RULES
+
+    codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
+    for code in codes:
+        if not any(rule.code.startswith(code) for rule in ALL_RULES):
+            raise click.BadParameter(f"unknown rule code or prefix: {code}")
+    return codes
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="orm-modernize")
+def main() -> None:
+    """Find legacy SQLAlchemy 1.x code and rewrite it to SQLAlchemy 2.0 style."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (and count) unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--select", callback=_codes, help="Comma-separated codes or prefixes to enable.")
+@click.option("--ignore", callback=_codes, help="Comma-separated codes or prefixes to disable.")
+@click.option(
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
+def check(
+    paths: tuple[Path, ...],
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    output_format: str,
+    jobs: Optional[int],
+) -> None:
+    """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
+    from orm_modernize.runner import run
+
+    settings = Settings(
+        select=select or ("ORM",),
+        ignore=ignore,
+        fix=fix or diff,
+        unsafe_fixes=unsafe_fixes,
+    )
+    results = run(paths or (Path("."),), settings, jobs=jobs, write=fix and not diff)
+    for result in results:
+        for error in result.errors:
+            click.echo(f"{display_path(result.path)}: {error}", err=True)
+    if diff:
+        changed = _print_diff(results)
+        fixes = sum(len(r.applied) for r in results)
+        click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
+        sys.exit(_exit_code(results, changed))
+    REPORTERS[output_format](results, click.get_text_stream("stdout"), settings)
+    sys.exit(_exit_code(results, any(r.diagnostics for r in results)))
+
+
+def _exit_code(results: Sequence[FileResult], findings: bool) -> int:
+    if any(r.errors for r in results):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def _print_diff(results: Sequence[FileResult]) -> bool:
+    changed = False
+    for result in results:
+        if not result.changed or result.fixed is None or result.source is None:
+            continue
+        changed = True
+        name = display_path(result.path)
+        old = result.source.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        new = result.fixed.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"):
+            click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n",
+                       nl=False)
+    return changed
+
+
+@main.command()
+def rules() -> None:
+    """List every rule: code, name, and whether it can fix what it finds."""
+    from orm_modernize.rules import ALL_RULES
+
+    for rule in ALL_RULES:
+        click.echo(f"{rule.code}  {rule.name:<32} fix: {rule.fix_availability}")
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation of the rule CODE."""
+    from orm_modernize.rules import RULES_BY_CODE
+
+    rule = RULES_BY_CODE.get(code.upper())
+    if rule is None:
+        raise click.BadParameter(f"unknown rule code: {code}", param_hint="CODE")
+    click.echo(f"# {rule.code} {rule.name}\n\n{rule.docs()}")

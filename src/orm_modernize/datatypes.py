@@ -1,0 +1,104 @@
+"""Plain data passed between the engine, the runner and the reporters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+import libcst as cst
+
+# (module, name): `("sqlalchemy", "select")` is `from sqlalchemy import select`.
+ImportSpec = tuple[str, str]
+Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to check and what to fix; built by the CLI, read by the engine."""
+
+    select: tuple[str, ...] = ("ORM",)
+    ignore: tuple[str, ...] = ()
+    fix: bool = False
+    unsafe_fixes: bool = False
+
+    def enabled(self, code: str) -> bool:
+        # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`
+        # disables ORM0xx, `--ignore ORM --select ORM002` keeps ORM002 alone.
+        chosen = max((p for p in self.select if code.startswith(p)), key=len, default="")
+        dropped = max((p for p in self.ignore if code.startswith(p)), key=len, default="")
+        return bool(chosen) and len(chosen) > len(dropped)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace (or remove) one node of the module being fixed."""
+
+    node: cst.CSTNode
+    replacement: Replacement
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A rewrite: one or more edits, and the imports it needs or frees."""
+
+    edits: tuple[Edit, ...]
+    safe: bool
+    imports: tuple[ImportSpec, ...] = ()
+    # Names bound by imports that the fix may leave unused; such an import is
+    # removed after the fix only if nothing else uses the name.
+    unused: tuple[str, ...] = ()
+
+    @classmethod
+    def replace(
+        cls,
+        node: cst.CSTNode,
+        replacement: Replacement,
+        *,
+        safe: bool,
+        imports: tuple[ImportSpec, ...] = (),
+        unused: tuple[str, ...] = (),
+    ) -> Fix:
+        return cls((Edit(node, replacement),), safe, imports, unused)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule's finding on the current tree; holds CST nodes, never leaves the engine."""
+
+    code: str
+    message: str
+    node: cst.CSTNode
+    fix_title: Optional[str]
+    fix: Optional[Fix]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A finding as reported to the user: plain, picklable data."""
+
+    code: str
+    message: str
+    line: int  # 1-based
+    column: int  # 1-based
+    end_line: int
+    end_column: int
+    fix_title: Optional[str] = None
+    # "safe", "unsafe", or None when there is no fix for this finding.
+    applicability: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Everything the engine learned about one file."""
+
+    path: Path
+    diagnostics: tuple[Diagnostic, ...] = ()  # what remains after fixing
+    applied: tuple[Diagnostic, ...] = ()  # findings whose fix was applied
+    source: Optional[bytes] = None
+    fixed: Optional[bytes] = None  # new content, only when it differs from source
+    errors: tuple[str, ...] = field(default=())  # one line each, without the path
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed is not None and self.fixed != self.source

@@ -1,0 +1,289 @@
+"""The pure core: bytes in, `FileResult` out. No I/O, no printing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from orm_modernize.datatypes import Diagnostic, FileResult, Replacement, Settings, Violation
+from orm_modernize.rule import Rule
+from orm_modernize.semantic import ProjectIndex, Semantic
+
+# A fix can uncover another (a query nested in a query's arguments is rewritten on the
+# next pass); real files settle in two or three passes.
+MAX_PASSES = 10
+
+NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+
+
+class NonConvergingFix(Exception):
+    """Fixes kept changing the file: a bug in a rule, never the user's fault."""
+
+
+def lint_source(
+    source: bytes,
+    path: Path,
+    settings: Settings,
+    *,
+    project: Optional[ProjectIndex] = None,
+    rules: Optional[Sequence[type[Rule]]] = None,
+) -> FileResult:
+    """Check one file's bytes and, when `settings.fix`, rewrite them."""
+    if rules is None:
+        from orm_modernize.rules import ALL_RULES
+
+        rules = ALL_RULES
+    active = [r for r in rules if settings.enabled(r.code) and _triggered(r, source)]
+    if not active:
+        return FileResult(path, source=source)
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError) as error:
+        return FileResult(path, source=source, errors=(f"cannot parse: {_one_line(error)}",))
+
+    applied: list[Diagnostic] = []
+    errors: list[str] = []
+    refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
+    first_pass: Optional[list[Diagnostic]] = None
+    for passes in range(MAX_PASSES):
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=passes == 0)
+        module = wrapper.module
+        violations = _collect(wrapper, active, project)
+        positions = wrapper.resolve(PositionProvider) if violations else {}
+        pairs = sorted(
+            ((v, _diagnostic(v, positions[v.node], settings)) for v in violations),
+            key=lambda pair: (pair[1].line, pair[1].column, pair[1].code),
+        )
+        violations = [v for v, _ in pairs]
+        diagnostics = [d for _, d in pairs]
+        if first_pass is None:
+            first_pass = diagnostics
+        wanted = [
+            (v, d)
+            for v, d in zip(violations, diagnostics)
+            if settings.fix and _applicable(v, settings)
+            and (v.code, module.code_for_node(v.node)) not in refused
+        ]
+        if not wanted:
+            break
+        chosen = _non_overlapping(wanted, positions)
+        fixed, failed = _apply_verified(module, [v for v, _ in chosen], path)
+        for violation, diagnostic in chosen:
+            if violation in failed:
+                refused.add((violation.code, module.code_for_node(violation.node)))
+                errors.append(
+                    f"{diagnostic.line}:{diagnostic.column}: {violation.code} fix dropped:"
+                    f" it would produce invalid Python ({failed[violation]})"
+                )
+            else:
+                applied.append(diagnostic)
+        module = fixed
+    else:
+        # Leave the file as it was and say which rules kept firing.
+        codes = ", ".join(sorted({d.code for d in diagnostics}))
+        return FileResult(
+            path,
+            diagnostics=tuple(first_pass or ()),
+            source=source,
+            errors=(f"internal error: fixes did not converge ({codes}); file left unchanged",),
+        )
+    new = module.bytes if applied else None
+    return FileResult(
+        path,
+        diagnostics=tuple(diagnostics),
+        applied=tuple(applied),
+        source=source,
+        fixed=new if new != source else None,
+        errors=tuple(errors),
+    )
+
+
+def _triggered(rule: type[Rule], source: bytes) -> bool:
+    return any(trigger in source for trigger in rule.triggers)
+
+
+def _collect(
+    wrapper: MetadataWrapper, rules: Sequence[type[Rule]], project: Optional[ProjectIndex]
+) -> list[Violation]:
+    semantic = Semantic(wrapper, project)
+    visitors = [rule(semantic) for rule in rules]
+    cst.visit_batched(wrapper.module, visitors)
+    violations = [v for visitor in visitors for v in visitor.violations]
+    suppressed = _noqa_lines(wrapper.module.code)
+    if not suppressed:
+        return violations
+    positions = wrapper.resolve(PositionProvider)
+    return [v for v in violations if not _is_suppressed(v.code, positions[v.node], suppressed)]
+
+
+def _noqa_lines(code: str) -> dict[int, Optional[frozenset[str]]]:
+    """Line number -> the codes its `# noqa` silences (None: every code)."""
+    found: dict[int, Optional[frozenset[str]]] = {}
+    if "noqa" not in code and "NOQA" not in code:
+        return found
+    for number, line in enumerate(code.splitlines(), start=1):
+        match = NOQA.search(line)
+        if match:
+            codes = match.group("codes")
+            found[number] = (
+                frozenset(re.split(r"[\s,]+", codes.upper().strip())) if codes else None
+            )
+    return found
+
+
+def _is_suppressed(
+    code: str, where: CodeRange, noqa: dict[int, Optional[frozenset[str]]]
+) -> bool:
+    if where.start.line not in noqa:
+        return False
+    codes = noqa[where.start.line]
+    return codes is None or code in codes
+
+
+def _applicable(violation: Violation, settings: Settings) -> bool:
+    fix = violation.fix
+    return fix is not None and (fix.safe or settings.unsafe_fixes)
+
+
+def _diagnostic(violation: Violation, where: CodeRange, settings: Settings) -> Diagnostic:
+    fix = violation.fix
+    return Diagnostic(
+        code=violation.code,
+        message=violation.message,
+        line=where.start.line,
+        column=where.start.column + 1,
+        end_line=where.end.line,
+        end_column=where.end.column + 1,
+        fix_title=violation.fix_title if fix else None,
+        applicability=None if fix is None else ("safe" if fix.safe else "unsafe"),
+    )
+
+
+def _non_overlapping(
+    wanted: list[tuple[Violation, Diagnostic]], positions: object
+) -> list[tuple[Violation, Diagnostic]]:
+    """Fixes whose edits touch disjoint ranges; the rest wait for the next pass."""
+    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    chosen = []
+    for violation, diagnostic in wanted:
+        assert violation.fix is not None
+        spans = []
+        for edit in violation.fix.edits:
+            where: CodeRange = positions[edit.node]  # type: ignore[index]
+            spans.append(
+                ((where.start.line, where.start.column), (where.end.line, where.end.column))
+            )
+        if any(a[0] < b[1] and b[0] < a[1] for a in spans for b in taken):
+            continue
+        taken.extend(spans)
+        chosen.append((violation, diagnostic))
+    return chosen
+
+
+def _apply_verified(
+    module: cst.Module, violations: list[Violation], path: Path
+) -> tuple[cst.Module, dict[Violation, str]]:
+    """Apply the fixes; a fix whose output does not compile is left out and named."""
+    fixed = _apply(module, violations)
+    problem = _compile_error(fixed, path)
+    if problem is None:
+        return fixed, {}
+    failed = {}
+    for violation in violations:
+        alone = _compile_error(_apply(module, [violation]), path)
+        if alone is not None:
+            failed[violation] = alone
+    survivors = [v for v in violations if v not in failed]
+    fixed = _apply(module, survivors)
+    if survivors and _compile_error(fixed, path) is not None:
+        # Each compiles alone but not together: keep the file, report them all.
+        return module, {v: problem for v in violations}
+    return fixed, failed
+
+
+def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
+    edits: dict[int, Replacement] = {}
+    context = CodemodContext()
+    freed: set[str] = set()
+    for violation in violations:
+        assert violation.fix is not None
+        for edit in violation.fix.edits:
+            edits[id(edit.node)] = edit.replacement
+        for module_name, name in violation.fix.imports:
+            AddImportsVisitor.add_needed_import(context, module_name, name)
+        freed.update(violation.fix.unused)
+    module = module.visit(_Replacer(edits))
+    if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+        module = AddImportsVisitor(context).transform_module(module)
+    # Looked up after the edits: another fix of the same pass may have moved the
+    # import (ORM401 rewrites the very import that ORM402 frees).
+    for spec in _imports_binding(module, freed):
+        RemoveImportsVisitor.remove_unused_import(context, *spec)
+    if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+        module = RemoveImportsVisitor(context).transform_module(module)
+    return module
+
+
+def _imports_binding(
+    module: cst.Module, names: set[str]
+) -> list[tuple[str, Optional[str], Optional[str]]]:
+    """(module, name, alias) of each module-level import that binds one of `names`."""
+    found: list[tuple[str, Optional[str], Optional[str]]] = []
+    if not names:
+        return found
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    if (alias.evaluated_alias or alias.evaluated_name) in names:
+                        found.append((alias.evaluated_name, None, alias.evaluated_alias))
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+                and not isinstance(small.names, cst.ImportStar)
+            ):
+                source = module.code_for_node(small.module)
+                for alias in small.names:
+                    if (alias.evaluated_alias or alias.evaluated_name) in names:
+                        found.append((source, alias.evaluated_name, alias.evaluated_alias))
+    return found
+
+
+class _Replacer(cst.CSTTransformer):
+    """Swaps nodes by identity; never descends into a node it replaces."""
+
+    def __init__(self, edits: dict[int, Replacement]) -> None:
+        self.edits = edits
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) not in self.edits
+
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> Replacement:
+        return self.edits.get(id(original_node), updated_node)
+
+
+def _compile_error(module: cst.Module, path: Path) -> Optional[str]:
+    try:
+        compile(module.code, str(path), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        return _one_line(error)
+    return None
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, cst.ParserSyntaxError):
+        return f"{error.message} (line {error.raw_line}, column {error.raw_column + 1})"
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

@@ -1,0 +1,69 @@
+"""A cheap, parse-free pre-pass over the project: which classes are mapped.
+
+`session.query(User)` in `views.py` is only recognisably SQLAlchemy if we know that
+`User`, imported from `models.py`, is a mapped class. Parsing every file twice would
+double the cost of a run, so this pass reads class headers with regular expressions
+and resolves bases by name across the project until nothing changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from orm_modernize.semantic import ProjectIndex
+
+# Base = declarative_base(...) / sa_orm.declarative_base(...) / automap_base(...)
+BASE_FUNCTION = re.compile(
+    rb"^(\w+)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:declarative_base|automap_base)\(", re.M
+)
+# class Name(Base1, mod.Base2): (bases may span lines)
+CLASS = re.compile(rb"^class\s+(\w+)\s*\(([^)]*)\)\s*:", re.M)
+AS_DECLARATIVE = re.compile(rb"^@(?:[\w.]+\.)?as_declarative\b[^\n]*\nclass\s+(\w+)", re.M)
+DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
+
+
+def module_name(path: Path) -> str:
+    """Dotted module name of `path`, walking up through `__init__.py` packages."""
+    path = path.resolve()
+    parts = [] if path.stem == "__init__" else [path.stem]
+    parent = path.parent
+    while (parent / "__init__.py").is_file():
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    return ".".join(parts)
+
+
+def build_index(files: Iterable[tuple[Path, bytes]]) -> ProjectIndex:
+    """Names of declarative bases and mapped classes, and the project's packages."""
+    mapped: set[bytes] = set()
+    classes: list[tuple[bytes, list[bytes]]] = []
+    packages: set[str] = set()
+    for path, source in files:
+        name = module_name(path)
+        if name:
+            packages.add(name.split(".", 1)[0])
+        if b"class " not in source:
+            continue
+        mapped.update(BASE_FUNCTION.findall(source))
+        mapped.update(AS_DECLARATIVE.findall(source))
+        for cls, bases in CLASS.findall(source):
+            names = [b.strip().rsplit(b".", 1)[-1] for b in bases.split(b",") if b.strip()]
+            if DECLARATIVE_CLASSES.intersection(names):
+                mapped.add(cls)
+            elif b"Model" in names and b".Model" in bases:
+                mapped.add(cls)  # Flask-SQLAlchemy's db.Model
+            else:
+                classes.append((cls, names))
+    changed = True
+    while changed:  # a mapped class's subclasses are mapped too, across files
+        changed = False
+        for cls, names in classes:
+            if cls not in mapped and mapped.intersection(names):
+                mapped.add(cls)
+                changed = True
+    return ProjectIndex(
+        packages=frozenset(packages),
+        mapped=frozenset(n.decode("ascii", "replace") for n in mapped),
+    )

@@ -1,0 +1,29 @@
+"""A JSON list of findings, in the shape of ruff's `--output-format json`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TextIO
+
+from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.reporters.text import display_path
+
+
+def report(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:
+    rows = [
+        {
+            "code": d.code,
+            "message": d.message,
+            "filename": display_path(r.path),
+            "location": {"row": d.line, "column": d.column},
+            "end_location": {"row": d.end_line, "column": d.end_column},
+            "fix": None
+            if d.applicability is None
+            else {"applicability": d.applicability, "message": d.fix_title},
+        }
+        for r in results
+        for d in r.diagnostics
+    ]
+    json.dump(rows, out, indent=2)
+    out.write("\n")

@@ -1,0 +1,43 @@
+"""The base class of every rule: a LibCST visitor that reports `Violation`s."""
+
+from __future__ import annotations
+
+import inspect
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from orm_modernize.datatypes import Fix, Violation
+from orm_modernize.semantic import Semantic
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """One legacy idiom. Subclasses set the class attributes and visit nodes."""
+
+    code: ClassVar[str]  # ORM + 3 digits, never reused
+    name: ClassVar[str]  # kebab-case, names what is wrong
+    message: ClassVar[str]  # lowercase fragment, API in backticks, no period
+    fix_title: ClassVar[Optional[str]] = None  # None: the rule only reports
+    # "always", "sometimes" or "never": can a finding of this rule carry a fix?
+    fix_availability: ClassVar[str] = "never"
+    # The file must contain one of these byte strings for the rule to run at all:
+    # a pre-filter that spares parsing files that cannot hold the idiom.
+    triggers: ClassVar[tuple[bytes, ...]]
+
+    def __init__(self, semantic: Semantic) -> None:
+        super().__init__()
+        self.semantic = semantic
+        self.violations: list[Violation] = []
+
+    def report(
+        self, node: cst.CSTNode, *, fix: Optional[Fix] = None, message: Optional[str] = None
+    ) -> None:
+        if fix is not None and self.fix_title is None:
+            raise TypeError(f"{self.code} has no fix_title and must not pass a fix")
+        self.violations.append(
+            Violation(self.code, message or self.message, node, self.fix_title, fix)
+        )
+
+    @classmethod
+    def docs(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")

@@ -1,0 +1,24 @@
+"""Every rule, sorted by code.
+
+Code ranges: ORM0xx `Query` API · ORM1xx Session and transactions · ORM2xx
+Engine/Connection execution · ORM3xx Core constructs · ORM4xx declarative mapping
+and relationships.
+"""
+
+from __future__ import annotations
+
+from orm_modernize.rule import Rule
+from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
+from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
+from orm_modernize.rules.legacy_query import LegacyQuery
+from orm_modernize.rules.legacy_query_get import LegacyQueryGet
+from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
+
+ALL_RULES: tuple[type[Rule], ...] = (
+    LegacyQueryGet,
+    LegacyQuery,
+    ExtDeclarativeImport,
+    DeclarativeBaseFunction,
+    RelationshipOutsideClass,
+)
+RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

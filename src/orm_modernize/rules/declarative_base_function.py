@@ -1,0 +1,123 @@
+"""ORM402: `Base = declarative_base()` -> `class Base(DeclarativeBase): pass`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from orm_modernize.datatypes import Fix
+from orm_modernize.rule import Rule
+from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, in_import_fallback
+
+# automap_base() is not a declarative_base() and has no DeclarativeBase spelling.
+FUNCTIONS = DECLARATIVE_BASE_FUNCTIONS - {"sqlalchemy.ext.automap.automap_base"}
+
+
+class DeclarativeBaseFunction(Rule):
+    """
+    ## What it does
+    Checks for a declarative base made by calling `declarative_base()`.
+
+    ## Why is this bad?
+    SQLAlchemy 2.0 supersedes `declarative_base()` with subclassing
+    `DeclarativeBase`, which is what `Mapped[]` typing and PEP 484 tools
+    understand. The old function still works but is legacy; its `bind=` argument
+    was removed in 2.0.
+
+    ## Example
+        Base = declarative_base(metadata=metadata)
+
+    ## Use instead
+        class Base(DeclarativeBase):
+            metadata = metadata
+
+    ## Fix safety
+    Unsafe: `DeclarativeBase` is 2.0-only (an `ImportError` on 1.4) and the base
+    no longer has `DeclarativeMeta` as its metaclass, so `isinstance(cls,
+    DeclarativeMeta)` checks elsewhere stop matching; Flask-SQLAlchemy needs
+    `SQLAlchemy(model_class=Base)`. `metadata=` becomes a class attribute, `cls=`
+    mixins become base classes and a `name=` equal to the variable is dropped.
+    Any other argument (`bind=`, `metaclass=`, `constructor=`, positional
+    arguments, another `name=`), an annotated or non-module-level assignment is
+    reported without a fix.
+
+    ## References
+    - What's new in SQLAlchemy 2.0, "Step one - declarative_base() is superseded by
+      DeclarativeBase"
+    """
+
+    code = "ORM402"
+    name = "declarative-base-function"
+    message = "`declarative_base()` is superseded by subclassing `DeclarativeBase`"
+    fix_title = "Define `class Base(DeclarativeBase)`"
+    fix_availability = "sometimes"
+    triggers = (b"declarative_base",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.semantic.is_one_of(node.func, FUNCTIONS):
+            return
+        if in_import_fallback(node, self.semantic.parent):
+            return
+        if any(arg.keyword and arg.keyword.value == "bind" for arg in node.args):
+            self.report(node, message="`declarative_base(bind=...)` was removed in"
+                        " SQLAlchemy 2.0; pass the engine to `Session` and `create_all()`")
+            return
+        self.report(node, fix=self._fix(node))
+
+    def _fix(self, call: cst.Call) -> Optional[Fix]:
+        assign = self.semantic.parent(call)
+        line = self.semantic.parent(assign) if assign else None
+        if not (
+            isinstance(assign, cst.Assign)
+            and isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+            and isinstance(self.semantic.parent(line), cst.Module)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+        ):
+            return None
+        name = assign.targets[0].target.value
+        bases: list[cst.BaseExpression] = []
+        body: list[cst.BaseStatement] = []
+        for arg in call.args:
+            keyword = arg.keyword.value if arg.keyword else None
+            value = arg.value
+            if keyword == "metadata":
+                body.append(_attribute("metadata", value))
+            elif keyword == "cls":
+                if isinstance(value, cst.Tuple):
+                    bases.extend(e.value for e in value.elements)
+                elif not (isinstance(value, cst.Name) and value.value == "object"):
+                    bases.append(value)
+            elif keyword == "name":
+                if not (isinstance(value, cst.SimpleString) and value.evaluated_value == name):
+                    return None
+            else:
+                return None
+        found = self.semantic.reference(call, "sqlalchemy.orm", "DeclarativeBase")
+        if found is None:
+            return None
+        declarative, needed = found
+        classdef = cst.ClassDef(
+            name=cst.Name(name),
+            bases=[cst.Arg(b) for b in (*bases, declarative)],
+            body=cst.IndentedBlock(
+                header=line.trailing_whitespace,
+                body=body or [cst.SimpleStatementLine([cst.Pass()])],
+            ),
+            leading_lines=line.leading_lines,
+        )
+        return Fix.replace(
+            line,
+            classdef,
+            safe=False,
+            imports=(needed,) if needed else (),
+            unused=(call.func.value,) if isinstance(call.func, cst.Name) else (),
+        )
+
+
+def _attribute(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(
+        [cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=value)]
+    )

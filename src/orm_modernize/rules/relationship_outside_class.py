@@ -1,0 +1,175 @@
+"""ORM403: `User.posts = relationship(...)` after the class body -> inside it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import ImportAssignment
+
+from orm_modernize.datatypes import Edit, Fix
+from orm_modernize.rule import Rule
+from orm_modernize.semantic import top_level_statement
+
+RELATIONSHIP = frozenset(
+    {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}
+)
+COLUMN_PROPERTY = frozenset(
+    {"sqlalchemy.orm.column_property", "sqlalchemy.orm.properties.column_property"}
+)
+
+
+class RelationshipOutsideClass(Rule):
+    """
+    ## What it does
+    Checks for a `relationship()` or `column_property()` assigned to a mapped
+    class after its class body (`User.posts = relationship("Post")`).
+
+    ## Why is this bad?
+    Declared in the class body, the attribute is where readers and type
+    checkers look for it, and it can take a `Mapped[]` annotation in 2.0 style
+    (which a post-hoc assignment cannot).
+
+    ## Example
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+
+
+        User.posts = relationship("Post", back_populates="user")
+
+    ## Use instead
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+            posts = relationship("Post", back_populates="user")
+
+    ## Fix safety
+    Safe when every name the expression uses is already defined, and never
+    rebound, before the class statement: moved into the body, it runs when the
+    class is created instead of later. Names inside strings and lambdas are
+    resolved at mapper configuration and may be defined anywhere. A
+    `relationship()` that refers to a later name is reported without a fix (use a
+    string or a lambda argument); a `column_property()` that must stay after the
+    class (it often exists *because* of such a forward reference) is valid 2.0
+    code and is not reported.
+
+    ## References
+    - SQLAlchemy ORM docs, "Adding relationships to mapped classes after
+      declaration"
+    """
+
+    code = "ORM403"
+    name = "relationship-outside-class"
+    message = "`relationship()` assigned outside the class body of its mapped class"
+    fix_title = "Move it into the class body"
+    fix_availability = "sometimes"
+    triggers = (b"relationship", b"column_property")
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        line = self.semantic.parent(node)
+        if not (
+            isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+            and isinstance(self.semantic.parent(line), cst.Module)
+            and len(node.targets) == 1
+            and isinstance(node.value, cst.Call)
+        ):
+            return
+        target = node.targets[0].target
+        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+            return
+        is_relationship = self.semantic.is_one_of(node.value.func, RELATIONSHIP)
+        if not (is_relationship or self.semantic.is_one_of(node.value.func, COLUMN_PROPERTY)):
+            return
+        classdef = self.semantic.mapped_classes.get(target.value.value)
+        if classdef is None or not self.semantic.is_mapped_class(target.value):
+            return
+        fix = self._fix(line, node, target.attr.value, classdef)
+        if fix is None and not is_relationship:
+            return
+        message = None if is_relationship else self.message.replace(
+            "relationship", "column_property"
+        )
+        self.report(node, fix=fix, message=message)
+
+    def _fix(
+        self, line: cst.SimpleStatementLine, assign: cst.Assign, attribute: str,
+        classdef: cst.ClassDef,
+    ) -> Optional[Fix]:
+        body = classdef.body
+        if not isinstance(body, cst.IndentedBlock) or _assigns(body, attribute):
+            return None
+        if not self._defined_before(assign.value, classdef):
+            return None
+        moved = cst.SimpleStatementLine(
+            body=[assign.with_changes(targets=[cst.AssignTarget(cst.Name(attribute))])],
+            leading_lines=[e for e in line.leading_lines if e.comment is not None],
+            trailing_whitespace=line.trailing_whitespace,
+        )
+        new_class = classdef.with_changes(body=body.with_changes(body=[*body.body, moved]))
+        return Fix(
+            (Edit(line, cst.RemoveFromParent()), Edit(classdef, new_class)), safe=True
+        )
+
+    def _defined_before(self, value: cst.BaseExpression, classdef: cst.ClassDef) -> bool:
+        """Every name `value` evaluates now is bound, for good, before `classdef`."""
+        module = self.semantic.module
+        position = {id(s): i for i, s in enumerate(module.body)}
+        limit = position[id(classdef)]
+        for name in _eager_names(value):
+            if name.value == classdef.name.value:
+                return False
+            for assignment in self.semantic.assignments(name):
+                node = assignment.node
+                statement = top_level_statement(node, self.semantic.parent)
+                if statement is None or position.get(id(statement), limit) >= limit:
+                    return False
+                if not isinstance(assignment, ImportAssignment) and statement is not node and (
+                    isinstance(statement, (cst.If, cst.Try, cst.For, cst.While, cst.With))
+                ):
+                    return False  # conditionally bound: may not exist in time
+        return True
+
+
+def _eager_names(node: cst.CSTNode) -> list[cst.Name]:
+    """Names evaluated when the expression runs (not inside lambdas or strings)."""
+    collector = _NameCollector()
+    node.visit(collector)
+    return collector.names
+
+
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False  # the attribute name itself is not a variable
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False  # a keyword is not a variable
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+
+def _assigns(body: cst.IndentedBlock, attribute: str) -> bool:
+    for statement in body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = (
+                    [t.target for t in small.targets] if isinstance(small, cst.Assign)
+                    else [small.target] if isinstance(small, cst.AnnAssign) else []
+                )
+                if any(isinstance(t, cst.Name) and t.value == attribute for t in targets):
+                    return True
+        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and (
+            statement.name.value == attribute
+        ):
+            return True
+    return False

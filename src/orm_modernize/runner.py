@@ -1,0 +1,119 @@
+"""Files in, results out: discovery, the project pre-pass, a parallel map, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Optional
+
+from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.engine import lint_source
+from orm_modernize.project import build_index
+from orm_modernize.semantic import ProjectIndex
+
+# Directories nobody wants linted: VCS data, caches, build output, dependencies.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "__pycache__",
+        ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", "node_modules",
+        "site-packages", "__pypackages__",
+    }
+)
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileResult]]:
+    """The `*.py` files under `paths`, sorted; a missing path becomes an error result."""
+    found: set[Path] = set()
+    missing: list[FileResult] = []
+    for path in paths:
+        if path.is_file():
+            found.add(path)
+        elif path.is_dir():
+            found.update(_walk(path))
+        else:
+            missing.append(FileResult(path, errors=("no such file or directory",)))
+    return sorted(found), missing
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for directory, subdirs, files in os.walk(root):
+        # A virtualenv can have any name; its pyvenv.cfg gives it away.
+        subdirs[:] = sorted(
+            d for d in subdirs
+            if d not in SKIPPED_DIRS
+            and not d.endswith(".egg-info")
+            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
+        )
+        for name in files:
+            if name.endswith(".py"):
+                yield Path(directory, name)
+
+
+def run(
+    paths: Sequence[Path], settings: Settings, *, jobs: Optional[int] = None, write: bool = True
+) -> list[FileResult]:
+    """Check (and with `settings.fix`, rewrite) every file under `paths`."""
+    files, results = discover(paths)
+    sources = {path: _read(path) for path in files}
+    project = build_index((p, s) for p, s in sources.items() if isinstance(s, bytes))
+    work = partial(_check_file, settings=settings, project=project, write=write)
+    items = list(sources.items())
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(items) < 2:
+        results.extend(map(work, items))
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+            chunk = max(1, len(items) // (jobs * 8))
+            results.extend(pool.map(work, items, chunksize=chunk))
+    return sorted(results, key=lambda r: str(r.path))
+
+
+def _read(path: Path) -> bytes | str:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        return f"cannot read: {error.strerror or error}"
+
+
+def _check_file(
+    item: tuple[Path, bytes | str], *, settings: Settings, project: ProjectIndex, write: bool
+) -> FileResult:
+    path, source = item
+    if isinstance(source, str):
+        return FileResult(path, errors=(source,))
+    try:
+        result = lint_source(source, path, settings, project=project)
+    except Exception as error:  # the one broad catch: a rule's crash stays in its file
+        detail = " ".join(str(error).split()) or type(error).__name__
+        return FileResult(path, source=source, errors=(f"internal error: {detail}",))
+    if write and result.changed and result.fixed is not None:
+        try:
+            write_atomically(path, result.fixed)
+        except OSError as error:
+            return FileResult(
+                path,
+                diagnostics=result.diagnostics,
+                source=source,
+                errors=(f"cannot write: {error.strerror or error}",),
+            )
+    return result
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a reader sees the old or the new file, whole."""
+    mode = path.stat().st_mode & 0o7777
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -1,0 +1,513 @@
+"""What an expression is, as far as static analysis can prove: sessions, mapped classes.
+
+One `Semantic` object serves every rule of one pass over one module. Scope and parent
+metadata are resolved lazily, on the first question a rule asks, so a file in which no
+rule finds a candidate pattern never pays for scope analysis.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import (
+    Assignment,
+    BaseAssignment,
+    ImportAssignment,
+    MetadataWrapper,
+    ParentNodeProvider,
+    QualifiedNameSource,
+    Scope,
+    ScopeProvider,
+)
+
+from orm_modernize.datatypes import ImportSpec
+
+
+class Evidence(enum.IntEnum):
+    NONE = 0  # not SQLAlchemy as far as we can tell: don't report
+    LIKELY = 1  # only named like one (`db.session`, `self.session`): unsafe fix
+    PROVEN = 2  # bound from Session(...), a sessionmaker()() call, ...: safe fix
+
+
+class Shape(enum.Enum):
+    """What one argument of `session.query(...)` selects."""
+
+    ENTITY = "entity"  # a mapped class or an aliased() of one: rows are objects
+    COLUMN = "column"  # a column attribute or SQL expression: rows are tuples
+    UNKNOWN = "unknown"
+
+
+SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
+SESSION_FACTORIES = frozenset(
+    {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"}
+)
+SCOPED_SESSIONS = frozenset(
+    {"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"}
+)
+FLASK_SQLALCHEMY = frozenset({"flask_sqlalchemy.SQLAlchemy"})
+DECLARATIVE_BASE_FUNCTIONS = frozenset(
+    {
+        "sqlalchemy.orm.declarative_base",
+        "sqlalchemy.orm.decl_api.declarative_base",
+        "sqlalchemy.ext.declarative.declarative_base",
+        "sqlalchemy.ext.declarative.api.declarative_base",
+        "sqlalchemy.ext.automap.automap_base",
+    }
+)
+DECLARATIVE_BASE_CLASSES = frozenset(
+    {
+        f"sqlalchemy.orm{sub}.{name}"
+        for sub in ("", ".decl_api")
+        for name in ("DeclarativeBase", "DeclarativeBaseNoMeta")
+    }
+)
+AS_DECLARATIVE = frozenset(
+    {
+        "sqlalchemy.orm.as_declarative",
+        "sqlalchemy.orm.decl_api.as_declarative",
+        "sqlalchemy.ext.declarative.as_declarative",
+    }
+)
+ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
+# Receivers that are only *named* like a session. `db` is the FastAPI tutorial's name.
+SESSION_NAMES = frozenset({"session", "sess", "db", "dbsession", "db_session"})
+
+
+def is_session_name(name: str) -> bool:
+    return name in SESSION_NAMES or name.endswith("_session")
+
+
+@dataclass(frozen=True)
+class ProjectIndex:
+    """Names of mapped classes defined elsewhere in the project being checked."""
+
+    packages: frozenset[str] = frozenset()  # top-level module names of the project
+    mapped: frozenset[str] = frozenset()  # declarative bases and mapped classes
+
+    def knows(self, module: str, name: str, relative: bool) -> bool:
+        local = relative or module.split(".", 1)[0] in self.packages
+        return local and name in self.mapped
+
+
+ParentLookup = Callable[[cst.CSTNode], Optional[cst.CSTNode]]
+
+
+class Semantic:
+    """Answers questions about the nodes of one module; knows no particular rule."""
+
+    def __init__(self, wrapper: MetadataWrapper, project: Optional[ProjectIndex] = None):
+        self.wrapper = wrapper
+        self.module = wrapper.module
+        self.project = project or ProjectIndex()
+
+    # -- metadata, resolved on first use -------------------------------------------
+    @cached_property
+    def _scopes(self) -> dict[cst.CSTNode, Optional[Scope]]:
+        return dict(self.wrapper.resolve(ScopeProvider))
+
+    @cached_property
+    def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
+        return dict(self.wrapper.resolve(ParentNodeProvider))
+
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self._parents.get(node)
+
+    def scope(self, node: cst.CSTNode) -> Optional[Scope]:
+        return self._scopes.get(node)
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        scope = self.scope(node)
+        if scope is None:
+            return set()
+        return {q.name for q in scope.get_qualified_names_for(node)}
+
+    def is_one_of(self, node: cst.CSTNode, names: Collection[str]) -> bool:
+        """Does `node` (a name or dotted attribute) resolve to one of `names`?"""
+        return not self.qualified_names(node).isdisjoint(names)
+
+    def calls(self, node: cst.CSTNode, names: Collection[str]) -> bool:
+        return isinstance(node, cst.Call) and self.is_one_of(node.func, names)
+
+    @cached_property
+    def imports_sqlalchemy(self) -> bool:
+        return any(
+            top in ("sqlalchemy", "flask_sqlalchemy")
+            for top in _imported_top_levels(self.module)
+        )
+
+    # -- bindings --------------------------------------------------------------------
+    def assignments(self, name: cst.Name) -> list[BaseAssignment]:
+        scope = self.scope(name)
+        if scope is None:
+            return []
+        # An access knows exactly which bindings it can see; a binding site does not.
+        referents = [r for access in scope.accesses[name] for r in access.referents]
+        return referents or list(scope[name.value])
+
+    def assigned_values(self, name: cst.Name) -> Iterator[Optional[cst.CSTNode]]:
+        """The value each binding of `name` gives it; None where it is not a plain value.
+
+        `x = v` gives v, `with v as x` gives v, a parameter gives the `Param`.
+        """
+        for assignment in self.assignments(name):
+            if isinstance(assignment, ImportAssignment):
+                yield assignment.node
+                continue
+            if not isinstance(assignment, Assignment):
+                yield None
+                continue
+            node = assignment.node
+            if isinstance(node, cst.Param):
+                yield node
+                continue
+            parent = self.parent(node)
+            if isinstance(parent, cst.AssignTarget):
+                assign = self.parent(parent)
+                yield assign.value if isinstance(assign, cst.Assign) else None
+            elif isinstance(parent, cst.AnnAssign) and parent.target is node:
+                yield parent.value
+            elif isinstance(parent, cst.AsName):
+                item = self.parent(parent)
+                yield item.item if isinstance(item, cst.WithItem) else None
+            else:
+                yield node if isinstance(node, (cst.ClassDef, cst.FunctionDef)) else None
+
+    # -- sessions --------------------------------------------------------------------
+    def session_evidence(
+        self, receiver: cst.BaseExpression, entities: Collection[cst.BaseExpression] = ()
+    ) -> Evidence:
+        """How sure we are that `receiver` is a SQLAlchemy `Session` (or scoped one).
+
+        A receiver only named like a session counts as LIKELY when something else says
+        SQLAlchemy: a mapped class among `entities`, or (for `x.session`) an import of
+        SQLAlchemy in the module.
+        """
+        evidence = self._receiver_evidence(receiver)
+        if evidence is not Evidence.LIKELY:
+            return evidence
+        if any(self.is_mapped_reference(e) for e in entities):
+            return Evidence.LIKELY
+        if isinstance(receiver, cst.Attribute) and self.imports_sqlalchemy:
+            return Evidence.LIKELY
+        return Evidence.NONE
+
+    def _receiver_evidence(self, expr: cst.BaseExpression) -> Evidence:
+        if isinstance(expr, cst.Name):
+            return self._name_evidence(expr)
+        if isinstance(expr, cst.Call):
+            return self._session_value_evidence(expr)
+        if isinstance(expr, cst.Attribute) and is_session_name(expr.attr.value):
+            # Flask-SQLAlchemy: `db = SQLAlchemy(app)` makes `db.session` a scoped session.
+            owner = expr.value
+            if expr.attr.value == "session" and isinstance(owner, cst.Name):
+                values = list(self.assigned_values(owner))
+                if values and all(self.calls(v, FLASK_SQLALCHEMY) for v in values):
+                    return Evidence.PROVEN
+            return Evidence.LIKELY
+        return Evidence.NONE
+
+    def _name_evidence(self, name: cst.Name) -> Evidence:
+        values = list(self.assigned_values(name))
+        if not values:
+            return Evidence.LIKELY if is_session_name(name.value) else Evidence.NONE
+        found = [self._session_value_evidence(v, name.value) for v in values]
+        return min(found)
+
+    def _session_value_evidence(
+        self, value: Optional[cst.CSTNode], name: str = ""
+    ) -> Evidence:
+        by_name = Evidence.LIKELY if is_session_name(name) else Evidence.NONE
+        if isinstance(value, cst.Param):
+            return self._annotation_evidence(value.annotation) or by_name
+        if not isinstance(value, cst.Call):
+            return by_name
+        func = value.func
+        if self.is_one_of(func, SESSION_CLASSES | SCOPED_SESSIONS):
+            return Evidence.PROVEN
+        if isinstance(func, cst.Name) and self._is_session_factory(func):
+            return Evidence.PROVEN
+        # `with factory.begin() as session` yields a session too.
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "begin"
+            and isinstance(func.value, (cst.Name, cst.Call))
+            and self._is_session_source(func.value)
+        ):
+            return Evidence.PROVEN
+        if self._is_foreign_call(func):
+            return Evidence.NONE  # requests.Session(), boto3.Session(), ...
+        return by_name
+
+    def _is_session_source(self, expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Name):
+            return self._is_session_factory(expr)
+        return self._session_value_evidence(expr) is Evidence.PROVEN
+
+    def _is_session_factory(self, name: cst.Name) -> bool:
+        """`name` is bound only to `sessionmaker(...)` or `scoped_session(...)`."""
+        if self.is_one_of(name, SESSION_CLASSES):
+            return True
+        values = list(self.assigned_values(name))
+        return bool(values) and all(
+            self.calls(v, SESSION_FACTORIES | SCOPED_SESSIONS) for v in values
+        )
+
+    def _annotation_evidence(self, annotation: Optional[cst.Annotation]) -> Evidence:
+        if annotation is None:
+            return Evidence.NONE
+        node = annotation.annotation
+        # Optional[Session]
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            element = node.slice[0].slice
+            if isinstance(element, cst.Index):
+                node = element.value
+        # Session | None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            node = node.left
+        if isinstance(node, (cst.Name, cst.Attribute)) and self.is_one_of(
+            node, SESSION_CLASSES | SCOPED_SESSIONS
+        ):
+            return Evidence.PROVEN
+        return Evidence.NONE
+
+    def _is_foreign_call(self, func: cst.BaseExpression) -> bool:
+        """A call of something imported from a package other than SQLAlchemy."""
+        scope = self.scope(func)
+        if scope is None:
+            return False
+        names = scope.get_qualified_names_for(func)
+        return bool(names) and all(
+            q.source is QualifiedNameSource.IMPORT
+            and not q.name.startswith(("sqlalchemy", "."))
+            and q.name.split(".", 1)[0] not in self.project.packages
+            for q in names
+        )
+
+    # -- mapped classes --------------------------------------------------------------
+    @cached_property
+    def mapped_classes(self) -> dict[str, cst.ClassDef]:
+        """Module-level classes mapped by a declarative base, by name."""
+        bases = set(self.declarative_bases)
+        mapped: dict[str, cst.ClassDef] = {}
+        for statement in self.module.body:
+            if not isinstance(statement, cst.ClassDef):
+                continue
+            if statement.name.value in bases:
+                continue
+            if any(self._is_mapped_base(arg.value, bases, mapped) for arg in statement.bases):
+                mapped[statement.name.value] = statement
+            elif any(_decorator_name(d) in ("mapped", "mapped_as_dataclass")
+                     for d in statement.decorators):
+                mapped[statement.name.value] = statement
+        return mapped
+
+    @cached_property
+    def declarative_bases(self) -> dict[str, cst.CSTNode]:
+        """Module-level names of declarative bases: `Base = declarative_base()`, ..."""
+        found: dict[str, cst.CSTNode] = {}
+        for statement in self.module.body:
+            if isinstance(statement, cst.ClassDef):
+                if any(
+                    self.is_one_of(arg.value, DECLARATIVE_BASE_CLASSES)
+                    for arg in statement.bases
+                ) or any(
+                    self.is_one_of(_decorator_target(d), AS_DECLARATIVE)
+                    for d in statement.decorators
+                ):
+                    found[statement.name.value] = statement
+                continue
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and isinstance(small.value, cst.Call)
+                ):
+                    continue
+                func = small.value.func
+                if self.is_one_of(func, DECLARATIVE_BASE_FUNCTIONS) or (
+                    isinstance(func, cst.Attribute)
+                    and func.attr.value == "generate_base"
+                    and self.imports_sqlalchemy
+                ):
+                    found[small.targets[0].target.value] = small
+        return found
+
+    def _is_mapped_base(
+        self, expr: cst.BaseExpression, bases: Collection[str], mapped: Collection[str]
+    ) -> bool:
+        if isinstance(expr, cst.Attribute):
+            # Flask-SQLAlchemy's `db.Model`.
+            return expr.attr.value == "Model" and isinstance(expr.value, cst.Name)
+        if not isinstance(expr, cst.Name):
+            return False
+        if expr.value in bases or expr.value in mapped:
+            return True
+        return self._imported_mapped(expr)
+
+    def _imported_mapped(self, name: cst.Name) -> bool:
+        for value in self.assigned_values(name):
+            if isinstance(value, cst.ImportFrom) and value.module is not None:
+                module = cst.Module([]).code_for_node(value.module)
+                if self.project.knows(module, name.value, bool(value.relative)):
+                    return True
+            elif isinstance(value, cst.ImportFrom) and value.relative:
+                if self.project.knows("", name.value, True):
+                    return True
+        return False
+
+    def is_mapped_class(self, expr: cst.BaseExpression) -> bool:
+        if not isinstance(expr, cst.Name):
+            return False
+        values = list(self.assigned_values(expr))
+        if not values:
+            return False
+        for value in values:
+            if isinstance(value, cst.ClassDef):
+                if self.mapped_classes.get(expr.value) is not value:
+                    return False
+            elif not (isinstance(value, cst.ImportFrom) and self._imported_mapped(expr)):
+                return False
+        return True
+
+    def is_mapped_reference(self, expr: cst.BaseExpression) -> bool:
+        """A mapped class, or an attribute of one (`User`, `User.name`)."""
+        while isinstance(expr, cst.Attribute):
+            expr = expr.value
+        return self.is_mapped_class(expr)
+
+    def shape(self, expr: cst.BaseExpression) -> Shape:
+        """Whether a `query()` argument selects whole objects or column values."""
+        if isinstance(expr, cst.Name):
+            if self.is_mapped_class(expr):
+                return Shape.ENTITY
+            values = list(self.assigned_values(expr))
+            if values and all(self.calls(v, ALIASED) for v in values):
+                return Shape.ENTITY
+            return Shape.UNKNOWN
+        if isinstance(expr, cst.Call) and self.calls(expr, ALIASED):
+            return Shape.ENTITY
+        if isinstance(expr, cst.Attribute) and self.is_mapped_class(expr.value):
+            return Shape.COLUMN
+        if isinstance(expr, cst.Call) and self._is_sql_expression(expr):
+            return Shape.COLUMN
+        return Shape.UNKNOWN
+
+    def _is_sql_expression(self, call: cst.Call) -> bool:
+        func = call.func
+        if any(n.startswith("sqlalchemy.") for n in self.qualified_names(func)):
+            return True  # func.count(...), sa.func.max(...), literal_column(...)
+        # User.name.label("n"), func.count(User.id).label("n")
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("label", "distinct")
+            and self.shape(func.value) is Shape.COLUMN
+        )
+
+    # -- names for generated code ----------------------------------------------------
+    def reference(
+        self, at: cst.CSTNode, module: str, name: str, accepted: Collection[str] = ()
+    ) -> Optional[tuple[cst.BaseExpression, Optional[ImportSpec]]]:
+        """How to spell `module.name` at `at`, and the import that needs adding.
+
+        Reuses an existing import of the name or of the module, and refuses (None) when
+        the bare name is already taken by something else where the code will run.
+        """
+        scope = self.scope(at)
+        if scope is None:
+            return None
+        wanted = {f"{module}.{name}", *accepted}
+        if name in scope:
+            bound = scope[name]
+            if bound and all(
+                isinstance(a, ImportAssignment)
+                and {q.name for q in a.get_qualified_names_for(name)} & wanted
+                for a in bound
+            ):
+                return cst.Name(name), None
+            return self._via_module_alias(scope, module, name)
+        if name in scope.globals:
+            return self._via_module_alias(scope, module, name)
+        return cst.Name(name), (module, name)
+
+    def _via_module_alias(
+        self, scope: Scope, module: str, name: str
+    ) -> Optional[tuple[cst.BaseExpression, Optional[ImportSpec]]]:
+        for assignment in scope.globals.assignments:
+            if not isinstance(assignment, ImportAssignment):
+                continue
+            if not isinstance(assignment.node, cst.Import):
+                continue
+            alias = assignment.name
+            if (
+                "." not in alias
+                and {q.name for q in assignment.get_qualified_names_for(alias)} == {module}
+                and set(scope[alias]) == {assignment}
+            ):
+                return cst.Attribute(cst.Name(alias), cst.Name(name)), None
+        return None
+
+
+def _imported_top_levels(module: cst.Module) -> Iterator[str]:
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    yield cst.Module([]).code_for_node(alias.name).split(".", 1)[0]
+            elif isinstance(small, cst.ImportFrom) and small.module and not small.relative:
+                yield cst.Module([]).code_for_node(small.module).split(".", 1)[0]
+
+
+def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
+    node = decorator.decorator
+    return node.func if isinstance(node, cst.Call) else node
+
+
+def _decorator_name(decorator: cst.Decorator) -> str:
+    node = _decorator_target(decorator)
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
+
+
+def in_import_fallback(node: cst.CSTNode, parent: ParentLookup) -> bool:
+    """Inside a `try:` whose handler catches ImportError: code that supports
+    several SQLAlchemy versions on purpose, which we leave alone."""
+    current: Optional[cst.CSTNode] = node
+    while current is not None:
+        if isinstance(current, cst.Try) and any(
+            handler.type is None or _names_import_error(handler.type)
+            for handler in current.handlers
+        ):
+            return True
+        current = parent(current)
+    return False
+
+
+def _names_import_error(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Tuple):
+        return any(_names_import_error(e.value) for e in expr.elements)
+    return isinstance(expr, cst.Name) and expr.value in IMPORT_ERRORS
+
+
+def top_level_statement(node: cst.CSTNode, parent: ParentLookup) -> Optional[cst.CSTNode]:
+    """The statement of the module body that contains `node`."""
+    current: Optional[cst.CSTNode] = node
+    while current is not None:
+        above = parent(current)
+        if isinstance(above, cst.Module):
+            return current
+        current = above
+    return None

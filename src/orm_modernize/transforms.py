@@ -1,0 +1,132 @@
+"""Shared CST builders: a legacy `Query` chain, parsed once and emitted as `select()`.
+
+The rules decide *whether* a chain is rewritten (receiver proof, known steps); this
+module decides *how*, keeping the source's own whitespace wherever a node survives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+# Query methods that exist with the same meaning on `Select` (2.0 migration guide,
+# "ORM Query Unified with Core Select"). `filter` is spelled `where` in 2.0 style.
+SELECT_STEPS = {
+    "filter": "where",
+    "where": "where",
+    "filter_by": "filter_by",
+    "order_by": "order_by",
+    "limit": "limit",
+    "offset": "offset",
+}
+# Terminals that return rows or a value; `get` belongs to ORM001.
+ROW_TERMINALS = frozenset({"all", "first", "one", "one_or_none", "scalar", "count"})
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    call: cst.Call
+
+
+@dataclass(frozen=True)
+class QueryChain:
+    """`receiver.query(entities).step(...)....terminal()` as one value."""
+
+    query: cst.Call  # receiver.query(...)
+    steps: tuple[Step, ...]  # every call after query(), the terminal included
+
+    @property
+    def receiver(self) -> cst.BaseExpression:
+        assert isinstance(self.query.func, cst.Attribute)
+        return self.query.func.value
+
+    @property
+    def entities(self) -> list[cst.BaseExpression]:
+        return [arg.value for arg in self.query.args]
+
+    @property
+    def terminal(self) -> Optional[Step]:
+        return self.steps[-1] if self.steps else None
+
+    @property
+    def top(self) -> cst.BaseExpression:
+        """The outermost node of the chain: what a fix replaces."""
+        return self.steps[-1].call if self.steps else self.query
+
+
+def is_query_call(node: cst.Call) -> bool:
+    """`x.query(A, B.c, ...)`: positional, non-literal arguments only.
+
+    The argument check is the second guard: pandas' `df.query("a > 1")` and search
+    clients' `es.query(index="x")` never match.
+    """
+    func = node.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "query"
+        and bool(node.args)
+        and all(
+            arg.keyword is None
+            and arg.star == ""
+            and not isinstance(arg.value, (cst.BaseString, cst.Dict, cst.Integer))
+            for arg in node.args
+        )
+    )
+
+
+def parse_chain(
+    query: cst.Call, parent: Callable[[cst.CSTNode], Optional[cst.CSTNode]]
+) -> QueryChain:
+    """Walk up from `x.query(...)` through every `.method(...)` applied to it."""
+    steps: list[Step] = []
+    node: cst.CSTNode = query
+    while True:
+        attribute = parent(node)
+        if not (isinstance(attribute, cst.Attribute) and attribute.value is node):
+            break
+        call = parent(attribute)
+        if not (isinstance(call, cst.Call) and call.func is attribute):
+            break
+        steps.append(Step(attribute.attr.value, call))
+        node = call
+    return QueryChain(query, tuple(steps))
+
+
+def method(value: cst.BaseExpression, name: str, *args: cst.BaseExpression) -> cst.Call:
+    return cst.Call(
+        func=cst.Attribute(value=value, attr=cst.Name(name)),
+        args=[cst.Arg(a) for a in args],
+    )
+
+
+def build_select(
+    chain: QueryChain, select: cst.BaseExpression, steps: tuple[Step, ...]
+) -> cst.BaseExpression:
+    """`select(entities)` followed by `steps`, renamed to their `Select` spelling."""
+    statement: cst.BaseExpression = chain.query.with_changes(func=select)
+    for step in steps:
+        func = step.call.func
+        assert isinstance(func, cst.Attribute)
+        statement = step.call.with_changes(
+            func=func.with_changes(value=statement, attr=cst.Name(SELECT_STEPS[step.name]))
+        )
+    return statement
+
+
+def on_receiver(chain: QueryChain, name: str, *args: cst.BaseExpression) -> cst.Call:
+    """`receiver.<name>(args)`, keeping the receiver's own spelling and whitespace."""
+    func = chain.query.func
+    assert isinstance(func, cst.Attribute)
+    return cst.Call(func=func.with_changes(attr=cst.Name(name)), args=[cst.Arg(a) for a in args])
+
+
+def then(step: Step, value: cst.BaseExpression, name: Optional[str] = None) -> cst.Call:
+    """Re-attach a terminal call (keeping its whitespace) to a new `value`."""
+    func = step.call.func
+    assert isinstance(func, cst.Attribute)
+    changes = {"value": value} if name is None else {"value": value, "attr": cst.Name(name)}
+    return step.call.with_changes(func=func.with_changes(**changes))

@@ -433,8 +433,10 @@ class Semantic:
             ):
                 return cst.Name(name), None
             return self._via_module_alias(scope, module, name)
-        if name in scope.globals:
-            return self._via_module_alias(scope, module, name)
+        # Code written as `sa.func.count()` reads best as `sa.select(...)`.
+        via_alias = self._via_module_alias(scope, module, name)
+        if via_alias is not None or name in scope.globals:
+            return via_alias
         return cst.Name(name), (module, name)
 
     def _via_module_alias(

@@ -1,0 +1,115 @@
+"""Fixture discovery, expectation markers, and the SQLAlchemy 1.4.54 environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+LEGACY_SQLALCHEMY = "sqlalchemy==1.4.54"
+LEGACY_ENV = ROOT / ".fixture-envs" / "sqlalchemy-1.4.54"
+RUNNER = Path(__file__).resolve().parent / "run_fixture.py"
+
+# `# expect: ORM001` / `# expect: ORM001[unsafe], ORM402[nofix]` at the end of a line.
+MARKER = re.compile(r"[ \t]*# expect: (?P<items>[^\n]*)$", re.M)
+ITEM = re.compile(r"(?P<code>ORM\d{3})(?:\[(?P<kind>unsafe|nofix)\])?")
+
+
+@dataclass(frozen=True)
+class Expected:
+    code: str
+    line: int
+    kind: str  # "safe", "unsafe" or "nofix"
+
+
+@dataclass(frozen=True)
+class Case:
+    code: str  # the folder: the rule under test
+    name: str
+    before: Path
+    after: Path | None  # None: must come out unchanged
+
+    @property
+    def id(self) -> str:
+        return f"{self.code}/{self.name}"
+
+    def source(self) -> bytes:
+        """The input with its markers stripped (columns stay where they were)."""
+        return MARKER.sub("", self.before.read_text(encoding="utf-8")).encode("utf-8")
+
+    def expected(self) -> list[Expected]:
+        found = []
+        text = self.before.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = MARKER.search(line)
+            if match:
+                for item in ITEM.finditer(match.group("items")):
+                    found.append(Expected(item["code"], number, item["kind"] or "safe"))
+        return sorted(found, key=lambda e: (e.line, e.code))
+
+
+def discover_cases() -> list[Case]:
+    cases = []
+    for before in sorted(FIXTURES.glob("*/*_before.py")):
+        name = before.name[: -len("_before.py")]
+        after = before.with_name(f"{name}_after.py")
+        cases.append(Case(before.parent.name, name, before, after if after.exists() else None))
+    return cases
+
+
+def discover_noops() -> list[Path]:
+    return sorted(FIXTURES.glob("*/noop_*.py"))
+
+
+def legacy_python() -> Path:
+    """A virtualenv with SQLAlchemy 1.4.54, created on first use and then reused."""
+    python = LEGACY_ENV / "bin" / "python"
+    ready = LEGACY_ENV / ".ready"
+    if ready.exists() and python.exists():
+        return python
+    venv.create(LEGACY_ENV, with_pip=True, clear=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         LEGACY_SQLALCHEMY],
+        check=True,
+    )
+    ready.write_text(LEGACY_SQLALCHEMY + "\n")
+    return python
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_program(python: Path | str, path: Path, *, strict: bool) -> Run:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQLALCHEMY_WARN")}
+    done = subprocess.run(
+        [str(python), str(RUNNER), "strict" if strict else "legacy", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=path.parent,
+        env=env,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="session")
+def sqlalchemy14() -> Path:
+    return legacy_python()
+
+
+@pytest.fixture(scope="session")
+def sqlalchemy2() -> str:
+    return sys.executable

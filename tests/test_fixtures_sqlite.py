@@ -1,0 +1,32 @@
+"""Each fixture pair runs on SQLite: `before` on SQLAlchemy 1.4.54, `after` on 2.1
+with SQLAlchemy's deprecation warnings as errors, and both print the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import Case, discover_cases, run_program
+
+CASES = discover_cases()
+PAIRS = [c for c in CASES if c.after is not None]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_before_runs_on_sqlalchemy_14(case: Case, sqlalchemy14: Path) -> None:
+    run = run_program(sqlalchemy14, case.before, strict=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip(), "a fixture must print what it computed"
+
+
+@pytest.mark.parametrize("case", PAIRS, ids=[c.id for c in PAIRS])
+def test_after_behaves_like_before_on_sqlalchemy_2(
+    case: Case, sqlalchemy14: Path, sqlalchemy2: str
+) -> None:
+    assert case.after is not None
+    old = run_program(sqlalchemy14, case.before, strict=False)
+    new = run_program(sqlalchemy2, case.after, strict=True)
+    assert old.returncode == 0, old.stderr
+    assert new.returncode == 0, new.stderr
+    assert new.stdout == old.stdout

@@ -1,0 +1,121 @@
+"""The engine: errors are data, bytes outside fixes are untouched, bad fixes never land."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+
+from orm_modernize.datatypes import Fix, Settings
+from orm_modernize.engine import lint_source
+from orm_modernize.rule import Rule
+
+QUERY = (
+    "from sqlalchemy.orm import Session, declarative_base\n"
+    "Base = declarative_base()\n"
+    "class User(Base):\n"
+    "    pass\n"
+    "session = Session()\n"
+)
+FIX = Settings(fix=True, unsafe_fixes=True)
+
+
+def test_parse_error_is_reported_not_raised() -> None:
+    source = b"session.query(User).all(\n"
+    result = lint_source(source, Path("broken.py"), FIX)
+    assert len(result.errors) == 1 and result.errors[0].startswith("cannot parse: ")
+    assert result.fixed is None
+
+
+def test_file_that_cannot_hold_an_idiom_is_not_parsed() -> None:
+    # The byte pre-filter: no rule's trigger, so no parse and no work.
+    result = lint_source(b"def broken(:\n", Path("other.py"), FIX)
+    assert result.errors == () and result.diagnostics == ()
+
+
+def test_noqa_silences_its_line_only() -> None:
+    source = (
+        QUERY
+        + "a = session.query(User).all()  # noqa: ORM002\n"
+        + "b = session.query(User).all()  # noqa\n"
+        + "c = session.query(User).all()  # noqa: ORM001\n"
+        + "d = session.query(User).all()  # NOQA:ORM401,ORM002\n"
+    ).encode()
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM002",)))
+    assert [d.line for d in result.diagnostics] == [8]
+
+
+def test_bytes_outside_fixes_are_kept() -> None:
+    source = (
+        "# -*- coding: latin-1 -*-\r\n"
+        + QUERY.replace("\n", "\r\n")
+        + "name = 'caf\xe9'  # a comment\r\n"
+        + "rows = session.query(User).all()\r\n"
+        + "if rows:\r\n\tpass_ = 1 if True else 0  \r\n"
+    ).encode("latin-1")
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM002",), fix=True))
+    assert result.fixed is not None
+    expected = source.replace(
+        b"session.query(User).all()", b"session.scalars(select(User)).all()"
+    ).replace(b"declarative_base\r\n", b"declarative_base\r\nfrom sqlalchemy import select\r\n\r\n", 1)
+    assert result.fixed == expected
+
+
+class BrokenFix(Rule):
+    """A rule whose fix produces invalid Python (`return` outside a function)."""
+
+    code = "ORM999"
+    name = "broken-fix"
+    message = "test rule"
+    fix_title = "break it"
+    fix_availability = "always"
+    triggers = (b"marker",)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "marker":
+            statement = cst.parse_statement("return 1")
+            assert isinstance(statement, cst.SimpleStatementLine)
+            parent = self.semantic.parent(self.semantic.parent(node))  # Expr -> line
+            assert parent is not None
+            self.report(node, fix=Fix.replace(parent, statement, safe=True))
+
+
+def test_fix_that_would_produce_invalid_python_is_dropped() -> None:
+    source = b"x = 1\nmarker\n"
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM",), fix=True),
+                         rules=[BrokenFix])
+    assert result.fixed is None
+    assert len(result.errors) == 1 and "ORM999 fix dropped" in result.errors[0]
+    assert [d.code for d in result.diagnostics] == ["ORM999"]
+
+
+class EndlessFix(Rule):
+    """A rule that rewrites what it rewrote: must be caught, not looped on."""
+
+    code = "ORM998"
+    name = "endless-fix"
+    message = "test rule"
+    fix_title = "again"
+    fix_availability = "always"
+    triggers = (b"value",)
+
+    def visit_Integer(self, node: cst.Integer) -> None:
+        bigger = cst.Integer(str(int(node.value) + 1))
+        self.report(node, fix=Fix.replace(node, bigger, safe=True))
+
+
+def test_non_converging_fix_leaves_file_unchanged() -> None:
+    source = b"value = 1\n"
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM",), fix=True),
+                         rules=[EndlessFix])
+    assert result.fixed is None
+    assert result.errors and "did not converge (ORM998)" in result.errors[0]
+
+
+def test_nested_query_is_fixed_on_a_later_pass() -> None:
+    source = (QUERY + "n = session.query(User).filter(User.id.in_("
+              "[u.id for u in session.query(User).all()])).count()\n").encode()
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM002",), fix=True))
+    assert result.fixed is not None
+    assert b".query(" not in result.fixed
+    assert len(result.applied) == 2 and result.diagnostics == ()

@@ -1,0 +1,98 @@
+"""The rule registry, each rule's docs, and its fixtures stay in step."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import orm_modernize.rules as rules_package
+from conftest import FIXTURES
+from orm_modernize.datatypes import Settings
+from orm_modernize.engine import lint_source
+from orm_modernize.rule import Rule
+from orm_modernize.rules import ALL_RULES
+
+SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety")
+
+
+def test_every_rule_module_is_registered_once() -> None:
+    found = set()
+    for info in pkgutil.iter_modules(rules_package.__path__):
+        module = importlib.import_module(f"orm_modernize.rules.{info.name}")
+        found.update(
+            value for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, Rule) and value is not Rule
+            and value.__module__ == module.__name__
+        )
+    assert found == set(ALL_RULES)
+    codes = [rule.code for rule in ALL_RULES]
+    assert codes == sorted(codes)
+    assert len(set(codes)) == len(codes)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_rule_identity(rule: type[Rule]) -> None:
+    assert re.fullmatch(r"ORM\d{3}", rule.code)
+    assert re.fullmatch(r"[a-z]+(-[a-z0-9]+)*", rule.name)
+    assert rule.__module__.rsplit(".", 1)[1] == rule.name.replace("-", "_")
+    assert not rule.message[0].isupper() and not rule.message.endswith(".")
+    assert rule.triggers
+    assert rule.fix_availability in ("always", "sometimes", "never")
+    assert (rule.fix_title is None) == (rule.fix_availability == "never")
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_docs_have_every_section(rule: type[Rule]) -> None:
+    headers = re.findall(r"^## (.+)$", rule.docs(), re.M)
+    assert [h for h in headers if h in SECTIONS] == list(SECTIONS)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_fixture_folder_has_before_and_noop(rule: type[Rule]) -> None:
+    folder = FIXTURES / rule.code
+    assert list(folder.glob("*_before.py")), f"{folder} has no _before case"
+    assert list(folder.glob("noop_*.py")), f"{folder} has no noop_ case"
+    assert list(folder.glob("aliased_import_before.py")) or rule.code == "ORM401"
+
+
+def _section(docs: str, title: str) -> str:
+    body = docs.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return textwrap.dedent(body).strip() + "\n"
+
+
+@pytest.mark.parametrize(
+    "rule", [r for r in ALL_RULES if r.fix_title], ids=lambda r: r.code
+)
+def test_example_fixed_is_use_instead(rule: type[Rule], tmp_path: Path) -> None:
+    """The docs cannot drift from what the rule does."""
+    docs = rule.docs()
+    example, use_instead = _section(docs, "Example"), _section(docs, "Use instead")
+    imports = _doc_preamble(rule.code)
+    result = lint_source(
+        (imports + example).encode(),
+        tmp_path / "example.py",
+        Settings(select=(rule.code,), fix=True, unsafe_fixes=True),
+    )
+    assert result.diagnostics == () and result.errors == ()
+    assert result.fixed is not None
+    assert use_instead.strip() in result.fixed.decode()
+
+
+def _doc_preamble(code: str) -> str:
+    """What the docs' examples leave unsaid: a session and a mapped class."""
+    return {
+        "ORM001": "from sqlalchemy.orm import Session, declarative_base\n"
+        "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
+        "ORM002": "from sqlalchemy.orm import Session, declarative_base\n"
+        "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
+        "ORM401": "",
+        "ORM402": "from sqlalchemy.orm import declarative_base\n",
+        "ORM403": "from sqlalchemy import Column, Integer\n"
+        "from sqlalchemy.orm import declarative_base, relationship\n"
+        "Base = declarative_base()\n",
+    }[code]

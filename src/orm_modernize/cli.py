@@ -80,7 +80,7 @@ def check(
         fixes = sum(len(r.applied) for r in results)
         click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
         sys.exit(_exit_code(results, changed))
-    REPORTERS[output_format](results, click.get_text_stream("stdout"), settings)
+    REPORTERS[output_format](results, sys.stdout, settings)
     sys.exit(_exit_code(results, any(r.diagnostics for r in results)))
 
 

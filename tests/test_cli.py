@@ -1,0 +1,178 @@
+"""The command line, end to end in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orm_modernize.cli import main
+
+LEGACY = """\
+from sqlalchemy.orm import Session, declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+
+def names(db):
+    return db.query(User).all()
+
+
+session = Session()
+users = session.query(User).all()
+"""
+SAFE_FIXED_LINE = "users = session.scalars(select(User)).all()"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "models.py").write_text(LEGACY)
+    (tmp_path / "app" / "clean.py").write_text("print('nothing legacy here')\n")
+    return tmp_path
+
+
+def check(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["check", "--jobs", "1", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_findings_exit_1_and_are_listed(project: Path) -> None:
+    code, out, _ = check("app")
+    assert code == 1
+    lines = out.splitlines()
+    assert "app/models.py:3:8: ORM402 `declarative_base()` is superseded by subclassing" \
+        " `DeclarativeBase`" in lines
+    assert "app/models.py:15:9: ORM002 `Session.query()` is legacy in SQLAlchemy 2.0 [*]" in lines
+    assert "Found 3 errors." in lines
+    assert "[*] 1 fixable with the `--fix` option." in lines
+    assert "(2 hidden fixes can be enabled with the `--unsafe-fixes` option.)" in lines
+
+
+def test_check_alone_writes_nothing(project: Path) -> None:
+    check("app")
+    assert (project / "app" / "models.py").read_text() == LEGACY
+
+
+def test_clean_tree_exits_0(project: Path) -> None:
+    code, out, _ = check("app/clean.py")
+    assert (code, out) == (0, "All checks passed!\n")
+
+
+def test_fix_writes_safe_fixes_only(project: Path) -> None:
+    code, out, _ = check("--fix", "app")
+    text = (project / "app" / "models.py").read_text()
+    assert SAFE_FIXED_LINE in text
+    assert "db.query(User).all()" in text  # unsafe: left alone
+    assert code == 1
+    assert "Found 3 errors (1 fixed, 2 remaining)." in out
+
+
+def test_unsafe_fixes_apply_everything(project: Path) -> None:
+    code, out, _ = check("--fix", "--unsafe-fixes", "app")
+    text = (project / "app" / "models.py").read_text()
+    assert "db.scalars(select(User)).all()" in text
+    assert "class Base(DeclarativeBase):" in text
+    assert code == 0
+    assert "Found 3 errors (3 fixed, 0 remaining)." in out
+    assert check("--fix", "--unsafe-fixes", "app")[0] == 0  # a second run: nothing to do
+
+
+def test_diff_prints_and_writes_nothing(project: Path) -> None:
+    code, out, err = check("--diff", "app")
+    assert code == 1
+    assert "--- a/app/models.py\n+++ b/app/models.py\n" in out
+    assert f"+{SAFE_FIXED_LINE}\n" in out
+    assert "Would fix 1 error." in err
+    assert (project / "app" / "models.py").read_text() == LEGACY
+
+
+def test_parse_error_exit_2_and_file_untouched(project: Path) -> None:
+    broken = b"session.query(User).all(\n\xff"
+    (project / "app" / "broken.py").write_bytes(broken)
+    code, _, err = check("app")
+    assert code == 2
+    assert err.startswith("app/broken.py: cannot parse: ")
+    assert len(err.splitlines()) == 1
+    check("--fix", "--unsafe-fixes", "app")
+    assert (project / "app" / "broken.py").read_bytes() == broken
+    assert SAFE_FIXED_LINE in (project / "app" / "models.py").read_text()  # the rest ran
+
+
+def test_missing_path_exit_2(project: Path) -> None:
+    code, _, err = check("nowhere")
+    assert code == 2 and "nowhere: no such file or directory" in err
+
+
+def test_unknown_code_is_a_usage_error(project: Path) -> None:
+    code, _, err = check("--select", "ORM9", "app")
+    assert code == 2 and "unknown rule code or prefix: ORM9" in err
+
+
+def test_select_and_ignore(project: Path) -> None:
+    assert "ORM402" not in check("--select", "ORM0", "app")[1]
+    out = check("--ignore", "ORM002", "app")[1]
+    assert "ORM002" not in out and "ORM402" in out
+
+
+def test_directories_nobody_wants_linted_are_skipped(project: Path) -> None:
+    for skipped in (".venv/lib", "build", "node_modules/pkg", "__pycache__", "env"):
+        folder = project / "app" / skipped
+        folder.mkdir(parents=True)
+        (folder / "legacy.py").write_text(LEGACY)
+    (project / "app" / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    _, out, _ = check("app")
+    assert {line.split(":")[0] for line in out.splitlines() if ": ORM" in line} == {
+        "app/models.py"
+    }
+
+
+def test_json_output(project: Path) -> None:
+    _, out, _ = check("--output-format", "json", "app")
+    rows = json.loads(out)
+    assert {r["code"] for r in rows} == {"ORM002", "ORM402"}
+    assert rows[0]["filename"] == "app/models.py"
+    assert {"location", "end_location", "fix", "message"} <= set(rows[0])
+
+
+def test_parallel_and_serial_runs_agree(project: Path) -> None:
+    for n in range(6):
+        (project / "app" / f"copy{n}.py").write_text(LEGACY)
+    serial = CliRunner().invoke(main, ["check", "--jobs", "1", "app"]).stdout
+    parallel = CliRunner().invoke(main, ["check", "--jobs", "2", "app"]).stdout
+    assert serial == parallel
+
+
+def test_fix_keeps_file_mode(project: Path) -> None:
+    target = project / "app" / "models.py"
+    os.chmod(target, 0o640)
+    check("--fix", "app")
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in (project / "app").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_rules_and_explain() -> None:
+    out = CliRunner().invoke(main, ["rules"]).stdout
+    assert "ORM002  legacy-query" in out
+    explained = CliRunner().invoke(main, ["explain", "orm002"])
+    assert explained.exit_code == 0 and "## Fix safety" in explained.stdout
+    assert CliRunner().invoke(main, ["explain", "ORM777"]).exit_code == 2
+
+
+def test_console_script_runs_in_a_subprocess(project: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "orm_modernize", "check", "app/models.py"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 1
+    assert "ORM002" in done.stdout

@@ -24,6 +24,7 @@ SELECT_STEPS = {
 }
 # Terminals that return rows or a value; `get` belongs to ORM001.
 ROW_TERMINALS = frozenset({"all", "first", "one", "one_or_none", "scalar", "count"})
+TERMINALS = ROW_TERMINALS | {"get"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def parse_chain(
         if not (isinstance(call, cst.Call) and call.func is attribute):
             break
         steps.append(Step(attribute.attr.value, call))
+        if attribute.attr.value in TERMINALS:
+            break  # what follows applies to the result, not to the Query
         node = call
     return QueryChain(query, tuple(steps))
 

@@ -39,8 +39,8 @@ class DeclarativeBaseFunction(Rule):
     `SQLAlchemy(model_class=Base)`. `metadata=` becomes a class attribute, `cls=`
     mixins become base classes and a `name=` equal to the variable is dropped.
     Any other argument (`bind=`, `metaclass=`, `constructor=`, positional
-    arguments, another `name=`), an annotated or non-module-level assignment is
-    reported without a fix.
+    arguments, another `name=`) or an assignment to anything but a plain name
+    (`self.Base = ...`) is reported without a fix.
 
     ## References
     - What's new in SQLAlchemy 2.0, "Step one - declarative_base() is superseded by
@@ -72,7 +72,6 @@ class DeclarativeBaseFunction(Rule):
             isinstance(assign, cst.Assign)
             and isinstance(line, cst.SimpleStatementLine)
             and len(line.body) == 1
-            and isinstance(self.semantic.parent(line), cst.Module)
             and len(assign.targets) == 1
             and isinstance(assign.targets[0].target, cst.Name)
         ):

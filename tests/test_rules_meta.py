@@ -96,3 +96,12 @@ def _doc_preamble(code: str) -> str:
         "from sqlalchemy.orm import declarative_base, relationship\n"
         "Base = declarative_base()\n",
     }[code]
+
+
+def test_readme_rules_table_is_current() -> None:
+    from conftest import ROOT
+    from orm_modernize.docs import rules_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("-->\n", 1)[1].split("<!-- end rules-table -->", 1)[0]
+    assert table == rules_table(), "run `orm-modernize rules --markdown` into README.md"

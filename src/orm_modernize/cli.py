@@ -106,10 +106,16 @@ def _print_diff(results: Sequence[FileResult]) -> bool:
 
 
 @main.command()
-def rules() -> None:
+@click.option("--markdown", is_flag=True, help="Print the table that README.md carries.")
+def rules(markdown: bool) -> None:
     """List every rule: code, name, and whether it can fix what it finds."""
     from orm_modernize.rules import ALL_RULES
 
+    if markdown:
+        from orm_modernize.docs import rules_table
+
+        click.echo(rules_table(), nl=False)
+        return
     for rule in ALL_RULES:
         click.echo(f"{rule.code}  {rule.name:<32} fix: {rule.fix_availability}")
 

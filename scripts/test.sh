@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh checkout. Creates .venv with the tool and its test
+# dependencies (SQLAlchemy 2.1 runs the rewritten fixtures); the suite itself creates
+# and caches the SQLAlchemy 1.4.54 virtualenv that runs the legacy fixtures.
+# SQLAlchemy 2.1 needs Python 3.11+: set PYTHON to pick the interpreter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+exec .venv/bin/python -m pytest "$@"

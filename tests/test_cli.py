@@ -176,3 +176,9 @@ def test_console_script_runs_in_a_subprocess(project: Path) -> None:
     )
     assert done.returncode == 1
     assert "ORM002" in done.stdout
+
+
+def test_missing_path_is_not_called_a_pass(project: Path) -> None:
+    code, out, _ = check("nowhere")
+    assert code == 2
+    assert "All checks passed!" not in out

@@ -34,7 +34,12 @@ def report(results: Sequence[FileResult], out: TextIO, settings: Settings) -> No
             )
     total = remaining + fixed
     if total == 0:
-        out.write("All checks passed!\n")
+        failed = sum(1 for r in results if r.errors)
+        if failed:
+            out.write(f"No findings, but {failed} file{'' if failed == 1 else 's'}"
+                      " could not be checked.\n")
+        else:
+            out.write("All checks passed!\n")
         return
     s = "" if total == 1 else "s"
     if fixed:

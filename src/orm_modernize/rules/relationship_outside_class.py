@@ -108,9 +108,16 @@ class RelationshipOutsideClass(Rule):
             trailing_whitespace=line.trailing_whitespace,
         )
         new_class = classdef.with_changes(body=body.with_changes(body=[*body.body, moved]))
-        return Fix(
-            (Edit(line, cst.RemoveFromParent()), Edit(classdef, new_class)), safe=True
-        )
+        edits = [Edit(line, cst.RemoveFromParent()), Edit(classdef, new_class)]
+        following = _next_statement(self.semantic.module, line)
+        if following is not None:
+            # The blank lines that set the moved line apart now set the next one apart.
+            blank = [e for e in line.leading_lines if e.comment is None]
+            own = list(following.leading_lines)
+            while own and own[0].comment is None:
+                own.pop(0)
+            edits.append(Edit(following, following.with_changes(leading_lines=blank + own)))
+        return Fix(tuple(edits), safe=True)
 
     def _defined_before(self, value: cst.BaseExpression, classdef: cst.ClassDef) -> bool:
         """Every name `value` evaluates now is bound, for good, before `classdef`."""
@@ -130,6 +137,14 @@ class RelationshipOutsideClass(Rule):
                 ):
                     return False  # conditionally bound: may not exist in time
         return True
+
+
+def _next_statement(
+    module: cst.Module, statement: cst.CSTNode
+) -> Optional[cst.SimpleStatementLine | cst.BaseCompoundStatement]:
+    body = list(module.body)
+    index = next(i for i, s in enumerate(body) if s is statement)
+    return body[index + 1] if index + 1 < len(body) else None
 
 
 def _eager_names(node: cst.CSTNode) -> list[cst.Name]:

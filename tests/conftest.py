@@ -61,7 +61,9 @@ def discover_cases() -> list[Case]:
     for before in sorted(FIXTURES.glob("*/*_before.py")):
         name = before.name[: -len("_before.py")]
         after = before.with_name(f"{name}_after.py")
-        cases.append(Case(before.parent.name, name, before, after if after.exists() else None))
+        cases.append(
+            Case(before.parent.name, name, before, after if after.exists() else None)
+        )
     return cases
 
 
@@ -77,8 +79,15 @@ def legacy_python() -> Path:
         return python
     venv.create(LEGACY_ENV, with_pip=True, clear=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         LEGACY_SQLALCHEMY],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            LEGACY_SQLALCHEMY,
+        ],
         check=True,
     )
     ready.write_text(LEGACY_SQLALCHEMY + "\n")

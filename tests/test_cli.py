@@ -51,9 +51,14 @@ def test_findings_exit_1_and_are_listed(project: Path) -> None:
     code, out, _ = check("app")
     assert code == 1
     lines = out.splitlines()
-    assert "app/models.py:3:8: ORM402 `declarative_base()` is superseded by subclassing" \
+    assert (
+        "app/models.py:3:8: ORM402 `declarative_base()` is superseded by subclassing"
         " `DeclarativeBase`" in lines
-    assert "app/models.py:15:9: ORM002 `Session.query()` is legacy in SQLAlchemy 2.0 [*]" in lines
+    )
+    assert (
+        "app/models.py:15:9: ORM002 `Session.query()` is legacy in SQLAlchemy 2.0 [*]"
+        in lines
+    )
     assert "Found 3 errors." in lines
     assert "[*] 1 fixable with the `--fix` option." in lines
     assert "(2 hidden fixes can be enabled with the `--unsafe-fixes` option.)" in lines
@@ -85,7 +90,9 @@ def test_unsafe_fixes_apply_everything(project: Path) -> None:
     assert "class Base(DeclarativeBase):" in text
     assert code == 0
     assert "Found 3 errors (3 fixed, 0 remaining)." in out
-    assert check("--fix", "--unsafe-fixes", "app")[0] == 0  # a second run: nothing to do
+    assert (
+        check("--fix", "--unsafe-fixes", "app")[0] == 0
+    )  # a second run: nothing to do
 
 
 def test_diff_prints_and_writes_nothing(project: Path) -> None:
@@ -106,7 +113,9 @@ def test_parse_error_exit_2_and_file_untouched(project: Path) -> None:
     assert len(err.splitlines()) == 1
     check("--fix", "--unsafe-fixes", "app")
     assert (project / "app" / "broken.py").read_bytes() == broken
-    assert SAFE_FIXED_LINE in (project / "app" / "models.py").read_text()  # the rest ran
+    assert (
+        SAFE_FIXED_LINE in (project / "app" / "models.py").read_text()
+    )  # the rest ran
 
 
 def test_missing_path_exit_2(project: Path) -> None:
@@ -158,7 +167,9 @@ def test_fix_keeps_file_mode(project: Path) -> None:
     os.chmod(target, 0o640)
     check("--fix", "app")
     assert target.stat().st_mode & 0o777 == 0o640
-    assert [p.name for p in (project / "app").iterdir() if p.name.endswith(".tmp")] == []
+    assert [
+        p.name for p in (project / "app").iterdir() if p.name.endswith(".tmp")
+    ] == []
 
 
 def test_rules_and_explain() -> None:
@@ -172,7 +183,9 @@ def test_rules_and_explain() -> None:
 def test_console_script_runs_in_a_subprocess(project: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "orm_modernize", "check", "app/models.py"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 1
     assert "ORM002" in done.stdout

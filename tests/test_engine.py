@@ -1,4 +1,4 @@
-"""The engine: errors are data, bytes outside fixes are untouched, bad fixes never land."""
+"""The engine: errors are data, untouched bytes stay, bad fixes never land."""
 
 from __future__ import annotations
 
@@ -57,7 +57,11 @@ def test_bytes_outside_fixes_are_kept() -> None:
     assert result.fixed is not None
     expected = source.replace(
         b"session.query(User).all()", b"session.scalars(select(User)).all()"
-    ).replace(b"declarative_base\r\n", b"declarative_base\r\nfrom sqlalchemy import select\r\n\r\n", 1)
+    ).replace(
+        b"declarative_base\r\n",
+        b"declarative_base\r\nfrom sqlalchemy import select\r\n\r\n",
+        1,
+    )
     assert result.fixed == expected
 
 
@@ -82,8 +86,9 @@ class BrokenFix(Rule):
 
 def test_fix_that_would_produce_invalid_python_is_dropped() -> None:
     source = b"x = 1\nmarker\n"
-    result = lint_source(source, Path("m.py"), Settings(select=("ORM",), fix=True),
-                         rules=[BrokenFix])
+    result = lint_source(
+        source, Path("m.py"), Settings(select=("ORM",), fix=True), rules=[BrokenFix]
+    )
     assert result.fixed is None
     assert len(result.errors) == 1 and "ORM999 fix dropped" in result.errors[0]
     assert [d.code for d in result.diagnostics] == ["ORM999"]
@@ -106,15 +111,18 @@ class EndlessFix(Rule):
 
 def test_non_converging_fix_leaves_file_unchanged() -> None:
     source = b"value = 1\n"
-    result = lint_source(source, Path("m.py"), Settings(select=("ORM",), fix=True),
-                         rules=[EndlessFix])
+    result = lint_source(
+        source, Path("m.py"), Settings(select=("ORM",), fix=True), rules=[EndlessFix]
+    )
     assert result.fixed is None
     assert result.errors and "did not converge (ORM998)" in result.errors[0]
 
 
 def test_nested_query_is_fixed_on_a_later_pass() -> None:
-    source = (QUERY + "n = session.query(User).filter(User.id.in_("
-              "[u.id for u in session.query(User).all()])).count()\n").encode()
+    source = (
+        QUERY + "n = session.query(User).filter(User.id.in_("
+        "[u.id for u in session.query(User).all()])).count()\n"
+    ).encode()
     result = lint_source(source, Path("m.py"), Settings(select=("ORM002",), fix=True))
     assert result.fixed is not None
     assert b".query(" not in result.fixed

@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import Case, Expected, discover_cases, discover_noops
+
 from orm_modernize.datatypes import FileResult, Settings
 from orm_modernize.engine import lint_source
 
@@ -60,12 +60,15 @@ def test_fixing_after_changes_nothing(case: Case) -> None:
     assert result.applied == ()
 
 
-@pytest.mark.parametrize("noop", NOOPS, ids=[f"{p.parent.name}/{p.stem}" for p in NOOPS])
+@pytest.mark.parametrize(
+    "noop", NOOPS, ids=[f"{p.parent.name}/{p.stem}" for p in NOOPS]
+)
 def test_noop_gives_no_finding(noop: Path) -> None:
     source = noop.read_bytes()
     compile(source, str(noop), "exec")
-    result = lint_source(source, noop, Settings(select=(noop.parent.name,), fix=True,
-                                                unsafe_fixes=True))
+    result = lint_source(
+        source, noop, Settings(select=(noop.parent.name,), fix=True, unsafe_fixes=True)
+    )
     assert result.errors == ()
     assert result.diagnostics == ()
     assert result.fixed is None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import Case, discover_cases, run_program
 
 CASES = discover_cases()

@@ -9,9 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 import orm_modernize.rules as rules_package
-from conftest import FIXTURES
 from orm_modernize.datatypes import Settings
 from orm_modernize.engine import lint_source
 from orm_modernize.rule import Rule
@@ -25,8 +25,11 @@ def test_every_rule_module_is_registered_once() -> None:
     for info in pkgutil.iter_modules(rules_package.__path__):
         module = importlib.import_module(f"orm_modernize.rules.{info.name}")
         found.update(
-            value for value in vars(module).values()
-            if isinstance(value, type) and issubclass(value, Rule) and value is not Rule
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Rule)
+            and value is not Rule
             and value.__module__ == module.__name__
         )
     assert found == set(ALL_RULES)
@@ -100,6 +103,7 @@ def _doc_preamble(code: str) -> str:
 
 def test_readme_rules_table_is_current() -> None:
     from conftest import ROOT
+
     from orm_modernize.docs import rules_table
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

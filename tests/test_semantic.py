@@ -23,7 +23,9 @@ def evidence_of(code: str, project: ProjectIndex | None = None) -> Evidence:
     """Evidence for the receiver of the last `x.query(...)` call in `code`."""
     wrapper = MetadataWrapper(cst.parse_module(textwrap.dedent(code)))
     semantic = Semantic(wrapper, project)
-    calls = [n for n in _walk(wrapper.module) if isinstance(n, cst.Call) and is_query_call(n)]
+    calls = [
+        n for n in _walk(wrapper.module) if isinstance(n, cst.Call) and is_query_call(n)
+    ]
     query = calls[-1]
     assert isinstance(query.func, cst.Attribute)
     return semantic.session_evidence(query.func.value, [a.value for a in query.args])
@@ -60,7 +62,8 @@ PROVEN_ROWS = {
 LIKELY_ROWS = {
     "self_session": "import sqlalchemy\nclass R:\n    def f(self):\n        self.session.query(X)",
     "db_session": "import sqlalchemy\ndb.session.query(X)",
-    "param_named_session_with_model": MODELS + "def f(session):\n    session.query(User)",
+    "param_named_session_with_model": MODELS
+    + "def f(session):\n    session.query(User)",
     "param_named_db_with_column": MODELS + "def f(db):\n    db.query(User.id)",
     "request_dbsession": "import sqlalchemy\nrequest.dbsession.query(X)",
 }
@@ -98,7 +101,9 @@ def test_mapped_class_imported_from_the_project_counts() -> None:
     assert evidence_of(code, project) is Evidence.LIKELY
     absolute = "from app.models import User\ndef f(session):\n    session.query(User)"
     assert evidence_of(absolute, project) is Evidence.LIKELY
-    third_party = "from other.models import User\ndef f(session):\n    session.query(User)"
+    third_party = (
+        "from other.models import User\ndef f(session):\n    session.query(User)"
+    )
     assert evidence_of(third_party, project) is Evidence.NONE
 
 

@@ -6,7 +6,6 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
 
 import click
 
@@ -18,7 +17,9 @@ from orm_modernize.reporters.text import display_path
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _codes(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> tuple[str, ...]:
+def _codes(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...]:
     if not value:
         return ()
     from orm_modernize.rules import ALL_RULES
@@ -39,10 +40,18 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply (and count) unsafe fixes.")
-@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
-@click.option("--select", callback=_codes, help="Comma-separated codes or prefixes to enable.")
-@click.option("--ignore", callback=_codes, help="Comma-separated codes or prefixes to disable.")
+@click.option(
+    "--unsafe-fixes", is_flag=True, help="Also apply (and count) unsafe fixes."
+)
+@click.option(
+    "--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing."
+)
+@click.option(
+    "--select", callback=_codes, help="Comma-separated codes or prefixes to enable."
+)
+@click.option(
+    "--ignore", callback=_codes, help="Comma-separated codes or prefixes to disable."
+)
 @click.option(
     "--output-format",
     "--format",
@@ -51,7 +60,12 @@ def main() -> None:
     default="text",
     show_default=True,
 )
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes [default: all cores].",
+)
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -60,7 +74,7 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     output_format: str,
-    jobs: Optional[int],
+    jobs: int | None,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
     from orm_modernize.runner import run
@@ -100,13 +114,19 @@ def _print_diff(results: Sequence[FileResult]) -> bool:
         old = result.source.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         new = result.fixed.decode("utf-8", "surrogateescape").splitlines(keepends=True)
         for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"):
-            click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n",
-                       nl=False)
+            click.echo(
+                line
+                if line.endswith("\n")
+                else line + "\n\\ No newline at end of file\n",
+                nl=False,
+            )
     return changed
 
 
 @main.command()
-@click.option("--markdown", is_flag=True, help="Print the table that README.md carries.")
+@click.option(
+    "--markdown", is_flag=True, help="Print the table that README.md carries."
+)
 def rules(markdown: bool) -> None:
     """List every rule: code, name, and whether it can fix what it finds."""
     from orm_modernize.rules import ALL_RULES

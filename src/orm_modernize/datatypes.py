@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import libcst as cst
 
@@ -25,8 +25,12 @@ class Settings:
     def enabled(self, code: str) -> bool:
         # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`
         # disables ORM0xx, `--ignore ORM --select ORM002` keeps ORM002 alone.
-        chosen = max((p for p in self.select if code.startswith(p)), key=len, default="")
-        dropped = max((p for p in self.ignore if code.startswith(p)), key=len, default="")
+        chosen = max(
+            (p for p in self.select if code.startswith(p)), key=len, default=""
+        )
+        dropped = max(
+            (p for p in self.ignore if code.startswith(p)), key=len, default=""
+        )
         return bool(chosen) and len(chosen) > len(dropped)
 
 
@@ -64,13 +68,13 @@ class Fix:
 
 @dataclass(frozen=True)
 class Violation:
-    """A rule's finding on the current tree; holds CST nodes, never leaves the engine."""
+    """A rule's finding on the current tree; holds CST nodes, stays in the engine."""
 
     code: str
     message: str
     node: cst.CSTNode
-    fix_title: Optional[str]
-    fix: Optional[Fix]
+    fix_title: str | None
+    fix: Fix | None
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,9 @@ class Diagnostic:
     column: int  # 1-based
     end_line: int
     end_column: int
-    fix_title: Optional[str] = None
+    fix_title: str | None = None
     # "safe", "unsafe", or None when there is no fix for this finding.
-    applicability: Optional[str] = None
+    applicability: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ class FileResult:
     path: Path
     diagnostics: tuple[Diagnostic, ...] = ()  # what remains after fixing
     applied: tuple[Diagnostic, ...] = ()  # findings whose fix was applied
-    source: Optional[bytes] = None
-    fixed: Optional[bytes] = None  # new content, only when it differs from source
+    source: bytes | None = None
+    fixed: bytes | None = None  # new content, only when it differs from source
     errors: tuple[str, ...] = field(default=())  # one line each, without the path
 
     @property

@@ -9,5 +9,8 @@ def rules_table() -> str:
     """The Markdown table of rules that README.md carries."""
     rows = ["| code | name | what it finds | fix |", "|---|---|---|---|"]
     for rule in ALL_RULES:
-        rows.append(f"| {rule.code} | `{rule.name}` | {rule.message} | {rule.fix_availability} |")
+        rows.append(
+            f"| {rule.code} | `{rule.name}` | {rule.message}"
+            f" | {rule.fix_availability} |"
+        )
     return "\n".join(rows) + "\n"

@@ -5,14 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from orm_modernize.datatypes import Diagnostic, FileResult, Replacement, Settings, Violation
+from orm_modernize.datatypes import (
+    Diagnostic,
+    FileResult,
+    Replacement,
+    Settings,
+    Violation,
+)
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import ProjectIndex, Semantic
 
@@ -20,7 +25,9 @@ from orm_modernize.semantic import ProjectIndex, Semantic
 # next pass); real files settle in two or three passes.
 MAX_PASSES = 10
 
-NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+NOQA = re.compile(
+    r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I
+)
 
 
 class NonConvergingFix(Exception):
@@ -32,8 +39,8 @@ def lint_source(
     path: Path,
     settings: Settings,
     *,
-    project: Optional[ProjectIndex] = None,
-    rules: Optional[Sequence[type[Rule]]] = None,
+    project: ProjectIndex | None = None,
+    rules: Sequence[type[Rule]] | None = None,
 ) -> FileResult:
     """Check one file's bytes and, when `settings.fix`, rewrite them."""
     if rules is None:
@@ -46,12 +53,14 @@ def lint_source(
     try:
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError) as error:
-        return FileResult(path, source=source, errors=(f"cannot parse: {_one_line(error)}",))
+        return FileResult(
+            path, source=source, errors=(f"cannot parse: {_one_line(error)}",)
+        )
 
     applied: list[Diagnostic] = []
     errors: list[str] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
-    first_pass: Optional[list[Diagnostic]] = None
+    first_pass: list[Diagnostic] | None = None
     for passes in range(MAX_PASSES):
         wrapper = MetadataWrapper(module, unsafe_skip_copy=passes == 0)
         module = wrapper.module
@@ -68,7 +77,8 @@ def lint_source(
         wanted = [
             (v, d)
             for v, d in zip(violations, diagnostics)
-            if settings.fix and _applicable(v, settings)
+            if settings.fix
+            and _applicable(v, settings)
             and (v.code, module.code_for_node(v.node)) not in refused
         ]
         if not wanted:
@@ -79,7 +89,8 @@ def lint_source(
             if violation in failed:
                 refused.add((violation.code, module.code_for_node(violation.node)))
                 errors.append(
-                    f"{diagnostic.line}:{diagnostic.column}: {violation.code} fix dropped:"
+                    f"{diagnostic.line}:{diagnostic.column}: {violation.code}"
+                    " fix dropped:"
                     f" it would produce invalid Python ({failed[violation]})"
                 )
             else:
@@ -92,7 +103,10 @@ def lint_source(
             path,
             diagnostics=tuple(first_pass or ()),
             source=source,
-            errors=(f"internal error: fixes did not converge ({codes}); file left unchanged",),
+            errors=(
+                f"internal error: fixes did not converge ({codes});"
+                " file left unchanged",
+            ),
         )
     new = module.bytes if applied else None
     return FileResult(
@@ -110,7 +124,9 @@ def _triggered(rule: type[Rule], source: bytes) -> bool:
 
 
 def _collect(
-    wrapper: MetadataWrapper, rules: Sequence[type[Rule]], project: Optional[ProjectIndex]
+    wrapper: MetadataWrapper,
+    rules: Sequence[type[Rule]],
+    project: ProjectIndex | None,
 ) -> list[Violation]:
     semantic = Semantic(wrapper, project)
     visitors = [rule(semantic) for rule in rules]
@@ -120,12 +136,16 @@ def _collect(
     if not suppressed:
         return violations
     positions = wrapper.resolve(PositionProvider)
-    return [v for v in violations if not _is_suppressed(v.code, positions[v.node], suppressed)]
+    return [
+        v
+        for v in violations
+        if not _is_suppressed(v.code, positions[v.node], suppressed)
+    ]
 
 
-def _noqa_lines(code: str) -> dict[int, Optional[frozenset[str]]]:
+def _noqa_lines(code: str) -> dict[int, frozenset[str] | None]:
     """Line number -> the codes its `# noqa` silences (None: every code)."""
-    found: dict[int, Optional[frozenset[str]]] = {}
+    found: dict[int, frozenset[str] | None] = {}
     if "noqa" not in code and "NOQA" not in code:
         return found
     for number, line in enumerate(code.splitlines(), start=1):
@@ -139,7 +159,7 @@ def _noqa_lines(code: str) -> dict[int, Optional[frozenset[str]]]:
 
 
 def _is_suppressed(
-    code: str, where: CodeRange, noqa: dict[int, Optional[frozenset[str]]]
+    code: str, where: CodeRange, noqa: dict[int, frozenset[str] | None]
 ) -> bool:
     if where.start.line not in noqa:
         return False
@@ -152,7 +172,9 @@ def _applicable(violation: Violation, settings: Settings) -> bool:
     return fix is not None and (fix.safe or settings.unsafe_fixes)
 
 
-def _diagnostic(violation: Violation, where: CodeRange, settings: Settings) -> Diagnostic:
+def _diagnostic(
+    violation: Violation, where: CodeRange, settings: Settings
+) -> Diagnostic:
     fix = violation.fix
     return Diagnostic(
         code=violation.code,
@@ -178,7 +200,10 @@ def _non_overlapping(
         for edit in violation.fix.edits:
             where: CodeRange = positions[edit.node]  # type: ignore[index]
             spans.append(
-                ((where.start.line, where.start.column), (where.end.line, where.end.column))
+                (
+                    (where.start.line, where.start.column),
+                    (where.end.line, where.end.column),
+                )
             )
         if any(a[0] < b[1] and b[0] < a[1] for a in spans for b in taken):
             continue
@@ -233,9 +258,9 @@ def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
 
 def _imports_binding(
     module: cst.Module, names: set[str]
-) -> list[tuple[str, Optional[str], Optional[str]]]:
+) -> list[tuple[str, str | None, str | None]]:
     """(module, name, alias) of each module-level import that binds one of `names`."""
-    found: list[tuple[str, Optional[str], Optional[str]]] = []
+    found: list[tuple[str, str | None, str | None]] = []
     if not names:
         return found
     for statement in module.body:
@@ -245,7 +270,9 @@ def _imports_binding(
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     if (alias.evaluated_alias or alias.evaluated_name) in names:
-                        found.append((alias.evaluated_name, None, alias.evaluated_alias))
+                        found.append(
+                            (alias.evaluated_name, None, alias.evaluated_alias)
+                        )
             elif (
                 isinstance(small, cst.ImportFrom)
                 and small.module is not None
@@ -255,7 +282,9 @@ def _imports_binding(
                 source = module.code_for_node(small.module)
                 for alias in small.names:
                     if (alias.evaluated_alias or alias.evaluated_name) in names:
-                        found.append((source, alias.evaluated_name, alias.evaluated_alias))
+                        found.append(
+                            (source, alias.evaluated_name, alias.evaluated_alias)
+                        )
     return found
 
 
@@ -274,7 +303,7 @@ class _Replacer(cst.CSTTransformer):
         return self.edits.get(id(original_node), updated_node)
 
 
-def _compile_error(module: cst.Module, path: Path) -> Optional[str]:
+def _compile_error(module: cst.Module, path: Path) -> str | None:
     try:
         compile(module.code, str(path), "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:

@@ -20,7 +20,9 @@ BASE_FUNCTION = re.compile(
 )
 # class Name(Base1, mod.Base2): (bases may span lines)
 CLASS = re.compile(rb"^class\s+(\w+)\s*\(([^)]*)\)\s*:", re.M)
-AS_DECLARATIVE = re.compile(rb"^@(?:[\w.]+\.)?as_declarative\b[^\n]*\nclass\s+(\w+)", re.M)
+AS_DECLARATIVE = re.compile(
+    rb"^@(?:[\w.]+\.)?as_declarative\b[^\n]*\nclass\s+(\w+)", re.M
+)
 DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
 
 
@@ -49,7 +51,9 @@ def build_index(files: Iterable[tuple[Path, bytes]]) -> ProjectIndex:
         mapped.update(BASE_FUNCTION.findall(source))
         mapped.update(AS_DECLARATIVE.findall(source))
         for cls, bases in CLASS.findall(source):
-            names = [b.strip().rsplit(b".", 1)[-1] for b in bases.split(b",") if b.strip()]
+            names = [
+                b.strip().rsplit(b".", 1)[-1] for b in bases.split(b",") if b.strip()
+            ]
             if DECLARATIVE_CLASSES.intersection(names):
                 mapped.add(cls)
             elif b"Model" in names and b".Model" in bases:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -17,7 +17,7 @@ class Rule(cst.BatchableCSTVisitor):
     code: ClassVar[str]  # ORM + 3 digits, never reused
     name: ClassVar[str]  # kebab-case, names what is wrong
     message: ClassVar[str]  # lowercase fragment, API in backticks, no period
-    fix_title: ClassVar[Optional[str]] = None  # None: the rule only reports
+    fix_title: ClassVar[str | None] = None  # None: the rule only reports
     # "always", "sometimes" or "never": can a finding of this rule carry a fix?
     fix_availability: ClassVar[str] = "never"
     # The file must contain one of these byte strings for the rule to run at all:
@@ -30,7 +30,11 @@ class Rule(cst.BatchableCSTVisitor):
         self.violations: list[Violation] = []
 
     def report(
-        self, node: cst.CSTNode, *, fix: Optional[Fix] = None, message: Optional[str] = None
+        self,
+        node: cst.CSTNode,
+        *,
+        fix: Fix | None = None,
+        message: str | None = None,
     ) -> None:
         if fix is not None and self.fix_title is None:
             raise TypeError(f"{self.code} has no fix_title and must not pass a fix")

@@ -1,4 +1,4 @@
-"""Files in, results out: discovery, the project pre-pass, a parallel map, atomic writes."""
+"""Files in, results out: discovery, project pre-pass, parallel map, atomic writes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Optional
 
 from orm_modernize.datatypes import FileResult, Settings
 from orm_modernize.engine import lint_source
@@ -18,15 +17,29 @@ from orm_modernize.semantic import ProjectIndex
 # Directories nobody wants linted: VCS data, caches, build output, dependencies.
 SKIPPED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".eggs", "__pycache__",
-        ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist", "node_modules",
-        "site-packages", "__pypackages__",
+        ".git",
+        ".hg",
+        ".svn",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".eggs",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "build",
+        "dist",
+        "node_modules",
+        "site-packages",
+        "__pypackages__",
     }
 )
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileResult]]:
-    """The `*.py` files under `paths`, sorted; a missing path becomes an error result."""
+    """The `*.py` files under `paths`, sorted; a missing path is an error result."""
     found: set[Path] = set()
     missing: list[FileResult] = []
     for path in paths:
@@ -43,7 +56,8 @@ def _walk(root: Path) -> Iterator[Path]:
     for directory, subdirs, files in os.walk(root):
         # A virtualenv can have any name; its pyvenv.cfg gives it away.
         subdirs[:] = sorted(
-            d for d in subdirs
+            d
+            for d in subdirs
             if d not in SKIPPED_DIRS
             and not d.endswith(".egg-info")
             and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
@@ -54,7 +68,11 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 def run(
-    paths: Sequence[Path], settings: Settings, *, jobs: Optional[int] = None, write: bool = True
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    jobs: int | None = None,
+    write: bool = True,
 ) -> list[FileResult]:
     """Check (and with `settings.fix`, rewrite) every file under `paths`."""
     files, results = discover(paths)
@@ -80,7 +98,11 @@ def _read(path: Path) -> bytes | str:
 
 
 def _check_file(
-    item: tuple[Path, bytes | str], *, settings: Settings, project: ProjectIndex, write: bool
+    item: tuple[Path, bytes | str],
+    *,
+    settings: Settings,
+    project: ProjectIndex,
+    write: bool,
 ) -> FileResult:
     path, source = item
     if isinstance(source, str):
@@ -104,9 +126,11 @@ def _check_file(
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a reader sees the old or the new file, whole."""
+    """Replace `path` with `data`: a reader sees the old file or the new one, whole."""
     mode = path.stat().st_mode & 0o7777
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)

@@ -42,7 +42,9 @@ class Shape(enum.Enum):
     UNKNOWN = "unknown"
 
 
-SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
+SESSION_CLASSES = frozenset(
+    {"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"}
+)
 SESSION_FACTORIES = frozenset(
     {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"}
 )
@@ -100,24 +102,24 @@ ParentLookup = Callable[[cst.CSTNode], Optional[cst.CSTNode]]
 class Semantic:
     """Answers questions about the nodes of one module; knows no particular rule."""
 
-    def __init__(self, wrapper: MetadataWrapper, project: Optional[ProjectIndex] = None):
+    def __init__(self, wrapper: MetadataWrapper, project: ProjectIndex | None = None):
         self.wrapper = wrapper
         self.module = wrapper.module
         self.project = project or ProjectIndex()
 
     # -- metadata, resolved on first use -------------------------------------------
     @cached_property
-    def _scopes(self) -> dict[cst.CSTNode, Optional[Scope]]:
+    def _scopes(self) -> dict[cst.CSTNode, Scope | None]:
         return dict(self.wrapper.resolve(ScopeProvider))
 
     @cached_property
     def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
         return dict(self.wrapper.resolve(ParentNodeProvider))
 
-    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
 
-    def scope(self, node: cst.CSTNode) -> Optional[Scope]:
+    def scope(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)
 
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
@@ -130,7 +132,7 @@ class Semantic:
         """Does `node` (a name or dotted attribute) resolve to one of `names`?"""
         return not self.qualified_names(node).isdisjoint(names)
 
-    def calls(self, node: cst.CSTNode, names: Collection[str]) -> bool:
+    def calls(self, node: cst.CSTNode | None, names: Collection[str]) -> bool:
         return isinstance(node, cst.Call) and self.is_one_of(node.func, names)
 
     @cached_property
@@ -149,8 +151,8 @@ class Semantic:
         referents = [r for access in scope.accesses[name] for r in access.referents]
         return referents or list(scope[name.value])
 
-    def assigned_values(self, name: cst.Name) -> Iterator[Optional[cst.CSTNode]]:
-        """The value each binding of `name` gives it; None where it is not a plain value.
+    def assigned_values(self, name: cst.Name) -> Iterator[cst.CSTNode | None]:
+        """The value each binding of `name` gives it; None where it is no plain value.
 
         `x = v` gives v, `with v as x` gives v, a parameter gives the `Param`.
         """
@@ -175,11 +177,15 @@ class Semantic:
                 item = self.parent(parent)
                 yield item.item if isinstance(item, cst.WithItem) else None
             else:
-                yield node if isinstance(node, (cst.ClassDef, cst.FunctionDef)) else None
+                yield (
+                    node if isinstance(node, (cst.ClassDef, cst.FunctionDef)) else None
+                )
 
     # -- sessions --------------------------------------------------------------------
     def session_evidence(
-        self, receiver: cst.BaseExpression, entities: Collection[cst.BaseExpression] = ()
+        self,
+        receiver: cst.BaseExpression,
+        entities: Collection[cst.BaseExpression] = (),
     ) -> Evidence:
         """How sure we are that `receiver` is a SQLAlchemy `Session` (or scoped one).
 
@@ -202,7 +208,7 @@ class Semantic:
         if isinstance(expr, cst.Call):
             return self._session_value_evidence(expr)
         if isinstance(expr, cst.Attribute) and is_session_name(expr.attr.value):
-            # Flask-SQLAlchemy: `db = SQLAlchemy(app)` makes `db.session` a scoped session.
+            # Flask-SQLAlchemy: `db = SQLAlchemy(app)` makes `db.session` a scoped one.
             owner = expr.value
             if expr.attr.value == "session" and isinstance(owner, cst.Name):
                 values = list(self.assigned_values(owner))
@@ -219,7 +225,7 @@ class Semantic:
         return min(found)
 
     def _session_value_evidence(
-        self, value: Optional[cst.CSTNode], name: str = ""
+        self, value: cst.CSTNode | None, name: str = ""
     ) -> Evidence:
         by_name = Evidence.LIKELY if is_session_name(name) else Evidence.NONE
         if isinstance(value, cst.Param):
@@ -257,7 +263,7 @@ class Semantic:
             self.calls(v, SESSION_FACTORIES | SCOPED_SESSIONS) for v in values
         )
 
-    def _annotation_evidence(self, annotation: Optional[cst.Annotation]) -> Evidence:
+    def _annotation_evidence(self, annotation: cst.Annotation | None) -> Evidence:
         if annotation is None:
             return Evidence.NONE
         node = annotation.annotation
@@ -267,7 +273,9 @@ class Semantic:
             if isinstance(element, cst.Index):
                 node = element.value
         # Session | None
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, cst.BitOr
+        ):
             node = node.left
         if isinstance(node, (cst.Name, cst.Attribute)) and self.is_one_of(
             node, SESSION_CLASSES | SCOPED_SESSIONS
@@ -299,10 +307,13 @@ class Semantic:
                 continue
             if statement.name.value in bases:
                 continue
-            if any(self._is_mapped_base(arg.value, bases, mapped) for arg in statement.bases):
-                mapped[statement.name.value] = statement
-            elif any(_decorator_name(d) in ("mapped", "mapped_as_dataclass")
-                     for d in statement.decorators):
+            if any(
+                self._is_mapped_base(arg.value, bases, mapped)
+                for arg in statement.bases
+            ) or any(
+                _decorator_name(d) in ("mapped", "mapped_as_dataclass")
+                for d in statement.decorators
+            ):
                 mapped[statement.name.value] = statement
         return mapped
 
@@ -354,13 +365,11 @@ class Semantic:
 
     def _imported_mapped(self, name: cst.Name) -> bool:
         for value in self.assigned_values(name):
-            if isinstance(value, cst.ImportFrom) and value.module is not None:
-                module = cst.Module([]).code_for_node(value.module)
-                if self.project.knows(module, name.value, bool(value.relative)):
-                    return True
-            elif isinstance(value, cst.ImportFrom) and value.relative:
-                if self.project.knows("", name.value, True):
-                    return True
+            if not isinstance(value, cst.ImportFrom):
+                continue
+            module = "" if value.module is None else _dotted(value.module)
+            if self.project.knows(module, name.value, bool(value.relative)):
+                return True
         return False
 
     def is_mapped_class(self, expr: cst.BaseExpression) -> bool:
@@ -373,7 +382,9 @@ class Semantic:
             if isinstance(value, cst.ClassDef):
                 if self.mapped_classes.get(expr.value) is not value:
                     return False
-            elif not (isinstance(value, cst.ImportFrom) and self._imported_mapped(expr)):
+            elif not (
+                isinstance(value, cst.ImportFrom) and self._imported_mapped(expr)
+            ):
                 return False
         return True
 
@@ -414,7 +425,7 @@ class Semantic:
     # -- names for generated code ----------------------------------------------------
     def reference(
         self, at: cst.CSTNode, module: str, name: str, accepted: Collection[str] = ()
-    ) -> Optional[tuple[cst.BaseExpression, Optional[ImportSpec]]]:
+    ) -> tuple[cst.BaseExpression, ImportSpec | None] | None:
         """How to spell `module.name` at `at`, and the import that needs adding.
 
         Reuses an existing import of the name or of the module, and refuses (None) when
@@ -441,7 +452,7 @@ class Semantic:
 
     def _via_module_alias(
         self, scope: Scope, module: str, name: str
-    ) -> Optional[tuple[cst.BaseExpression, Optional[ImportSpec]]]:
+    ) -> tuple[cst.BaseExpression, ImportSpec | None] | None:
         for assignment in scope.globals.assignments:
             if not isinstance(assignment, ImportAssignment):
                 continue
@@ -450,7 +461,8 @@ class Semantic:
             alias = assignment.name
             if (
                 "." not in alias
-                and {q.name for q in assignment.get_qualified_names_for(alias)} == {module}
+                and {q.name for q in assignment.get_qualified_names_for(alias)}
+                == {module}
                 and set(scope[alias]) == {assignment}
             ):
                 return cst.Attribute(cst.Name(alias), cst.Name(name)), None
@@ -464,9 +476,17 @@ def _imported_top_levels(module: cst.Module) -> Iterator[str]:
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
-                    yield cst.Module([]).code_for_node(alias.name).split(".", 1)[0]
-            elif isinstance(small, cst.ImportFrom) and small.module and not small.relative:
-                yield cst.Module([]).code_for_node(small.module).split(".", 1)[0]
+                    yield _dotted(alias.name).split(".", 1)[0]
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and small.module
+                and not small.relative
+            ):
+                yield _dotted(small.module).split(".", 1)[0]
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
@@ -487,7 +507,7 @@ IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 def in_import_fallback(node: cst.CSTNode, parent: ParentLookup) -> bool:
     """Inside a `try:` whose handler catches ImportError: code that supports
     several SQLAlchemy versions on purpose, which we leave alone."""
-    current: Optional[cst.CSTNode] = node
+    current: cst.CSTNode | None = node
     while current is not None:
         if isinstance(current, cst.Try) and any(
             handler.type is None or _names_import_error(handler.type)
@@ -504,9 +524,9 @@ def _names_import_error(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value in IMPORT_ERRORS
 
 
-def top_level_statement(node: cst.CSTNode, parent: ParentLookup) -> Optional[cst.CSTNode]:
+def top_level_statement(node: cst.CSTNode, parent: ParentLookup) -> cst.CSTNode | None:
     """The statement of the module body that contains `node`."""
-    current: Optional[cst.CSTNode] = node
+    current: cst.CSTNode | None = node
     while current is not None:
         above = parent(current)
         if isinstance(above, cst.Module):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Optional
 
 import libcst as cst
 
@@ -50,7 +49,7 @@ class QueryChain:
         return [arg.value for arg in self.query.args]
 
     @property
-    def terminal(self) -> Optional[Step]:
+    def terminal(self) -> Step | None:
         return self.steps[-1] if self.steps else None
 
     @property
@@ -80,7 +79,7 @@ def is_query_call(node: cst.Call) -> bool:
 
 
 def parse_chain(
-    query: cst.Call, parent: Callable[[cst.CSTNode], Optional[cst.CSTNode]]
+    query: cst.Call, parent: Callable[[cst.CSTNode], cst.CSTNode | None]
 ) -> QueryChain:
     """Walk up from `x.query(...)` through every `.method(...)` applied to it."""
     steps: list[Step] = []
@@ -115,7 +114,9 @@ def build_select(
         func = step.call.func
         assert isinstance(func, cst.Attribute)
         statement = step.call.with_changes(
-            func=func.with_changes(value=statement, attr=cst.Name(SELECT_STEPS[step.name]))
+            func=func.with_changes(
+                value=statement, attr=cst.Name(SELECT_STEPS[step.name])
+            )
         )
     return statement
 
@@ -124,12 +125,16 @@ def on_receiver(chain: QueryChain, name: str, *args: cst.BaseExpression) -> cst.
     """`receiver.<name>(args)`, keeping the receiver's own spelling and whitespace."""
     func = chain.query.func
     assert isinstance(func, cst.Attribute)
-    return cst.Call(func=func.with_changes(attr=cst.Name(name)), args=[cst.Arg(a) for a in args])
+    return cst.Call(
+        func=func.with_changes(attr=cst.Name(name)), args=[cst.Arg(a) for a in args]
+    )
 
 
-def then(step: Step, value: cst.BaseExpression, name: Optional[str] = None) -> cst.Call:
+def then(step: Step, value: cst.BaseExpression, name: str | None = None) -> cst.Call:
     """Re-attach a terminal call (keeping its whitespace) to a new `value`."""
     func = step.call.func
     assert isinstance(func, cst.Attribute)
-    changes = {"value": value} if name is None else {"value": value, "attr": cst.Name(name)}
+    changes = (
+        {"value": value} if name is None else {"value": value, "attr": cst.Name(name)}
+    )
     return step.call.with_changes(func=func.with_changes(**changes))

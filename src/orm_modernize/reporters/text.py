@@ -30,14 +30,17 @@ def report(results: Sequence[FileResult], out: TextIO, settings: Settings) -> No
             hidden += d.applicability == "unsafe" and not settings.unsafe_fixes
             marker = " [*]" if applicable else ""
             out.write(
-                f"{display_path(result.path)}:{d.line}:{d.column}: {d.code} {d.message}{marker}\n"
+                f"{display_path(result.path)}:{d.line}:{d.column}:"
+                f" {d.code} {d.message}{marker}\n"
             )
     total = remaining + fixed
     if total == 0:
         failed = sum(1 for r in results if r.errors)
         if failed:
-            out.write(f"No findings, but {failed} file{'' if failed == 1 else 's'}"
-                      " could not be checked.\n")
+            out.write(
+                f"No findings, but {failed} file{'' if failed == 1 else 's'}"
+                " could not be checked.\n"
+            )
         else:
             out.write("All checks passed!\n")
         return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from orm_modernize.datatypes import Fix
@@ -60,12 +58,15 @@ class DeclarativeBaseFunction(Rule):
         if in_import_fallback(node, self.semantic.parent):
             return
         if any(arg.keyword and arg.keyword.value == "bind" for arg in node.args):
-            self.report(node, message="`declarative_base(bind=...)` was removed in"
-                        " SQLAlchemy 2.0; pass the engine to `Session` and `create_all()`")
+            self.report(
+                node,
+                message="`declarative_base(bind=...)` was removed in"
+                " SQLAlchemy 2.0; pass the engine to `Session` and `create_all()`",
+            )
             return
         self.report(node, fix=self._fix(node))
 
-    def _fix(self, call: cst.Call) -> Optional[Fix]:
+    def _fix(self, call: cst.Call) -> Fix | None:
         assign = self.semantic.parent(call)
         line = self.semantic.parent(assign) if assign else None
         if not (
@@ -90,7 +91,10 @@ class DeclarativeBaseFunction(Rule):
                 elif not (isinstance(value, cst.Name) and value.value == "object"):
                     bases.append(value)
             elif keyword == "name":
-                if not (isinstance(value, cst.SimpleString) and value.evaluated_value == name):
+                if not (
+                    isinstance(value, cst.SimpleString)
+                    and value.evaluated_value == name
+                ):
                     return None
             else:
                 return None

@@ -1,8 +1,6 @@
-"""ORM401: names imported from `sqlalchemy.ext.declarative` that moved to `sqlalchemy.orm`."""
+"""ORM401: names from `sqlalchemy.ext.declarative` that now live in `sqlalchemy.orm`."""
 
 from __future__ import annotations
-
-from typing import Optional
 
 import libcst as cst
 
@@ -10,7 +8,9 @@ from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import in_import_fallback
 
-LEGACY_MODULES = frozenset({"sqlalchemy.ext.declarative", "sqlalchemy.ext.declarative.api"})
+LEGACY_MODULES = frozenset(
+    {"sqlalchemy.ext.declarative", "sqlalchemy.ext.declarative.api"}
+)
 # Moved to sqlalchemy.orm in 1.4 (same objects there on 1.4 and 2.x).
 MOVED = frozenset(
     {
@@ -59,7 +59,9 @@ class ExtDeclarativeImport(Rule):
 
     code = "ORM401"
     name = "ext-declarative-import"
-    message = "`sqlalchemy.ext.declarative` is not where this name lives in SQLAlchemy 2.0"
+    message = (
+        "`sqlalchemy.ext.declarative` is not where this name lives in SQLAlchemy 2.0"
+    )
     fix_title = "Import it from `sqlalchemy.orm`"
     fix_availability = "sometimes"
     triggers = (b"declarative",)
@@ -72,27 +74,36 @@ class ExtDeclarativeImport(Rule):
         if isinstance(node.names, cst.ImportStar):
             self.report(node)
             return
-        names = [alias.name.value for alias in node.names if isinstance(alias.name, cst.Name)]
+        names = [
+            alias.name.value for alias in node.names if isinstance(alias.name, cst.Name)
+        ]
         moved = [n for n in names if n in MOVED]
         if not (moved or set(names) & REMOVED):
             return
         if in_import_fallback(node, self.semantic.parent):
             return
         if set(names) & REMOVED:
-            self.report(node, message="`instrument_declarative` was removed in SQLAlchemy 2.0;"
-                        " use `registry.map_declaratively(cls)`")
+            self.report(
+                node,
+                message="`instrument_declarative` was removed in SQLAlchemy 2.0;"
+                " use `registry.map_declaratively(cls)`",
+            )
             return
         if len(moved) == len(names):
             orm = cst.Attribute(cst.Name("sqlalchemy"), cst.Name("orm"))
-            self.report(node, fix=Fix.replace(node, node.with_changes(module=orm), safe=True))
+            self.report(
+                node, fix=Fix.replace(node, node.with_changes(module=orm), safe=True)
+            )
             return
         self.report(node, fix=self._split(node))
 
-    def _split(self, node: cst.ImportFrom) -> Optional[Fix]:
+    def _split(self, node: cst.ImportFrom) -> Fix | None:
         """Keep the extension classes here; move the rest to `sqlalchemy.orm`."""
         assert not isinstance(node.names, cst.ImportStar)
         statement = self.semantic.parent(node)
-        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        if not (
+            isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        ):
             return None
         kept = [a for a in node.names if a.name.value not in MOVED]
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -114,7 +125,9 @@ class ExtDeclarativeImport(Rule):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # `declarative.declarative_base` with `from sqlalchemy.ext import declarative`
-        if node.attr.value not in MOVED or not isinstance(node.value, (cst.Name, cst.Attribute)):
+        if node.attr.value not in MOVED or not isinstance(
+            node.value, (cst.Name, cst.Attribute)
+        ):
             return
         legacy = {f"{m}.{node.attr.value}" for m in LEGACY_MODULES}
         if not self.semantic.is_one_of(node, legacy):
@@ -126,7 +139,7 @@ class ExtDeclarativeImport(Rule):
             self.report(node)
             return
         expression, needed = found
-        root = node.value
+        root: cst.BaseExpression = node.value
         while isinstance(root, cst.Attribute):
             root = root.value
         fix = Fix.replace(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from orm_modernize.datatypes import Fix, ImportSpec
@@ -22,8 +20,11 @@ from orm_modernize.transforms import (
 )
 
 # Other spellings of `select` that already mean the 2.0 construct.
-SELECT_ALIASES = ("sqlalchemy.future.select", "sqlalchemy.sql.select",
-                  "sqlalchemy.sql.expression.select")
+SELECT_ALIASES = (
+    "sqlalchemy.future.select",
+    "sqlalchemy.sql.select",
+    "sqlalchemy.sql.expression.select",
+)
 
 
 class LegacyQuery(Rule):
@@ -82,7 +83,7 @@ class LegacyQuery(Rule):
         fix = self._fix(chain, evidence)
         self.report(chain.top if fix else node, fix=fix)
 
-    def _fix(self, chain: QueryChain, evidence: Evidence) -> Optional[Fix]:
+    def _fix(self, chain: QueryChain, evidence: Evidence) -> Fix | None:
         terminal = chain.terminal
         if terminal is not None and terminal.name in ROW_TERMINALS:
             steps, iterated = chain.steps[:-1], False
@@ -134,7 +135,9 @@ class LegacyQuery(Rule):
         else:  # all, one, one_or_none: same names on the result
             replacement = then(terminal, on_receiver(chain, fetch, statement))
         if chain.top.lpar:
-            replacement = replacement.with_changes(lpar=chain.top.lpar, rpar=chain.top.rpar)
+            replacement = replacement.with_changes(
+                lpar=chain.top.lpar, rpar=chain.top.rpar
+            )
         safe = evidence is Evidence.PROVEN and not guessed
         return Fix.replace(chain.top, replacement, safe=safe, imports=tuple(imports))
 
@@ -144,7 +147,7 @@ class LegacyQuery(Rule):
         name: str,
         imports: list[ImportSpec],
         accepted: tuple[str, ...] = (),
-    ) -> Optional[cst.BaseExpression]:
+    ) -> cst.BaseExpression | None:
         found = self.semantic.reference(chain.top, "sqlalchemy", name, accepted)
         if found is None:
             return None
@@ -154,10 +157,14 @@ class LegacyQuery(Rule):
         return expression
 
 
-def _is_iterated(node: cst.CSTNode, parent: Optional[cst.CSTNode]) -> bool:
+def _is_iterated(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
     return isinstance(parent, cst.For) and parent.iter is node
 
 
 def _looks_like_class(node: cst.BaseExpression) -> bool:
     """`Widget` in `session.query(Widget)`: a class name by convention, not proof."""
-    return isinstance(node, cst.Name) and node.value[:1].isupper() and not node.value.isupper()
+    return (
+        isinstance(node, cst.Name)
+        and node.value[:1].isupper()
+        and not node.value.isupper()
+    )

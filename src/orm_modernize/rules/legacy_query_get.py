@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from orm_modernize.datatypes import Fix
@@ -61,7 +59,7 @@ class LegacyQueryGet(Rule):
             return
         self.report(chain.top, fix=self._fix(chain, evidence))
 
-    def _fix(self, chain: QueryChain, evidence: Evidence) -> Optional[Fix]:
+    def _fix(self, chain: QueryChain, evidence: Evidence) -> Fix | None:
         terminal = chain.terminal
         assert terminal is not None
         if len(chain.entities) != 1 or len(terminal.call.args) != 1:
@@ -93,7 +91,9 @@ class LegacyQueryGet(Rule):
             args=[entity, pk.with_changes(comma=cst.MaybeSentinel.DEFAULT), *keywords]
         )
         if chain.top.lpar:
-            replacement = replacement.with_changes(lpar=chain.top.lpar, rpar=chain.top.rpar)
+            replacement = replacement.with_changes(
+                lpar=chain.top.lpar, rpar=chain.top.rpar
+            )
         safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
         return Fix.replace(chain.top, replacement, safe=safe)
 

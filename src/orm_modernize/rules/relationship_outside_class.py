@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
-from libcst.metadata import ImportAssignment
+from libcst.metadata import Assignment, ImportAssignment
 
 from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
@@ -77,10 +75,14 @@ class RelationshipOutsideClass(Rule):
         ):
             return
         target = node.targets[0].target
-        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+        if not (
+            isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+        ):
             return
         is_relationship = self.semantic.is_one_of(node.value.func, RELATIONSHIP)
-        if not (is_relationship or self.semantic.is_one_of(node.value.func, COLUMN_PROPERTY)):
+        if not (
+            is_relationship or self.semantic.is_one_of(node.value.func, COLUMN_PROPERTY)
+        ):
             return
         classdef = self.semantic.mapped_classes.get(target.value.value)
         if classdef is None or not self.semantic.is_mapped_class(target.value):
@@ -88,15 +90,20 @@ class RelationshipOutsideClass(Rule):
         fix = self._fix(line, node, target.attr.value, classdef)
         if fix is None and not is_relationship:
             return
-        message = None if is_relationship else self.message.replace(
-            "relationship", "column_property"
+        message = (
+            None
+            if is_relationship
+            else self.message.replace("relationship", "column_property")
         )
         self.report(node, fix=fix, message=message)
 
     def _fix(
-        self, line: cst.SimpleStatementLine, assign: cst.Assign, attribute: str,
+        self,
+        line: cst.SimpleStatementLine,
+        assign: cst.Assign,
+        attribute: str,
         classdef: cst.ClassDef,
-    ) -> Optional[Fix]:
+    ) -> Fix | None:
         body = classdef.body
         if not isinstance(body, cst.IndentedBlock) or _assigns(body, attribute):
             return None
@@ -107,7 +114,9 @@ class RelationshipOutsideClass(Rule):
             leading_lines=[e for e in line.leading_lines if e.comment is not None],
             trailing_whitespace=line.trailing_whitespace,
         )
-        new_class = classdef.with_changes(body=body.with_changes(body=[*body.body, moved]))
+        new_class = classdef.with_changes(
+            body=body.with_changes(body=[*body.body, moved])
+        )
         edits = [Edit(line, cst.RemoveFromParent()), Edit(classdef, new_class)]
         following = _next_statement(self.semantic.module, line)
         if following is not None:
@@ -116,10 +125,14 @@ class RelationshipOutsideClass(Rule):
             own = list(following.leading_lines)
             while own and own[0].comment is None:
                 own.pop(0)
-            edits.append(Edit(following, following.with_changes(leading_lines=blank + own)))
+            edits.append(
+                Edit(following, following.with_changes(leading_lines=blank + own))
+            )
         return Fix(tuple(edits), safe=True)
 
-    def _defined_before(self, value: cst.BaseExpression, classdef: cst.ClassDef) -> bool:
+    def _defined_before(
+        self, value: cst.BaseExpression, classdef: cst.ClassDef
+    ) -> bool:
         """Every name `value` evaluates now is bound, for good, before `classdef`."""
         module = self.semantic.module
         position = {id(s): i for i, s in enumerate(module.body)}
@@ -128,12 +141,20 @@ class RelationshipOutsideClass(Rule):
             if name.value == classdef.name.value:
                 return False
             for assignment in self.semantic.assignments(name):
+                if not isinstance(assignment, Assignment):
+                    continue  # a builtin: always there
                 node = assignment.node
                 statement = top_level_statement(node, self.semantic.parent)
                 if statement is None or position.get(id(statement), limit) >= limit:
                     return False
-                if not isinstance(assignment, ImportAssignment) and statement is not node and (
-                    isinstance(statement, (cst.If, cst.Try, cst.For, cst.While, cst.With))
+                if (
+                    not isinstance(assignment, ImportAssignment)
+                    and statement is not node
+                    and (
+                        isinstance(
+                            statement, (cst.If, cst.Try, cst.For, cst.While, cst.With)
+                        )
+                    )
                 ):
                     return False  # conditionally bound: may not exist in time
         return True
@@ -141,7 +162,7 @@ class RelationshipOutsideClass(Rule):
 
 def _next_statement(
     module: cst.Module, statement: cst.CSTNode
-) -> Optional[cst.SimpleStatementLine | cst.BaseCompoundStatement]:
+) -> cst.SimpleStatementLine | cst.BaseCompoundStatement | None:
     body = list(module.body)
     index = next(i for i, s in enumerate(body) if s is statement)
     return body[index + 1] if index + 1 < len(body) else None
@@ -178,10 +199,15 @@ def _assigns(body: cst.IndentedBlock, attribute: str) -> bool:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 targets = (
-                    [t.target for t in small.targets] if isinstance(small, cst.Assign)
-                    else [small.target] if isinstance(small, cst.AnnAssign) else []
+                    [t.target for t in small.targets]
+                    if isinstance(small, cst.Assign)
+                    else [small.target]
+                    if isinstance(small, cst.AnnAssign)
+                    else []
                 )
-                if any(isinstance(t, cst.Name) and t.value == attribute for t in targets):
+                if any(
+                    isinstance(t, cst.Name) and t.value == attribute for t in targets
+                ):
                     return True
         elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and (
             statement.name.value == attribute

@@ -19,7 +19,7 @@ from orm_modernize.datatypes import (
     Violation,
 )
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import ProjectIndex, Semantic
+from orm_modernize.semantic import ProjectIndex, Semantic, module_imports
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
 # next pass); real files settle in two or three passes.
@@ -260,32 +260,11 @@ def _imports_binding(
     module: cst.Module, names: set[str]
 ) -> list[tuple[str, str | None, str | None]]:
     """(module, name, alias) of each module-level import that binds one of `names`."""
-    found: list[tuple[str, str | None, str | None]] = []
-    if not names:
-        return found
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Import):
-                for alias in small.names:
-                    if (alias.evaluated_alias or alias.evaluated_name) in names:
-                        found.append(
-                            (alias.evaluated_name, None, alias.evaluated_alias)
-                        )
-            elif (
-                isinstance(small, cst.ImportFrom)
-                and small.module is not None
-                and not small.relative
-                and not isinstance(small.names, cst.ImportStar)
-            ):
-                source = module.code_for_node(small.module)
-                for alias in small.names:
-                    if (alias.evaluated_alias or alias.evaluated_name) in names:
-                        found.append(
-                            (source, alias.evaluated_name, alias.evaluated_alias)
-                        )
-    return found
+    return [
+        spec
+        for spec in module_imports(module)
+        if (spec[2] or spec[1] or spec[0]) in names
+    ]
 
 
 class _Replacer(cst.CSTTransformer):

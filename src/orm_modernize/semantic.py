@@ -138,8 +138,8 @@ class Semantic:
     @cached_property
     def imports_sqlalchemy(self) -> bool:
         return any(
-            top in ("sqlalchemy", "flask_sqlalchemy")
-            for top in _imported_top_levels(self.module)
+            source.split(".", 1)[0] in ("sqlalchemy", "flask_sqlalchemy")
+            for source, _, _ in module_imports(self.module)
         )
 
     # -- bindings --------------------------------------------------------------------
@@ -469,20 +469,29 @@ class Semantic:
         return None
 
 
-def _imported_top_levels(module: cst.Module) -> Iterator[str]:
+def module_imports(
+    module: cst.Module,
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """(module, name, alias) of each absolute import at the top level of `module`.
+
+    `import a.b as c` gives ("a.b", None, "c"), `from a import b` ("a", "b", None).
+    """
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
-                    yield _dotted(alias.name).split(".", 1)[0]
+                    yield alias.evaluated_name, None, alias.evaluated_alias
             elif (
                 isinstance(small, cst.ImportFrom)
-                and small.module
+                and small.module is not None
                 and not small.relative
+                and not isinstance(small.names, cst.ImportStar)
             ):
-                yield _dotted(small.module).split(".", 1)[0]
+                source = _dotted(small.module)
+                for alias in small.names:
+                    yield source, alias.evaluated_name, alias.evaluated_alias
 
 
 def _dotted(node: cst.BaseExpression) -> str:

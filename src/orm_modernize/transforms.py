@@ -52,6 +52,9 @@ class QueryChain:
     def terminal(self) -> Step | None:
         return self.steps[-1] if self.steps else None
 
+    def ends_in(self, name: str) -> bool:
+        return self.terminal is not None and self.terminal.name == name
+
     @property
     def top(self) -> cst.BaseExpression:
         """The outermost node of the chain: what a fix replaces."""
@@ -76,6 +79,13 @@ def is_query_call(node: cst.Call) -> bool:
             for arg in node.args
         )
     )
+
+
+def chain_at(
+    node: cst.Call, parent: Callable[[cst.CSTNode], cst.CSTNode | None]
+) -> QueryChain | None:
+    """The Query chain that starts at `node`, if `node` is `x.query(...)`."""
+    return parse_chain(node, parent) if is_query_call(node) else None
 
 
 def parse_chain(

@@ -12,10 +12,9 @@ from orm_modernize.transforms import (
     SELECT_STEPS,
     QueryChain,
     build_select,
-    is_query_call,
+    chain_at,
     method,
     on_receiver,
-    parse_chain,
     then,
 )
 
@@ -71,12 +70,9 @@ class LegacyQuery(Rule):
     triggers = (b".query(",)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not is_query_call(node):
-            return
-        chain = parse_chain(node, self.semantic.parent)
-        terminal = chain.terminal
-        if terminal is not None and terminal.name == "get":
-            return  # ORM001
+        chain = chain_at(node, self.semantic.parent)
+        if chain is None or chain.ends_in("get"):
+            return  # not a query, or ORM001's
         evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
         if evidence is Evidence.NONE:
             return

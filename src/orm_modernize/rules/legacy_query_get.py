@@ -7,7 +7,7 @@ import libcst as cst
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence, Shape
-from orm_modernize.transforms import QueryChain, is_query_call, on_receiver, parse_chain
+from orm_modernize.transforms import QueryChain, chain_at, on_receiver
 
 # Query steps before `.get()` that `Session.get()` takes as keyword arguments.
 GET_MODIFIERS = frozenset({"options", "populate_existing", "with_for_update"})
@@ -48,11 +48,8 @@ class LegacyQueryGet(Rule):
     triggers = (b".query(",)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not is_query_call(node):
-            return
-        chain = parse_chain(node, self.semantic.parent)
-        terminal = chain.terminal
-        if terminal is None or terminal.name != "get":
+        chain = chain_at(node, self.semantic.parent)
+        if chain is None or not chain.ends_in("get"):
             return
         evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
         if evidence is Evidence.NONE:

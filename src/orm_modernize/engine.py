@@ -30,10 +30,6 @@ NOQA = re.compile(
 )
 
 
-class NonConvergingFix(Exception):
-    """Fixes kept changing the file: a bug in a rule, never the user's fault."""
-
-
 def lint_source(
     source: bytes,
     path: Path,

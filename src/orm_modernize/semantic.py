@@ -256,8 +256,6 @@ class Semantic:
 
     def _is_session_factory(self, name: cst.Name) -> bool:
         """`name` is bound only to `sessionmaker(...)` or `scoped_session(...)`."""
-        if self.is_one_of(name, SESSION_CLASSES):
-            return True
         values = list(self.assigned_values(name))
         return bool(values) and all(
             self.calls(v, SESSION_FACTORIES | SCOPED_SESSIONS) for v in values

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from orm_modernize.project import build_index
+from orm_modernize.semantic import ProjectIndex
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 LEGACY_SQLALCHEMY = "sqlalchemy==1.4.54"
@@ -65,6 +68,12 @@ def discover_cases() -> list[Case]:
             Case(before.parent.name, name, before, after if after.exists() else None)
         )
     return cases
+
+
+def fixture_index() -> ProjectIndex:
+    """What the CLI would know when checking the whole `fixtures/` folder."""
+    models = FIXTURES / "_models.py"
+    return build_index([(models, models.read_bytes())])
 
 
 def discover_noops() -> list[Path]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import runpy
 import sys
 import warnings
+from pathlib import Path
 
 
 def main() -> None:
     mode, path = sys.argv[1], sys.argv[2]
+    # Fixture programs share fixtures/_models.py.
+    sys.path.insert(0, str(Path(path).resolve().parent.parent))
     import sqlalchemy.exc
 
     if mode == "strict":

@@ -6,17 +6,20 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import Case, Expected, discover_cases, discover_noops
+from conftest import Case, Expected, discover_cases, discover_noops, fixture_index
 
 from orm_modernize.datatypes import FileResult, Settings
 from orm_modernize.engine import lint_source
 
 CASES = discover_cases()
 NOOPS = discover_noops()
+PROJECT = fixture_index()
 
 
 def lint(case: Case, source: bytes, **settings: bool) -> FileResult:
-    result = lint_source(source, case.before, Settings(select=(case.code,), **settings))
+    result = lint_source(
+        source, case.before, Settings(select=(case.code,), **settings), project=PROJECT
+    )
     assert result.errors == ()
     return result
 
@@ -67,7 +70,10 @@ def test_noop_gives_no_finding(noop: Path) -> None:
     source = noop.read_bytes()
     compile(source, str(noop), "exec")
     result = lint_source(
-        source, noop, Settings(select=(noop.parent.name,), fix=True, unsafe_fixes=True)
+        source,
+        noop,
+        Settings(select=(noop.parent.name,), fix=True, unsafe_fixes=True),
+        project=PROJECT,
     )
     assert result.errors == ()
     assert result.diagnostics == ()

@@ -51,7 +51,20 @@ SESSION_FACTORIES = frozenset(
 SCOPED_SESSIONS = frozenset(
     {"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"}
 )
+# Functions that return a plain `Session`: the 1.x `create_session()` and the
+# `fixture_session()` of SQLAlchemy's own test suite.
+SESSION_FUNCTIONS = frozenset(
+    {
+        "sqlalchemy.orm.create_session",
+        "sqlalchemy.orm.session.create_session",
+        "sqlalchemy.testing.fixture_session",
+        "sqlalchemy.testing.fixtures.fixture_session",
+    }
+)
 FLASK_SQLALCHEMY = frozenset({"flask_sqlalchemy.SQLAlchemy"})
+# Classical mapping: the first argument of these calls is a mapped class.
+MAPPER_FUNCTIONS = frozenset({"sqlalchemy.orm.mapper", "sqlalchemy.orm.mapper.mapper"})
+TABLE_CLASSES = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table"})
 DECLARATIVE_BASE_FUNCTIONS = frozenset(
     {
         "sqlalchemy.orm.declarative_base",
@@ -75,7 +88,13 @@ AS_DECLARATIVE = frozenset(
         "sqlalchemy.ext.declarative.as_declarative",
     }
 )
-ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
+ALIASED = frozenset(
+    {
+        f"sqlalchemy.orm{sub}.{name}"
+        for sub in ("", ".util")
+        for name in ("aliased", "with_polymorphic")
+    }
+)
 # Receivers that are only *named* like a session. `db` is the FastAPI tutorial's name.
 SESSION_NAMES = frozenset({"session", "sess", "db", "dbsession", "db_session"})
 
@@ -168,7 +187,9 @@ class Semantic:
                 yield node
                 continue
             parent = self.parent(node)
-            if isinstance(parent, cst.AssignTarget):
+            if isinstance(parent, cst.Element):
+                yield self._unpacked_value(parent)
+            elif isinstance(parent, cst.AssignTarget):
                 assign = self.parent(parent)
                 yield assign.value if isinstance(assign, cst.Assign) else None
             elif isinstance(parent, cst.AnnAssign) and parent.target is node:
@@ -180,6 +201,28 @@ class Semantic:
                 yield (
                     node if isinstance(node, (cst.ClassDef, cst.FunctionDef)) else None
                 )
+
+    def _unpacked_value(self, element: cst.Element) -> cst.CSTNode | None:
+        """`A, b = x, y` gives `A` the value `x`; `A, B = f()` gives it `f()`."""
+        target = self.parent(element)
+        holder = self.parent(target) if target is not None else None
+        assign = self.parent(holder) if holder is not None else None
+        if not (
+            isinstance(target, (cst.Tuple, cst.List))
+            and isinstance(holder, cst.AssignTarget)
+            and isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+        ):
+            return None
+        value = assign.value
+        if not isinstance(value, (cst.Tuple, cst.List)):
+            return value if isinstance(value, cst.Call) else None
+        index = next(i for i, e in enumerate(target.elements) if e is element)
+        if len(value.elements) != len(target.elements) or any(
+            isinstance(e, cst.StarredElement) for e in value.elements
+        ):
+            return None
+        return value.elements[index].value
 
     # -- sessions --------------------------------------------------------------------
     def session_evidence(
@@ -233,7 +276,7 @@ class Semantic:
         if not isinstance(value, cst.Call):
             return by_name
         func = value.func
-        if self.is_one_of(func, SESSION_CLASSES | SCOPED_SESSIONS):
+        if self.is_one_of(func, SESSION_CLASSES | SCOPED_SESSIONS | SESSION_FUNCTIONS):
             return Evidence.PROVEN
         if isinstance(func, cst.Name) and self._is_session_factory(func):
             return Evidence.PROVEN
@@ -371,43 +414,127 @@ class Semantic:
         return False
 
     def is_mapped_class(self, expr: cst.BaseExpression) -> bool:
+        """A mapped class: declarative (here or in the project), mapped classically
+        by `mapper()` / `map_imperatively()`, or one of SQLAlchemy's test fixtures'
+        classes (`self.classes.User`)."""
+        if self._is_fixture(expr, "classes"):
+            return True
         if not isinstance(expr, cst.Name):
             return False
         values = list(self.assigned_values(expr))
-        if not values:
+        return bool(values) and all(self._is_mapped_value(expr, v) for v in values)
+
+    def _is_mapped_value(self, name: cst.Name, value: cst.CSTNode | None) -> bool:
+        if isinstance(value, cst.ClassDef):
+            if self.mapped_classes.get(name.value) is value:
+                return True
+            if name.value in self.classically_mapped:
+                return True
+            return any(self._is_local_base(arg.value) for arg in value.bases)
+        if isinstance(value, cst.ImportFrom):
+            return self._imported_mapped(name)
+        return value is not None and self._is_fixture(value, "classes")
+
+    def _is_local_base(self, expr: cst.BaseExpression) -> bool:
+        """A base of a class defined inside a function: `Base = declarative_base()`
+        in the same function, or any class known to be mapped."""
+        if not isinstance(expr, cst.Name):
             return False
-        for value in values:
-            if isinstance(value, cst.ClassDef):
-                if self.mapped_classes.get(expr.value) is not value:
-                    return False
-            elif not (
-                isinstance(value, cst.ImportFrom) and self._imported_mapped(expr)
+        if expr.value in self.declarative_bases:
+            return True
+        values = list(self.assigned_values(expr))
+        return bool(values) and all(
+            self.calls(v, DECLARATIVE_BASE_FUNCTIONS)
+            or (isinstance(v, cst.ClassDef) and self._is_mapped_value(expr, v))
+            for v in values
+        )
+
+    @cached_property
+    def classically_mapped(self) -> frozenset[str]:
+        """Names passed first to `mapper(X, table)` or `registry.map_imperatively(X,
+        table)` anywhere in the module."""
+        found: set[str] = set()
+        for call in _calls(self.module):
+            func = call.func
+            if not call.args or not isinstance(call.args[0].value, cst.Name):
+                continue
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "map_imperatively"
+            ) or (
+                isinstance(func, (cst.Name, cst.Attribute))
+                and self.is_one_of(func, MAPPER_FUNCTIONS)
             ):
-                return False
-        return True
+                found.add(call.args[0].value.value)
+        return frozenset(found)
+
+    @cached_property
+    def imports_sqlalchemy_testing(self) -> bool:
+        return any(
+            source.startswith("sqlalchemy.testing")
+            or (source == "sqlalchemy" and name == "testing")
+            for source, name, _ in module_imports(self.module)
+        )
+
+    def _is_fixture(self, node: cst.CSTNode, kind: str) -> bool:
+        """`self.classes.User` / `self.classes("User", ...)` (kind "classes") or the
+        same with `tables`: the registries of SQLAlchemy's test fixtures."""
+        if isinstance(node, cst.Attribute):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        else:
+            return False
+        return (
+            isinstance(node, cst.Attribute)
+            and node.attr.value == kind
+            and isinstance(node.value, cst.Name)
+            and node.value.value in ("self", "cls")
+            and self.imports_sqlalchemy_testing
+        )
 
     def is_mapped_reference(self, expr: cst.BaseExpression) -> bool:
         """A mapped class, or an attribute of one (`User`, `User.name`)."""
-        while isinstance(expr, cst.Attribute):
+        while isinstance(expr, cst.Attribute) and not self._is_fixture(expr, "classes"):
             expr = expr.value
         return self.is_mapped_class(expr)
 
     def shape(self, expr: cst.BaseExpression) -> Shape:
         """Whether a `query()` argument selects whole objects or column values."""
+        if self.is_mapped_class(expr):
+            return Shape.ENTITY
         if isinstance(expr, cst.Name):
-            if self.is_mapped_class(expr):
-                return Shape.ENTITY
             values = list(self.assigned_values(expr))
             if values and all(self.calls(v, ALIASED) for v in values):
                 return Shape.ENTITY
+            if values and all(self._is_selectable(v) for v in values):
+                return Shape.COLUMN  # a Table or a subquery: rows of its columns
             return Shape.UNKNOWN
         if isinstance(expr, cst.Call) and self.calls(expr, ALIASED):
             return Shape.ENTITY
-        if isinstance(expr, cst.Attribute) and self.is_mapped_class(expr.value):
-            return Shape.COLUMN
+        if isinstance(expr, cst.Attribute):
+            owner = expr.value
+            if isinstance(owner, cst.Attribute) and owner.attr.value == "c":
+                return Shape.COLUMN if self.imports_sqlalchemy else Shape.UNKNOWN
+            if self._is_fixture(expr, "tables"):
+                return Shape.COLUMN
+            if self.shape(owner) is Shape.ENTITY:
+                return Shape.COLUMN
         if isinstance(expr, cst.Call) and self._is_sql_expression(expr):
             return Shape.COLUMN
         return Shape.UNKNOWN
+
+    def _is_selectable(self, value: cst.CSTNode | None) -> bool:
+        if value is None:
+            return False
+        if self._is_fixture(value, "tables") or self.calls(value, TABLE_CLASSES):
+            return True
+        return (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in ("subquery", "alias", "cte")
+            and self.imports_sqlalchemy
+        )
 
     def _is_sql_expression(self, call: cst.Call) -> bool:
         func = call.func
@@ -490,6 +617,15 @@ def module_imports(
                 source = _dotted(small.module)
                 for alias in small.names:
                     yield source, alias.evaluated_name, alias.evaluated_alias
+
+
+def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            yield current
+        stack.extend(current.children)
 
 
 def _dotted(node: cst.BaseExpression) -> str:

@@ -11,19 +11,18 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-# Query methods that exist with the same meaning on `Select` (2.0 migration guide,
-# "ORM Query Unified with Core Select"). `filter` is spelled `where` in 2.0 style.
-SELECT_STEPS = {
-    "filter": "where",
-    "where": "where",
-    "filter_by": "filter_by",
-    "order_by": "order_by",
-    "limit": "limit",
-    "offset": "offset",
-}
-# Terminals that return rows or a value; `get` belongs to ORM001.
-ROW_TERMINALS = frozenset({"all", "first", "one", "one_or_none", "scalar", "count"})
-TERMINALS = ROW_TERMINALS | {"get"}
+# Calls that end a Query chain: what follows applies to their result.
+# Rows or a value, executed by the session:
+ROW_TERMINALS = frozenset(
+    {"all", "first", "one", "one_or_none", "scalar", "count", "value"}
+)
+# The query used as SQL inside another statement: no session involved.
+VALUE_TERMINALS = frozenset(
+    {"subquery", "scalar_subquery", "as_scalar", "label", "cte", "exists"}
+)
+DML_TERMINALS = frozenset({"update", "delete"})  # ORM004
+FLASK_TERMINALS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
+TERMINALS = ROW_TERMINALS | VALUE_TERMINALS | DML_TERMINALS | FLASK_TERMINALS | {"get"}
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,14 @@ def parse_chain(
     query: cst.Call, parent: Callable[[cst.CSTNode], cst.CSTNode | None]
 ) -> QueryChain:
     """Walk up from `x.query(...)` through every `.method(...)` applied to it."""
+    return QueryChain(query, steps_from(query, parent))
+
+
+def steps_from(
+    node: cst.CSTNode, parent: Callable[[cst.CSTNode], cst.CSTNode | None]
+) -> tuple[Step, ...]:
+    """The `.method(...)` calls applied to `node`, up to and including a terminal."""
     steps: list[Step] = []
-    node: cst.CSTNode = query
     while True:
         attribute = parent(node)
         if not (isinstance(attribute, cst.Attribute) and attribute.value is node):
@@ -105,7 +110,7 @@ def parse_chain(
         if attribute.attr.value in TERMINALS:
             break  # what follows applies to the result, not to the Query
         node = call
-    return QueryChain(query, tuple(steps))
+    return tuple(steps)
 
 
 def method(value: cst.BaseExpression, name: str, *args: cst.BaseExpression) -> cst.Call:
@@ -115,28 +120,29 @@ def method(value: cst.BaseExpression, name: str, *args: cst.BaseExpression) -> c
     )
 
 
-def build_select(
-    chain: QueryChain, select: cst.BaseExpression, steps: tuple[Step, ...]
-) -> cst.BaseExpression:
-    """`select(entities)` followed by `steps`, renamed to their `Select` spelling."""
-    statement: cst.BaseExpression = chain.query.with_changes(func=select)
-    for step in steps:
-        func = step.call.func
-        assert isinstance(func, cst.Attribute)
-        statement = step.call.with_changes(
-            func=func.with_changes(
-                value=statement, attr=cst.Name(SELECT_STEPS[step.name])
-            )
-        )
-    return statement
+def keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
+    """`name=value`, without spaces around `=`."""
+    return cst.Arg(
+        value=value,
+        keyword=cst.Name(name),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
 
 
 def on_receiver(chain: QueryChain, name: str, *args: cst.BaseExpression) -> cst.Call:
     """`receiver.<name>(args)`, keeping the receiver's own spelling and whitespace."""
     func = chain.query.func
     assert isinstance(func, cst.Attribute)
+    return on_session(func, name, *args)
+
+
+def on_session(
+    query_func: cst.Attribute, name: str, *args: cst.BaseExpression
+) -> cst.Call:
+    """`session.<name>(args)` from the `session.query` attribute of a query."""
     return cst.Call(
-        func=func.with_changes(attr=cst.Name(name)), args=[cst.Arg(a) for a in args]
+        func=query_func.with_changes(attr=cst.Name(name)),
+        args=[cst.Arg(a) for a in args],
     )
 
 

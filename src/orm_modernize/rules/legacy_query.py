@@ -1,21 +1,29 @@
-"""ORM002: `session.query(...)` chains -> `select()` executed by the session."""
+"""ORM002: `session.query(...)` -> `select()` executed by the session."""
 
 from __future__ import annotations
 
+import contextlib
+
 import libcst as cst
 
-from orm_modernize.datatypes import Fix, ImportSpec
+from orm_modernize.datatypes import Edit, Fix, ImportSpec
+from orm_modernize.flows import Flow, FlowRefused, Use, find_flow, use_of
+from orm_modernize.query_to_select import (
+    Converted,
+    Converter,
+    Namer,
+    Refused,
+    as_value,
+    execute,
+)
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import Evidence, Shape
+from orm_modernize.semantic import Evidence
 from orm_modernize.transforms import (
-    ROW_TERMINALS,
-    SELECT_STEPS,
+    DML_TERMINALS,
+    FLASK_TERMINALS,
     QueryChain,
-    build_select,
     chain_at,
     method,
-    on_receiver,
-    then,
 )
 
 # Other spellings of `select` that already mean the 2.0 construct.
@@ -24,13 +32,18 @@ SELECT_ALIASES = (
     "sqlalchemy.sql.select",
     "sqlalchemy.sql.expression.select",
 )
+OTHER_RULES = DML_TERMINALS | FLASK_TERMINALS | {"get"}
 
 
 class LegacyQuery(Rule):
     """
     ## What it does
-    Checks for `Session.query(...)` chains that end in `all()`, `first()`, `one()`,
-    `one_or_none()`, `scalar()`, `count()` or are iterated by a `for` loop.
+    Checks for `Session.query(...)`: chains that end in `all()`, `first()`,
+    `one()`, `one_or_none()`, `scalar()`, `count()` or `value()`; queries that are
+    iterated, sliced or passed to `list()`; queries used as SQL (`subquery()`,
+    `scalar_subquery()`, `label()`, `cte()`, `exists()`, `in_(query)`); and queries
+    built over several statements of a function (`q = session.query(User)`,
+    `q = q.filter(...)`, `q.all()`).
 
     ## Why is this bad?
     `Query` is the legacy ORM API in SQLAlchemy 2.0. The 2.0 style builds a
@@ -43,23 +56,33 @@ class LegacyQuery(Rule):
         user = session.scalars(select(User).filter_by(name="bob").limit(1)).first()
 
     ## Fix safety
-    The fix keeps what each terminal did: `first()` keeps its `LIMIT 1`, `scalar()`
-    becomes `scalar_one_or_none()` (it still raises on several rows), `count()`
-    counts a subquery of the whole statement (so LIMIT and DISTINCT still count the
-    same), a single entity is fetched with `scalars()` and columns or several
-    entities come back as rows. Only `filter`, `filter_by`, `where`, `order_by`,
-    `limit` and `offset` are rewritten; a chain with any other step is reported
-    without a fix. Without a join, `Query`'s de-duplication of entity rows changes
-    nothing, so no `.unique()` is needed.
+    The fix keeps what the query returned:
+    - `first()` keeps its `LIMIT 1`; `scalar()` becomes `scalar_one_or_none()`
+      (it still raises on several rows); `count()` counts a subquery of the whole
+      statement (so LIMIT, DISTINCT and GROUP BY count the same).
+    - A single entity is fetched with `scalars()`; columns or several entities come
+      back as rows from `execute()`, as they did.
+    - `Query` de-duplicated rows holding whole objects. Where rows can repeat (a
+      join, `select_from()`, a joined eager load, criteria naming another entity)
+      the fix adds `.unique()`.
+    - `filter_by()` after a join or on several entities names its entity
+      (`where(Address.email == x)`): 2.1's `Select.filter_by()` searches every
+      entity instead of the last joined one.
+    - `populate_existing()`, `yield_per()` and `autoflush()` become execution
+      options; `params()` become the parameters of `execute()`.
+    - DISTINCT with ORDER BY a column that is not selected, string join targets,
+      `from_self()`, `select_entity_from()` and queries that leave the function are
+      reported without a fix, with the reason in the message.
 
     The fix is safe when the receiver is proven to be a `Session` (bound from
     `Session(...)`, a `sessionmaker()` or `scoped_session()`, or annotated
-    `Session`). It is unsafe when the receiver is only named like one
-    (`db.session`, `self.session`, a parameter called `session`), or when the
-    queried class is not known to be mapped.
+    `Session`) and what each entity selects is known. It is unsafe when the
+    receiver is only named like one (`db.session`, `self.session`, a parameter
+    called `session`), or when an entity is taken for a class by its name alone.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "ORM Query Unified with Core Select"
+    - SQLAlchemy FAQ, "My Query does not return the same number of objects"
     """
 
     code = "ORM002"
@@ -71,96 +94,192 @@ class LegacyQuery(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         chain = chain_at(node, self.semantic.parent)
-        if chain is None or chain.ends_in("get"):
-            return  # not a query, or ORM001's
+        if chain is None or (chain.terminal and chain.terminal.name in OTHER_RULES):
+            return
         evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
         if evidence is Evidence.NONE:
             return
-        fix = self._fix(chain, evidence)
-        self.report(chain.top if fix else node, fix=fix)
-
-    def _fix(self, chain: QueryChain, evidence: Evidence) -> Fix | None:
-        terminal = chain.terminal
-        if terminal is not None and terminal.name in ROW_TERMINALS:
-            steps, iterated = chain.steps[:-1], False
-            if terminal.call.args:
-                return None
-        else:
-            steps, terminal = chain.steps, None
-            iterated = _is_iterated(chain.top, self.semantic.parent(chain.top))
-            if not iterated:
-                return None  # built here, finished elsewhere: a later issue's flow
-        if any(step.name not in SELECT_STEPS for step in steps):
-            return None
-        shapes = [self.semantic.shape(entity) for entity in chain.entities]
-        guessed = False
-        if shapes == [Shape.UNKNOWN] and _looks_like_class(chain.entities[0]):
-            shapes, guessed = [Shape.ENTITY], True
-        if Shape.UNKNOWN in shapes:
-            return None
         imports: list[ImportSpec] = []
-        select = self._name(chain, "select", imports, SELECT_ALIASES)
-        if select is None:
-            return None
-        statement = build_select(chain, select, steps)
-        single = shapes == [Shape.ENTITY]
-        fetch = "scalars" if single else "execute"
-        replacement: cst.BaseExpression
-        if terminal is None:
-            replacement = on_receiver(chain, fetch, statement)
-        elif terminal.name == "first":
-            # Query.first() applied LIMIT 1; Result.first() does not.
-            limited = method(statement, "limit", cst.Integer("1"))
-            replacement = then(terminal, on_receiver(chain, fetch, limited))
-        elif terminal.name == "scalar":
-            # Query.scalar() raised on several rows; Session.scalar() would not.
-            executed = on_receiver(chain, "execute", statement)
-            replacement = then(terminal, executed, "scalar_one_or_none")
-        elif terminal.name == "count":
-            func = self._name(chain, "func", imports)
-            if func is None:
+        try:
+            fix = self._fix(chain, evidence, imports)
+        except (Refused, FlowRefused) as why:
+            self.report(node, message=f"{self.message} (no fix: {why})")
+            return
+        self.report(node, fix=fix)
+
+    def _fix(
+        self, chain: QueryChain, evidence: Evidence, imports: list[ImportSpec]
+    ) -> Fix:
+        converter = Converter(self.semantic, self._namer(chain.query, imports))
+        use = use_of(chain.query, chain.steps, self.semantic)
+        if use is None:
+            target = self._assigned_to(chain.top)
+            if target is None:
+                raise Refused(
+                    "the query is passed on or returned; convert it where it is"
+                    " executed"
+                )
+            return self._flow_fix(find_flow(self.semantic, target), converter, imports)
+        converted = converter.apply(converter.start(chain.query), use.steps)
+        replacement = self._finish(converter, converted, use, chain)
+        safe = evidence is Evidence.PROVEN and not converted.guessed
+        node = use.node
+        if isinstance(node, cst.BaseExpression) and node.lpar:
+            assert isinstance(replacement, cst.BaseExpression)
+            replacement = replacement.with_changes(lpar=node.lpar, rpar=node.rpar)
+        return Fix.replace(node, replacement, safe=safe, imports=tuple(imports))
+
+    def _finish(
+        self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
+    ) -> cst.BaseExpression:
+        assert isinstance(chain.query.func, cst.Attribute)
+        if use.kind == "value":
+            return as_value(converted, use.terminal)
+        if use.terminal is None or use.terminal.name not in (
+            "count",
+            "scalar",
+            "value",
+        ):
+            converter.resolve_shapes(converted)
+        if use.kind == "rows":
+            return execute(converter, converted, use.terminal, chain.query.func)
+        return self._slice(converter, converted, use, chain)
+
+    def _slice(
+        self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
+    ) -> cst.BaseExpression:
+        """`query[1:3]` and `query[2]`: Query sliced in SQL and returned a list."""
+        assert use.slice is not None and isinstance(chain.query.func, cst.Attribute)
+        elements = use.slice.slice
+        item = elements[0].slice if len(elements) == 1 else None
+        index: int | None = None
+        bounds: tuple[cst.BaseExpression, cst.BaseExpression]
+        if isinstance(item, cst.Index) and _natural(item.value) is not None:
+            index = _natural(item.value)
+            assert index is not None
+            bounds = (cst.Integer(str(index)), cst.Integer(str(index + 1)))
+        elif (
+            isinstance(item, cst.Slice)
+            and item.step is None
+            and item.upper is not None
+            and _natural(item.upper) is not None
+            and (item.lower is None or _natural(item.lower) is not None)
+        ):
+            bounds = (item.lower or cst.Integer("0"), item.upper)
+        else:
+            raise Refused(
+                "only slices with literal non-negative bounds are converted;"
+                " negative indexes were removed in 2.0"
+            )
+        converted.statement = method(converted.statement, "slice", *bounds)
+        rows = execute(converter, converted, None, chain.query.func)
+        listed = method(rows, "all")
+        if index is None:
+            return listed
+        return cst.Subscript(
+            listed, [cst.SubscriptElement(cst.Index(cst.Integer("0")))]
+        )
+
+    def _flow_fix(
+        self, flow: Flow, converter: Converter, imports: list[ImportSpec]
+    ) -> Fix:
+        first = flow.origins[0]
+        receiver = _code(first.receiver)
+        evidence = Evidence.PROVEN
+        edits: list[Edit] = []
+        origins: list[Converted] = []
+        for origin in flow.origins:
+            if _code(origin.receiver) != receiver:
+                raise Refused("the query comes from several sessions")
+            if not self._stable_receiver(origin):
+                raise Refused("the session variable is rebound in the function")
+            evidence = min(
+                evidence,
+                self.semantic.session_evidence(origin.receiver, origin.entities),
+            )
+            converted = converter.apply(converter.start(origin.query), origin.steps)
+            # Only rows need a shape; a use that fetches rows refuses on its own.
+            with contextlib.suppress(Refused):
+                converter.resolve_shapes(converted)
+            origins.append(converted)
+            edits.append(Edit(origin.top, converted.statement))
+        if evidence is Evidence.NONE:
+            raise Refused("not every origin of the query is a session")
+        shapes = origins[0].shapes
+        if any(c.shapes != shapes for c in origins) or any(c.params for c in origins):
+            raise Refused("the query's origins select different things")
+        base = Converted(
+            statement=cst.Name("_"),
+            shapes=list(shapes),
+            entities=list(origins[0].entities),
+            duplicates=any(c.duplicates for c in origins),
+            guessed=any(c.guessed for c in origins),
+            joins=sum(c.joins for c in origins),
+        )
+        for refined in flow.derived:
+            state = _copy(base, refined.root)
+            converter.apply(state, refined.steps)
+            if state.shapes != shapes or state.params:
+                raise Refused("the query changes what it selects along the way")
+            base.duplicates |= state.duplicates
+            base.joins += state.joins
+            edits.append(Edit(refined.node, state.statement))
+        for read, use in flow.uses:
+            state = _copy(base, read)
+            converter.apply(state, use.steps)
+            replacement = self._finish(converter, state, use, first)
+            edits.append(Edit(use.node, replacement))
+        safe = evidence is Evidence.PROVEN and not base.guessed
+        return Fix(tuple(edits), safe, tuple(imports))
+
+    def _stable_receiver(self, chain: QueryChain) -> bool:
+        """The session expression means the same object wherever the query ends."""
+        root = chain.receiver
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return False
+        scope = self.semantic.scope(root)
+        return scope is not None and len(scope[root.value]) <= 1
+
+    def _assigned_to(self, node: cst.CSTNode) -> cst.Name | None:
+        parent = self.semantic.parent(node)
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, cst.Name):
+                return target
+        return None
+
+    def _namer(self, at: cst.CSTNode, imports: list[ImportSpec]) -> Namer:
+        def name(module: str, name: str) -> cst.BaseExpression | None:
+            accepted = SELECT_ALIASES if name == "select" else ()
+            found = self.semantic.reference(at, module, name, accepted)
+            if found is None:
                 return None
-            # Query.count() counted a subquery of the whole query, so LIMIT, DISTINCT
-            # and GROUP BY give the same answer as before.
-            counted = method(
-                cst.Call(func=select, args=[cst.Arg(method(func, "count"))]),
-                "select_from",
-                method(statement, "subquery"),
-            )
-            replacement = on_receiver(chain, "scalar", counted)
-        else:  # all, one, one_or_none: same names on the result
-            replacement = then(terminal, on_receiver(chain, fetch, statement))
-        if chain.top.lpar:
-            replacement = replacement.with_changes(
-                lpar=chain.top.lpar, rpar=chain.top.rpar
-            )
-        safe = evidence is Evidence.PROVEN and not guessed
-        return Fix.replace(chain.top, replacement, safe=safe, imports=tuple(imports))
+            expression, needed = found
+            if needed is not None and needed not in imports:
+                imports.append(needed)
+            return expression
 
-    def _name(
-        self,
-        chain: QueryChain,
-        name: str,
-        imports: list[ImportSpec],
-        accepted: tuple[str, ...] = (),
-    ) -> cst.BaseExpression | None:
-        found = self.semantic.reference(chain.top, "sqlalchemy", name, accepted)
-        if found is None:
-            return None
-        expression, needed = found
-        if needed is not None:
-            imports.append(needed)
-        return expression
+        return name
 
 
-def _is_iterated(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
-    return isinstance(parent, cst.For) and parent.iter is node
-
-
-def _looks_like_class(node: cst.BaseExpression) -> bool:
-    """`Widget` in `session.query(Widget)`: a class name by convention, not proof."""
-    return (
-        isinstance(node, cst.Name)
-        and node.value[:1].isupper()
-        and not node.value.isupper()
+def _copy(base: Converted, root: cst.Name) -> Converted:
+    return Converted(
+        statement=root,
+        shapes=list(base.shapes),
+        entities=list(base.entities),
+        duplicates=base.duplicates,
+        guessed=base.guessed,
+        joins=base.joins,
     )
+
+
+def _natural(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    return None
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)

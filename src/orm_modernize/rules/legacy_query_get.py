@@ -7,7 +7,7 @@ import libcst as cst
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence, Shape
-from orm_modernize.transforms import QueryChain, chain_at, on_receiver
+from orm_modernize.transforms import QueryChain, chain_at, keyword, on_receiver
 
 # Query steps before `.get()` that `Session.get()` takes as keyword arguments.
 GET_MODIFIERS = frozenset({"options", "populate_existing", "with_for_update"})
@@ -79,9 +79,9 @@ class LegacyQueryGet(Rule):
             elif step.call.args:
                 return None  # with_for_update(nowait=True): keep it explicit by hand
             else:
-                keywords.append(_keyword(step.name, cst.Name("True")))
+                keywords.append(keyword(step.name, cst.Name("True")))
         if options:
-            keywords.insert(0, _keyword("options", cst.List(options)))
+            keywords.insert(0, keyword("options", cst.List(options)))
         entity = chain.query.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         call = on_receiver(chain, "get")
         replacement = call.with_changes(
@@ -93,11 +93,3 @@ class LegacyQueryGet(Rule):
             )
         safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
         return Fix.replace(chain.top, replacement, safe=safe)
-
-
-def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
-    return cst.Arg(
-        value=value,
-        keyword=cst.Name(name),
-        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-    )

@@ -1,0 +1,196 @@
+"""Where a query ends up, and queries built over several statements.
+
+A `Query` value is finished in one of a few ways: a terminal call (`.all()`), a
+loop or `list()`, a slice, or as SQL inside another statement (`.subquery()`,
+`in_(q)`). `use_of` names which; `find_flow` follows a query through a variable:
+
+    q = session.query(User)
+    if name:
+        q = q.filter_by(name=name)
+    return q.all()
+
+The flow is converted only when every binding of `q` in the function is the query
+or the query refined, and every read of `q` finishes it in one of those ways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import Assignment, ComprehensionScope, Scope
+
+from orm_modernize.semantic import Semantic
+from orm_modernize.transforms import (
+    ROW_TERMINALS,
+    VALUE_TERMINALS,
+    QueryChain,
+    Step,
+    chain_at,
+    steps_from,
+)
+
+# Builtins that consume an iterable: `list(session.query(User))`.
+CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "enumerate"})
+# Column operators whose argument may be a query: `User.id.in_(q)`.
+IN_OPERATORS = frozenset({"in_", "not_in", "notin_"})
+
+
+@dataclass(frozen=True)
+class Use:
+    """How a query value is finished."""
+
+    kind: str  # "rows" (terminal or iteration), "value" (SQL), "slice"
+    steps: tuple[Step, ...]  # refinements before the end
+    terminal: Step | None  # the terminal call, None for iteration/slices/SQL
+    node: cst.CSTNode  # what the fix replaces
+    slice: cst.Subscript | None = None
+
+
+def use_of(
+    start: cst.CSTNode, steps: tuple[Step, ...], semantic: Semantic
+) -> Use | None:
+    """How the query `start.<steps>` is finished, or None if it is passed on."""
+    terminal = steps[-1] if steps and _is_terminal(steps[-1]) else None
+    if terminal is not None:
+        kind = "rows" if terminal.name in ROW_TERMINALS else "value"
+        return Use(kind, steps[:-1], terminal, terminal.call)
+    if steps and steps[-1].name in ("get", "update", "delete"):
+        return None
+    top = steps[-1].call if steps else start
+    parent = semantic.parent(top)
+    if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is top:
+        return Use("rows", steps, None, top)
+    if isinstance(parent, cst.Subscript) and parent.value is top:
+        return Use("slice", steps, None, parent, parent)
+    if isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star:
+        call = semantic.parent(parent)
+        if isinstance(call, cst.Call) and len(call.args) == 1:
+            func = call.func
+            if (
+                isinstance(func, cst.Name)
+                and func.value in CONSUMERS
+                and semantic.qualified_names(func) == {f"builtins.{func.value}"}
+            ):
+                return Use("rows", steps, None, top)
+            if isinstance(func, cst.Attribute) and func.attr.value in IN_OPERATORS:
+                return Use("value", steps, None, top)
+    return None
+
+
+def _is_terminal(step: Step) -> bool:
+    return step.name in ROW_TERMINALS or step.name in VALUE_TERMINALS
+
+
+@dataclass(frozen=True)
+class Derived:
+    """`q = q.filter(...)`: a binding that refines the query."""
+
+    root: cst.Name
+    steps: tuple[Step, ...]
+    node: cst.CSTNode  # the assigned value
+
+
+@dataclass(frozen=True)
+class Flow:
+    origins: tuple[QueryChain, ...]
+    derived: tuple[Derived, ...]
+    uses: tuple[tuple[cst.Name, Use], ...]
+
+
+class FlowRefused(Exception):
+    pass
+
+
+def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
+    """The flow of the variable bound at `target` (`q` in `q = session.query(...)`)."""
+    scope = semantic.scope(target)
+    if scope is None or type(scope).__name__ == "ClassScope":
+        raise FlowRefused("the query is a class attribute")
+    bindings = list(scope[target.value])
+    origins: list[QueryChain] = []
+    derived: list[Derived] = []
+    roots: set[cst.Name] = set()
+    reads: dict[cst.Name, None] = {}
+    for binding in bindings:
+        value = _assigned_value(semantic, binding)
+        if value is None:
+            raise FlowRefused(f"`{target.value}` is also bound another way")
+        origin = _origin(semantic, value)
+        if origin is not None:
+            origins.append(origin)
+        else:
+            root, steps = _refinement(semantic, value, target.value)
+            if root is None:
+                raise FlowRefused(f"`{target.value}` is also bound to another value")
+            derived.append(Derived(root, steps, value))
+            roots.add(root)
+        assert isinstance(binding, Assignment)
+        for access in binding.references:
+            if isinstance(access.node, cst.Name):
+                reads[access.node] = None
+    uses: list[tuple[cst.Name, Use]] = []
+    for read in reads:
+        if not _same_function(semantic.scope(read), scope):
+            raise FlowRefused(f"`{target.value}` is read in a nested function")
+        if read in roots:
+            continue
+        use = use_of(read, steps_from(read, semantic.parent), semantic)
+        if use is None:
+            raise FlowRefused(
+                f"`{target.value}` is passed on or returned as a Query; convert"
+                " the code that finishes it too"
+            )
+        uses.append((read, use))
+    if not origins:
+        raise FlowRefused("no origin")
+    return Flow(tuple(origins), tuple(derived), tuple(uses))
+
+
+def _assigned_value(semantic: Semantic, binding: object) -> cst.BaseExpression | None:
+    if not isinstance(binding, Assignment) or not isinstance(binding.node, cst.Name):
+        return None
+    holder = semantic.parent(binding.node)
+    assign = semantic.parent(holder) if holder is not None else None
+    if (
+        isinstance(holder, cst.AssignTarget)
+        and isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+    ):
+        return assign.value
+    return None
+
+
+def _origin(semantic: Semantic, value: cst.BaseExpression) -> QueryChain | None:
+    """`session.query(...).steps` without a terminal, assigned as it is."""
+    node: cst.BaseExpression = value
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        chain = chain_at(node, semantic.parent)
+        if chain is not None:
+            return chain if chain.top is value else None
+        node = node.func.value
+    return None
+
+
+def _refinement(
+    semantic: Semantic, value: cst.BaseExpression, name: str
+) -> tuple[cst.Name | None, tuple[Step, ...]]:
+    """`q.filter(...)....` assigned back to `q`: its root and steps."""
+    node: cst.BaseExpression = value
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        node = node.func.value
+    if not (isinstance(node, cst.Name) and node.value == name):
+        return None, ()
+    steps = steps_from(node, semantic.parent)
+    if not steps or steps[-1].call is not value or _is_terminal(steps[-1]):
+        return None, ()
+    return node, steps
+
+
+def _same_function(read: Scope | None, scope: Scope) -> bool:
+    """Comprehensions run at once; a nested function or lambda may run later."""
+    while read is not None and read is not scope:
+        if not isinstance(read, ComprehensionScope):
+            return False
+        read = read.parent
+    return read is scope

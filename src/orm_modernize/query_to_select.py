@@ -1,0 +1,568 @@
+"""A legacy `Query`'s steps, converted to the `select()` that returns the same rows.
+
+The rules decide *whether* a query is rewritten (receiver proof, where it ends); this
+module decides what the `select()` is and what the caller must add to keep the old
+results: `.unique()` where `Query` de-duplicated entity rows, the parameters of
+`.params()`, and whether rows are objects (`scalars()`) or tuples (`execute()`).
+A step without a faithful `Select` spelling makes the conversion fail with a reason
+the finding can show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from orm_modernize.semantic import Semantic, Shape
+from orm_modernize.transforms import Step, keyword, method, on_session, then
+
+# Same name, same meaning on `Select` (2.0 migration guide, "ORM Query Unified with
+# Core Select"). `join`, `filter_by`, `options`, `distinct` are checked first below.
+SAME = frozenset(
+    {
+        "where",
+        "order_by",
+        "group_by",
+        "having",
+        "limit",
+        "offset",
+        "slice",
+        "correlate",
+        "correlate_except",
+        "with_for_update",
+        "execution_options",
+        "prefix_with",
+        "suffix_with",
+        "with_hint",
+        "with_statement_hint",
+        "set_label_style",
+        "add_columns",
+    }
+)
+RENAMED = {
+    "filter": "where",
+    "add_entity": "add_columns",
+    "add_column": "add_columns",
+    "with_entities": "with_only_columns",
+}
+# Query methods that became execution options of the statement.
+EXECUTION_OPTIONS = {"populate_existing": 0, "yield_per": 1, "autoflush": 1}
+# Steps that can repeat a full-entity row, which `Query` silently de-duplicated.
+MULTIPLYING = frozenset({"join", "outerjoin", "select_from", "from_statement"})
+# Loader options that repeat the parent row once per collection element.
+ROW_MULTIPLYING_LOADERS = ("joinedload", "contains_eager", "eagerload")
+
+REMOVED = {
+    "from_self": "`Query.from_self()` was removed in 2.0: select from"
+    " `aliased(Model, stmt.subquery())` and re-target later criteria to the alias",
+    "select_entity_from": "`Query.select_entity_from()` was removed in 2.0: use"
+    " `aliased(Model, subquery)` and `select(alias)`",
+    "with_polymorphic": "`Query.with_polymorphic()` was removed in 2.0: select"
+    " `orm.with_polymorphic(Base, [...])` instead",
+    "reset_joinpoint": "`Query.reset_joinpoint()` was removed in 2.0: joins have no"
+    " joinpoint; join from explicit entities",
+    "enable_eagerloads": "`Query.enable_eagerloads()` has no `Select` equivalent:"
+    " drop the eager loader options instead",
+    "values": "`Query.values()` is deprecated: select the columns and use"
+    " `Session.execute()`",
+    "with_labels": "`Query.with_labels()` is legacy: use"
+    " `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`",
+    "apply_labels": "`Query.apply_labels()` is legacy: use"
+    " `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`",
+    "union": "a union of queries needs `select(Model).from_statement(union(...))`"
+    " or `aliased(Model, union(...).subquery())`",
+    "union_all": "a union of queries needs `select(Model).from_statement("
+    "union_all(...))` or `aliased(Model, union_all(...).subquery())`",
+}
+
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+class Refused(Exception):
+    """The query has no faithful `select()` form here; the message says why."""
+
+
+# `name(module, name)`: how to spell an import at the fix site, or None if taken.
+Namer = Callable[[str, str], "cst.BaseExpression | None"]
+
+
+@dataclass
+class Converted:
+    """A `select()` and what executing it needs to return what the Query did."""
+
+    statement: cst.BaseExpression
+    shapes: list[Shape]
+    entities: list[cst.BaseExpression]  # what each shape is the shape of
+    duplicates: bool = False  # entity rows may repeat: `.unique()` needed
+    params: list[cst.DictElement] = field(default_factory=list)
+    guessed: bool = False  # an entity was taken for a class by its name alone
+    # The last joined entity: what `filter_by()` applies to (None: not an entity
+    # we can spell, such as `join(User.addresses)`).
+    joined: cst.BaseExpression | None = None
+    joins: int = 0
+    selected_from: cst.BaseExpression | None = None
+
+    @property
+    def single_entity(self) -> bool:
+        return self.shapes == [Shape.ENTITY]
+
+    @property
+    def needs_unique(self) -> bool:
+        return self.duplicates and Shape.ENTITY in self.shapes
+
+
+class Converter:
+    """Converts the steps of one query; `semantic` answers what names are."""
+
+    def __init__(self, semantic: Semantic, name: Namer) -> None:
+        self.semantic = semantic
+        self.name = name
+
+    def start(self, query: cst.Call) -> Converted:
+        """`session.query(A, B)` as `select(A, B)`."""
+        select = self.import_name("sqlalchemy", "select")
+        entities = [arg.value for arg in query.args]
+        shapes = [self.semantic.shape(entity) for entity in entities]
+        return Converted(query.with_changes(func=select), shapes, entities)
+
+    def resolve_shapes(self, converted: Converted) -> None:
+        """Rows are objects or tuples: a lone unknown must be guessed or refused."""
+        if converted.shapes != [Shape.UNKNOWN]:
+            return
+        if _looks_like_class(converted.entities[0]):
+            converted.shapes, converted.guessed = [Shape.ENTITY], True
+            return
+        raise Refused(
+            "cannot tell whether the query selects objects or columns;"
+            " rewrite it by hand"
+        )
+
+    def apply(self, converted: Converted, steps: Sequence[Step]) -> Converted:
+        for step in steps:
+            self._step(converted, step)
+        return converted
+
+    # -- one step -----------------------------------------------------------------
+    def _step(self, converted: Converted, step: Step) -> None:
+        name, call = step.name, step.call
+        if name in REMOVED:
+            raise Refused(REMOVED[name])
+        if name.startswith("_"):
+            raise Refused(f"`Query.{name}()` is private API")
+        if _has_star(call):
+            raise Refused(f"`{name}(*...)` arguments are not checked; rewrite by hand")
+        if name == "params":
+            converted.params.extend(_params(call))
+            return
+        if name in EXECUTION_OPTIONS:
+            if len(call.args) != EXECUTION_OPTIONS[name] or any(
+                a.keyword for a in call.args
+            ):
+                raise Refused(f"unexpected arguments to `{name}()`")
+            option = keyword(
+                name, call.args[0].value if call.args else cst.Name("True")
+            )
+            last = converted.statement
+            if (
+                isinstance(last, cst.Call)
+                and isinstance(last.func, cst.Attribute)
+                and last.func.attr.value == "execution_options"
+            ):  # one call for consecutive options
+                args = [*last.args[:-1], last.args[-1].with_changes(comma=_COMMA)]
+                converted.statement = last.with_changes(args=[*args, option])
+            else:
+                self._chain(converted, step, "execution_options", [option])
+            return
+        if name in ("join", "outerjoin"):
+            self._join(converted, step)
+        elif name == "filter_by":
+            self._filter_by(converted, step)
+            return
+        elif name == "options":
+            self._options(converted, step)
+        elif name == "distinct":
+            if call.args:
+                raise Refused(
+                    "`distinct(expr)` (DISTINCT ON) is deprecated in 2.1: use"
+                    " `.ext(postgresql.distinct_on(...))`"
+                )
+        elif name == "order_by":
+            self._order_by(converted, step)
+        elif name == "with_parent":
+            self._with_parent(converted, step)
+            return
+        elif name == "from_statement":
+            converted.duplicates = True
+        elif name == "select_from":
+            converted.selected_from = call.args[0].value if call.args else None
+        elif name in ("filter", "where", "having"):
+            if self._cross_joined(call.args, _select_args(converted.statement)):
+                converted.duplicates = True
+        elif name not in SAME and name not in RENAMED:
+            raise Refused(f"`Query.{name}()` has no `Select` equivalent here")
+        if name in MULTIPLYING:
+            converted.duplicates = True
+        if name == "with_entities":
+            converted.entities = [a.value for a in call.args]
+            converted.shapes = [self.semantic.shape(e) for e in converted.entities]
+        elif name in ("add_columns", "add_entity", "add_column"):
+            converted.entities += [a.value for a in call.args]
+            converted.shapes += [self.semantic.shape(a.value) for a in call.args]
+        self._chain(converted, step, RENAMED.get(name, name))
+
+    def _chain(
+        self,
+        converted: Converted,
+        step: Step,
+        name: str,
+        args: Sequence[cst.Arg] | None = None,
+    ) -> None:
+        """Re-attach `step` to the statement, keeping its whitespace and arguments."""
+        func = step.call.func
+        assert isinstance(func, cst.Attribute)
+        changes: dict[str, object] = {
+            "func": func.with_changes(value=converted.statement, attr=cst.Name(name))
+        }
+        if args is not None:
+            changes["args"] = list(args)
+        converted.statement = step.call.with_changes(**changes)
+
+    def _join(self, converted: Converted, step: Step) -> None:
+        call = step.call
+        positional = [a for a in call.args if a.keyword is None]
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value not in ("isouter", "full"):
+                raise Refused(
+                    f"`{step.name}(..., {arg.keyword.value}=...)` was removed in 2.0:"
+                    " join an `aliased()` entity and filter on the alias"
+                )
+        if not positional or len(positional) > 2:
+            raise Refused(f"`{step.name}()` with several targets: see ORM003")
+        for arg in positional:
+            if isinstance(arg.value, (cst.BaseString, cst.Tuple)):
+                raise Refused(f"`{step.name}()` with a string or tuple: see ORM003")
+        target = positional[0].value
+        if len(positional) == 2 and self._is_relationship(target):
+            raise Refused(f"`{step.name}()` with several targets: see ORM003")
+        converted.joins += 1
+        converted.joined = (
+            target if self.semantic.shape(target) is Shape.ENTITY else None
+        )
+
+    def _is_relationship(self, expr: cst.BaseExpression) -> bool:
+        """`User.addresses` (an attribute of an entity), not `Address` itself."""
+        if not isinstance(expr, cst.Attribute):
+            return False
+        return self.semantic.shape(expr) is not Shape.ENTITY
+
+    def _filter_by(self, converted: Converted, step: Step) -> None:
+        # Query.filter_by() applies to the last joined entity, else the select_from()
+        # target, else the first entity. Select.filter_by() in 2.1 searches every
+        # FROM entity instead, so spell the entity out whenever there is a choice.
+        simple = (
+            converted.joins == 0
+            and converted.selected_from is None
+            and len(converted.shapes) == 1
+        )
+        if simple:
+            self._chain(converted, step, "filter_by")
+            return
+        target = self._filter_by_target(converted)
+        criteria = []
+        for arg in step.call.args:
+            if arg.keyword is None:
+                raise Refused("`filter_by()` with positional arguments")
+            criteria.append(
+                cst.Arg(
+                    cst.Comparison(
+                        cst.Attribute(target, cst.Name(arg.keyword.value)),
+                        [cst.ComparisonTarget(cst.Equal(), arg.value)],
+                    )
+                )
+            )
+        self._chain(converted, step, "where", criteria)
+
+    def _filter_by_target(self, converted: Converted) -> cst.BaseExpression:
+        if converted.joins:
+            target = converted.joined
+        elif converted.selected_from is not None:
+            target = converted.selected_from
+        else:
+            first = _select_args(converted.statement)
+            target = first[0].value if first else None
+        if (
+            target is None
+            or not isinstance(target, (cst.Name, cst.Attribute))
+            or self.semantic.shape(target) is not Shape.ENTITY
+        ):
+            raise Refused(
+                "`filter_by()` after a join: its entity cannot be named here;"
+                " use `where(Entity.attr == value)`"
+            )
+        return target
+
+    def _options(self, converted: Converted, step: Step) -> None:
+        for node in _walk(step.call):
+            if isinstance(node, cst.BaseString):
+                raise Refused(
+                    "loader options with string paths were removed in 2.0:"
+                    " use class attributes (`joinedload(User.addresses)`)"
+                )
+            if isinstance(node, cst.Name) and node.value in ROW_MULTIPLYING_LOADERS:
+                converted.duplicates = True
+
+    def _order_by(self, converted: Converted, step: Step) -> None:
+        # 1.4's Query added ORDER BY columns to a DISTINCT select; 2.x does not, and
+        # PostgreSQL then rejects the statement.
+        if not _has_distinct(converted.statement):
+            return
+        selected = {_code(e) for e in converted.entities}
+        for arg in step.call.args:
+            column = _without_modifiers(arg.value)
+            root = _root(column)
+            if _code(column) not in selected and (
+                root is None or _code(root) not in selected
+            ):
+                raise Refused(
+                    "DISTINCT with ORDER BY a column that is not selected: 2.x no"
+                    " longer adds it; select it too and use `.columns()`"
+                )
+
+    def _with_parent(self, converted: Converted, step: Step) -> None:
+        args = step.call.args
+        if len(args) != 2 or any(a.keyword for a in args):
+            raise Refused(
+                "`with_parent()` needs its relationship spelled out:"
+                " `where(with_parent(obj, Model.attr))`"
+            )
+        if isinstance(args[1].value, cst.BaseString):
+            raise Refused(
+                "`with_parent()` with a string property was removed in 2.0:"
+                " use `with_parent(obj, Model.attr)`"
+            )
+        entities = _select_args(converted.statement)
+        if not (
+            len(entities) == 1 and self.semantic.is_mapped_class(entities[0].value)
+        ):
+            raise Refused("`with_parent()` on an aliased or several entities")
+        function = self.import_name("sqlalchemy.orm", "with_parent")
+        criterion = cst.Call(
+            function, [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+        )
+        self._chain(converted, step, "where", [cst.Arg(criterion)])
+
+    def _cross_joined(
+        self, args: Sequence[cst.Arg], entities: Sequence[cst.Arg]
+    ) -> bool:
+        """Criteria naming an entity that is not selected: an implicit cross join,
+        which repeats rows the way a join does."""
+        selected = {_code(a.value) for a in entities}
+        for arg in args:
+            for node in _walk(arg.value, skip=_is_exists_operator):
+                root = _root(node) if isinstance(node, cst.Attribute) else None
+                if (
+                    root is not None
+                    and _code(root) not in selected
+                    and self.semantic.shape(root) is Shape.ENTITY
+                ):
+                    return True
+        return False
+
+    def import_name(self, module: str, name: str) -> cst.BaseExpression:
+        found = self.name(module, name)
+        if found is None:
+            raise Refused(f"`{name}` is already bound to something else here")
+        return found
+
+
+def _params(call: cst.Call) -> Iterator[cst.DictElement]:
+    for arg in call.args:
+        if arg.keyword is not None:
+            key = cst.SimpleString(f'"{arg.keyword.value}"')
+            yield cst.DictElement(key, arg.value)
+        elif isinstance(arg.value, cst.Dict) and all(
+            isinstance(e, cst.DictElement) for e in arg.value.elements
+        ):
+            for element in arg.value.elements:
+                assert isinstance(element, cst.DictElement)
+                yield element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        else:
+            raise Refused("`params()` with a non-literal dictionary")
+
+
+def _has_star(call: cst.Call) -> bool:
+    return any(arg.star for arg in call.args)
+
+
+def _select_args(statement: cst.BaseExpression) -> Sequence[cst.Arg]:
+    """The arguments of the `select(...)` at the root of a statement chain."""
+    node = statement
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        node = node.func.value
+    return node.args if isinstance(node, cst.Call) else ()
+
+
+def _has_distinct(statement: cst.BaseExpression) -> bool:
+    node = statement
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if node.func.attr.value == "distinct":
+            return True
+        node = node.func.value
+    return False
+
+
+def _without_modifiers(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`User.name` for `User.name.desc()` or `desc(User.name)`."""
+    if (
+        isinstance(expr, cst.Call)
+        and len(expr.args) == 1
+        and isinstance(expr.func, cst.Name)
+    ):
+        return expr.args[0].value
+    if (
+        isinstance(expr, cst.Call)
+        and not expr.args
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value in ("desc", "asc", "nulls_first", "nulls_last")
+    ):
+        return _without_modifiers(expr.func.value)
+    return expr
+
+
+def _root(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`User` for `User.name` or `User.name.desc()`; None for anything else."""
+    while True:
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+            expr = expr.func.value
+        elif isinstance(expr, cst.Attribute):
+            if isinstance(expr.value, cst.Name):
+                return expr.value
+            expr = expr.value
+        else:
+            return None
+
+
+def _walk(
+    node: cst.CSTNode, skip: Callable[[cst.CSTNode], bool] = lambda node: False
+) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if not skip(current):
+            stack.extend(current.children)
+
+
+# Criteria whose arguments are a separate SELECT (EXISTS, IN): they repeat no row.
+NESTED_SELECTS = frozenset(
+    {"any", "has", "in_", "not_in", "notin_", "exists", "select", "query"}
+)
+
+
+def _is_exists_operator(node: cst.CSTNode) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else None
+    if isinstance(func, cst.Name):
+        name = func.value
+    return name in NESTED_SELECTS
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _looks_like_class(node: cst.BaseExpression) -> bool:
+    """`Widget` in `session.query(Widget)`: a class name by convention, not proof."""
+    return (
+        isinstance(node, cst.Name)
+        and node.value[:1].isupper()
+        and not node.value.isupper()
+    )
+
+
+# -- executing the converted statement ------------------------------------------------
+def execute(
+    converter: Converter,
+    converted: Converted,
+    terminal: Step | None,
+    query_func: cst.Attribute,
+) -> cst.BaseExpression:
+    """What replaces `query.<terminal>()` (or an iterated query, when `terminal` is
+    None): the statement executed by the session, with the old result's shape."""
+    name = terminal.name if terminal is not None else None
+    if terminal is not None and terminal.call.args and name != "value":
+        raise Refused(f"unexpected arguments to `{name}()`")
+    statement = converted.statement
+    if name == "count":
+        # Query.count() counted a subquery of the whole query, so LIMIT, DISTINCT
+        # and GROUP BY give the same answer as before.
+        select = converter.import_name("sqlalchemy", "select")
+        func = converter.import_name("sqlalchemy", "func")
+        counted = method(
+            cst.Call(select, [cst.Arg(method(func, "count"))]),
+            "select_from",
+            method(statement, "subquery"),
+        )
+        return on_session(query_func, "scalar", *_with_params(counted, converted))
+    if name == "value":
+        # Query.value(col): the first row's value of `col`, without a LIMIT.
+        args = terminal.call.args if terminal is not None else ()
+        if len(args) != 1 or args[0].keyword or args[0].star:
+            raise Refused("`value()` takes one column")
+        only = method(statement, "with_only_columns", args[0].value)
+        executed = on_session(query_func, "execute", *_with_params(only, converted))
+        return method(executed, "scalar")
+    if name == "first":
+        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+    if name == "scalar":
+        # Query.scalar() raised on several rows; Session.scalar() would not.
+        fetch = "execute"
+    else:
+        fetch = "scalars" if converted.single_entity else "execute"
+    result: cst.BaseExpression = on_session(
+        query_func, fetch, *_with_params(statement, converted)
+    )
+    if converted.needs_unique:
+        if _has_step(converted.statement, "execution_options", "yield_per"):
+            raise Refused("`yield_per()` with rows that need de-duplication")
+        result = method(result, "unique")  # Query de-duplicated entity rows
+    if terminal is None:
+        return result
+    return then(terminal, result, "scalar_one_or_none" if name == "scalar" else None)
+
+
+def as_value(converted: Converted, terminal: Step | None) -> cst.BaseExpression:
+    """The statement itself, for a query used as SQL (`.subquery()`, `in_(q)`)."""
+    if converted.params:
+        raise Refused("`params()` on a query used inside another statement")
+    if terminal is None:
+        return converted.statement
+    name = "scalar_subquery" if terminal.name == "as_scalar" else None
+    return then(terminal, converted.statement, name)
+
+
+def _with_params(
+    statement: cst.BaseExpression, converted: Converted
+) -> list[cst.BaseExpression]:
+    if not converted.params:
+        return [statement]
+    elements = [
+        e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in converted.params
+    ]
+    return [statement, cst.Dict(elements)]
+
+
+def _has_step(statement: cst.BaseExpression, name: str, keyword: str) -> bool:
+    node = statement
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if node.func.attr.value == name and any(
+            a.keyword is not None and a.keyword.value == keyword for a in node.args
+        ):
+            return True
+        node = node.func.value
+    return False

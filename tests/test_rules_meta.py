@@ -93,6 +93,8 @@ def _doc_preamble(code: str) -> str:
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM002": "from sqlalchemy.orm import Session, declarative_base\n"
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
+        "ORM004": "from sqlalchemy.orm import Session, declarative_base\n"
+        "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM401": "",
         "ORM402": "from sqlalchemy.orm import declarative_base\n",
         "ORM403": "from sqlalchemy import Column, Integer\n"

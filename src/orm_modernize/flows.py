@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import Assignment, ComprehensionScope, Scope
+from libcst.metadata import Assignment
 
 from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import (
@@ -40,7 +40,9 @@ IN_OPERATORS = frozenset({"in_", "not_in", "notin_"})
 class Use:
     """How a query value is finished."""
 
-    kind: str  # "rows" (terminal or iteration), "value" (SQL), "slice"
+    # "rows" (terminal or iteration), "value" (SQL), "slice", or "compiled"
+    # (compiled to a string the way a Query compiles: tables-plus-columns labels)
+    kind: str
     steps: tuple[Step, ...]  # refinements before the end
     terminal: Step | None  # the terminal call, None for iteration/slices/SQL
     node: cst.CSTNode  # what the fix replaces
@@ -65,6 +67,8 @@ def use_of(
         return Use("slice", steps, None, parent, parent)
     if isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star:
         call = semantic.parent(parent)
+        if _is_assert_compile(call, parent, semantic):
+            return Use("compiled", steps, None, top)
         if isinstance(call, cst.Call) and len(call.args) == 1:
             func = call.func
             if (
@@ -76,6 +80,21 @@ def use_of(
             if isinstance(func, cst.Attribute) and func.attr.value in IN_OPERATORS:
                 return Use("value", steps, None, top)
     return None
+
+
+def _is_assert_compile(
+    call: cst.CSTNode | None, arg: cst.Arg, semantic: Semantic
+) -> bool:
+    """`self.assert_compile(query, "SELECT ...")` of SQLAlchemy's test suite, which
+    compiles a Query as its `select()` with tables-plus-columns labels."""
+    return (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "assert_compile"
+        and bool(call.args)
+        and call.args[0] is arg
+        and semantic.imports_sqlalchemy_testing
+    )
 
 
 def _is_terminal(step: Step) -> bool:
@@ -131,8 +150,6 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
                 reads[access.node] = None
     uses: list[tuple[cst.Name, Use]] = []
     for read in reads:
-        if not _same_function(semantic.scope(read), scope):
-            raise FlowRefused(f"`{target.value}` is read in a nested function")
         if read in roots:
             continue
         use = use_of(read, steps_from(read, semantic.parent), semantic)
@@ -185,12 +202,3 @@ def _refinement(
     if not steps or steps[-1].call is not value or _is_terminal(steps[-1]):
         return None, ()
     return node, steps
-
-
-def _same_function(read: Scope | None, scope: Scope) -> bool:
-    """Comprehensions run at once; a nested function or lambda may run later."""
-    while read is not None and read is not scope:
-        if not isinstance(read, ComprehensionScope):
-            return False
-        read = read.parent
-    return read is scope

@@ -12,11 +12,13 @@ from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunctio
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
+from orm_modernize.rules.query_update_delete import QueryUpdateDelete
 from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
 
 ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQueryGet,
     LegacyQuery,
+    QueryUpdateDelete,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,

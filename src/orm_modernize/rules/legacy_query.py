@@ -135,6 +135,11 @@ class LegacyQuery(Rule):
         assert isinstance(chain.query.func, cst.Attribute)
         if use.kind == "value":
             return as_value(converted, use.terminal)
+        if use.kind == "compiled":
+            style = converter.import_name(
+                "sqlalchemy", "LABEL_STYLE_TABLENAME_PLUS_COL"
+            )
+            return method(as_value(converted, None), "set_label_style", style)
         if use.terminal is None or use.terminal.name not in (
             "count",
             "scalar",
@@ -225,6 +230,8 @@ class LegacyQuery(Rule):
             base.joins += state.joins
             edits.append(Edit(refined.node, state.statement))
         for read, use in flow.uses:
+            if not self._same_receiver(first, read):
+                raise Refused("the session is not the same where the query ends")
             state = _copy(base, read)
             converter.apply(state, use.steps)
             replacement = self._finish(converter, state, use, first)
@@ -241,6 +248,18 @@ class LegacyQuery(Rule):
             return False
         scope = self.semantic.scope(root)
         return scope is not None and len(scope[root.value]) <= 1
+
+    def _same_receiver(self, origin: QueryChain, read: cst.CSTNode) -> bool:
+        """The session's name means the same binding at `read` (a nested function
+        could have its own)."""
+        root = origin.receiver
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        assert isinstance(root, cst.Name)
+        here, there = self.semantic.scope(root), self.semantic.scope(read)
+        if here is None or there is None:
+            return False
+        return set(here[root.value]) == set(there[root.value])
 
     def _assigned_to(self, node: cst.CSTNode) -> cst.Name | None:
         parent = self.semantic.parent(node)

@@ -1,0 +1,135 @@
+"""ORM004: `query.update(...)` / `query.delete()` -> `session.execute(update(...))`."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from orm_modernize.datatypes import Fix, ImportSpec
+from orm_modernize.rule import Rule
+from orm_modernize.semantic import Evidence, Shape
+from orm_modernize.transforms import (
+    DML_TERMINALS,
+    QueryChain,
+    chain_at,
+    keyword,
+    method,
+    on_receiver,
+)
+
+# Criteria steps that mean the same on `Update` / `Delete`.
+CRITERIA = {"filter": "where", "where": "where", "filter_by": "filter_by"}
+
+
+class QueryUpdateDelete(Rule):
+    """
+    ## What it does
+    Checks for bulk `Query.update(values)` and `Query.delete()` on a
+    `session.query(Model)` filtered by `filter()`, `filter_by()` or `where()`.
+
+    ## Why is this bad?
+    `Query` is legacy in SQLAlchemy 2.0; ORM-enabled `update()` and `delete()`
+    statements executed by the session replace its bulk methods.
+
+    ## Example
+        count = session.query(User).filter(User.age < 18).update({"minor": True})
+
+    ## Use instead
+        count = session.execute(update(User).where(User.age < 18).values({"minor": True}).execution_options(synchronize_session="evaluate")).rowcount
+
+    ## Fix safety
+    Two things changed in 2.0 and the fix keeps the old behaviour of both:
+    `Query.update()` and `Query.delete()` returned the number of matched rows, so
+    the fix reads `.rowcount` from the result (unless the value was discarded); and
+    the default `synchronize_session` changed from `'evaluate'` to `'auto'`, so the
+    fix writes the old value out when the call did not name one (`'evaluate'`
+    still raises where the criteria cannot be evaluated in Python, as before).
+
+    Safe when the receiver is proven to be a `Session` and the class is known to be
+    mapped; unsafe when the receiver is only named like a session. Queries with
+    joins, ordering or limits, or extra arguments (`update_args`), are reported
+    without a fix.
+
+    ## References
+    - SQLAlchemy ORM query guide, "ORM-Enabled INSERT, UPDATE, and DELETE"
+    - SQLAlchemy 2.0 changelog, "Improved synchronize_session behavior"
+    """
+
+    code = "ORM004"
+    name = "query-update-delete"
+    message = "bulk `Query.update()` / `Query.delete()` is legacy in SQLAlchemy 2.0"
+    fix_title = "Use `session.execute(update(...))` / `session.execute(delete(...))`"
+    fix_availability = "sometimes"
+    triggers = (b".update(", b".delete(")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        chain = chain_at(node, self.semantic.parent)
+        if chain is None or chain.terminal is None:
+            return
+        if chain.terminal.name not in DML_TERMINALS:
+            return
+        evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
+        if evidence is Evidence.NONE:
+            return
+        self.report(node, fix=self._fix(chain, evidence))
+
+    def _fix(self, chain: QueryChain, evidence: Evidence) -> Fix | None:
+        terminal = chain.terminal
+        assert terminal is not None
+        if len(chain.entities) != 1:
+            return None
+        entity = chain.entities[0]
+        shape = self.semantic.shape(entity)
+        if shape is Shape.COLUMN:
+            return None
+        imports: list[ImportSpec] = []
+        found = self.semantic.reference(chain.top, "sqlalchemy", terminal.name)
+        if found is None:
+            return None
+        function, needed = found
+        if needed is not None:
+            imports.append(needed)
+        statement: cst.BaseExpression = cst.Call(
+            function,
+            [chain.query.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)],
+        )
+        for step in chain.steps[:-1]:
+            if step.name not in CRITERIA:
+                return None
+            func = step.call.func
+            assert isinstance(func, cst.Attribute)
+            statement = step.call.with_changes(
+                func=func.with_changes(
+                    value=statement, attr=cst.Name(CRITERIA[step.name])
+                )
+            )
+        # update(values, synchronize_session) / delete(synchronize_session)
+        names = ("values", "synchronize_session")[terminal.name == "delete" :]
+        given: dict[str, cst.Arg] = {}
+        for index, arg in enumerate(terminal.call.args):
+            name = arg.keyword.value if arg.keyword else None
+            if arg.star or (name is None and index >= len(names)):
+                return None
+            given[name or names[index]] = arg
+        if set(given) - set(names) or (terminal.name == "update") != (
+            "values" in given
+        ):
+            return None
+        if "values" in given:
+            statement = method(statement, "values", given["values"].value)
+        sync = given.get("synchronize_session")
+        # 'evaluate' was the default of Query.update/delete; 2.0's is 'auto'.
+        option = keyword(
+            "synchronize_session",
+            sync.value if sync is not None else cst.SimpleString('"evaluate"'),
+        )
+        statement = cst.Call(
+            cst.Attribute(statement, cst.Name("execution_options")), [option]
+        )
+        result: cst.BaseExpression = on_receiver(chain, "execute", statement)
+        parent = self.semantic.parent(chain.top)
+        if not isinstance(parent, cst.Expr):
+            result = cst.Attribute(result, cst.Name("rowcount"))  # was the row count
+        if chain.top.lpar:
+            result = result.with_changes(lpar=chain.top.lpar, rpar=chain.top.rpar)
+        safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
+        return Fix.replace(chain.top, result, safe=safe, imports=tuple(imports))

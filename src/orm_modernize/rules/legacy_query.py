@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import libcst as cst
+from libcst.metadata import Assignment
 
 from orm_modernize.datatypes import Edit, Fix, ImportSpec
 from orm_modernize.flows import Flow, FlowRefused, Use, find_flow, use_of
@@ -26,11 +27,12 @@ from orm_modernize.transforms import (
     method,
 )
 
-# Other spellings of `select` that already mean the 2.0 construct.
-SELECT_ALIASES = (
-    "sqlalchemy.future.select",
-    "sqlalchemy.sql.select",
-    "sqlalchemy.sql.expression.select",
+# Other modules that export the same `select`, `func`, label styles, ...
+SAME_OBJECTS = (
+    "sqlalchemy.future",
+    "sqlalchemy.sql",
+    "sqlalchemy.sql.expression",
+    "sqlalchemy.sql.selectable",
 )
 OTHER_RULES = DML_TERMINALS | FLASK_TERMINALS | {"get"}
 
@@ -196,7 +198,7 @@ class LegacyQuery(Rule):
         for origin in flow.origins:
             if _code(origin.receiver) != receiver:
                 raise Refused("the query comes from several sessions")
-            if not self._stable_receiver(origin):
+            if not self._stable_receiver(origin, flow):
                 raise Refused("the session variable is rebound in the function")
             evidence = min(
                 evidence,
@@ -239,15 +241,60 @@ class LegacyQuery(Rule):
         safe = evidence is Evidence.PROVEN and not base.guessed
         return Fix(tuple(edits), safe, tuple(imports))
 
-    def _stable_receiver(self, chain: QueryChain) -> bool:
-        """The session expression means the same object wherever the query ends."""
+    def _stable_receiver(self, chain: QueryChain, flow: Flow) -> bool:
+        """The session expression means the same object wherever the query ends:
+        its root name is bound once, or never rebound between the origin and a
+        read of the query (all of them statements of one block)."""
         root = chain.receiver
         while isinstance(root, cst.Attribute):
             root = root.value
         if not isinstance(root, cst.Name):
             return False
         scope = self.semantic.scope(root)
-        return scope is not None and len(scope[root.value]) <= 1
+        if scope is None:
+            return False
+        bindings = list(scope[root.value])
+        if len(bindings) <= 1:
+            return True
+        block = self._block(chain.query)
+        if block is None:
+            return False
+        start = self._index_in(block, chain.query)
+        ends = [self._index_in(block, read) for read, _ in flow.uses]
+        if (
+            start is None
+            or None in ends
+            or any(self.semantic.scope(read) is not scope for read, _ in flow.uses)
+        ):
+            return False
+        last = max([start, *(e for e in ends if e is not None)])
+        for binding in bindings:
+            if not isinstance(binding, Assignment):
+                return False
+            where = self._index_in(block, binding.node)
+            if where is not None and start <= where <= last:
+                return False
+        return True
+
+    def _block(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        current: cst.CSTNode | None = node
+        while current is not None:
+            parent = self.semantic.parent(current)
+            if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+                return parent
+            current = parent
+        return None
+
+    def _index_in(self, block: cst.CSTNode, node: cst.CSTNode) -> int | None:
+        """Index of the statement of `block` that holds `node`."""
+        current: cst.CSTNode | None = node
+        while current is not None:
+            parent = self.semantic.parent(current)
+            if parent is block:
+                body = block.body  # type: ignore[attr-defined]
+                return next(i for i, s in enumerate(body) if s is current)
+            current = parent
+        return None
 
     def _same_receiver(self, origin: QueryChain, read: cst.CSTNode) -> bool:
         """The session's name means the same binding at `read` (a nested function
@@ -271,7 +318,7 @@ class LegacyQuery(Rule):
 
     def _namer(self, at: cst.CSTNode, imports: list[ImportSpec]) -> Namer:
         def name(module: str, name: str) -> cst.BaseExpression | None:
-            accepted = SELECT_ALIASES if name == "select" else ()
+            accepted = [f"{other}.{name}" for other in SAME_OBJECTS]
             found = self.semantic.reference(at, module, name, accepted)
             if found is None:
                 return None

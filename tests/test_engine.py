@@ -56,7 +56,7 @@ def test_bytes_outside_fixes_are_kept() -> None:
     result = lint_source(source, Path("m.py"), Settings(select=("ORM002",), fix=True))
     assert result.fixed is not None
     expected = source.replace(
-        b"session.query(User).all()", b"session.scalars(select(User)).all()"
+        b"session.query(User).all()", b"session.scalars(select(User)).unique().all()"
     ).replace(
         b"declarative_base\r\n",
         b"declarative_base\r\nfrom sqlalchemy import select\r\n\r\n",

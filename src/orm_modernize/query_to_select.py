@@ -49,10 +49,6 @@ RENAMED = {
 }
 # Query methods that became execution options of the statement.
 EXECUTION_OPTIONS = {"populate_existing": 0, "yield_per": 1, "autoflush": 1}
-# Steps that can repeat a full-entity row, which `Query` silently de-duplicated.
-MULTIPLYING = frozenset({"join", "outerjoin", "select_from", "from_statement"})
-# Loader options that repeat the parent row once per collection element.
-ROW_MULTIPLYING_LOADERS = ("joinedload", "contains_eager", "eagerload")
 
 REMOVED = {
     "from_self": "`Query.from_self()` was removed in 2.0: select from"
@@ -96,7 +92,7 @@ class Converted:
     statement: cst.BaseExpression
     shapes: list[Shape]
     entities: list[cst.BaseExpression]  # what each shape is the shape of
-    duplicates: bool = False  # entity rows may repeat: `.unique()` needed
+    streamed: bool = False  # yield_per(): Query did not de-duplicate
     params: list[cst.DictElement] = field(default_factory=list)
     guessed: bool = False  # an entity was taken for a class by its name alone
     # The last joined entity: what `filter_by()` applies to (None: not an entity
@@ -111,7 +107,10 @@ class Converted:
 
     @property
     def needs_unique(self) -> bool:
-        return self.duplicates and Shape.ENTITY in self.shapes
+        # Query de-duplicated every result holding a mapped entity (unless
+        # yield_per() was used), whatever the joins: mapper-level `lazy="joined"`
+        # collections repeat rows too, and `select()` then insists on unique().
+        return Shape.ENTITY in self.shapes and not self.streamed
 
 
 class Converter:
@@ -157,6 +156,8 @@ class Converter:
         if name == "params":
             converted.params.extend(_params(call))
             return
+        if name == "yield_per":
+            converted.streamed = True
         if name in EXECUTION_OPTIONS:
             if len(call.args) != EXECUTION_OPTIONS[name] or any(
                 a.keyword for a in call.args
@@ -194,17 +195,10 @@ class Converter:
         elif name == "with_parent":
             self._with_parent(converted, step)
             return
-        elif name == "from_statement":
-            converted.duplicates = True
         elif name == "select_from":
             converted.selected_from = call.args[0].value if call.args else None
-        elif name in ("filter", "where", "having"):
-            if self._cross_joined(call.args, _select_args(converted.statement)):
-                converted.duplicates = True
-        elif name not in SAME and name not in RENAMED:
+        elif name not in SAME and name not in RENAMED and name != "from_statement":
             raise Refused(f"`Query.{name}()` has no `Select` equivalent here")
-        if name in MULTIPLYING:
-            converted.duplicates = True
         if name == "with_entities":
             converted.entities = [a.value for a in call.args]
             converted.shapes = [self.semantic.shape(e) for e in converted.entities]
@@ -311,8 +305,6 @@ class Converter:
                     "loader options with string paths were removed in 2.0:"
                     " use class attributes (`joinedload(User.addresses)`)"
                 )
-            if isinstance(node, cst.Name) and node.value in ROW_MULTIPLYING_LOADERS:
-                converted.duplicates = True
 
     def _order_by(self, converted: Converted, step: Step) -> None:
         # 1.4's Query added ORDER BY columns to a DISTINCT select; 2.x does not, and
@@ -353,23 +345,6 @@ class Converter:
             function, [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
         )
         self._chain(converted, step, "where", [cst.Arg(criterion)])
-
-    def _cross_joined(
-        self, args: Sequence[cst.Arg], entities: Sequence[cst.Arg]
-    ) -> bool:
-        """Criteria naming an entity that is not selected: an implicit cross join,
-        which repeats rows the way a join does."""
-        selected = {_code(a.value) for a in entities}
-        for arg in args:
-            for node in _walk(arg.value, skip=_is_exists_operator):
-                root = _root(node) if isinstance(node, cst.Attribute) else None
-                if (
-                    root is not None
-                    and _code(root) not in selected
-                    and self.semantic.shape(root) is Shape.ENTITY
-                ):
-                    return True
-        return False
 
     def import_name(self, module: str, name: str) -> cst.BaseExpression:
         found = self.name(module, name)
@@ -456,22 +431,6 @@ def _walk(
             stack.extend(current.children)
 
 
-# Criteria whose arguments are a separate SELECT (EXISTS, IN): they repeat no row.
-NESTED_SELECTS = frozenset(
-    {"any", "has", "in_", "not_in", "notin_", "exists", "select", "query"}
-)
-
-
-def _is_exists_operator(node: cst.CSTNode) -> bool:
-    if not isinstance(node, cst.Call):
-        return False
-    func = node.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else None
-    if isinstance(func, cst.Name):
-        name = func.value
-    return name in NESTED_SELECTS
-
-
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
@@ -528,8 +487,6 @@ def execute(
         query_func, fetch, *_with_params(statement, converted)
     )
     if converted.needs_unique:
-        if _has_step(converted.statement, "execution_options", "yield_per"):
-            raise Refused("`yield_per()` with rows that need de-duplication")
         result = method(result, "unique")  # Query de-duplicated entity rows
     if terminal is None:
         return result
@@ -555,14 +512,3 @@ def _with_params(
         e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in converted.params
     ]
     return [statement, cst.Dict(elements)]
-
-
-def _has_step(statement: cst.BaseExpression, name: str, keyword: str) -> bool:
-    node = statement
-    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        if node.func.attr.value == name and any(
-            a.keyword is not None and a.keyword.value == keyword for a in node.args
-        ):
-            return True
-        node = node.func.value
-    return False

@@ -55,7 +55,7 @@ class LegacyQuery(Rule):
         user = session.query(User).filter_by(name="bob").first()
 
     ## Use instead
-        user = session.scalars(select(User).filter_by(name="bob").limit(1)).first()
+        user = session.scalars(select(User).filter_by(name="bob").limit(1)).unique().first()
 
     ## Fix safety
     The fix keeps what the query returned:
@@ -64,9 +64,10 @@ class LegacyQuery(Rule):
       statement (so LIMIT, DISTINCT and GROUP BY count the same).
     - A single entity is fetched with `scalars()`; columns or several entities come
       back as rows from `execute()`, as they did.
-    - `Query` de-duplicated rows holding whole objects. Where rows can repeat (a
-      join, `select_from()`, a joined eager load, criteria naming another entity)
-      the fix adds `.unique()`.
+    - `Query` de-duplicated every result holding whole objects (except under
+      `yield_per()`), so the fix adds `.unique()` there: rows repeat after joins,
+      and mapper-level `lazy="joined"` collections make `select()` refuse to run
+      without it.
     - `filter_by()` after a join or on several entities names its entity
       (`where(Address.email == x)`): 2.1's `Select.filter_by()` searches every
       entity instead of the last joined one.
@@ -219,7 +220,7 @@ class LegacyQuery(Rule):
             statement=cst.Name("_"),
             shapes=list(shapes),
             entities=list(origins[0].entities),
-            duplicates=any(c.duplicates for c in origins),
+            streamed=any(c.streamed for c in origins),
             guessed=any(c.guessed for c in origins),
             joins=sum(c.joins for c in origins),
         )
@@ -228,7 +229,7 @@ class LegacyQuery(Rule):
             converter.apply(state, refined.steps)
             if state.shapes != shapes or state.params:
                 raise Refused("the query changes what it selects along the way")
-            base.duplicates |= state.duplicates
+            base.streamed |= state.streamed
             base.joins += state.joins
             edits.append(Edit(refined.node, state.statement))
         for read, use in flow.uses:
@@ -335,7 +336,7 @@ def _copy(base: Converted, root: cst.Name) -> Converted:
         statement=root,
         shapes=list(base.shapes),
         entities=list(base.entities),
-        duplicates=base.duplicates,
+        streamed=base.streamed,
         guessed=base.guessed,
         joins=base.joins,
     )

@@ -222,7 +222,15 @@ class LegacyQuery(Rule):
             entities=list(origins[0].entities),
             streamed=any(c.streamed for c in origins),
             guessed=any(c.guessed for c in origins),
-            joins=sum(c.joins for c in origins),
+            # Any join anywhere in the flow counts for every filter_by(): the
+            # branches' order of execution is not known.
+            joins=sum(c.joins for c in origins)
+            + sum(
+                step.name in ("join", "outerjoin", "select_from")
+                for steps in [d.steps for d in flow.derived]
+                + [u.steps for _, u in flow.uses]
+                for step in steps
+            ),
         )
         for refined in flow.derived:
             state = _copy(base, refined.root)
@@ -230,7 +238,6 @@ class LegacyQuery(Rule):
             if state.shapes != shapes or state.params:
                 raise Refused("the query changes what it selects along the way")
             base.streamed |= state.streamed
-            base.joins += state.joins
             edits.append(Edit(refined.node, state.statement))
         for read, use in flow.uses:
             if not self._same_receiver(first, read):

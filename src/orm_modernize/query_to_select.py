@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from orm_modernize.semantic import Semantic, Shape
-from orm_modernize.transforms import Step, keyword, method, on_session, then
+from orm_modernize.transforms import (
+    Step,
+    code_of,
+    keyword,
+    method,
+    on_session,
+    then,
+    walk,
+)
 
 # Same name, same meaning on `Select` (2.0 migration guide, "ORM Query Unified with
 # Core Select"). `join`, `filter_by`, `options`, `distinct` are checked first below.
@@ -39,6 +47,7 @@ SAME = frozenset(
         "with_statement_hint",
         "set_label_style",
         "add_columns",
+        "from_statement",
     }
 )
 RENAMED = {
@@ -197,7 +206,7 @@ class Converter:
             return
         elif name == "select_from":
             converted.selected_from = call.args[0].value if call.args else None
-        elif name not in SAME and name not in RENAMED and name != "from_statement":
+        elif name not in SAME and name not in RENAMED:
             raise Refused(f"`Query.{name}()` has no `Select` equivalent here")
         if name == "with_entities":
             converted.entities = [a.value for a in call.args]
@@ -215,14 +224,7 @@ class Converter:
         args: Sequence[cst.Arg] | None = None,
     ) -> None:
         """Re-attach `step` to the statement, keeping its whitespace and arguments."""
-        func = step.call.func
-        assert isinstance(func, cst.Attribute)
-        changes: dict[str, object] = {
-            "func": func.with_changes(value=converted.statement, attr=cst.Name(name))
-        }
-        if args is not None:
-            changes["args"] = list(args)
-        converted.statement = step.call.with_changes(**changes)
+        converted.statement = then(step, converted.statement, name, args)
 
     def _join(self, converted: Converted, step: Step) -> None:
         call = step.call
@@ -299,7 +301,7 @@ class Converter:
         return target
 
     def _options(self, converted: Converted, step: Step) -> None:
-        for node in _walk(step.call):
+        for node in walk(step.call):
             if isinstance(node, cst.BaseString):
                 raise Refused(
                     "loader options with string paths were removed in 2.0:"
@@ -311,12 +313,12 @@ class Converter:
         # PostgreSQL then rejects the statement.
         if not _has_distinct(converted.statement):
             return
-        selected = {_code(e) for e in converted.entities}
+        selected = {code_of(e) for e in converted.entities}
         for arg in step.call.args:
             column = _without_modifiers(arg.value)
             root = _root(column)
-            if _code(column) not in selected and (
-                root is None or _code(root) not in selected
+            if code_of(column) not in selected and (
+                root is None or code_of(root) not in selected
             ):
                 raise Refused(
                     "DISTINCT with ORDER BY a column that is not selected: 2.x no"
@@ -418,21 +420,6 @@ def _root(expr: cst.BaseExpression) -> cst.BaseExpression | None:
             expr = expr.value
         else:
             return None
-
-
-def _walk(
-    node: cst.CSTNode, skip: Callable[[cst.CSTNode], bool] = lambda node: False
-) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if not skip(current):
-            stack.extend(current.children)
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _looks_like_class(node: cst.BaseExpression) -> bool:

@@ -26,6 +26,7 @@ from libcst.metadata import (
 )
 
 from orm_modernize.datatypes import ImportSpec
+from orm_modernize.transforms import code_of, walk
 
 
 class Evidence(enum.IntEnum):
@@ -408,7 +409,7 @@ class Semantic:
         for value in self.assigned_values(name):
             if not isinstance(value, cst.ImportFrom):
                 continue
-            module = "" if value.module is None else _dotted(value.module)
+            module = "" if value.module is None else code_of(value.module)
             if self.project.knows(module, name.value, bool(value.relative)):
                 return True
         return False
@@ -454,7 +455,7 @@ class Semantic:
         """Names passed first to `mapper(X, table)` or `registry.map_imperatively(X,
         table)` anywhere in the module."""
         found: set[str] = set()
-        for call in _calls(self.module):
+        for call in (n for n in walk(self.module) if isinstance(n, cst.Call)):
             func = call.func
             if not call.args or not isinstance(call.args[0].value, cst.Name):
                 continue
@@ -614,22 +615,9 @@ def module_imports(
                 and not small.relative
                 and not isinstance(small.names, cst.ImportStar)
             ):
-                source = _dotted(small.module)
+                source = code_of(small.module)
                 for alias in small.names:
                     yield source, alias.evaluated_name, alias.evaluated_alias
-
-
-def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Call):
-            yield current
-        stack.extend(current.children)
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:

@@ -6,7 +6,7 @@ module decides *how*, keeping the source's own whitespace wherever a node surviv
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -146,11 +146,39 @@ def on_session(
     )
 
 
-def then(step: Step, value: cst.BaseExpression, name: str | None = None) -> cst.Call:
-    """Re-attach a terminal call (keeping its whitespace) to a new `value`."""
+def then(
+    step: Step,
+    value: cst.BaseExpression,
+    name: str | None = None,
+    args: Sequence[cst.Arg] | None = None,
+) -> cst.Call:
+    """Re-attach a step's call (keeping its whitespace) to a new `value`, renamed to
+    `name` and with new `args` when given."""
     func = step.call.func
     assert isinstance(func, cst.Attribute)
     changes = (
         {"value": value} if name is None else {"value": value, "attr": cst.Name(name)}
     )
-    return step.call.with_changes(func=func.with_changes(**changes))
+    call = step.call.with_changes(func=func.with_changes(**changes))
+    return call if args is None else call.with_changes(args=list(args))
+
+
+def keep_parentheses(old: cst.CSTNode, new: cst.BaseExpression) -> cst.BaseExpression:
+    """`new` wrapped in the parentheses that surrounded `old`."""
+    if isinstance(old, cst.BaseExpression) and old.lpar:
+        return new.with_changes(lpar=old.lpar, rpar=old.rpar)
+    return new
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """The source text of a node, for comparing expressions by spelling."""
+    return cst.Module([]).code_for_node(node)
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and every node below it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)

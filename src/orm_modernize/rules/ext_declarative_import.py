@@ -7,6 +7,7 @@ import libcst as cst
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import in_import_fallback
+from orm_modernize.transforms import code_of, keep_parentheses
 
 LEGACY_MODULES = frozenset(
     {"sqlalchemy.ext.declarative", "sqlalchemy.ext.declarative.api"}
@@ -69,7 +70,7 @@ class ExtDeclarativeImport(Rule):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None:
             return
-        if cst.Module([]).code_for_node(node.module) not in LEGACY_MODULES:
+        if code_of(node.module) not in LEGACY_MODULES:
             return
         if isinstance(node.names, cst.ImportStar):
             self.report(node)
@@ -144,7 +145,7 @@ class ExtDeclarativeImport(Rule):
             root = root.value
         fix = Fix.replace(
             node,
-            expression.with_changes(lpar=node.lpar, rpar=node.rpar),
+            keep_parentheses(node, expression),
             safe=True,
             imports=(needed,) if needed else (),
             unused=(root.value,) if isinstance(root, cst.Name) else (),

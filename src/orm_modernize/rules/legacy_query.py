@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import libcst as cst
 from libcst.metadata import Assignment
@@ -24,6 +25,8 @@ from orm_modernize.transforms import (
     FLASK_TERMINALS,
     QueryChain,
     chain_at,
+    code_of,
+    keep_parentheses,
     method,
 )
 
@@ -126,11 +129,12 @@ class LegacyQuery(Rule):
         converted = converter.apply(converter.start(chain.query), use.steps)
         replacement = self._finish(converter, converted, use, chain)
         safe = evidence is Evidence.PROVEN and not converted.guessed
-        node = use.node
-        if isinstance(node, cst.BaseExpression) and node.lpar:
-            assert isinstance(replacement, cst.BaseExpression)
-            replacement = replacement.with_changes(lpar=node.lpar, rpar=node.rpar)
-        return Fix.replace(node, replacement, safe=safe, imports=tuple(imports))
+        return Fix.replace(
+            use.node,
+            keep_parentheses(use.node, replacement),
+            safe=safe,
+            imports=tuple(imports),
+        )
 
     def _finish(
         self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
@@ -192,12 +196,12 @@ class LegacyQuery(Rule):
         self, flow: Flow, converter: Converter, imports: list[ImportSpec]
     ) -> Fix:
         first = flow.origins[0]
-        receiver = _code(first.receiver)
+        receiver = code_of(first.receiver)
         evidence = Evidence.PROVEN
         edits: list[Edit] = []
         origins: list[Converted] = []
         for origin in flow.origins:
-            if _code(origin.receiver) != receiver:
+            if code_of(origin.receiver) != receiver:
                 raise Refused("the query comes from several sessions")
             if not self._stable_receiver(origin, flow):
                 raise Refused("the session variable is rebound in the function")
@@ -253,10 +257,8 @@ class LegacyQuery(Rule):
         """The session expression means the same object wherever the query ends:
         its root name is bound once, or never rebound between the origin and a
         read of the query (all of them statements of one block)."""
-        root = chain.receiver
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if not isinstance(root, cst.Name):
+        root = _receiver_root(chain)
+        if root is None:
             return False
         scope = self.semantic.scope(root)
         if scope is None:
@@ -307,10 +309,8 @@ class LegacyQuery(Rule):
     def _same_receiver(self, origin: QueryChain, read: cst.CSTNode) -> bool:
         """The session's name means the same binding at `read` (a nested function
         could have its own)."""
-        root = origin.receiver
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        assert isinstance(root, cst.Name)
+        root = _receiver_root(origin)
+        assert root is not None  # checked by _stable_receiver first
         here, there = self.semantic.scope(root), self.semantic.scope(read)
         if here is None or there is None:
             return False
@@ -339,21 +339,21 @@ class LegacyQuery(Rule):
 
 
 def _copy(base: Converted, root: cst.Name) -> Converted:
-    return Converted(
-        statement=root,
-        shapes=list(base.shapes),
-        entities=list(base.entities),
-        streamed=base.streamed,
-        guessed=base.guessed,
-        joins=base.joins,
+    """The flow's state, continued from a read of the query variable."""
+    return dataclasses.replace(
+        base, statement=root, shapes=list(base.shapes), entities=list(base.entities)
     )
+
+
+def _receiver_root(chain: QueryChain) -> cst.Name | None:
+    """`session` in `session.query(...)` or `self.session.query(...)`."""
+    root = chain.receiver
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    return root if isinstance(root, cst.Name) else None
 
 
 def _natural(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.evaluated_value)
     return None
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)

@@ -7,7 +7,13 @@ import libcst as cst
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence, Shape
-from orm_modernize.transforms import QueryChain, chain_at, keyword, on_receiver
+from orm_modernize.transforms import (
+    QueryChain,
+    chain_at,
+    keep_parentheses,
+    keyword,
+    on_receiver,
+)
 
 # Query steps before `.get()` that `Session.get()` takes as keyword arguments.
 GET_MODIFIERS = frozenset({"options", "populate_existing", "with_for_update"})
@@ -87,9 +93,7 @@ class LegacyQueryGet(Rule):
         replacement = call.with_changes(
             args=[entity, pk.with_changes(comma=cst.MaybeSentinel.DEFAULT), *keywords]
         )
-        if chain.top.lpar:
-            replacement = replacement.with_changes(
-                lpar=chain.top.lpar, rpar=chain.top.rpar
-            )
         safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
-        return Fix.replace(chain.top, replacement, safe=safe)
+        return Fix.replace(
+            chain.top, keep_parentheses(chain.top, replacement), safe=safe
+        )

@@ -11,9 +11,11 @@ from orm_modernize.transforms import (
     DML_TERMINALS,
     QueryChain,
     chain_at,
+    keep_parentheses,
     keyword,
     method,
     on_receiver,
+    then,
 )
 
 # Criteria steps that mean the same on `Update` / `Delete`.
@@ -95,13 +97,7 @@ class QueryUpdateDelete(Rule):
         for step in chain.steps[:-1]:
             if step.name not in CRITERIA:
                 return None
-            func = step.call.func
-            assert isinstance(func, cst.Attribute)
-            statement = step.call.with_changes(
-                func=func.with_changes(
-                    value=statement, attr=cst.Name(CRITERIA[step.name])
-                )
-            )
+            statement = then(step, statement, CRITERIA[step.name])
         # update(values, synchronize_session) / delete(synchronize_session)
         names = ("values", "synchronize_session")[terminal.name == "delete" :]
         given: dict[str, cst.Arg] = {}
@@ -129,7 +125,10 @@ class QueryUpdateDelete(Rule):
         parent = self.semantic.parent(chain.top)
         if not isinstance(parent, cst.Expr):
             result = cst.Attribute(result, cst.Name("rowcount"))  # was the row count
-        if chain.top.lpar:
-            result = result.with_changes(lpar=chain.top.lpar, rpar=chain.top.rpar)
         safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
-        return Fix.replace(chain.top, result, safe=safe, imports=tuple(imports))
+        return Fix.replace(
+            chain.top,
+            keep_parentheses(chain.top, result),
+            safe=safe,
+            imports=tuple(imports),
+        )

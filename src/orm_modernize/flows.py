@@ -23,15 +23,19 @@ from libcst.metadata import Assignment
 from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import (
     ROW_TERMINALS,
+    TERMINALS,
     VALUE_TERMINALS,
     QueryChain,
     Step,
     chain_at,
+    code_of,
     steps_from,
 )
 
 # Builtins that consume an iterable: `list(session.query(User))`.
 CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "enumerate"})
+# Terminals that may be taken as a callable: `assert_raises(NoResultFound, q.one)`.
+DEFERRABLE = frozenset({"all", "first", "one", "one_or_none", "scalar", "count"})
 # Column operators whose argument may be a query: `User.id.in_(q)`.
 IN_OPERATORS = frozenset({"in_", "not_in", "notin_"})
 
@@ -40,8 +44,9 @@ IN_OPERATORS = frozenset({"in_", "not_in", "notin_"})
 class Use:
     """How a query value is finished."""
 
-    # "rows" (terminal or iteration), "value" (SQL), "slice", or "compiled"
-    # (compiled to a string the way a Query compiles: tables-plus-columns labels)
+    # "rows" (terminal or iteration), "value" (SQL), "slice", "compiled" (compiled
+    # to a string the way a Query compiles: tables-plus-columns labels), or
+    # "deferred" (a terminal taken as a bound method, `q.all`, called later)
     kind: str
     steps: tuple[Step, ...]  # refinements before the end
     terminal: Step | None  # the terminal call, None for iteration/slices/SQL
@@ -65,6 +70,13 @@ def use_of(
         return Use("rows", steps, None, top)
     if isinstance(parent, cst.Subscript) and parent.value is top:
         return Use("slice", steps, None, parent, parent)
+    if isinstance(parent, cst.Attribute) and parent.value is top:
+        # Not called, or steps_from() would have taken it as a step.
+        if parent.attr.value == "statement":
+            return Use("value", steps, None, parent)
+        if parent.attr.value in DEFERRABLE:
+            terminal = Step(parent.attr.value, cst.Call(parent))
+            return Use("deferred", steps, terminal, parent)
     if isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star:
         call = semantic.parent(parent)
         if _is_assert_compile(call, parent, semantic):
@@ -80,6 +92,22 @@ def use_of(
             if isinstance(func, cst.Attribute) and func.attr.value in IN_OPERATORS:
                 return Use("value", steps, None, top)
     return None
+
+
+def passed_to(node: cst.CSTNode, semantic: Semantic) -> str:
+    """Where a query value that is not finished goes, for the finding's message."""
+    parent = semantic.parent(node)
+    if isinstance(parent, cst.Return):
+        return "is returned"
+    if isinstance(parent, cst.Arg):
+        call = semantic.parent(parent)
+        if isinstance(call, cst.Call):
+            return f"is passed to `{code_of(call.func)}()`"
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        return f"is used through `.{parent.attr.value}`"
+    if isinstance(parent, (cst.AssignTarget, cst.Assign)):
+        return "is stored"
+    return "is passed on"
 
 
 def _is_assert_compile(
@@ -122,46 +150,74 @@ class FlowRefused(Exception):
 
 
 def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
-    """The flow of the variable bound at `target` (`q` in `q = session.query(...)`)."""
+    """The flow of the variable bound at `target` (`q` in `q = session.query(...)`),
+    with the variables refined from it in the same function (`r = q.join(...)`)."""
     scope = semantic.scope(target)
     if scope is None or type(scope).__name__ == "ClassScope":
         raise FlowRefused("the query is a class attribute")
-    bindings = list(scope[target.value])
     origins: list[QueryChain] = []
     derived: list[Derived] = []
     roots: set[cst.Name] = set()
-    reads: dict[cst.Name, None] = {}
-    for binding in bindings:
-        value = _assigned_value(semantic, binding)
-        if value is None:
-            raise FlowRefused(f"`{target.value}` is also bound another way")
-        origin = _origin(semantic, value)
-        if origin is not None:
-            origins.append(origin)
-        else:
-            root, steps = _refinement(semantic, value, target.value)
-            if root is None:
-                raise FlowRefused(f"`{target.value}` is also bound to another value")
-            derived.append(Derived(root, steps, value))
-            roots.add(root)
-        assert isinstance(binding, Assignment)
-        for access in binding.references:
-            if isinstance(access.node, cst.Name):
-                reads[access.node] = None
     uses: list[tuple[cst.Name, Use]] = []
-    for read in reads:
-        if read in roots:
+    pending, variables = [target.value], set()
+    while pending:
+        variable = pending.pop()
+        if variable in variables:
             continue
-        use = use_of(read, steps_from(read, semantic.parent), semantic)
-        if use is None:
-            raise FlowRefused(
-                f"`{target.value}` is passed on or returned as a Query; convert"
-                " the code that finishes it too"
-            )
-        uses.append((read, use))
+        variables.add(variable)
+        reads: dict[cst.Name, None] = {}
+        for binding in scope[variable]:
+            value = _assigned_value(semantic, binding)
+            if value is None:
+                raise FlowRefused(f"`{variable}` is also bound another way")
+            origin = _origin(semantic, value)
+            if origin is not None:
+                origins.append(origin)
+            else:
+                root, steps = _refinement(semantic, value)
+                if root is None:
+                    raise FlowRefused(f"`{variable}` is also bound to another value")
+                derived.append(Derived(root, steps, value))
+            assert isinstance(binding, Assignment)
+            for access in binding.references:
+                if isinstance(access.node, cst.Name):
+                    reads[access.node] = None
+        for read in reads:
+            steps = steps_from(read, semantic.parent)
+            use = use_of(read, steps, semantic)
+            if use is not None:
+                uses.append((read, use))
+                continue
+            top = steps[-1].call if steps else read
+            other = assigned_to(semantic, top)
+            if (
+                other is None
+                or semantic.scope(other) is not scope
+                or (steps and steps[-1].name in TERMINALS)
+            ):
+                where = passed_to(top, semantic)
+                raise FlowRefused(
+                    f"`{variable}` {where} as a Query; convert the code that"
+                    " finishes it too"
+                )
+            roots.add(read)  # refines the query into `other`, a variable of the flow
+            pending.append(other.value)
+    uses = [(read, use) for read, use in uses if read not in roots]
     if not origins:
         raise FlowRefused("no origin")
+    if any(d.root.value not in variables or d.root not in roots for d in derived):
+        raise FlowRefused("the query is refined from another value")
     return Flow(tuple(origins), tuple(derived), tuple(uses))
+
+
+def assigned_to(semantic: Semantic, node: cst.CSTNode) -> cst.Name | None:
+    """`x` in `x = node`."""
+    parent = semantic.parent(node)
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        if isinstance(target, cst.Name):
+            return target
+    return None
 
 
 def _assigned_value(semantic: Semantic, binding: object) -> cst.BaseExpression | None:
@@ -190,15 +246,18 @@ def _origin(semantic: Semantic, value: cst.BaseExpression) -> QueryChain | None:
 
 
 def _refinement(
-    semantic: Semantic, value: cst.BaseExpression, name: str
+    semantic: Semantic, value: cst.BaseExpression
 ) -> tuple[cst.Name | None, tuple[Step, ...]]:
-    """`q.filter(...)....` assigned back to `q`: its root and steps."""
+    """`q.filter(...)....` (or `q` itself) assigned to a variable: its root and
+    steps."""
     node: cst.BaseExpression = value
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         node = node.func.value
-    if not (isinstance(node, cst.Name) and node.value == name):
+    if not isinstance(node, cst.Name):
         return None, ()
     steps = steps_from(node, semantic.parent)
-    if not steps or steps[-1].call is not value or _is_terminal(steps[-1]):
+    if node is value:
+        return node, ()
+    if not steps or steps[-1].call is not value or steps[-1].name in TERMINALS:
         return None, ()
     return node, steps

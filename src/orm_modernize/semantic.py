@@ -168,8 +168,14 @@ class Semantic:
         if scope is None:
             return []
         # An access knows exactly which bindings it can see; a binding site does not.
-        referents = [r for access in scope.accesses[name] for r in access.referents]
-        return referents or list(scope[name.value])
+        # (`accesses[node]` lists every access of that name in the scope.)
+        referents = {
+            r: None
+            for access in scope.accesses[name]
+            if access.node is name
+            for r in access.referents
+        }
+        return list(referents) or list(scope[name.value])
 
     def assigned_values(self, name: cst.Name) -> Iterator[cst.CSTNode | None]:
         """The value each binding of `name` gives it; None where it is no plain value.

@@ -9,7 +9,15 @@ import libcst as cst
 from libcst.metadata import Assignment
 
 from orm_modernize.datatypes import Edit, Fix, ImportSpec
-from orm_modernize.flows import Flow, FlowRefused, Use, find_flow, use_of
+from orm_modernize.flows import (
+    Flow,
+    FlowRefused,
+    Use,
+    assigned_to,
+    find_flow,
+    passed_to,
+    use_of,
+)
 from orm_modernize.query_to_select import (
     Converted,
     Converter,
@@ -19,7 +27,7 @@ from orm_modernize.query_to_select import (
     execute,
 )
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import Evidence
+from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import (
     DML_TERMINALS,
     FLASK_TERMINALS,
@@ -28,6 +36,7 @@ from orm_modernize.transforms import (
     code_of,
     keep_parentheses,
     method,
+    walk,
 )
 
 # Other modules that export the same `select`, `func`, label styles, ...
@@ -119,16 +128,23 @@ class LegacyQuery(Rule):
         converter = Converter(self.semantic, self._namer(chain.query, imports))
         use = use_of(chain.query, chain.steps, self.semantic)
         if use is None:
-            target = self._assigned_to(chain.top)
+            target = assigned_to(self.semantic, chain.top)
             if target is None:
+                where = passed_to(chain.top, self.semantic)
                 raise Refused(
-                    "the query is passed on or returned; convert it where it is"
-                    " executed"
+                    f"the query {where} as a Query; convert the code that"
+                    " finishes it too"
                 )
             return self._flow_fix(find_flow(self.semantic, target), converter, imports)
+        if use.kind == "deferred":
+            self._check_deferrable(use.node, chain)
         converted = converter.apply(converter.start(chain.query), use.steps)
         replacement = self._finish(converter, converted, use, chain)
-        safe = evidence is Evidence.PROVEN and not converted.guessed
+        safe = (
+            evidence is Evidence.PROVEN
+            and not converted.guessed
+            and use.kind != "deferred"
+        )
         return Fix.replace(
             use.node,
             keep_parentheses(use.node, replacement),
@@ -155,6 +171,9 @@ class LegacyQuery(Rule):
             converter.resolve_shapes(converted)
         if use.kind == "rows":
             return execute(converter, converted, use.terminal, chain.query.func)
+        if use.kind == "deferred":
+            rows = execute(converter, converted, use.terminal, chain.query.func)
+            return cst.Lambda(cst.Parameters(), rows)
         return self._slice(converter, converted, use, chain)
 
     def _slice(
@@ -246,12 +265,44 @@ class LegacyQuery(Rule):
         for read, use in flow.uses:
             if not self._same_receiver(first, read):
                 raise Refused("the session is not the same where the query ends")
+            if use.kind == "deferred":
+                self._check_deferrable(use.node, first)
             state = _copy(base, read)
             converter.apply(state, use.steps)
             replacement = self._finish(converter, state, use, first)
             edits.append(Edit(use.node, replacement))
-        safe = evidence is Evidence.PROVEN and not base.guessed
+        safe = (
+            evidence is Evidence.PROVEN
+            and not base.guessed
+            and all(use.kind != "deferred" for _, use in flow.uses)
+        )
         return Fix(tuple(edits), safe, tuple(imports))
+
+    def _check_deferrable(self, node: cst.CSTNode, chain: QueryChain) -> None:
+        """`q.all` taken as a callable becomes `lambda: session.scalars(stmt).all()`.
+
+        The bound method held the query built when it was taken; the lambda reads
+        its names when called. That is the same only if none of them can change in
+        between: each is bound at most once, and not in a loop.
+        """
+        names = [n for n in walk(node) if isinstance(n, cst.Name)]
+        root = _receiver_root(chain)
+        if root is not None:
+            names.append(root)
+        for name in names:
+            if (
+                _is_load(name, self.semantic)
+                and len(self.semantic.assignments(name)) > 1
+            ):
+                raise Refused(
+                    f"`{code_of(node)}` is called later and `{name.value}` is"
+                    " rebound; call it where it is taken"
+                )
+        if _in_loop(node, self.semantic):
+            raise Refused(
+                f"`{code_of(node)}` is taken in a loop and called later; call it"
+                " where it is taken"
+            )
 
     def _stable_receiver(self, chain: QueryChain, flow: Flow) -> bool:
         """The session expression means the same object wherever the query ends:
@@ -316,14 +367,6 @@ class LegacyQuery(Rule):
             return False
         return set(here[root.value]) == set(there[root.value])
 
-    def _assigned_to(self, node: cst.CSTNode) -> cst.Name | None:
-        parent = self.semantic.parent(node)
-        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
-            target = parent.targets[0].target
-            if isinstance(target, cst.Name):
-                return target
-        return None
-
     def _namer(self, at: cst.CSTNode, imports: list[ImportSpec]) -> Namer:
         def name(module: str, name: str) -> cst.BaseExpression | None:
             accepted = [f"{other}.{name}" for other in SAME_OBJECTS]
@@ -351,6 +394,28 @@ def _receiver_root(chain: QueryChain) -> cst.Name | None:
     while isinstance(root, cst.Attribute):
         root = root.value
     return root if isinstance(root, cst.Name) else None
+
+
+def _is_load(name: cst.Name, semantic: Semantic) -> bool:
+    """A name that is read: not an attribute, keyword or parameter name."""
+    parent = semantic.parent(name)
+    if isinstance(parent, cst.Attribute) and parent.attr is name:
+        return False
+    if isinstance(parent, cst.Arg) and parent.keyword is name:
+        return False
+    return not isinstance(parent, cst.Param)
+
+
+def _in_loop(node: cst.CSTNode, semantic: Semantic) -> bool:
+    """Inside a loop or comprehension of its own function."""
+    current = semantic.parent(node)
+    while current is not None and not isinstance(
+        current, (cst.FunctionDef, cst.Lambda, cst.Module)
+    ):
+        if isinstance(current, (cst.For, cst.While, cst.CompFor)):
+            return True
+        current = semantic.parent(current)
+    return False
 
 
 def _natural(node: cst.BaseExpression) -> int | None:

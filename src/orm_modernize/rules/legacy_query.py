@@ -216,13 +216,17 @@ class LegacyQuery(Rule):
     ) -> Fix:
         first = flow.origins[0]
         receiver = code_of(first.receiver)
+        # `q = Session().query(...)`: the Query held the session it was made by, so
+        # the session goes into a variable of its own, read wherever `q` is run.
+        hoisted = self._hoisted_session(flow)
+        session_chain = first if hoisted is None else hoisted[2]
         evidence = Evidence.PROVEN
         edits: list[Edit] = []
         origins: list[Converted] = []
         for origin in flow.origins:
             if code_of(origin.receiver) != receiver:
                 raise Refused("the query comes from several sessions")
-            if not self._stable_receiver(origin, flow):
+            if hoisted is None and not self._stable_receiver(origin, flow):
                 raise Refused("the session variable is rebound in the function")
             evidence = min(
                 evidence,
@@ -233,7 +237,16 @@ class LegacyQuery(Rule):
             with contextlib.suppress(Refused):
                 converter.resolve_shapes(converted)
             origins.append(converted)
-            edits.append(Edit(origin.top, converted.statement))
+            if hoisted is None:
+                edits.append(Edit(origin.top, converted.statement))
+            else:
+                line, assign_session, _ = hoisted
+                assigned = line.with_changes(leading_lines=()).deep_replace(
+                    origin.top, converted.statement
+                )
+                edits.append(
+                    Edit(line, cst.FlattenSentinel([assign_session, assigned]))
+                )
         if evidence is Evidence.NONE:
             raise Refused("not every origin of the query is a session")
         shapes = origins[0].shapes
@@ -263,13 +276,13 @@ class LegacyQuery(Rule):
             base.streamed |= state.streamed
             edits.append(Edit(refined.node, state.statement))
         for read, use in flow.uses:
-            if not self._same_receiver(first, read):
+            if hoisted is None and not self._same_receiver(first, read):
                 raise Refused("the session is not the same where the query ends")
             if use.kind == "deferred":
                 self._check_deferrable(use.node, first)
             state = _copy(base, read)
             converter.apply(state, use.steps)
-            replacement = self._finish(converter, state, use, first)
+            replacement = self._finish(converter, state, use, session_chain)
             edits.append(Edit(use.node, replacement))
         safe = (
             evidence is Evidence.PROVEN
@@ -277,6 +290,52 @@ class LegacyQuery(Rule):
             and all(use.kind != "deferred" for _, use in flow.uses)
         )
         return Fix(tuple(edits), safe, tuple(imports))
+
+    def _hoisted_session(
+        self, flow: Flow
+    ) -> tuple[cst.SimpleStatementLine, cst.SimpleStatementLine, QueryChain] | None:
+        """For `q = Session().query(...)`: the line `q = ...`, a new line that keeps
+        the session (`session = Session()`), and the chain as if made by it."""
+        first = flow.origins[0]
+        if not isinstance(first.receiver, cst.Call):
+            return None
+        if len(flow.origins) > 1:
+            raise Refused("the query comes from several sessions")
+        assign = self.semantic.parent(first.top)
+        line = self.semantic.parent(assign) if assign is not None else None
+        if not (
+            isinstance(assign, cst.Assign)
+            and isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+        ):
+            raise Refused("the query's session is made inside a larger statement")
+        name = self._fresh_name("session")
+        assign_session = cst.SimpleStatementLine(
+            [cst.Assign([cst.AssignTarget(cst.Name(name))], first.receiver)],
+            leading_lines=line.leading_lines,
+        )
+        query = first.query
+        assert isinstance(query.func, cst.Attribute)
+        made_by_it = dataclasses.replace(
+            first,
+            query=query.with_changes(
+                func=query.func.with_changes(value=cst.Name(name))
+            ),
+        )
+        return line, assign_session, made_by_it
+
+    def _fresh_name(self, base: str) -> str:
+        """`base`, or `base2`, ...: a name the module does not use anywhere."""
+        used = {
+            node.value
+            for node in walk(self.semantic.module)
+            if isinstance(node, cst.Name)
+        }
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}{n}"
+        return name
 
     def _check_deferrable(self, node: cst.CSTNode, chain: QueryChain) -> None:
         """`q.all` taken as a callable becomes `lambda: session.scalars(stmt).all()`.

@@ -93,6 +93,11 @@ def _doc_preamble(code: str) -> str:
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM002": "from sqlalchemy.orm import Session, declarative_base\n"
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
+        "ORM003": "from sqlalchemy.orm import Session, declarative_base, joinedload,"
+        " relationship\nBase = declarative_base()\nclass User(Base):\n"
+        "    orders = relationship('Order')\n    addresses = relationship('Address')\n"
+        "class Order(Base):\n    items = relationship('Item')\n"
+        "session = Session()\n",
         "ORM004": "from sqlalchemy.orm import Session, declarative_base\n"
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM401": "",

@@ -10,12 +10,14 @@ the finding can show.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from orm_modernize.conversion import Namer, Refused
 from orm_modernize.semantic import Semantic, Shape
+from orm_modernize.string_paths import removed_join, removed_options
 from orm_modernize.transforms import (
     Step,
     code_of,
@@ -23,7 +25,6 @@ from orm_modernize.transforms import (
     method,
     on_session,
     then,
-    walk,
 )
 
 # Same name, same meaning on `Select` (2.0 migration guide, "ORM Query Unified with
@@ -84,14 +85,6 @@ REMOVED = {
 
 
 _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-
-
-class Refused(Exception):
-    """The query has no faithful `select()` form here; the message says why."""
-
-
-# `name(module, name)`: how to spell an import at the fix site, or None if taken.
-Namer = Callable[[str, str], "cst.BaseExpression | None"]
 
 
 @dataclass
@@ -235,24 +228,17 @@ class Converter:
                     f"`{step.name}(..., {arg.keyword.value}=...)` was removed in 2.0:"
                     " join an `aliased()` entity and filter on the alias"
                 )
-        if not positional or len(positional) > 2:
-            raise Refused(f"`{step.name}()` with several targets: see ORM003")
-        for arg in positional:
-            if isinstance(arg.value, (cst.BaseString, cst.Tuple)):
-                raise Refused(f"`{step.name}()` with a string or tuple: see ORM003")
+        if removed_join(step, self.semantic):
+            raise Refused(
+                f"`{step.name}()` with a string, a tuple or several targets: see ORM003"
+            )
+        if not positional:
+            raise Refused(f"`{step.name}()` without a target")
         target = positional[0].value
-        if len(positional) == 2 and self._is_relationship(target):
-            raise Refused(f"`{step.name}()` with several targets: see ORM003")
         converted.joins += 1
         converted.joined = (
             target if self.semantic.shape(target) is Shape.ENTITY else None
         )
-
-    def _is_relationship(self, expr: cst.BaseExpression) -> bool:
-        """`User.addresses` (an attribute of an entity), not `Address` itself."""
-        if not isinstance(expr, cst.Attribute):
-            return False
-        return self.semantic.shape(expr) is not Shape.ENTITY
 
     def _filter_by(self, converted: Converted, step: Step) -> None:
         # Query.filter_by() applies to the last joined entity, else the select_from()
@@ -301,12 +287,10 @@ class Converter:
         return target
 
     def _options(self, converted: Converted, step: Step) -> None:
-        for node in walk(step.call):
-            if isinstance(node, cst.BaseString):
-                raise Refused(
-                    "loader options with string paths were removed in 2.0:"
-                    " use class attributes (`joinedload(User.addresses)`)"
-                )
+        if removed_options(step, self.semantic):
+            raise Refused(
+                "loader options with string paths were removed in 2.0: see ORM003"
+            )
 
     def _order_by(self, converted: Converted, step: Step) -> None:
         # 1.4's Query added ORDER BY columns to a DISTINCT select; 2.x does not, and

@@ -26,6 +26,7 @@ from libcst.metadata import (
 )
 
 from orm_modernize.datatypes import ImportSpec
+from orm_modernize.relationships import Relationships
 from orm_modernize.transforms import code_of, walk
 
 
@@ -128,6 +129,10 @@ class Semantic:
         self.project = project or ProjectIndex()
 
     # -- metadata, resolved on first use -------------------------------------------
+    @cached_property
+    def relationships(self) -> Relationships:
+        return Relationships(self.module)
+
     @cached_property
     def _scopes(self) -> dict[cst.CSTNode, Scope | None]:
         return dict(self.wrapper.resolve(ScopeProvider))

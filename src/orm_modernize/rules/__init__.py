@@ -14,10 +14,12 @@ from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
 from orm_modernize.rules.query_update_delete import QueryUpdateDelete
 from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
+from orm_modernize.rules.removed_query_api import RemovedQueryApi
 
 ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQueryGet,
     LegacyQuery,
+    RemovedQueryApi,
     QueryUpdateDelete,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,

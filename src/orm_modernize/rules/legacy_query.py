@@ -8,6 +8,7 @@ import dataclasses
 import libcst as cst
 from libcst.metadata import Assignment
 
+from orm_modernize.conversion import Refused, namer
 from orm_modernize.datatypes import Edit, Fix, ImportSpec
 from orm_modernize.flows import (
     Flow,
@@ -21,8 +22,6 @@ from orm_modernize.flows import (
 from orm_modernize.query_to_select import (
     Converted,
     Converter,
-    Namer,
-    Refused,
     as_value,
     execute,
 )
@@ -39,13 +38,6 @@ from orm_modernize.transforms import (
     walk,
 )
 
-# Other modules that export the same `select`, `func`, label styles, ...
-SAME_OBJECTS = (
-    "sqlalchemy.future",
-    "sqlalchemy.sql",
-    "sqlalchemy.sql.expression",
-    "sqlalchemy.sql.selectable",
-)
 OTHER_RULES = DML_TERMINALS | FLASK_TERMINALS | {"get"}
 
 
@@ -125,7 +117,7 @@ class LegacyQuery(Rule):
     def _fix(
         self, chain: QueryChain, evidence: Evidence, imports: list[ImportSpec]
     ) -> Fix:
-        converter = Converter(self.semantic, self._namer(chain.query, imports))
+        converter = Converter(self.semantic, namer(self.semantic, chain.query, imports))
         use = use_of(chain.query, chain.steps, self.semantic)
         if use is None:
             target = assigned_to(self.semantic, chain.top)
@@ -425,19 +417,6 @@ class LegacyQuery(Rule):
         if here is None or there is None:
             return False
         return set(here[root.value]) == set(there[root.value])
-
-    def _namer(self, at: cst.CSTNode, imports: list[ImportSpec]) -> Namer:
-        def name(module: str, name: str) -> cst.BaseExpression | None:
-            accepted = [f"{other}.{name}" for other in SAME_OBJECTS]
-            found = self.semantic.reference(at, module, name, accepted)
-            if found is None:
-                return None
-            expression, needed = found
-            if needed is not None and needed not in imports:
-                imports.append(needed)
-            return expression
-
-        return name
 
 
 def _copy(base: Converted, root: cst.Name) -> Converted:

@@ -1,0 +1,148 @@
+"""Which class a relationship of a mapped class leads to, read from one module.
+
+String paths of removed Query APIs (`joinedload("orders.items")`, `join("orders",
+"items")`) name relationships; their 2.0 spelling names classes
+(`defaultload(User.orders).joinedload(Order.items)`), so each step needs the class
+the previous relationship leads to. Relationships are found where a module declares
+them:
+
+    class User(Base):
+        orders = relationship("Order", backref="user")
+
+    registry.map_imperatively(User, users, properties={"orders": relationship(Order)})
+    mapper(User, users, properties=dict(orders=relationship(Order)))
+
+Classes are matched by name. A pair declared with different targets in one module
+has no answer. Targets read from a class body are *declared*; those read from an
+imperative mapping call are only *inferred*, since a module (a test suite) can map
+the same names differently in different places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from orm_modernize.transforms import walk
+
+RELATIONSHIP_FUNCTIONS = frozenset({"relationship", "relation"})
+MAPPING_FUNCTIONS = frozenset({"map_imperatively", "mapper"})
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # the class the relationship leads to
+    declared: bool  # read from the owner's class body
+
+
+class Relationships:
+    def __init__(self, module: cst.Module) -> None:
+        self._found: dict[tuple[str, str], set[Target]] = {}
+        for node in walk(module):
+            if isinstance(node, cst.ClassDef):
+                self._class_body(node)
+            elif isinstance(node, cst.Call) and _called(node) in MAPPING_FUNCTIONS:
+                self._mapping_call(node)
+
+    def target(self, owner: str, attribute: str) -> Target | None:
+        """The class `owner.attribute` leads to, if the module says so unambiguously."""
+        found = self._found.get((owner, attribute), set())
+        if len({t.name for t in found}) != 1:
+            return None
+        return Target(next(iter(found)).name, all(t.declared for t in found))
+
+    def _class_body(self, node: cst.ClassDef) -> None:
+        for statement in node.body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target, value = small.targets[0].target, small.value
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    target, value = small.target, small.value
+                else:
+                    continue
+                if isinstance(target, cst.Name) and isinstance(value, cst.Call):
+                    self._relationship(node.name.value, target.value, value, True)
+
+    def _mapping_call(self, call: cst.Call) -> None:
+        positional = [a.value for a in call.args if a.keyword is None]
+        owner = positional[0] if positional else None
+        properties = next(
+            (
+                a.value
+                for a in call.args
+                if a.keyword and a.keyword.value == "properties"
+            ),
+            None,
+        )
+        if not isinstance(owner, cst.Name) or properties is None:
+            return
+        for key, value in _items(properties):
+            if isinstance(value, cst.Call):
+                self._relationship(owner.value, key, value, False)
+
+    def _relationship(
+        self, owner: str, attribute: str, call: cst.Call, declared: bool
+    ) -> None:
+        if _called(call) not in RELATIONSHIP_FUNCTIONS or not call.args:
+            return
+        first = call.args[0]
+        target = _class_name(first.value) if first.keyword is None else None
+        if target is None:
+            return
+        self._add(owner, attribute, Target(target, declared))
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "backref":
+                backref = _backref_name(arg.value)
+                if backref is not None:
+                    self._add(target, backref, Target(owner, declared))
+
+    def _add(self, owner: str, attribute: str, target: Target) -> None:
+        self._found.setdefault((owner, attribute), set()).add(target)
+
+
+def _called(call: cst.Call) -> str | None:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def _class_name(node: cst.BaseExpression) -> str | None:
+    """`Order` or `"Order"`; None for anything that is not a plain class name."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        if isinstance(value, str) and value.isidentifier():
+            return value
+    return None
+
+
+def _backref_name(node: cst.BaseExpression) -> str | None:
+    """`"user"` or `backref("user", ...)`."""
+    if isinstance(node, cst.Call) and _called(node) == "backref" and node.args:
+        node = node.args[0].value
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) and value.isidentifier() else None
+    return None
+
+
+def _items(node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
+    """The literal keys and values of `{"k": v}` or `dict(k=v)`."""
+    if isinstance(node, cst.Dict):
+        return [
+            (e.key.evaluated_value, e.value)
+            for e in node.elements
+            if isinstance(e, cst.DictElement)
+            and isinstance(e.key, cst.SimpleString)
+            and isinstance(e.key.evaluated_value, str)
+        ]
+    if isinstance(node, cst.Call) and _called(node) == "dict":
+        return [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
+    return []

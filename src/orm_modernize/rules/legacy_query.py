@@ -211,7 +211,9 @@ class LegacyQuery(Rule):
         # `q = Session().query(...)`: the Query held the session it was made by, so
         # the session goes into a variable of its own, read wherever `q` is run.
         hoisted = self._hoisted_session(flow)
-        session_chain = first if hoisted is None else hoisted[2]
+        # Where the query runs, its session is spelled without the line breaks the
+        # origin may have had around `.query`.
+        session_chain = _plain_dot(first if hoisted is None else hoisted[2])
         evidence = Evidence.PROVEN
         edits: list[Edit] = []
         origins: list[Converted] = []
@@ -424,6 +426,13 @@ def _copy(base: Converted, root: cst.Name) -> Converted:
     return dataclasses.replace(
         base, statement=root, shapes=list(base.shapes), entities=list(base.entities)
     )
+
+
+def _plain_dot(chain: QueryChain) -> QueryChain:
+    query = chain.query
+    assert isinstance(query.func, cst.Attribute)
+    func = query.func.with_changes(dot=cst.Dot())
+    return dataclasses.replace(chain, query=query.with_changes(func=func))
 
 
 def _receiver_root(chain: QueryChain) -> cst.Name | None:

@@ -17,7 +17,9 @@ from orm_modernize.semantic import ProjectIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-LEGACY_SQLALCHEMY = "sqlalchemy==1.4.54"
+# What users migrate from: the last 1.4, with the last Flask-SQLAlchemy that runs on
+# it (catalogue, "Harness notes and version pins").
+LEGACY_REQUIREMENTS = ("sqlalchemy==1.4.54", "flask-sqlalchemy==3.0.5", "flask==3.0.3")
 LEGACY_ENV = ROOT / ".fixture-envs" / "sqlalchemy-1.4.54"
 RUNNER = Path(__file__).resolve().parent / "run_fixture.py"
 
@@ -81,10 +83,12 @@ def discover_noops() -> list[Path]:
 
 
 def legacy_python() -> Path:
-    """A virtualenv with SQLAlchemy 1.4.54, created on first use and then reused."""
+    """A virtualenv with SQLAlchemy 1.4.54 and Flask-SQLAlchemy 3.0.5, created on
+    first use and reused while its requirements stay the same."""
     python = LEGACY_ENV / "bin" / "python"
     ready = LEGACY_ENV / ".ready"
-    if ready.exists() and python.exists():
+    wanted = "\n".join(LEGACY_REQUIREMENTS) + "\n"
+    if python.exists() and ready.exists() and ready.read_text() == wanted:
         return python
     venv.create(LEGACY_ENV, with_pip=True, clear=True)
     subprocess.run(
@@ -95,11 +99,11 @@ def legacy_python() -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            LEGACY_SQLALCHEMY,
+            *LEGACY_REQUIREMENTS,
         ],
         check=True,
     )
-    ready.write_text(LEGACY_SQLALCHEMY + "\n")
+    ready.write_text(wanted)
     return python
 
 

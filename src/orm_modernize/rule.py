@@ -8,7 +8,9 @@ from typing import ClassVar
 import libcst as cst
 
 from orm_modernize.datatypes import Fix, Violation
-from orm_modernize.semantic import Semantic
+from orm_modernize.flask_query import flask_chain_at
+from orm_modernize.semantic import Evidence, Semantic
+from orm_modernize.transforms import QueryChain, chain_at
 
 
 class Rule(cst.BatchableCSTVisitor):
@@ -41,6 +43,21 @@ class Rule(cst.BatchableCSTVisitor):
         self.violations.append(
             Violation(self.code, message or self.message, node, self.fix_title, fix)
         )
+
+    def query_chain(self, node: cst.CSTNode) -> QueryChain | None:
+        """The Query chain starting at `node`: `x.query(...)`, or Flask-SQLAlchemy's
+        `Model.query`."""
+        if isinstance(node, cst.Call):
+            return chain_at(node, self.semantic.parent)
+        if isinstance(node, cst.Attribute):
+            return flask_chain_at(node, self.semantic)
+        return None
+
+    def session_evidence(self, chain: QueryChain) -> Evidence:
+        """How sure we are that the chain's receiver is a `Session`."""
+        if chain.evidence is not None:
+            return chain.evidence
+        return self.semantic.session_evidence(chain.receiver, chain.entities)
 
     @classmethod
     def docs(cls) -> str:

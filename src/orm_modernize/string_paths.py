@@ -151,7 +151,7 @@ class PathRewriter:
             self.join_lead = self._entity(first.value)
 
     def rewrite(self) -> cst.BaseExpression:
-        value: cst.BaseExpression = self.chain.query
+        value: cst.BaseExpression = self.chain.start
         selected_from = False
         joinpoint = self.join_lead
         for step in self.chain.steps:
@@ -358,7 +358,7 @@ class PathRewriter:
         return Entity(expr, None)
 
     def _bound_here(self, name: str) -> bool:
-        scope = self.semantic.scope(self.chain.query)
+        scope = self.semantic.scope(self.chain.start)
         return scope is not None and name in scope
 
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
+
+if TYPE_CHECKING:
+    from orm_modernize.semantic import Evidence
 
 # Calls that end a Query chain: what follows applies to their result.
 # Rows or a value, executed by the session:
@@ -37,6 +41,12 @@ class QueryChain:
 
     query: cst.Call  # receiver.query(...)
     steps: tuple[Step, ...]  # every call after query(), the terminal included
+    # Flask-SQLAlchemy's `Model.query`: the real node the chain starts at (`query`
+    # is then the `db.session.query(Model)` it stands for), how sure we are of the
+    # session, and why the chain must not be rewritten, if so.
+    origin: cst.BaseExpression | None = None
+    evidence: Evidence | None = None
+    refusal: str | None = None
 
     @property
     def receiver(self) -> cst.BaseExpression:
@@ -57,7 +67,14 @@ class QueryChain:
     @property
     def top(self) -> cst.BaseExpression:
         """The outermost node of the chain: what a fix replaces."""
-        return self.steps[-1].call if self.steps else self.query
+        if self.steps:
+            return self.steps[-1].call
+        return self.origin if self.origin is not None else self.query
+
+    @property
+    def start(self) -> cst.BaseExpression:
+        """The node the chain's steps are applied to."""
+        return self.origin if self.origin is not None else self.query
 
 
 def is_query_call(node: cst.Call) -> bool:

@@ -31,7 +31,6 @@ from orm_modernize.transforms import (
     DML_TERMINALS,
     FLASK_TERMINALS,
     QueryChain,
-    chain_at,
     code_of,
     keep_parentheses,
     method,
@@ -97,17 +96,25 @@ class LegacyQuery(Rule):
     message = "`Session.query()` is legacy in SQLAlchemy 2.0"
     fix_title = "Use `select()` with `Session.scalars()` or `Session.execute()`"
     fix_availability = "sometimes"
-    triggers = (b".query(",)
+    triggers = (b".query",)
 
     def visit_Call(self, node: cst.Call) -> None:
-        chain = chain_at(node, self.semantic.parent)
+        self._check(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.Call | cst.Attribute) -> None:
+        chain = self.query_chain(node)
         if chain is None or (chain.terminal and chain.terminal.name in OTHER_RULES):
             return
-        evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
+        evidence = self.session_evidence(chain)
         if evidence is Evidence.NONE:
             return
         imports: list[ImportSpec] = []
         try:
+            if chain.refusal is not None:
+                raise Refused(chain.refusal)
             fix = self._fix(chain, evidence, imports)
         except (Refused, FlowRefused) as why:
             self.report(node, message=f"{self.message} (no fix: {why})")
@@ -117,8 +124,8 @@ class LegacyQuery(Rule):
     def _fix(
         self, chain: QueryChain, evidence: Evidence, imports: list[ImportSpec]
     ) -> Fix:
-        converter = Converter(self.semantic, namer(self.semantic, chain.query, imports))
-        use = use_of(chain.query, chain.steps, self.semantic)
+        converter = Converter(self.semantic, namer(self.semantic, chain.start, imports))
+        use = use_of(chain.start, chain.steps, self.semantic)
         if use is None:
             target = assigned_to(self.semantic, chain.top)
             if target is None:
@@ -222,10 +229,9 @@ class LegacyQuery(Rule):
                 raise Refused("the query comes from several sessions")
             if hoisted is None and not self._stable_receiver(origin, flow):
                 raise Refused("the session variable is rebound in the function")
-            evidence = min(
-                evidence,
-                self.semantic.session_evidence(origin.receiver, origin.entities),
-            )
+            if origin.refusal is not None:
+                raise Refused(origin.refusal)
+            evidence = min(evidence, self.session_evidence(origin))
             converted = converter.apply(converter.start(origin.query), origin.steps)
             # Only rows need a shape; a use that fetches rows refuses on its own.
             with contextlib.suppress(Refused):
@@ -361,6 +367,8 @@ class LegacyQuery(Rule):
         """The session expression means the same object wherever the query ends:
         its root name is bound once, or never rebound between the origin and a
         read of the query (all of them statements of one block)."""
+        if chain.origin is not None:
+            return True  # Flask-SQLAlchemy's `db.session`: one global, scoped session
         root = _receiver_root(chain)
         if root is None:
             return False
@@ -413,6 +421,8 @@ class LegacyQuery(Rule):
     def _same_receiver(self, origin: QueryChain, read: cst.CSTNode) -> bool:
         """The session's name means the same binding at `read` (a nested function
         could have its own)."""
+        if origin.origin is not None:
+            return True  # Flask-SQLAlchemy's `db.session`
         root = _receiver_root(origin)
         assert root is not None  # checked by _stable_receiver first
         here, there = self.semantic.scope(root), self.semantic.scope(read)

@@ -9,7 +9,6 @@ from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence, Shape
 from orm_modernize.transforms import (
     QueryChain,
-    chain_at,
     keep_parentheses,
     keyword,
     on_receiver,
@@ -51,13 +50,19 @@ class LegacyQueryGet(Rule):
     message = "`Query.get()` is legacy in SQLAlchemy 2.0"
     fix_title = "Use `session.get(Model, pk)`"
     fix_availability = "sometimes"
-    triggers = (b".query(",)
+    triggers = (b".query",)
 
     def visit_Call(self, node: cst.Call) -> None:
-        chain = chain_at(node, self.semantic.parent)
-        if chain is None or not chain.ends_in("get"):
+        self._check(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.Call | cst.Attribute) -> None:
+        chain = self.query_chain(node)
+        if chain is None or not chain.ends_in("get") or chain.refusal is not None:
             return
-        evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
+        evidence = self.session_evidence(chain)
         if evidence is Evidence.NONE:
             return
         self.report(chain.top, fix=self._fix(chain, evidence))

@@ -10,7 +10,6 @@ from orm_modernize.semantic import Evidence, Shape
 from orm_modernize.transforms import (
     DML_TERMINALS,
     QueryChain,
-    chain_at,
     keep_parentheses,
     keyword,
     method,
@@ -64,12 +63,18 @@ class QueryUpdateDelete(Rule):
     triggers = (b".update(", b".delete(")
 
     def visit_Call(self, node: cst.Call) -> None:
-        chain = chain_at(node, self.semantic.parent)
-        if chain is None or chain.terminal is None:
+        self._check(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.Call | cst.Attribute) -> None:
+        chain = self.query_chain(node)
+        if chain is None or chain.terminal is None or chain.refusal is not None:
             return
         if chain.terminal.name not in DML_TERMINALS:
             return
-        evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
+        evidence = self.session_evidence(chain)
         if evidence is Evidence.NONE:
             return
         self.report(node, fix=self._fix(chain, evidence))

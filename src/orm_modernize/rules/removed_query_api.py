@@ -9,7 +9,7 @@ from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
 from orm_modernize.string_paths import PathRewriter, removed_join, removed_options
-from orm_modernize.transforms import chain_at, keep_parentheses
+from orm_modernize.transforms import keep_parentheses
 
 
 class RemovedQueryApi(Rule):
@@ -60,11 +60,17 @@ class RemovedQueryApi(Rule):
     message = "string and multi-target relationship paths were removed in 2.0"
     fix_title = "Name relationships and columns by their class attributes"
     fix_availability = "sometimes"
-    triggers = (b".query(",)
+    triggers = (b".query",)
 
     def visit_Call(self, node: cst.Call) -> None:
-        chain = chain_at(node, self.semantic.parent)
-        if chain is None:
+        self._check(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.Call | cst.Attribute) -> None:
+        chain = self.query_chain(node)
+        if chain is None or chain.refusal is not None:
             return
         removed = [
             step
@@ -73,7 +79,7 @@ class RemovedQueryApi(Rule):
         ]
         if not removed:
             return
-        evidence = self.semantic.session_evidence(chain.receiver, chain.entities)
+        evidence = self.session_evidence(chain)
         if evidence is Evidence.NONE:
             return
         first = removed[0]

@@ -1,0 +1,130 @@
+"""Flask-SQLAlchemy's `Model.query`, read as the `db.session.query(Model)` it is.
+
+    User.query.filter_by(name="x").first()
+    == db.session.query(User).filter_by(name="x").first()
+
+Flask-SQLAlchemy's `Model.query` is a `Query` on `db.session` for the model, so the
+Query rules rewrite it like any `session.query(...)` chain, spelling the session
+through the `db` object in scope. The model must be a subclass of `<db>.Model` whose
+`db` is a module-level `SQLAlchemy(...)` here (proven), or imported from the project
+(likely). A model or `db` with its own `query_class` is not a plain Query: its
+chains are reported without a fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+from orm_modernize.semantic import FLASK_SQLALCHEMY, Evidence, Semantic
+from orm_modernize.transforms import QueryChain, steps_from
+
+
+def flask_chain_at(node: cst.Attribute, semantic: Semantic) -> QueryChain | None:
+    """The Query chain that starts at `Model.query`, if `node` is one."""
+    if node.attr.value != "query" or not isinstance(node.value, cst.Name):
+        return None
+    parent = semantic.parent(node)
+    if isinstance(parent, cst.Call) and parent.func is node:
+        return None  # `x.query(...)`: a session's method, not the property
+    if isinstance(parent, (cst.AssignTarget, cst.AugAssign)):
+        return None
+    model = node.value
+    found = _model_db(model, semantic)
+    if found is None:
+        return None
+    db, evidence, refusal = found
+    session_query = cst.Attribute(
+        cst.Attribute(cst.Name(db), cst.Name("session")), cst.Name("query")
+    )
+    query = cst.Call(session_query, [cst.Arg(model)])
+    chain = QueryChain(query, steps_from(node, semantic.parent))
+    return dataclasses.replace(chain, origin=node, evidence=evidence, refusal=refusal)
+
+
+def _model_db(
+    model: cst.Name, semantic: Semantic
+) -> tuple[str, Evidence, str | None] | None:
+    """The name of `model`'s `db`, how sure that is, and why its chains must not be
+    rewritten (a custom `query_class`), if so."""
+    if not semantic.is_mapped_class(model):
+        return None
+    classdef = next(
+        (v for v in semantic.assigned_values(model) if isinstance(v, cst.ClassDef)),
+        None,
+    )
+    if classdef is not None:
+        db = _db_of_bases(classdef)
+        if db is None or not _global_name(db, model, semantic):
+            return None
+        evidence = Evidence.PROVEN if _is_flask_db(db, semantic) else Evidence.LIKELY
+        return db, evidence, _custom_query_class(classdef, db, semantic)
+    # A model imported from elsewhere in the project: `db` must be in scope here.
+    if not _global_name("db", model, semantic):
+        return None
+    evidence = Evidence.PROVEN if _is_flask_db("db", semantic) else Evidence.LIKELY
+    return (
+        "db",
+        min(evidence, Evidence.LIKELY),
+        _custom_query_class(None, "db", semantic),
+    )
+
+
+def _db_of_bases(classdef: cst.ClassDef) -> str | None:
+    for base in classdef.bases:
+        value = base.value
+        if (
+            isinstance(value, cst.Attribute)
+            and value.attr.value == "Model"
+            and isinstance(value.value, cst.Name)
+        ):
+            return value.value.value
+    return None
+
+
+def _global_name(name: str, at: cst.CSTNode, semantic: Semantic) -> bool:
+    scope = semantic.scope(at)
+    return scope is not None and name in scope.globals
+
+
+def _db_values(name: str, semantic: Semantic) -> list[cst.CSTNode | None]:
+    """What module-level `name = ...` statements assign (empty if imported)."""
+    for statement in semantic.module.body:
+        for node in getattr(statement, "body", ()):
+            if not isinstance(node, cst.Assign):
+                continue
+            for target in node.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    return list(semantic.assigned_values(target.target))
+    return []
+
+
+def _is_flask_db(name: str, semantic: Semantic) -> bool:
+    """`name = SQLAlchemy(...)` at module level."""
+    values = _db_values(name, semantic)
+    return bool(values) and all(semantic.calls(v, FLASK_SQLALCHEMY) for v in values)
+
+
+def _custom_query_class(
+    classdef: cst.ClassDef | None, db: str, semantic: Semantic
+) -> str | None:
+    reason = (
+        "the model has its own `query_class`: its methods may not be Query's;"
+        " rewrite by hand"
+    )
+    if classdef is not None:
+        for statement in classdef.body.body:
+            for node in getattr(statement, "body", ()):
+                if isinstance(node, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value == "query_class"
+                    for t in node.targets
+                ):
+                    return reason
+    for value in _db_values(db, semantic):
+        if isinstance(value, cst.Call) and any(
+            a.keyword is not None and a.keyword.value == "query_class"
+            for a in value.args
+        ):
+            return reason
+    return None

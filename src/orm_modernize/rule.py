@@ -1,4 +1,4 @@
-"""The base class of every rule: a LibCST visitor that reports `Violation`s."""
+"""The base classes of rules: LibCST visitors that report `Violation`s."""
 
 from __future__ import annotations
 
@@ -44,21 +44,42 @@ class Rule(cst.BatchableCSTVisitor):
             Violation(self.code, message or self.message, node, self.fix_title, fix)
         )
 
-    def query_chain(self, node: cst.CSTNode) -> QueryChain | None:
-        """The Query chain starting at `node`: `x.query(...)`, or Flask-SQLAlchemy's
-        `Model.query`."""
-        if isinstance(node, cst.Call):
-            return chain_at(node, self.semantic.parent)
-        if isinstance(node, cst.Attribute):
-            return flask_chain_at(node, self.semantic)
-        return None
+    @classmethod
+    def docs(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+class QueryRule(Rule):
+    """A rule about `Query` chains. Each chain start is visited once: `x.query(...)`
+    calls and Flask-SQLAlchemy's `Model.query`. The chains are shared by every rule
+    of the pass, so each is parsed once."""
+
+    triggers: ClassVar[tuple[bytes, ...]] = (b".query",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._visit(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._visit(node)
+
+    def _visit(self, node: cst.Call | cst.Attribute) -> None:
+        chains = self.semantic.query_chains
+        if node not in chains:
+            chains[node] = (
+                chain_at(node, self.semantic.parent)
+                if isinstance(node, cst.Call)
+                else flask_chain_at(node, self.semantic)
+            )
+        chain = chains[node]
+        if chain is not None:
+            self.check_chain(chain, node)
+
+    def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
+        """Report on the chain that starts at `node`."""
+        raise NotImplementedError
 
     def session_evidence(self, chain: QueryChain) -> Evidence:
         """How sure we are that the chain's receiver is a `Session`."""
         if chain.evidence is not None:
             return chain.evidence
         return self.semantic.session_evidence(chain.receiver, chain.entities)
-
-    @classmethod
-    def docs(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")

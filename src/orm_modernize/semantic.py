@@ -27,7 +27,7 @@ from libcst.metadata import (
 
 from orm_modernize.datatypes import ImportSpec
 from orm_modernize.relationships import Relationships
-from orm_modernize.transforms import code_of, walk
+from orm_modernize.transforms import QueryChain, code_of, walk
 
 
 class Evidence(enum.IntEnum):
@@ -127,6 +127,9 @@ class Semantic:
         self.wrapper = wrapper
         self.module = wrapper.module
         self.project = project or ProjectIndex()
+        # The Query chain starting at each node the Query rules visited (None: no
+        # chain), shared by those rules within the pass.
+        self.query_chains: dict[cst.CSTNode, QueryChain | None] = {}
 
     # -- metadata, resolved on first use -------------------------------------------
     @cached_property

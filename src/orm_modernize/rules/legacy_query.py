@@ -25,7 +25,7 @@ from orm_modernize.query_to_select import (
     as_value,
     execute,
 )
-from orm_modernize.rule import Rule
+from orm_modernize.rule import QueryRule
 from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import (
     DML_TERMINALS,
@@ -40,7 +40,7 @@ from orm_modernize.transforms import (
 OTHER_RULES = DML_TERMINALS | FLASK_TERMINALS | {"get"}
 
 
-class LegacyQuery(Rule):
+class LegacyQuery(QueryRule):
     """
     ## What it does
     Checks for `Session.query(...)`: chains that end in `all()`, `first()`,
@@ -96,17 +96,9 @@ class LegacyQuery(Rule):
     message = "`Session.query()` is legacy in SQLAlchemy 2.0"
     fix_title = "Use `select()` with `Session.scalars()` or `Session.execute()`"
     fix_availability = "sometimes"
-    triggers = (b".query",)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._check(node)
-
-    def _check(self, node: cst.Call | cst.Attribute) -> None:
-        chain = self.query_chain(node)
-        if chain is None or (chain.terminal and chain.terminal.name in OTHER_RULES):
+    def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
+        if chain.terminal and chain.terminal.name in OTHER_RULES:
             return
         evidence = self.session_evidence(chain)
         if evidence is Evidence.NONE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.datatypes import Fix
-from orm_modernize.rule import Rule
+from orm_modernize.rule import QueryRule
 from orm_modernize.semantic import Evidence, Shape
 from orm_modernize.transforms import (
     QueryChain,
@@ -18,7 +18,7 @@ from orm_modernize.transforms import (
 GET_MODIFIERS = frozenset({"options", "populate_existing", "with_for_update"})
 
 
-class LegacyQueryGet(Rule):
+class LegacyQueryGet(QueryRule):
     """
     ## What it does
     Checks for `session.query(Model).get(pk)`, also after `options()`,
@@ -50,17 +50,9 @@ class LegacyQueryGet(Rule):
     message = "`Query.get()` is legacy in SQLAlchemy 2.0"
     fix_title = "Use `session.get(Model, pk)`"
     fix_availability = "sometimes"
-    triggers = (b".query",)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._check(node)
-
-    def _check(self, node: cst.Call | cst.Attribute) -> None:
-        chain = self.query_chain(node)
-        if chain is None or not chain.ends_in("get") or chain.refusal is not None:
+    def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
+        if not chain.ends_in("get") or chain.refusal is not None:
             return
         evidence = self.session_evidence(chain)
         if evidence is Evidence.NONE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.datatypes import Fix, ImportSpec
-from orm_modernize.rule import Rule
+from orm_modernize.rule import QueryRule
 from orm_modernize.semantic import Evidence, Shape
 from orm_modernize.transforms import (
     DML_TERMINALS,
@@ -21,7 +21,7 @@ from orm_modernize.transforms import (
 CRITERIA = {"filter": "where", "where": "where", "filter_by": "filter_by"}
 
 
-class QueryUpdateDelete(Rule):
+class QueryUpdateDelete(QueryRule):
     """
     ## What it does
     Checks for bulk `Query.update(values)` and `Query.delete()` on a
@@ -62,15 +62,8 @@ class QueryUpdateDelete(Rule):
     fix_availability = "sometimes"
     triggers = (b".update(", b".delete(")
 
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._check(node)
-
-    def _check(self, node: cst.Call | cst.Attribute) -> None:
-        chain = self.query_chain(node)
-        if chain is None or chain.terminal is None or chain.refusal is not None:
+    def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
+        if chain.terminal is None or chain.refusal is not None:
             return
         if chain.terminal.name not in DML_TERMINALS:
             return

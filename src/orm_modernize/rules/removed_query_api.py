@@ -6,13 +6,13 @@ import libcst as cst
 
 from orm_modernize.conversion import Refused, namer
 from orm_modernize.datatypes import Fix, ImportSpec
-from orm_modernize.rule import Rule
+from orm_modernize.rule import QueryRule
 from orm_modernize.semantic import Evidence
 from orm_modernize.string_paths import PathRewriter, removed_join, removed_options
-from orm_modernize.transforms import keep_parentheses
+from orm_modernize.transforms import QueryChain, keep_parentheses
 
 
-class RemovedQueryApi(Rule):
+class RemovedQueryApi(QueryRule):
     """
     ## What it does
     Checks `Session.query()` chains for forms SQLAlchemy 2.0 removed: loader options
@@ -60,17 +60,9 @@ class RemovedQueryApi(Rule):
     message = "string and multi-target relationship paths were removed in 2.0"
     fix_title = "Name relationships and columns by their class attributes"
     fix_availability = "sometimes"
-    triggers = (b".query",)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        self._check(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._check(node)
-
-    def _check(self, node: cst.Call | cst.Attribute) -> None:
-        chain = self.query_chain(node)
-        if chain is None or chain.refusal is not None:
+    def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
+        if chain.refusal is not None:
             return
         removed = [
             step

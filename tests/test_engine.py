@@ -127,3 +127,23 @@ def test_nested_query_is_fixed_on_a_later_pass() -> None:
     assert result.fixed is not None
     assert b".query(" not in result.fixed
     assert len(result.applied) == 2 and result.diagnostics == ()
+
+
+def test_a_refused_flow_gives_the_same_reason_on_every_run() -> None:
+    # Scopes hand out a variable's bindings as a set; the first refusal met must
+    # still be the one earliest in the source, or the message changes between runs.
+    source = (
+        QUERY
+        + "def f():\n"
+        + "    q = session.query(User)\n"
+        + "    q = q.from_self()\n"
+        + "    q = q.join(User.addresses, aliased=True)\n"
+        + "    return q.all()\n"
+    ).encode()
+    only = Settings(select=("ORM002",))
+    messages = {
+        lint_source(source, Path("flow.py"), only).diagnostics[0].message
+        for _ in range(20)
+    }
+    assert len(messages) == 1
+    assert "from_self" in messages.pop()

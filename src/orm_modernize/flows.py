@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import Assignment
+from libcst.metadata import Assignment, BaseAssignment
 
 from orm_modernize.flask_query import flask_chain_at
 from orm_modernize.semantic import Semantic
@@ -166,8 +166,10 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
         if variable in variables:
             continue
         variables.add(variable)
-        reads: dict[cst.Name, None] = {}
-        for binding in scope[variable]:
+        reads: set[cst.Name] = set()
+        # In source order, so the first refusal met (the finding's message) is the
+        # same on every run.
+        for binding in sorted(scope[variable], key=lambda b: _position(semantic, b)):
             value = _assigned_value(semantic, binding)
             if value is None:
                 raise FlowRefused(f"`{variable}` is also bound another way")
@@ -182,8 +184,8 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
             assert isinstance(binding, Assignment)
             for access in binding.references:
                 if isinstance(access.node, cst.Name):
-                    reads[access.node] = None
-        for read in reads:
+                    reads.add(access.node)
+        for read in sorted(reads, key=semantic.source_position):
             steps = steps_from(read, semantic.parent)
             use = use_of(read, steps, semantic)
             if use is not None:
@@ -209,6 +211,13 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
     if any(d.root.value not in variables or d.root not in roots for d in derived):
         raise FlowRefused("the query is refined from another value")
     return Flow(tuple(origins), tuple(derived), tuple(uses))
+
+
+def _position(semantic: Semantic, binding: BaseAssignment) -> tuple[int, int]:
+    """Where a binding is made (builtins and the like first: they are refused)."""
+    if isinstance(binding, Assignment):
+        return semantic.source_position(binding.node)
+    return (0, 0)
 
 
 def assigned_to(semantic: Semantic, node: cst.CSTNode) -> cst.Name | None:

@@ -20,6 +20,7 @@ from libcst.metadata import (
     ImportAssignment,
     MetadataWrapper,
     ParentNodeProvider,
+    PositionProvider,
     QualifiedNameSource,
     Scope,
     ScopeProvider,
@@ -146,6 +147,12 @@ class Semantic:
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
+
+    def source_position(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Where `node` starts: a sort key for what scopes hand out as sets, whose
+        order changes from run to run."""
+        start = self.wrapper.resolve(PositionProvider)[node].start
+        return start.line, start.column
 
     def scope(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)

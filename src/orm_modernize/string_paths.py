@@ -160,7 +160,7 @@ class PathRewriter:
                     raise Refused("a string join after `select_from()`")
                 value, joinpoint = self._join(value, step, joinpoint)
                 continue
-            if step.name == "options" and removed_options(step, self.semantic):
+            if removed_options(step, self.semantic):
                 args = [
                     arg.with_changes(value=self._loader(arg.value)[0])
                     for arg in step.call.args
@@ -178,24 +178,22 @@ class PathRewriter:
     def _join(
         self, value: cst.BaseExpression, step: Step, joinpoint: Entity | None
     ) -> tuple[cst.BaseExpression, Entity | None]:
-        keywords = [a for a in step.call.args if a.keyword is not None]
-        for arg in keywords:
-            assert arg.keyword is not None
-            if arg.keyword.value == "from_joinpoint" and _is_true(arg.value):
+        keywords: list[cst.Arg] = []  # carried to every join the call becomes
+        from_joinpoint = False
+        for arg in step.call.args:
+            if arg.keyword is None:
                 continue
-            if arg.keyword.value not in JOIN_KEYWORDS:
+            name = arg.keyword.value
+            if name == "from_joinpoint" and _is_true(arg.value):
+                from_joinpoint = True
+            elif name in JOIN_KEYWORDS:
+                keywords.append(_bare(arg))
+            else:
                 raise Refused(
-                    f"`{step.name}(..., {arg.keyword.value}=...)`: join an"
-                    " `aliased()` entity and filter on the alias"
+                    f"`{step.name}(..., {name}=...)`: join an `aliased()` entity and"
+                    " filter on the alias"
                 )
-        keywords = [
-            a for a in keywords if a.keyword and a.keyword.value in JOIN_KEYWORDS
-        ]
-        if not any(
-            a.keyword and a.keyword.value == "from_joinpoint" for a in step.call.args
-        ):
-            joinpoint = self.join_lead
-        left = joinpoint
+        left = joinpoint if from_joinpoint else self.join_lead
         for join_args in self._join_targets(step):
             target, onclause = (
                 join_args[0],
@@ -213,7 +211,7 @@ class PathRewriter:
                 if isinstance(onclause, cst.BaseString):
                     onclause = self._attribute(left, onclause)
                 args, left = [target, onclause], self._entity(target)
-            call_args = [cst.Arg(a) for a in args] + [_bare(k) for k in keywords]
+            call_args = [cst.Arg(a) for a in args] + keywords
             value = then(step, value, None, call_args)
         return value, left
 
@@ -274,13 +272,15 @@ class PathRewriter:
                 self._attribute(start, v) if isinstance(v, cst.BaseString) else v
                 for v in positional
             ]
-            call = _called(expr, base, [*columns], keywords)
+            call = _with_args(expr, base, [*columns], keywords)
             return call, start
         tokens = [t for v in positional for t in _tokens(v)]
         if len(tokens) == 1 and isinstance(tokens[0], str) and tokens[0] == "*":
-            return _called(expr, base, positional, keywords), None
+            return _with_args(expr, base, positional, keywords), None
         if len(positional) == 1 and not isinstance(positional[0], cst.BaseString):
-            return _called(expr, base, positional, keywords), self._after(positional[0])
+            return _with_args(expr, base, positional, keywords), self._after(
+                positional[0]
+            )
         at = start
         parts: list[cst.BaseExpression] = []
         for token in tokens:
@@ -378,7 +378,7 @@ def _string(node: cst.BaseString) -> str | None:
     return None
 
 
-def _called(
+def _with_args(
     original: cst.Call,
     base: cst.BaseExpression | None,
     positional: list[cst.BaseExpression],

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from orm_modernize.transforms import walk
+from orm_modernize.transforms import string_value, walk
 
 RELATIONSHIP_FUNCTIONS = frozenset({"relationship", "relation"})
 MAPPING_FUNCTIONS = frozenset({"map_imperatively", "mapper"})
@@ -116,32 +116,30 @@ def _class_name(node: cst.BaseExpression) -> str | None:
     """`Order` or `"Order"`; None for anything that is not a plain class name."""
     if isinstance(node, cst.Name):
         return node.value
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        if isinstance(value, str) and value.isidentifier():
-            return value
-    return None
+    return _identifier(node)
 
 
 def _backref_name(node: cst.BaseExpression) -> str | None:
     """`"user"` or `backref("user", ...)`."""
     if isinstance(node, cst.Call) and _called(node) == "backref" and node.args:
         node = node.args[0].value
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) and value.isidentifier() else None
-    return None
+    return _identifier(node)
+
+
+def _identifier(node: cst.BaseExpression) -> str | None:
+    """`"user"`: a string literal that can name an attribute or a class."""
+    value = string_value(node)
+    return value if value is not None and value.isidentifier() else None
 
 
 def _items(node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
     """The literal keys and values of `{"k": v}` or `dict(k=v)`."""
     if isinstance(node, cst.Dict):
         return [
-            (e.key.evaluated_value, e.value)
+            (key, e.value)
             for e in node.elements
             if isinstance(e, cst.DictElement)
-            and isinstance(e.key, cst.SimpleString)
-            and isinstance(e.key.evaluated_value, str)
+            and (key := string_value(e.key)) is not None
         ]
     if isinstance(node, cst.Call) and _called(node) == "dict":
         return [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]

@@ -21,7 +21,7 @@ import libcst as cst
 
 from orm_modernize.conversion import Namer, Refused
 from orm_modernize.semantic import Semantic, Shape
-from orm_modernize.transforms import QueryChain, Step, then
+from orm_modernize.transforms import QueryChain, Step, string_value, then
 
 LOADERS = frozenset(
     {
@@ -90,9 +90,7 @@ def _removed_loader(expr: cst.BaseExpression, semantic: Semantic) -> bool:
 
 def _is_path_string(node: cst.BaseExpression) -> bool:
     """A string naming attributes; `"*"` (every relationship) is still valid."""
-    return isinstance(node, cst.BaseString) and not (
-        isinstance(node, cst.SimpleString) and node.evaluated_value == "*"
-    )
+    return isinstance(node, cst.BaseString) and string_value(node) != "*"
 
 
 def _loader_name(call: cst.Call, semantic: Semantic) -> str | None:
@@ -322,7 +320,7 @@ class PathRewriter:
     def _attribute(
         self, entity: Entity | None, token: cst.BaseString | str
     ) -> cst.Attribute:
-        name = token if isinstance(token, str) else _string(token)
+        name = token if isinstance(token, str) else string_value(token)
         if entity is None:
             raise Refused(f'cannot tell which class `"{name}"` belongs to')
         if name is None or not name.isidentifier():
@@ -334,7 +332,7 @@ class PathRewriter:
     ) -> Entity | None:
         """The entity relationship `token` of `entity` leads to (None: unknown, which
         only matters if the path goes on)."""
-        name = token if isinstance(token, str) else _string(token)
+        name = token if isinstance(token, str) else string_value(token)
         if entity is None or entity.class_name is None or name is None:
             return None
         found = self.semantic.relationships.target(entity.class_name, name)
@@ -364,18 +362,11 @@ class PathRewriter:
 
 def _tokens(node: cst.BaseExpression) -> list[str | cst.BaseExpression]:
     if isinstance(node, cst.BaseString):
-        value = _string(node)
+        value = string_value(node)
         if value is None:
             raise Refused("a loader path that is not a plain string")
         return list(value.split("."))
     return [node]
-
-
-def _string(node: cst.BaseString) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
 
 
 def _with_args(

@@ -187,6 +187,15 @@ def keep_parentheses(old: cst.CSTNode, new: cst.BaseExpression) -> cst.BaseExpre
     return new
 
 
+def string_value(node: cst.CSTNode) -> str | None:
+    """The text of a plain string literal (`"x"`, `'x'`, `r"x"`); None for anything
+    else, f-strings, concatenations and bytes included."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
 def code_of(node: cst.CSTNode) -> str:
     """The source text of a node, for comparing expressions by spelling."""
     return cst.Module([]).code_for_node(node)

@@ -7,6 +7,7 @@ import libcst as cst
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, in_import_fallback
+from orm_modernize.transforms import string_value
 
 # automap_base() is not a declarative_base() and has no DeclarativeBase spelling.
 FUNCTIONS = DECLARATIVE_BASE_FUNCTIONS - {"sqlalchemy.ext.automap.automap_base"}
@@ -91,10 +92,7 @@ class DeclarativeBaseFunction(Rule):
                 elif not (isinstance(value, cst.Name) and value.value == "object"):
                     bases.append(value)
             elif keyword == "name":
-                if not (
-                    isinstance(value, cst.SimpleString)
-                    and value.evaluated_value == name
-                ):
+                if string_value(value) != name:
                     return None
             else:
                 return None

@@ -17,8 +17,16 @@ import dataclasses
 
 import libcst as cst
 
+from orm_modernize.conversion import Refused
 from orm_modernize.semantic import FLASK_SQLALCHEMY, Evidence, Semantic
-from orm_modernize.transforms import QueryChain, steps_from
+from orm_modernize.transforms import QueryChain, Step, keyword, steps_from
+
+# The `db.*_or_404()` and `db.paginate()` helpers that replace Query's own.
+HELPERS_SINCE = (3, 0)
+# Query.paginate()'s positional parameters in Flask-SQLAlchemy 2.x (3.0 made them
+# keyword-only); `db.paginate()` takes them as keywords.
+PAGINATE_POSITIONS = ("page", "per_page", "error_out", "max_per_page")
+PAGINATE_KEYWORDS = frozenset({*PAGINATE_POSITIONS, "count"})
 
 
 def flask_chain_at(node: cst.Attribute, semantic: Semantic) -> QueryChain | None:
@@ -91,7 +99,9 @@ def _global_name(name: str, at: cst.CSTNode, semantic: Semantic) -> bool:
 def _db_values(name: str, semantic: Semantic) -> list[cst.CSTNode | None]:
     """What module-level `name = ...` statements assign (empty if imported)."""
     for statement in semantic.module.body:
-        for node in getattr(statement, "body", ()):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for node in statement.body:
             if not isinstance(node, cst.Assign):
                 continue
             for target in node.targets:
@@ -115,7 +125,9 @@ def _custom_query_class(
     )
     if classdef is not None:
         for statement in classdef.body.body:
-            for node in getattr(statement, "body", ()):
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for node in statement.body:
                 if isinstance(node, cst.Assign) and any(
                     isinstance(t.target, cst.Name) and t.target.value == "query_class"
                     for t in node.targets
@@ -128,3 +140,38 @@ def _custom_query_class(
         ):
             return reason
     return None
+
+
+def helper_db(
+    terminal: Step, query_func: cst.Attribute, semantic: Semantic
+) -> cst.BaseExpression:
+    """The `db` whose `db.<helper>()` replaces `Query.<helper>()`: the object the
+    session is `db.session` of, when the project's Flask-SQLAlchemy has the helper."""
+    pin = semantic.project.pin("flask-sqlalchemy")
+    if pin is not None and pin.admits_below(HELPERS_SINCE):
+        raise Refused(
+            f"`db.{terminal.name}()` needs Flask-SQLAlchemy 3.0 and {pin.source}"
+            " admits older versions"
+        )
+    session = query_func.value
+    if not (isinstance(session, cst.Attribute) and session.attr.value == "session"):
+        raise Refused(
+            f"the session is not `db.session`, so `db.{terminal.name}()` has no"
+            " `db` to call"
+        )
+    return session.value
+
+
+def helper_keywords(terminal: Step) -> list[cst.Arg]:
+    """The terminal's arguments as the keywords `db.<helper>()` takes."""
+    positions = PAGINATE_POSITIONS if terminal.name == "paginate" else ("description",)
+    allowed = PAGINATE_KEYWORDS if terminal.name == "paginate" else {"description"}
+    args: list[cst.Arg] = []
+    for index, arg in enumerate(terminal.call.args):
+        if arg.star or (arg.keyword is None and index >= len(positions)):
+            raise Refused(f"unexpected arguments to `{terminal.name}()`")
+        name = arg.keyword.value if arg.keyword is not None else positions[index]
+        if name not in allowed:
+            raise Refused(f"`{terminal.name}()` has no `{name}` parameter")
+        args.append(keyword(name, arg.value))
+    return args

@@ -90,7 +90,9 @@ def _doc_preamble(code: str) -> str:
     """What the docs' examples leave unsaid: a session and a mapped class."""
     return {
         "ORM001": "from sqlalchemy.orm import Session, declarative_base\n"
-        "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
+        "from flask_sqlalchemy import SQLAlchemy\n"
+        "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n"
+        "db = SQLAlchemy()\nclass Author(db.Model):\n    pass\n",
         "ORM002": "from sqlalchemy.orm import Session, declarative_base\n"
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM003": "from sqlalchemy.orm import Session, declarative_base, joinedload,"

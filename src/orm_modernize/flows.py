@@ -23,6 +23,9 @@ from libcst.metadata import Assignment, BaseAssignment
 from orm_modernize.flask_query import flask_chain_at
 from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import (
+    DML_TERMINALS,
+    FLASK_TERMINALS,
+    GET_TERMINALS,
     ROW_TERMINALS,
     TERMINALS,
     VALUE_TERMINALS,
@@ -61,9 +64,9 @@ def use_of(
     """How the query `start.<steps>` is finished, or None if it is passed on."""
     terminal = steps[-1] if steps and _is_terminal(steps[-1]) else None
     if terminal is not None:
-        kind = "rows" if terminal.name in ROW_TERMINALS else "value"
+        kind = "value" if terminal.name in VALUE_TERMINALS else "rows"
         return Use(kind, steps[:-1], terminal, terminal.call)
-    if steps and steps[-1].name in ("get", "update", "delete"):
+    if steps and steps[-1].name in GET_TERMINALS | DML_TERMINALS:
         return None
     top = steps[-1].call if steps else start
     parent = semantic.parent(top)
@@ -127,7 +130,11 @@ def _is_assert_compile(
 
 
 def _is_terminal(step: Step) -> bool:
-    return step.name in ROW_TERMINALS or step.name in VALUE_TERMINALS
+    return (
+        step.name in ROW_TERMINALS
+        or step.name in VALUE_TERMINALS
+        or step.name in FLASK_TERMINALS
+    )
 
 
 @dataclass(frozen=True)

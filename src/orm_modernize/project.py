@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from orm_modernize.pins import Pin
 from orm_modernize.semantic import ProjectIndex
 
 # Base = declarative_base(...) / sa_orm.declarative_base(...) / automap_base(...)
@@ -37,8 +38,11 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def build_index(files: Iterable[tuple[Path, bytes]]) -> ProjectIndex:
-    """Names of declarative bases and mapped classes, and the project's packages."""
+def build_index(
+    files: Iterable[tuple[Path, bytes]], pins: tuple[Pin, ...] = ()
+) -> ProjectIndex:
+    """Names of declarative bases and mapped classes, and the project's packages;
+    `pins` are the project's version pins, read by `pins.read_pins()`."""
     mapped: set[bytes] = set()
     classes: list[tuple[bytes, list[bytes]]] = []
     packages: set[str] = set()
@@ -70,4 +74,5 @@ def build_index(files: Iterable[tuple[Path, bytes]]) -> ProjectIndex:
     return ProjectIndex(
         packages=frozenset(packages),
         mapped=frozenset(n.decode("ascii", "replace") for n in mapped),
+        pins=pins,
     )

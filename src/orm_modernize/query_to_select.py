@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from orm_modernize.conversion import Namer, Refused
+from orm_modernize.flask_query import helper_db, helper_keywords
 from orm_modernize.semantic import Semantic, Shape
 from orm_modernize.string_paths import removed_join, removed_options
 from orm_modernize.transforms import (
+    FLASK_TERMINALS,
     Step,
     code_of,
     keyword,
@@ -425,6 +427,8 @@ def execute(
     """What replaces `query.<terminal>()` (or an iterated query, when `terminal` is
     None): the statement executed by the session, with the old result's shape."""
     name = terminal.name if terminal is not None else None
+    if terminal is not None and name in FLASK_TERMINALS:
+        return _flask_helper(converter, converted, terminal, query_func)
     if terminal is not None and terminal.call.args and name != "value":
         raise Refused(f"unexpected arguments to `{name}()`")
     statement = converted.statement
@@ -462,6 +466,37 @@ def execute(
     if terminal is None:
         return result
     return then(terminal, result, "scalar_one_or_none" if name == "scalar" else None)
+
+
+def _flask_helper(
+    converter: Converter,
+    converted: Converted,
+    terminal: Step,
+    query_func: cst.Attribute,
+) -> cst.BaseExpression:
+    """`Query.first_or_404()`, `one_or_404()` and `paginate()` of Flask-SQLAlchemy
+    as the `db.*` helpers taking the statement, which fetch `scalars()`."""
+    db = helper_db(terminal, query_func, converter.semantic)
+    name = terminal.name
+    if not converted.single_entity or converted.streamed:
+        raise Refused(
+            f"`db.{name}()` returns objects of one entity; this query selects rows"
+        )
+    if converted.params:
+        raise Refused(f"`db.{name}()` takes no `params()`")
+    statement = converted.statement
+    if name == "first_or_404":
+        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+    elif name == "one_or_404" and converted.joins:
+        # Query.one() counted de-duplicated objects; db.one_or_404() counts rows.
+        raise Refused(
+            "`Query.one()` de-duplicated joined rows and `db.one_or_404()` does not:"
+            " use `db.session.execute(stmt).unique().scalar_one()` and `abort(404)`"
+        )
+    return cst.Call(
+        cst.Attribute(db, cst.Name(name)),
+        [cst.Arg(statement), *helper_keywords(terminal)],
+    )
 
 
 def as_value(converted: Converted, terminal: Step | None) -> cst.BaseExpression:

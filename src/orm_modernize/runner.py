@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orm_modernize.datatypes import FileResult, Settings
 from orm_modernize.engine import lint_source
+from orm_modernize.pins import read_pins
 from orm_modernize.project import build_index
 from orm_modernize.semantic import ProjectIndex
 
@@ -77,7 +78,10 @@ def run(
     """Check (and with `settings.fix`, rewrite) every file under `paths`."""
     files, results = discover(paths)
     sources = {path: _read(path) for path in files}
-    project = build_index((p, s) for p, s in sources.items() if isinstance(s, bytes))
+    project = build_index(
+        ((p, s) for p, s in sources.items() if isinstance(s, bytes)),
+        pins=read_pins(paths),
+    )
     work = partial(_check_file, settings=settings, project=project, write=write)
     items = list(sources.items())
     jobs = jobs or os.cpu_count() or 1

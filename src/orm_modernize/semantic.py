@@ -27,6 +27,7 @@ from libcst.metadata import (
 )
 
 from orm_modernize.datatypes import ImportSpec
+from orm_modernize.pins import Pin, lowest_floor
 from orm_modernize.relationships import Relationships
 from orm_modernize.transforms import QueryChain, code_of, walk
 
@@ -112,6 +113,11 @@ class ProjectIndex:
 
     packages: frozenset[str] = frozenset()  # top-level module names of the project
     mapped: frozenset[str] = frozenset()  # declarative bases and mapped classes
+    pins: tuple[Pin, ...] = ()  # versions of SQLAlchemy and friends it admits
+
+    def pin(self, name: str) -> Pin | None:
+        """The pin of `name` admitting the oldest version (None: not pinned)."""
+        return lowest_floor(self.pins, name)
 
     def knows(self, module: str, name: str, relative: bool) -> bool:
         local = relative or module.split(".", 1)[0] in self.packages

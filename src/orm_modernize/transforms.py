@@ -25,8 +25,12 @@ VALUE_TERMINALS = frozenset(
     {"subquery", "scalar_subquery", "as_scalar", "label", "cte", "exists"}
 )
 DML_TERMINALS = frozenset({"update", "delete"})  # ORM004
-FLASK_TERMINALS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
-TERMINALS = ROW_TERMINALS | VALUE_TERMINALS | DML_TERMINALS | FLASK_TERMINALS | {"get"}
+# Flask-SQLAlchemy's Query helpers that become `db.<name>(statement)`:
+FLASK_TERMINALS = frozenset({"first_or_404", "one_or_404", "paginate"})
+GET_TERMINALS = frozenset({"get", "get_or_404"})  # ORM001
+TERMINALS = (
+    ROW_TERMINALS | VALUE_TERMINALS | DML_TERMINALS | FLASK_TERMINALS | GET_TERMINALS
+)
 
 
 @dataclass(frozen=True)

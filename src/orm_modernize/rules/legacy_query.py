@@ -29,7 +29,7 @@ from orm_modernize.rule import QueryRule
 from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import (
     DML_TERMINALS,
-    FLASK_TERMINALS,
+    GET_TERMINALS,
     QueryChain,
     code_of,
     keep_parentheses,
@@ -37,14 +37,15 @@ from orm_modernize.transforms import (
     walk,
 )
 
-OTHER_RULES = DML_TERMINALS | FLASK_TERMINALS | {"get"}
+OTHER_RULES = DML_TERMINALS | GET_TERMINALS
 
 
 class LegacyQuery(QueryRule):
     """
     ## What it does
     Checks for `Session.query(...)`: chains that end in `all()`, `first()`,
-    `one()`, `one_or_none()`, `scalar()`, `count()` or `value()`; queries that are
+    `one()`, `one_or_none()`, `scalar()`, `count()` or `value()` (or
+    Flask-SQLAlchemy's `first_or_404()`, `one_or_404()`, `paginate()`); queries that are
     iterated, sliced or passed to `list()`; queries used as SQL (`subquery()`,
     `scalar_subquery()`, `label()`, `cte()`, `exists()`, `in_(query)`); and queries
     built over several statements of a function (`q = session.query(User)`,
@@ -74,6 +75,12 @@ class LegacyQuery(QueryRule):
     - `filter_by()` after a join or on several entities names its entity
       (`where(Address.email == x)`): 2.1's `Select.filter_by()` searches every
       entity instead of the last joined one.
+    - Flask-SQLAlchemy's `first_or_404()` becomes `db.first_or_404(stmt.limit(1))`,
+      `paginate()` becomes `db.paginate(stmt, page=..., ...)` (both for queries of
+      one entity), when the project's Flask-SQLAlchemy pin admits only 3.0 and
+      later. `one_or_404()` becomes `db.one_or_404(stmt)` as an unsafe fix:
+      `Query.one()` de-duplicated objects and `db.one_or_404()` cannot, so it
+      raises on a model with a joined-eager collection.
     - `populate_existing()`, `yield_per()` and `autoflush()` become execution
       options; `params()` become the parameters of `execute()`.
     - DISTINCT with ORDER BY a column that is not selected, string join targets,
@@ -135,6 +142,9 @@ class LegacyQuery(QueryRule):
             evidence is Evidence.PROVEN
             and not converted.guessed
             and use.kind != "deferred"
+            # Query.one() de-duplicated objects; a mapper-level joined eager load
+            # of a collection repeats rows, and db.one_or_404() would then refuse.
+            and not (use.terminal and use.terminal.name == "one_or_404")
         )
         return Fix.replace(
             use.node,

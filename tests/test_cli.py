@@ -195,3 +195,68 @@ def test_missing_path_is_not_called_a_pass(project: Path) -> None:
     code, out, _ = check("nowhere")
     assert code == 2
     assert "All checks passed!" not in out
+
+
+DATABASE = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+engine = create_engine("sqlite://")
+db_session = scoped_session(sessionmaker(bind=engine))
+Base = declarative_base()
+Base.query = db_session.query_property()
+
+
+def add_all(objects):
+    db_session.add_all(objects)
+"""
+MODELS = """\
+from sqlalchemy import Column, Integer, String
+
+from database import Base
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(30))
+"""
+VIEWS = """\
+from database import Base, add_all, engine
+from models import User
+
+Base.metadata.create_all(engine)
+add_all([User(name="bob"), User(name="ann")])
+print([u.name for u in User.query.order_by(User.name)])
+"""
+
+
+def test_query_property_session_is_imported_where_the_model_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Base.query = db_session.query_property()` in one module, `User.query` in
+    another: the fix imports `db_session` and still runs."""
+    monkeypatch.chdir(tmp_path)
+    for name, text in [
+        ("database.py", DATABASE),
+        ("models.py", MODELS),
+        ("views.py", VIEWS),
+    ]:
+        (tmp_path / name).write_text(text)
+    before = subprocess.run(
+        [sys.executable, "views.py"], capture_output=True, text=True, check=True
+    )
+    code, out, _ = check("--fix", ".")
+    assert code == 1 and "views.py:6:" in out  # matched by name: unsafe
+    code, _, _ = check("--fix", "--unsafe-fixes", ".")
+    assert code == 0
+    views = (tmp_path / "views.py").read_text()
+    assert "from database import db_session" in views
+    assert "db_session.scalars(select(User).order_by(User.name))" in views
+    after = subprocess.run(
+        [sys.executable, "-W", "error", "views.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert after.stdout == before.stdout == "['ann', 'bob']\n"

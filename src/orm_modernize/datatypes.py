@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Union
 
@@ -64,6 +64,9 @@ class Fix:
         unused: tuple[str, ...] = (),
     ) -> Fix:
         return cls((Edit(node, replacement),), safe, imports, unused)
+
+    def with_imports(self, imports: tuple[ImportSpec, ...]) -> Fix:
+        return replace(self, imports=(*self.imports, *imports))
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,11 @@ PAGINATE_POSITIONS = ("page", "per_page", "error_out", "max_per_page")
 PAGINATE_KEYWORDS = frozenset({*PAGINATE_POSITIONS, "count"})
 
 
-def flask_chain_at(node: cst.Attribute, semantic: Semantic) -> QueryChain | None:
-    """The Query chain that starts at `Model.query`, if `node` is one."""
-    if node.attr.value != "query" or not isinstance(node.value, cst.Name):
-        return None
-    parent = semantic.parent(node)
-    if isinstance(parent, cst.Call) and parent.func is node:
-        return None  # `x.query(...)`: a session's method, not the property
-    if isinstance(parent, (cst.AssignTarget, cst.AugAssign)):
-        return None
-    model = node.value
+def flask_chain_at(
+    model: cst.Name, node: cst.Attribute, semantic: Semantic
+) -> QueryChain | None:
+    """The chain starting at `node` (`model.query`) if `model` is a Flask-SQLAlchemy
+    model."""
     found = _model_db(model, semantic)
     if found is None:
         return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import Assignment, BaseAssignment
 
-from orm_modernize.flask_query import flask_chain_at
+from orm_modernize.model_query import model_query_at
 from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import (
     DML_TERMINALS,
@@ -259,8 +259,8 @@ def _origin(semantic: Semantic, value: cst.BaseExpression) -> QueryChain | None:
         if chain is not None:
             return chain if chain.top is value else None
         node = node.func.value
-    if isinstance(node, cst.Attribute):  # Flask-SQLAlchemy's `Model.query`
-        chain = flask_chain_at(node, semantic)
+    if isinstance(node, cst.Attribute):  # `Model.query`
+        chain = model_query_at(node, semantic)
         if chain is not None and chain.top is value:
             return chain
     return None

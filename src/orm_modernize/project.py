@@ -25,6 +25,8 @@ AS_DECLARATIVE = re.compile(
     rb"^@(?:[\w.]+\.)?as_declarative\b[^\n]*\nclass\s+(\w+)", re.M
 )
 DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
+# Base.query = db_session.query_property()
+QUERY_PROPERTY = re.compile(rb"^(\w+)\.query\s*=\s*(\w+)\.query_property\(", re.M)
 
 
 def module_name(path: Path) -> str:
@@ -44,15 +46,21 @@ def build_index(
     """Names of declarative bases and mapped classes, and the project's packages;
     `pins` are the project's version pins, read by `pins.read_pins()`."""
     mapped: set[bytes] = set()
-    classes: list[tuple[bytes, list[bytes]]] = []
+    classes: list[tuple[bytes, list[bytes]]] = []  # not yet known to be mapped
+    inherited: list[tuple[bytes, list[bytes]]] = []  # every class and its bases
     packages: set[str] = set()
+    properties: dict[bytes, set[tuple[str, bytes]]] = {}  # class -> (module, session)
     for path, source in files:
         name = module_name(path)
         if name:
             packages.add(name.split(".", 1)[0])
+        if b".query_property(" in source:
+            for cls, session in QUERY_PROPERTY.findall(source):
+                properties.setdefault(cls, set()).add((name, session))
+        if b"_base(" in source:  # a base made in a module without classes, too
+            mapped.update(BASE_FUNCTION.findall(source))
         if b"class " not in source:
             continue
-        mapped.update(BASE_FUNCTION.findall(source))
         mapped.update(AS_DECLARATIVE.findall(source))
         for cls, bases in CLASS.findall(source):
             names = [
@@ -64,6 +72,7 @@ def build_index(
                 mapped.add(cls)  # Flask-SQLAlchemy's db.Model
             else:
                 classes.append((cls, names))
+            inherited.append((cls, names))
     changed = True
     while changed:  # a mapped class's subclasses are mapped too, across files
         changed = False
@@ -71,8 +80,26 @@ def build_index(
             if cls not in mapped and mapped.intersection(names):
                 mapped.add(cls)
                 changed = True
+    changed = bool(properties)
+    while changed:  # and they inherit their bases' `query` property
+        changed = False
+        for cls, names in inherited:
+            for base in names:
+                new = properties.get(base, set()) - properties.get(cls, set())
+                if new:
+                    properties.setdefault(cls, set()).update(new)
+                    changed = True
     return ProjectIndex(
         packages=frozenset(packages),
-        mapped=frozenset(n.decode("ascii", "replace") for n in mapped),
+        mapped=frozenset(_text(n) for n in mapped),
         pins=pins,
+        query_properties=frozenset(
+            (_text(cls), module, _text(session))
+            for cls, found in properties.items()
+            for module, session in found
+        ),
     )
+
+
+def _text(name: bytes) -> str:
+    return name.decode("ascii", "replace")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from typing import ClassVar
 
 import libcst as cst
 
 from orm_modernize.datatypes import Fix, Violation
-from orm_modernize.flask_query import flask_chain_at
+from orm_modernize.model_query import model_query_at
 from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import QueryChain, chain_at
 
@@ -68,11 +69,18 @@ class QueryRule(Rule):
             chains[node] = (
                 chain_at(node, self.semantic.parent)
                 if isinstance(node, cst.Call)
-                else flask_chain_at(node, self.semantic)
+                else model_query_at(node, self.semantic)
             )
         chain = chains[node]
-        if chain is not None:
-            self.check_chain(chain, node)
+        if chain is None:
+            return
+        reported = len(self.violations)
+        self.check_chain(chain, node)
+        if chain.imports:  # the fixes spell a session this module must import
+            self.violations[reported:] = [
+                replace(v, fix=v.fix.with_imports(chain.imports)) if v.fix else v
+                for v in self.violations[reported:]
+            ]
 
     def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
         """Report on the chain that starts at `node`."""

@@ -114,6 +114,15 @@ class ProjectIndex:
     packages: frozenset[str] = frozenset()  # top-level module names of the project
     mapped: frozenset[str] = frozenset()  # declarative bases and mapped classes
     pins: tuple[Pin, ...] = ()  # versions of SQLAlchemy and friends it admits
+    # (class, module, session): the class inherits `Base.query =
+    # session.query_property()` made in `module`
+    query_properties: frozenset[tuple[str, str, str]] = frozenset()
+
+    def query_property(self, cls: str) -> tuple[str, str] | None:
+        """The (module, session name) of the `query_property()` `cls` inherits, if
+        one module made it."""
+        found = {(m, s) for c, m, s in self.query_properties if c == cls}
+        return found.pop() if len(found) == 1 else None
 
     def pin(self, name: str) -> Pin | None:
         """The pin of `name` admitting the oldest version (None: not pinned)."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 if TYPE_CHECKING:
+    from orm_modernize.datatypes import ImportSpec
     from orm_modernize.semantic import Evidence
 
 # Calls that end a Query chain: what follows applies to their result.
@@ -51,6 +52,9 @@ class QueryChain:
     origin: cst.BaseExpression | None = None
     evidence: Evidence | None = None
     refusal: str | None = None
+    # What a fix must import to spell that session (`query_property()`'s session,
+    # defined in another module).
+    imports: tuple[ImportSpec, ...] = ()
 
     @property
     def receiver(self) -> cst.BaseExpression:

@@ -25,6 +25,8 @@ AS_DECLARATIVE = re.compile(
     rb"^@(?:[\w.]+\.)?as_declarative\b[^\n]*\nclass\s+(\w+)", re.M
 )
 DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
+# mapper(User, users_table, ...) / registry.map_imperatively(User, ...): classical
+CLASSICAL = re.compile(rb"\b(?:mapper|map_imperatively)\(\s*(\w+)\s*,")
 # Base.query = db_session.query_property()
 QUERY_PROPERTY = re.compile(rb"^(\w+)\.query\s*=\s*(\w+)\.query_property\(", re.M)
 
@@ -59,6 +61,8 @@ def build_index(
                 properties.setdefault(cls, set()).add((name, session))
         if b"_base(" in source:  # a base made in a module without classes, too
             mapped.update(BASE_FUNCTION.findall(source))
+        if b"sqlalchemy" in source:
+            mapped.update(CLASSICAL.findall(source))
         if b"class " not in source:
             continue
         mapped.update(AS_DECLARATIVE.findall(source))

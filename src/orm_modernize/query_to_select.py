@@ -67,8 +67,6 @@ REMOVED = {
     " `aliased(Model, stmt.subquery())` and re-target later criteria to the alias",
     "select_entity_from": "`Query.select_entity_from()` was removed in 2.0: use"
     " `aliased(Model, subquery)` and `select(alias)`",
-    "with_polymorphic": "`Query.with_polymorphic()` was removed in 2.0: select"
-    " `orm.with_polymorphic(Base, [...])` instead",
     "reset_joinpoint": "`Query.reset_joinpoint()` was removed in 2.0: joins have no"
     " joinpoint; join from explicit entities",
     "enable_eagerloads": "`Query.enable_eagerloads()` has no `Select` equivalent:"
@@ -86,6 +84,10 @@ REMOVED = {
 }
 
 
+_POLYMORPHIC_OPTIONS = (
+    "loader options with `Query.with_polymorphic()`: 2.0 needs paths through the"
+    " `with_polymorphic()` entity (`joinedload(wp.Engineer.machines)`); rewrite by hand"
+)
 _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
@@ -104,6 +106,8 @@ class Converted:
     joined: cst.BaseExpression | None = None
     joins: int = 0
     selected_from: cst.BaseExpression | None = None
+    polymorphic: bool = False  # the entity became `with_polymorphic(...)`
+    loader_options: bool = False
 
     @property
     def single_entity(self) -> bool:
@@ -135,8 +139,16 @@ class Converter:
         """Rows are objects or tuples: a lone unknown must be guessed or refused."""
         if converted.shapes != [Shape.UNKNOWN]:
             return
-        if _looks_like_class(converted.entities[0]):
+        entity = converted.entities[0]
+        if _looks_like_class(entity):
             converted.shapes, converted.guessed = [Shape.ENTITY], True
+            return
+        if (
+            isinstance(entity, cst.Attribute)
+            and _looks_like_class(entity.value)
+            and not _looks_like_class(entity.attr)
+        ):  # `Person.name`: an attribute of a class, so a column by convention
+            converted.shapes, converted.guessed = [Shape.COLUMN], True
             return
         raise Refused(
             "cannot tell whether the query selects objects or columns;"
@@ -198,6 +210,9 @@ class Converter:
             self._order_by(converted, step)
         elif name == "with_parent":
             self._with_parent(converted, step)
+            return
+        elif name == "with_polymorphic":
+            self._with_polymorphic(converted, step)
             return
         elif name == "select_from":
             converted.selected_from = call.args[0].value if call.args else None
@@ -293,6 +308,9 @@ class Converter:
             raise Refused(
                 "loader options with string paths were removed in 2.0: see ORM003"
             )
+        converted.loader_options = True
+        if converted.polymorphic:
+            raise Refused(_POLYMORPHIC_OPTIONS)
 
     def _order_by(self, converted: Converted, step: Step) -> None:
         # 1.4's Query added ORDER BY columns to a DISTINCT select; 2.x does not, and
@@ -310,6 +328,36 @@ class Converter:
                     "DISTINCT with ORDER BY a column that is not selected: 2.x no"
                     " longer adds it; select it too and use `.columns()`"
                 )
+
+    def _with_polymorphic(self, converted: Converted, step: Step) -> None:
+        """`query(Person).with_polymorphic([Engineer])`: select the entity
+        `with_polymorphic(Person, [Engineer])`. Without `aliased=True` it selects
+        from Person's own table, so criteria on `Person` still apply."""
+        root = _select_root(converted.statement)
+        args = step.call.args
+        if (
+            root is None
+            or len(root.args) != 1
+            or converted.shapes != [Shape.ENTITY]
+            or not args
+            or len(args) > 3
+            or any(a.keyword and a.keyword.value != "polymorphic_on" for a in args)
+        ):
+            raise Refused(
+                "`Query.with_polymorphic()` was removed in 2.0: select"
+                " `orm.with_polymorphic(Base, [...])` instead"
+            )
+        entity = root.args[0].with_changes(comma=_COMMA)
+        polymorphic = cst.Call(
+            self.import_name("sqlalchemy.orm", "with_polymorphic"),
+            [entity, *args],
+        )
+        if converted.loader_options:
+            raise Refused(_POLYMORPHIC_OPTIONS)
+        converted.statement = converted.statement.deep_replace(
+            root, root.with_changes(args=[cst.Arg(polymorphic)])
+        )
+        converted.polymorphic = True
 
     def _with_parent(self, converted: Converted, step: Step) -> None:
         args = step.call.args
@@ -360,12 +408,18 @@ def _has_star(call: cst.Call) -> bool:
     return any(arg.star for arg in call.args)
 
 
-def _select_args(statement: cst.BaseExpression) -> Sequence[cst.Arg]:
-    """The arguments of the `select(...)` at the root of a statement chain."""
+def _select_root(statement: cst.BaseExpression) -> cst.Call | None:
+    """The `select(...)` call at the root of a statement chain."""
     node = statement
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         node = node.func.value
-    return node.args if isinstance(node, cst.Call) else ()
+    return node if isinstance(node, cst.Call) else None
+
+
+def _select_args(statement: cst.BaseExpression) -> Sequence[cst.Arg]:
+    """The arguments of the `select(...)` at the root of a statement chain."""
+    root = _select_root(statement)
+    return root.args if root is not None else ()
 
 
 def _has_distinct(statement: cst.BaseExpression) -> bool:

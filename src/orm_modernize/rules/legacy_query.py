@@ -81,6 +81,10 @@ class LegacyQuery(QueryRule):
       later. `one_or_404()` becomes `db.one_or_404(stmt)` as an unsafe fix:
       `Query.one()` de-duplicated objects and `db.one_or_404()` cannot, so it
       raises on a model with a joined-eager collection.
+    - `Query.with_polymorphic([...])` (removed in 2.0) selects the entity
+      `with_polymorphic(Entity, [...])`: it joins the subclass tables as before,
+      and criteria on the base class still apply to its table. With loader options
+      it is reported instead (2.0 needs paths through the new entity).
     - `populate_existing()`, `yield_per()` and `autoflush()` become execution
       options; `params()` become the parameters of `execute()`.
     - DISTINCT with ORDER BY a column that is not selected, string join targets,

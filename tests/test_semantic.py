@@ -117,10 +117,14 @@ def test_mapped_class_imported_from_the_project_counts() -> None:
         ("aliased(User)", Shape.ENTITY),
         ("Unknown", Shape.UNKNOWN),
         ("thing.attr", Shape.UNKNOWN),
+        ("bundle", Shape.COLUMN),  # rows that hold the bundle
+        ("single", Shape.UNKNOWN),  # returned alone, like an entity, but not one
     ],
 )
 def test_shapes(expression: str, shape: Shape) -> None:
     code = MODELS + "from sqlalchemy import func\nfrom sqlalchemy.orm import aliased\n"
+    code += "from sqlalchemy.orm import Bundle\nbundle = Bundle('b', User.id)\n"
+    code += "single = Bundle('s', User.id, single_entity=True)\n"
     wrapper = MetadataWrapper(cst.parse_module(code + f"value = {expression}\n"))
     semantic = Semantic(wrapper)
     statement = wrapper.module.body[-1]

@@ -463,11 +463,12 @@ def _root(expr: cst.BaseExpression) -> cst.BaseExpression | None:
 
 
 def _looks_like_class(node: cst.BaseExpression) -> bool:
-    """`Widget` in `session.query(Widget)`: a class name by convention, not proof."""
+    """`Widget` (or `A`) in `session.query(Widget)`: a class name by convention, not
+    proof. `MAX_ROWS` is a constant by the same convention."""
     return (
         isinstance(node, cst.Name)
         and node.value[:1].isupper()
-        and not node.value.isupper()
+        and (len(node.value) == 1 or not node.value.isupper())
     )
 
 

@@ -92,6 +92,7 @@ AS_DECLARATIVE = frozenset(
         "sqlalchemy.ext.declarative.as_declarative",
     }
 )
+BUNDLES = frozenset({"sqlalchemy.orm.Bundle", "sqlalchemy.orm.util.Bundle"})
 ALIASED = frozenset(
     {
         f"sqlalchemy.orm{sub}.{name}"
@@ -546,6 +547,8 @@ class Semantic:
                 return Shape.ENTITY
             if values and all(self._is_selectable(v) for v in values):
                 return Shape.COLUMN  # a Table or a subquery: rows of its columns
+            if values and all(self._is_bundle(v) for v in values):
+                return Shape.COLUMN  # rows holding the bundle, never de-duplicated
             return Shape.UNKNOWN
         if isinstance(expr, cst.Call) and self.calls(expr, ALIASED):
             return Shape.ENTITY
@@ -571,6 +574,18 @@ class Semantic:
             and isinstance(value.func, cst.Attribute)
             and value.func.attr.value in ("subquery", "alias", "cte")
             and self.imports_sqlalchemy
+        )
+
+    def _is_bundle(self, value: cst.CSTNode | None) -> bool:
+        """`Bundle("b", ...)`, which Query returned inside rows (unlike a bundle with
+        `single_entity=True`, returned alone)."""
+        return (
+            isinstance(value, cst.Call)
+            and self.calls(value, BUNDLES)
+            and not any(
+                a.keyword is not None and a.keyword.value == "single_entity"
+                for a in value.args
+            )
         )
 
     def _is_sql_expression(self, call: cst.Call) -> bool:

@@ -21,6 +21,7 @@ import libcst as cst
 from libcst.metadata import Assignment, BaseAssignment
 
 from orm_modernize.model_query import model_query_at
+from orm_modernize.query_to_select import SET_OPERATIONS
 from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import (
     DML_TERMINALS,
@@ -42,6 +43,7 @@ CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "enumerate
 DEFERRABLE = frozenset({"all", "first", "one", "one_or_none", "scalar", "count"})
 # Column operators whose argument may be a query: `User.id.in_(q)`.
 IN_OPERATORS = frozenset({"in_", "not_in", "notin_"})
+SELECTS = frozenset({"sqlalchemy.select", "sqlalchemy.future.select"})
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,42 @@ def use_of(
                 return Use("rows", steps, None, top)
             if isinstance(func, cst.Attribute) and func.attr.value in IN_OPERATORS:
                 return Use("value", steps, None, top)
+        if _in_set_operation(call, semantic):
+            return Use("value", steps, None, top)
     return None
+
+
+def _in_set_operation(call: cst.CSTNode | None, semantic: Semantic) -> bool:
+    """`q1.union(q)` or `union(stmt, q)`: a query that is one side of a compound
+    select. As a statement it reads the same there, whether the other side is
+    still a Query (which accepts statements) or a converted `union()`."""
+    if not isinstance(call, cst.Call) or any(a.keyword or a.star for a in call.args):
+        return False
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in SET_OPERATIONS and _is_sql(func.value, semantic, 3)
+    return semantic.is_one_of(func, {f"sqlalchemy.{n}" for n in SET_OPERATIONS})
+
+
+def _is_sql(expr: cst.BaseExpression, semantic: Semantic, depth: int) -> bool:
+    """A query or a `select()`, possibly refined, possibly through variables (not
+    a Python `set`, whose `union()` would iterate the query)."""
+    node = expr
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if chain_at(node, semantic.parent) is not None:
+            return True
+        node = node.func.value
+    if isinstance(node, cst.Call):
+        return semantic.is_one_of(node.func, SELECTS)
+    if isinstance(node, cst.Attribute):
+        return model_query_at(node, semantic) is not None
+    if isinstance(node, cst.Name) and depth > 0:
+        values = list(semantic.assigned_values(node))
+        return bool(values) and all(
+            isinstance(v, cst.BaseExpression) and _is_sql(v, semantic, depth - 1)
+            for v in values
+        )
+    return False
 
 
 def passed_to(node: cst.CSTNode, semantic: Semantic) -> str:

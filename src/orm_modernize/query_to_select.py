@@ -59,6 +59,15 @@ RENAMED = {
     "add_column": "add_columns",
     "with_entities": "with_only_columns",
 }
+# Query's set operations, and the Core functions that build the same compound.
+SET_OPERATIONS = {
+    "union": "union",
+    "union_all": "union_all",
+    "intersect": "intersect",
+    "intersect_all": "intersect_all",
+    "except_": "except_",
+    "except_all": "except_all",
+}
 # Query methods that became execution options of the statement.
 EXECUTION_OPTIONS = {"populate_existing": 0, "yield_per": 1, "autoflush": 1}
 
@@ -77,10 +86,6 @@ REMOVED = {
     " `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`",
     "apply_labels": "`Query.apply_labels()` is legacy: use"
     " `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`",
-    "union": "a union of queries needs `select(Model).from_statement(union(...))`"
-    " or `aliased(Model, union(...).subquery())`",
-    "union_all": "a union of queries needs `select(Model).from_statement("
-    "union_all(...))` or `aliased(Model, union_all(...).subquery())`",
 }
 
 
@@ -108,6 +113,7 @@ class Converted:
     selected_from: cst.BaseExpression | None = None
     polymorphic: bool = False  # the entity became `with_polymorphic(...)`
     loader_options: bool = False
+    compound: bool = False  # selects its entities from a UNION (or another set op)
 
     @property
     def single_entity(self) -> bool:
@@ -163,6 +169,11 @@ class Converter:
     # -- one step -----------------------------------------------------------------
     def _step(self, converted: Converted, step: Step) -> None:
         name, call = step.name, step.call
+        if converted.compound:
+            raise Refused(
+                "steps after a union apply to it as a subquery: select"
+                " `aliased(Model, union(...).subquery())` and filter on the alias"
+            )
         if name in REMOVED:
             raise Refused(REMOVED[name])
         if name.startswith("_"):
@@ -213,6 +224,9 @@ class Converter:
             return
         elif name == "with_polymorphic":
             self._with_polymorphic(converted, step)
+            return
+        elif name in SET_OPERATIONS:
+            self._set_operation(converted, step)
             return
         elif name == "select_from":
             converted.selected_from = call.args[0].value if call.args else None
@@ -328,6 +342,34 @@ class Converter:
                     "DISTINCT with ORDER BY a column that is not selected: 2.x no"
                     " longer adds it; select it too and use `.columns()`"
                 )
+
+    def _set_operation(self, converted: Converted, step: Step) -> None:
+        """`q1.union(q2)`: Query selected its entities from the union, which
+        `select(Model).from_statement(union(stmt1, stmt2))` does too. The other
+        queries become statements where they are made (`use_of`: a "value")."""
+        args = step.call.args
+        if not args or any(a.keyword or a.star for a in args) or converted.params:
+            raise Refused(f"unexpected arguments to `{step.name}()`")
+        compound = cst.Call(
+            self.import_name("sqlalchemy", SET_OPERATIONS[step.name]),
+            [
+                cst.Arg(converted.statement, comma=_COMMA),
+                *(a.with_changes(comma=_COMMA) for a in args[:-1]),
+                args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT),
+            ],
+        )
+        entities = [
+            cst.Arg(
+                e,
+                comma=_COMMA
+                if i < len(converted.entities) - 1
+                else cst.MaybeSentinel.DEFAULT,
+            )
+            for i, e in enumerate(converted.entities)
+        ]
+        select = cst.Call(self.import_name("sqlalchemy", "select"), entities)
+        converted.statement = method(select, "from_statement", compound)
+        converted.compound = True
 
     def _with_polymorphic(self, converted: Converted, step: Step) -> None:
         """`query(Person).with_polymorphic([Engineer])`: select the entity

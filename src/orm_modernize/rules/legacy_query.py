@@ -85,6 +85,10 @@ class LegacyQuery(QueryRule):
       `with_polymorphic(Entity, [...])`: it joins the subclass tables as before,
       and criteria on the base class still apply to its table. With loader options
       it is reported instead (2.0 needs paths through the new entity).
+    - `q1.union(q2)` (and the other set operations) as the last step becomes
+      `select(Model).from_statement(union(stmt1, stmt2))`, which loads the
+      entities from the union as Query did; a query passed to a union becomes its
+      statement.
     - `populate_existing()`, `yield_per()` and `autoflush()` become execution
       options; `params()` become the parameters of `execute()`.
     - DISTINCT with ORDER BY a column that is not selected, string join targets,

@@ -35,6 +35,7 @@ from orm_modernize.transforms import (
     chain_at,
     code_of,
     steps_from,
+    walk,
 )
 
 # Builtins that consume an iterable: `list(session.query(User))`.
@@ -205,15 +206,20 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
     roots: set[cst.Name] = set()
     uses: list[tuple[cst.Name, Use]] = []
     pending, variables = [target.value], set()
+    live = _live_range(semantic, target)
     while pending:
         variable = pending.pop()
         if variable in variables:
             continue
         variables.add(variable)
+        # Only what the binding at `target` reaches, when that is known.
+        within = live if variable == target.value and live is not None else _ALL
         reads: set[cst.Name] = set()
         # In source order, so the first refusal met (the finding's message) is the
         # same on every run.
         for binding in sorted(scope[variable], key=lambda b: _position(semantic, b)):
+            if not within[0] <= _position(semantic, binding) < within[1]:
+                continue
             value = _assigned_value(semantic, binding)
             if value is None:
                 raise FlowRefused(f"`{variable}` is also bound another way")
@@ -227,7 +233,9 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
                 derived.append(Derived(root, steps, value))
             assert isinstance(binding, Assignment)
             for access in binding.references:
-                if isinstance(access.node, cst.Name):
+                if isinstance(access.node, cst.Name) and (
+                    within[0] <= semantic.source_position(access.node) < within[1]
+                ):
                     reads.add(access.node)
         for read in sorted(reads, key=semantic.source_position):
             steps = steps_from(read, semantic.parent)
@@ -255,6 +263,94 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
     if any(d.root.value not in variables or d.root not in roots for d in derived):
         raise FlowRefused("the query is refined from another value")
     return Flow(tuple(origins), tuple(derived), tuple(uses))
+
+
+Position = tuple[int, int]
+_ALL: tuple[Position, Position] = ((0, 0), (1 << 62, 0))
+
+
+def _live_range(
+    semantic: Semantic, target: cst.Name
+) -> tuple[Position, Position] | None:
+    """Where only the binding at `target` (and its refinements) can be read, or
+    None if that is not plain: from its statement to the next statement of the same
+    block that rebinds the variable to something else. Statements of one block run
+    in order, so the binding kills earlier ones and the rebinding kills it.
+
+        q = session.query(User)       # target: the range starts here
+        q = q.filter(...)             # a refinement: still in range
+        eq_(q.all(), [...])
+        q = session.query(User.id)    # another query: the range ends here
+    """
+    assign = semantic.parent(semantic.parent(target) or target)
+    statement = semantic.parent(assign) if assign is not None else None
+    block = semantic.parent(statement) if statement is not None else None
+    if not isinstance(statement, cst.SimpleStatementLine) or not isinstance(
+        block, (cst.IndentedBlock, cst.Module)
+    ):
+        return None
+    body = list(block.body)
+    index = next(i for i, s in enumerate(body) if s is statement)
+    start = semantic.source_position(statement)
+    for later in body[index + 1 :]:
+        kind = _rebinding(semantic, later, target.value)
+        if kind == "fresh":
+            return start, semantic.source_position(later)
+        if kind == "unknown":
+            return None
+    # The end of the function (or module): nothing else can reach its reads.
+    function_body = isinstance(block, cst.Module) or isinstance(
+        semantic.parent(block), cst.FunctionDef
+    )
+    return (start, _ALL[1]) if function_body else None
+
+
+def _rebinding(semantic: Semantic, statement: cst.BaseStatement, name: str) -> str:
+    """How `statement` rebinds `name`: "none" (or only refines the query),
+    "fresh" (`name = <anything else>` that does not read it, unconditionally), or
+    "unknown"."""
+    if (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Assign)
+        and len(statement.body[0].targets) == 1
+    ):
+        assign = statement.body[0]
+        target = assign.targets[0].target
+        if isinstance(target, cst.Name) and target.value == name:
+            root, _ = _refinement(semantic, assign.value)
+            if root is not None and root.value == name:
+                return "none"
+            reads = any(
+                isinstance(n, cst.Name) and n.value == name for n in walk(assign.value)
+            )
+            return "unknown" if reads else "fresh"
+    for node in walk(statement):
+        bound: cst.CSTNode | None = None
+        if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.For)):
+            bound = node.target
+        elif isinstance(node, (cst.WithItem, cst.ImportAlias)):
+            bound = node.asname
+        elif isinstance(node, (cst.ExceptHandler, cst.FunctionDef, cst.ClassDef)):
+            bound = node.name
+        if bound is not None and any(
+            isinstance(n, cst.Name) and n.value == name for n in walk(bound)
+        ):
+            holder = semantic.parent(node)
+            if isinstance(node, cst.AssignTarget) and isinstance(holder, cst.Assign):
+                root, _ = _refinement(semantic, holder.value)
+                if root is not None and root.value == name:
+                    continue
+            return "unknown"
+        if isinstance(node, (cst.NamedExpr, cst.Global, cst.Nonlocal, cst.Del)):
+            return "unknown"
+        if (
+            isinstance(node, cst.ImportAlias)
+            and node.asname is None
+            and code_of(node.name).split(".", 1)[0] == name
+        ):
+            return "unknown"
+    return "none"
 
 
 def _position(semantic: Semantic, binding: BaseAssignment) -> tuple[int, int]:

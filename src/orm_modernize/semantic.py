@@ -170,6 +170,10 @@ class Semantic:
         start = self.wrapper.resolve(PositionProvider)[node].start
         return start.line, start.column
 
+    def source_end(self, node: cst.CSTNode) -> tuple[int, int]:
+        end = self.wrapper.resolve(PositionProvider)[node].end
+        return end.line, end.column
+
     def scope(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)
 

@@ -14,6 +14,7 @@ chains are reported without a fix.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -157,16 +158,16 @@ def helper_db(
     return session.value
 
 
-def helper_keywords(terminal: Step) -> list[cst.Arg]:
-    """The terminal's arguments as the keywords `db.<helper>()` takes."""
-    positions = PAGINATE_POSITIONS if terminal.name == "paginate" else ("description",)
-    allowed = PAGINATE_KEYWORDS if terminal.name == "paginate" else {"description"}
-    args: list[cst.Arg] = []
-    for index, arg in enumerate(terminal.call.args):
+def helper_keywords(name: str, args: Sequence[cst.Arg]) -> list[cst.Arg]:
+    """The arguments of `Query.<name>()` as the keywords `db.<name>()` takes."""
+    positions = PAGINATE_POSITIONS if name == "paginate" else ("description",)
+    allowed = PAGINATE_KEYWORDS if name == "paginate" else {"description"}
+    keywords: list[cst.Arg] = []
+    for index, arg in enumerate(args):
         if arg.star or (arg.keyword is None and index >= len(positions)):
-            raise Refused(f"unexpected arguments to `{terminal.name}()`")
-        name = arg.keyword.value if arg.keyword is not None else positions[index]
-        if name not in allowed:
-            raise Refused(f"`{terminal.name}()` has no `{name}` parameter")
-        args.append(keyword(name, arg.value))
-    return args
+            raise Refused(f"unexpected arguments to `{name}()`")
+        parameter = arg.keyword.value if arg.keyword is not None else positions[index]
+        if parameter not in allowed:
+            raise Refused(f"`{name}()` has no `{parameter}` parameter")
+        keywords.append(keyword(parameter, arg.value))
+    return keywords

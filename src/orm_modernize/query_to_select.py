@@ -592,7 +592,7 @@ def _flask_helper(
         )
     return cst.Call(
         cst.Attribute(db, cst.Name(name)),
-        [cst.Arg(statement), *helper_keywords(terminal)],
+        [cst.Arg(statement), *helper_keywords(name, terminal.call.args)],
     )
 
 

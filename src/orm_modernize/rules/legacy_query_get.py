@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import libcst as cst
 
 from orm_modernize.conversion import Refused
@@ -88,8 +86,6 @@ class LegacyQueryGet(QueryRule):
         args = terminal.call.args
         if not args or args[0].keyword is not None or args[0].star:
             raise Refused("unexpected arguments to `get_or_404()`")
-        rest = terminal.call.with_changes(args=args[1:])  # the description, if any
-        described = dataclasses.replace(terminal, call=rest)
         shape = self.semantic.shape(chain.entities[0])
         if shape is Shape.COLUMN:
             raise Refused("`get_or_404()` on a column query")
@@ -98,7 +94,7 @@ class LegacyQueryGet(QueryRule):
             [
                 cst.Arg(chain.entities[0]),
                 cst.Arg(args[0].value),
-                *helper_keywords(described),
+                *helper_keywords("get_or_404", args[1:]),  # the description
             ],
         )
         safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY

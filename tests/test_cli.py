@@ -260,3 +260,59 @@ def test_query_property_session_is_imported_where_the_model_is_used(
         check=True,
     )
     assert after.stdout == before.stdout == "['ann', 'bob']\n"
+
+
+QUERIES = """\
+from database import db_session
+from models import User
+
+
+def named(name):
+    return db_session.query(User).filter_by(name=name)
+
+
+def first_named(name):
+    return named(name).first()
+"""
+REPORT = """\
+from database import Base, add_all, engine
+from models import User
+from queries import first_named, named
+
+Base.metadata.create_all(engine)
+add_all([User(name="bob"), User(name="ann")])
+print(first_named("ann").name, named("bob").count())
+"""
+
+
+def test_helper_imported_by_another_module_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`named()` returns a query that `report.py` finishes: converting `queries.py`
+    alone would break `report.py`, so the helper is only reported while a module of
+    the run imports it; run on `queries.py` alone, its fix is unsafe."""
+    monkeypatch.chdir(tmp_path)
+    for name, text in [
+        ("database.py", DATABASE),
+        ("models.py", MODELS),
+        ("queries.py", QUERIES),
+        ("report.py", REPORT),
+    ]:
+        (tmp_path / name).write_text(text)
+    code, out, _ = check("--fix", "--unsafe-fixes", ".")
+    assert code == 1
+    assert "queries.py:6:12: ORM002" in out
+    assert "`named()`, which another module imports" in out
+    assert (tmp_path / "queries.py").read_text() == QUERIES
+    # Without report.py in the run, nothing says who imports it: the fix is
+    # offered, as unsafe only.
+    some = ("database.py", "models.py", "queries.py")
+    code, out, _ = check(*some)
+    assert code == 1 and "queries.py:6:12: ORM002" in out
+    code, _, _ = check("--fix", *some)
+    assert (tmp_path / "queries.py").read_text() == QUERIES
+    code, _, _ = check("--fix", "--unsafe-fixes", *some)
+    assert code == 0
+    fixed = (tmp_path / "queries.py").read_text()
+    assert "return select(User).filter_by(name=name)" in fixed
+    assert "db_session.scalars(named(name).limit(1)).unique().first()" in fixed

@@ -189,6 +189,9 @@ class Flow:
     origins: tuple[QueryChain, ...]
     derived: tuple[Derived, ...]
     uses: tuple[tuple[cst.Name, Use], ...]
+    # `return q` / `return q.filter(...)`: the query leaves a helper function, whose
+    # callers must finish it
+    returned: tuple[Derived, ...] = ()
 
 
 class FlowRefused(Exception):
@@ -205,6 +208,7 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
     derived: list[Derived] = []
     roots: set[cst.Name] = set()
     uses: list[tuple[cst.Name, Use]] = []
+    returned: list[Derived] = []
     pending, variables = [target.value], set()
     live = _live_range(semantic, target)
     while pending:
@@ -223,7 +227,7 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
             value = _assigned_value(semantic, binding)
             if value is None:
                 raise FlowRefused(f"`{variable}` is also bound another way")
-            origin = _origin(semantic, value)
+            origin = origin_of(semantic, value)
             if origin is not None:
                 origins.append(origin)
             else:
@@ -244,6 +248,11 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
                 uses.append((read, use))
                 continue
             top = steps[-1].call if steps else read
+            if isinstance(semantic.parent(top), cst.Return) and not (
+                steps and steps[-1].name in TERMINALS
+            ):
+                returned.append(Derived(read, steps, top))
+                continue
             other = assigned_to(semantic, top)
             if (
                 other is None
@@ -262,7 +271,7 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
         raise FlowRefused("no origin")
     if any(d.root.value not in variables or d.root not in roots for d in derived):
         raise FlowRefused("the query is refined from another value")
-    return Flow(tuple(origins), tuple(derived), tuple(uses))
+    return Flow(tuple(origins), tuple(derived), tuple(uses), tuple(returned))
 
 
 Position = tuple[int, int]
@@ -384,7 +393,7 @@ def _assigned_value(semantic: Semantic, binding: object) -> cst.BaseExpression |
     return None
 
 
-def _origin(semantic: Semantic, value: cst.BaseExpression) -> QueryChain | None:
+def origin_of(semantic: Semantic, value: cst.BaseExpression) -> QueryChain | None:
     """`session.query(...).steps` without a terminal, assigned as it is."""
     node: cst.BaseExpression = value
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):

@@ -1,4 +1,5 @@
-"""A cheap, parse-free pre-pass over the project: which classes are mapped.
+"""A cheap, parse-free pre-pass over the project: which classes are mapped, and
+which names its modules import from each other.
 
 `session.query(User)` in `views.py` is only recognisably SQLAlchemy if we know that
 `User`, imported from `models.py`, is a mapped class. Parsing every file twice would
@@ -29,6 +30,11 @@ DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
 CLASSICAL = re.compile(rb"\b(?:mapper|map_imperatively)\(\s*(\w+)\s*,")
 # Base.query = db_session.query_property()
 QUERY_PROPERTY = re.compile(rb"^(\w+)\.query\s*=\s*(\w+)\.query_property\(", re.M)
+# from app.queries import (active_users, recent as latest): the names it imports
+FROM_IMPORT = re.compile(
+    rb"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M
+)
+IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+\w+)?")
 
 
 def module_name(path: Path) -> str:
@@ -52,10 +58,13 @@ def build_index(
     inherited: list[tuple[bytes, list[bytes]]] = []  # every class and its bases
     packages: set[str] = set()
     properties: dict[bytes, set[tuple[str, bytes]]] = {}  # class -> (module, session)
+    imported: set[bytes] = set()
     for path, source in files:
         name = module_name(path)
         if name:
             packages.add(name.split(".", 1)[0])
+        for names in FROM_IMPORT.findall(source):
+            imported.update(IMPORTED_NAME.findall(names))
         if b".query_property(" in source:
             for cls, session in QUERY_PROPERTY.findall(source):
                 properties.setdefault(cls, set()).add((name, session))
@@ -102,6 +111,7 @@ def build_index(
             for cls, found in properties.items()
             for module, session in found
         ),
+        imported_names=frozenset(_text(n) for n in imported),
     )
 
 

@@ -118,6 +118,9 @@ class ProjectIndex:
     # (class, module, session): the class inherits `Base.query =
     # session.query_property()` made in `module`
     query_properties: frozenset[tuple[str, str, str]] = frozenset()
+    # Every name some module imports with `from x import name`: a function of this
+    # module that another may call
+    imported_names: frozenset[str] = frozenset()
 
     def query_property(self, cls: str) -> tuple[str, str] | None:
         """The (module, session name) of the `query_property()` `cls` inherits, if

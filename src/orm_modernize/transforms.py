@@ -62,6 +62,14 @@ class QueryChain:
         return self.query.func.value
 
     @property
+    def receiver_root(self) -> cst.Name | None:
+        """`session` in `session.query(...)` or `self.session.query(...)`."""
+        root = self.receiver
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return root if isinstance(root, cst.Name) else None
+
+    @property
     def entities(self) -> list[cst.BaseExpression]:
         return [arg.value for arg in self.query.args]
 

@@ -16,9 +16,11 @@ from orm_modernize.flows import (
     Use,
     assigned_to,
     find_flow,
+    origin_of,
     passed_to,
     use_of,
 )
+from orm_modernize.helpers import Helper, returning_helper, session_at
 from orm_modernize.query_to_select import (
     Converted,
     Converter,
@@ -34,6 +36,7 @@ from orm_modernize.transforms import (
     code_of,
     keep_parentheses,
     method,
+    steps_from,
     walk,
 )
 
@@ -49,7 +52,7 @@ class LegacyQuery(QueryRule):
     iterated, sliced or passed to `list()`; queries used as SQL (`subquery()`,
     `scalar_subquery()`, `label()`, `cte()`, `exists()`, `in_(query)`); and queries
     built over several statements of a function (`q = session.query(User)`,
-    `q = q.filter(...)`, `q.all()`).
+    `q = q.filter(...)`, `q.all()`) or returned by a helper its callers finish.
 
     ## Why is this bad?
     `Query` is the legacy ORM API in SQLAlchemy 2.0. The 2.0 style builds a
@@ -91,8 +94,14 @@ class LegacyQuery(QueryRule):
       statement.
     - `populate_existing()`, `yield_per()` and `autoflush()` become execution
       options; `params()` become the parameters of `execute()`.
+    - A query returned by a helper function is converted with every call of the
+      helper in the module: the helper returns the statement, and each caller runs
+      it on the session it passes (`session.scalars(helper(session, ...))`). The
+      fix is unsafe for a public module-level helper (other modules may import
+      it), and there is none while a module of the run imports it, a call does
+      not finish the query, or the helper is a method.
     - DISTINCT with ORDER BY a column that is not selected, string join targets,
-      `from_self()`, `select_entity_from()` and queries that leave the function are
+      `from_self()`, `select_entity_from()` and queries passed on as a Query are
       reported without a fix, with the reason in the message.
 
     The fix is safe when the receiver is proven to be a `Session` (bound from
@@ -135,13 +144,15 @@ class LegacyQuery(QueryRule):
         use = use_of(chain.start, chain.steps, self.semantic)
         if use is None:
             target = assigned_to(self.semantic, chain.top)
-            if target is None:
-                where = passed_to(chain.top, self.semantic)
-                raise Refused(
-                    f"the query {where} as a Query; convert the code that"
-                    " finishes it too"
-                )
-            return self._flow_fix(find_flow(self.semantic, target), converter, imports)
+            if target is not None:
+                flow = find_flow(self.semantic, target)
+                return self._flow_fix(flow, converter, imports)
+            if isinstance(self.semantic.parent(chain.top), cst.Return):
+                return self._returned_fix(chain, converter, imports)
+            where = passed_to(chain.top, self.semantic)
+            raise Refused(
+                f"the query {where} as a Query; convert the code that finishes it too"
+            )
         if use.kind == "deferred":
             self._check_deferrable(use.node, chain)
         converted = converter.apply(converter.start(chain.query), use.steps)
@@ -220,8 +231,31 @@ class LegacyQuery(QueryRule):
             listed, [cst.SubscriptElement(cst.Index(cst.Integer("0")))]
         )
 
+    def _returned_fix(
+        self, chain: QueryChain, converter: Converter, imports: list[ImportSpec]
+    ) -> Fix:
+        """`return session.query(...)` in a helper: every query it returns, and
+        every call of it, as one flow."""
+        helper = returning_helper(self.semantic, chain.top)
+        origins = []
+        for statement in helper.returns:
+            value = statement.value
+            origin = origin_of(self.semantic, value) if value is not None else None
+            if origin is None:
+                raise Refused(
+                    f"`{helper.function.name.value}()` also returns something other"
+                    " than a query"
+                )
+            origins.append(origin)
+        flow = Flow(tuple(origins), (), ())
+        return self._flow_fix(flow, converter, imports, helper)
+
     def _flow_fix(
-        self, flow: Flow, converter: Converter, imports: list[ImportSpec]
+        self,
+        flow: Flow,
+        converter: Converter,
+        imports: list[ImportSpec],
+        helper: Helper | None = None,
     ) -> Fix:
         first = flow.origins[0]
         receiver = code_of(first.receiver)
@@ -294,12 +328,63 @@ class LegacyQuery(QueryRule):
             converter.apply(state, use.steps)
             replacement = self._finish(converter, state, use, session_chain)
             edits.append(Edit(use.node, replacement))
+        if flow.returned and helper is None:
+            helper = returning_helper(self.semantic, flow.returned[0].node)
+        if helper is not None:
+            if hoisted is not None:
+                raise Refused(
+                    "the query's session is made in the function returning it"
+                )
+            edits += self._helper_edits(helper, flow, base, converter)
         safe = (
             evidence is Evidence.PROVEN
             and not base.guessed
             and all(use.kind != "deferred" for _, use in flow.uses)
+            and not (helper is not None and helper.public)
         )
         return Fix(tuple(edits), safe, tuple(imports))
+
+    def _helper_edits(
+        self, helper: Helper, flow: Flow, base: Converted, converter: Converter
+    ) -> list[Edit]:
+        """The statements `helper` returns, and each call of it finished on the
+        session the query was made by."""
+        name = helper.function.name.value
+        returned = {id(r.node) for r in flow.returned} | {
+            id(o.top) for o in flow.origins
+        }
+        if any(id(r.value) not in returned for r in helper.returns):
+            raise Refused(f"`{name}()` also returns something other than this query")
+        edits: list[Edit] = []
+        joins = base.joins
+        for refined in flow.returned:
+            state = _copy(base, refined.root)
+            converter.apply(state, refined.steps)
+            if state.shapes != base.shapes or state.params:
+                raise Refused(
+                    f"`{name}()` returns queries that select different things"
+                )
+            joins += state.joins - base.joins
+            if refined.steps:
+                edits.append(Edit(refined.node, state.statement))
+        for call in helper.calls:
+            steps = steps_from(call, self.semantic.parent)
+            use = use_of(call, steps, self.semantic)
+            line = self.semantic.source_position(call)[0]
+            if use is None or use.kind == "deferred":
+                where = passed_to(steps[-1].call if steps else call, self.semantic)
+                raise Refused(
+                    f"the query `{name}()` returns {where} (line {line}) as a Query;"
+                    " convert the code that finishes it too"
+                )
+            session_chain = session_at(self.semantic, helper, flow.origins[0], call)
+            state = _copy(base, call)
+            state.joins = joins
+            converter.apply(state, use.steps)
+            edits.append(
+                Edit(use.node, self._finish(converter, state, use, session_chain))
+            )
+        return edits
 
     def _hoisted_session(
         self, flow: Flow
@@ -355,7 +440,7 @@ class LegacyQuery(QueryRule):
         between: each is bound at most once, and not in a loop.
         """
         names = [n for n in walk(node) if isinstance(n, cst.Name)]
-        root = _receiver_root(chain)
+        root = chain.receiver_root
         if root is not None:
             names.append(root)
         for name in names:
@@ -379,7 +464,7 @@ class LegacyQuery(QueryRule):
         read of the query (all of them statements of one block)."""
         if chain.origin is not None:
             return True  # Flask-SQLAlchemy's `db.session`: one global, scoped session
-        root = _receiver_root(chain)
+        root = chain.receiver_root
         if root is None:
             return False
         scope = self.semantic.scope(root)
@@ -433,7 +518,7 @@ class LegacyQuery(QueryRule):
         could have its own)."""
         if origin.origin is not None:
             return True  # Flask-SQLAlchemy's `db.session`
-        root = _receiver_root(origin)
+        root = origin.receiver_root
         assert root is not None  # checked by _stable_receiver first
         here, there = self.semantic.scope(root), self.semantic.scope(read)
         if here is None or there is None:
@@ -441,8 +526,9 @@ class LegacyQuery(QueryRule):
         return set(here[root.value]) == set(there[root.value])
 
 
-def _copy(base: Converted, root: cst.Name) -> Converted:
-    """The flow's state, continued from a read of the query variable."""
+def _copy(base: Converted, root: cst.BaseExpression) -> Converted:
+    """The flow's state, continued from a read of the query variable (or a call of
+    the helper returning it)."""
     return dataclasses.replace(
         base, statement=root, shapes=list(base.shapes), entities=list(base.entities)
     )
@@ -453,14 +539,6 @@ def _plain_dot(chain: QueryChain) -> QueryChain:
     assert isinstance(query.func, cst.Attribute)
     func = query.func.with_changes(dot=cst.Dot())
     return dataclasses.replace(chain, query=query.with_changes(func=func))
-
-
-def _receiver_root(chain: QueryChain) -> cst.Name | None:
-    """`session` in `session.query(...)` or `self.session.query(...)`."""
-    root = chain.receiver
-    while isinstance(root, cst.Attribute):
-        root = root.value
-    return root if isinstance(root, cst.Name) else None
 
 
 def _is_load(name: cst.Name, semantic: Semantic) -> bool:

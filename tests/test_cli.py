@@ -316,3 +316,45 @@ def test_helper_imported_by_another_module_is_left_alone(
     fixed = (tmp_path / "queries.py").read_text()
     assert "return select(User).filter_by(name=name)" in fixed
     assert "db_session.scalars(named(name).limit(1)).unique().first()" in fixed
+
+
+BACKREF_FIRST = """\
+from sqlalchemy import Column, ForeignKey, Integer, create_engine
+from sqlalchemy.orm import Session, declarative_base, relationship
+
+Base = declarative_base()
+
+
+class Author(Base):
+    __tablename__ = "authors"
+    id = Column(Integer, primary_key=True)
+
+
+class Book(Base):
+    __tablename__ = "books"
+    id = Column(Integer, primary_key=True)
+    author_id = Column(ForeignKey("authors.id"))
+    author = relationship(Author, backref="books")
+
+
+engine = create_engine("sqlite://")
+Base.metadata.create_all(engine)
+print(Session(engine).query(Author).join(Author.books).all())
+"""
+
+
+def test_backref_attribute_makes_the_fix_unsafe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the fix is unsafe: as the program's first statement, the Query
+    configured the mappers before `Author.books` was read; `select()` does not."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(BACKREF_FIRST)
+    run = [sys.executable, "app.py"]
+    assert subprocess.run(run, capture_output=True, text=True).stdout == "[]\n"
+    code, out, _ = check("--select", "ORM002", "--fix", "app.py")
+    assert code == 1 and "`Author.books` is made by a backref" in out
+    assert (tmp_path / "app.py").read_text() == BACKREF_FIRST
+    check("--select", "ORM002", "--fix", "--unsafe-fixes", "app.py")
+    failed = subprocess.run(run, capture_output=True, text=True)
+    assert "has no attribute 'books'" in failed.stderr

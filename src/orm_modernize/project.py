@@ -1,5 +1,5 @@
-"""A cheap, parse-free pre-pass over the project: which classes are mapped, and
-which names its modules import from each other.
+"""A cheap, parse-free pre-pass over the project: which classes are mapped, which
+attributes backrefs make, and which names its modules import from each other.
 
 `session.query(User)` in `views.py` is only recognisably SQLAlchemy if we know that
 `User`, imported from `models.py`, is a mapped class. Parsing every file twice would
@@ -35,6 +35,8 @@ FROM_IMPORT = re.compile(
     rb"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M
 )
 IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+\w+)?")
+# relationship(..., backref="user") / backref=backref("user", ...)
+BACKREF = re.compile(rb"""\bbackref\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']""")
 
 
 def module_name(path: Path) -> str:
@@ -59,12 +61,15 @@ def build_index(
     packages: set[str] = set()
     properties: dict[bytes, set[tuple[str, bytes]]] = {}  # class -> (module, session)
     imported: set[bytes] = set()
+    backrefs: set[bytes] = set()
     for path, source in files:
         name = module_name(path)
         if name:
             packages.add(name.split(".", 1)[0])
         for names in FROM_IMPORT.findall(source):
             imported.update(IMPORTED_NAME.findall(names))
+        if b"backref" in source:
+            backrefs.update(BACKREF.findall(source))
         if b".query_property(" in source:
             for cls, session in QUERY_PROPERTY.findall(source):
                 properties.setdefault(cls, set()).add((name, session))
@@ -112,6 +117,7 @@ def build_index(
             for module, session in found
         ),
         imported_names=frozenset(_text(n) for n in imported),
+        backrefs=frozenset(_text(n) for n in backrefs),
     )
 
 

@@ -39,6 +39,10 @@ class Target:
 class Relationships:
     def __init__(self, module: cst.Module) -> None:
         self._found: dict[tuple[str, str], set[Target]] = {}
+        # (class, attribute) made by a backref: it exists only once the mappers
+        # are configured; and those declared by the class itself
+        self.backrefs: set[tuple[str, str]] = set()
+        self.declared: set[tuple[str, str]] = set()
         for node in walk(module):
             if isinstance(node, cst.ClassDef):
                 self._class_body(node)
@@ -93,11 +97,13 @@ class Relationships:
         if target is None:
             return
         self._add(owner, attribute, Target(target, declared))
+        self.declared.add((owner, attribute))
         for arg in call.args:
             if arg.keyword is not None and arg.keyword.value == "backref":
                 backref = _backref_name(arg.value)
                 if backref is not None:
                     self._add(target, backref, Target(owner, declared))
+                    self.backrefs.add((target, backref))
 
     def _add(self, owner: str, attribute: str, target: Target) -> None:
         self._found.setdefault((owner, attribute), set()).add(target)

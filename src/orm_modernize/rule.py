@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import libcst as cst
 
-from orm_modernize.datatypes import Fix, Violation
+from orm_modernize.datatypes import Fix, Replacement, Violation
 from orm_modernize.model_query import model_query_at
 from orm_modernize.semantic import Evidence, Semantic
-from orm_modernize.transforms import QueryChain, chain_at
+from orm_modernize.transforms import QueryChain, chain_at, code_of, walk
 
 
 class Rule(cst.BatchableCSTVisitor):
@@ -86,8 +86,45 @@ class QueryRule(Rule):
         """Report on the chain that starts at `node`."""
         raise NotImplementedError
 
+    def report_statement(self, node: cst.CSTNode, fix: Fix) -> None:
+        """Report a fix that builds a statement (`select()`, `update()`) where a
+        Query was.
+
+        `session.query(User)` configured the mappers before `.join(User.orders)`
+        was evaluated; `select(User)` does not, and an attribute a backref makes
+        exists only once they are. Such a fix fails in a program whose first
+        statement reads it, so it is unsafe, and the message says why.
+        """
+        attribute = next(
+            (
+                n
+                for edit in fix.edits
+                for new in _nodes(edit.replacement)
+                for n in walk(new)
+                if isinstance(n, cst.Attribute) and self.semantic.made_by_backref(n)
+            ),
+            None,
+        )
+        if attribute is None:
+            self.report(node, fix=fix)
+            return
+        self.report(
+            node,
+            fix=replace(fix, safe=False),
+            message=f"{self.message} (unsafe fix: `{code_of(attribute)}` is made by"
+            " a backref, which exists only once the mappers are configured; `Query`"
+            " configured them, `select()` does not: call `configure_mappers()` at"
+            " startup, or declare it with `back_populates`)",
+        )
+
     def session_evidence(self, chain: QueryChain) -> Evidence:
         """How sure we are that the chain's receiver is a `Session`."""
         if chain.evidence is not None:
             return chain.evidence
         return self.semantic.session_evidence(chain.receiver, chain.entities)
+
+
+def _nodes(replacement: Replacement) -> list[cst.CSTNode]:
+    if isinstance(replacement, cst.FlattenSentinel):
+        return list(replacement.nodes)
+    return [replacement] if isinstance(replacement, cst.CSTNode) else []

@@ -121,6 +121,8 @@ class ProjectIndex:
     # Every name some module imports with `from x import name`: a function of this
     # module that another may call
     imported_names: frozenset[str] = frozenset()
+    # Attribute names that `backref=` makes on the other class of a relationship
+    backrefs: frozenset[str] = frozenset()
 
     def query_property(self, cls: str) -> tuple[str, str] | None:
         """The (module, session name) of the `query_property()` `cls` inherits, if
@@ -536,6 +538,21 @@ class Semantic:
             and isinstance(node.value, cst.Name)
             and node.value.value in ("self", "cls")
             and self.imports_sqlalchemy_testing
+        )
+
+    def made_by_backref(self, node: cst.Attribute) -> bool:
+        """`User.orders` where `orders` is made by a `backref=` on another class
+        (by name across the project, exactly within this module)."""
+        owner = node.value
+        if not isinstance(owner, cst.Name):
+            return False
+        attribute = node.attr.value
+        if (owner.value, attribute) in self.relationships.backrefs:
+            return True
+        return (
+            attribute in self.project.backrefs
+            and (owner.value, attribute) not in self.relationships.declared
+            and (self.is_mapped_class(owner) or owner.value[:1].isupper())
         )
 
     def is_mapped_reference(self, expr: cst.BaseExpression) -> bool:

@@ -104,6 +104,11 @@ class LegacyQuery(QueryRule):
       `from_self()`, `select_entity_from()` and queries passed on as a Query are
       reported without a fix, with the reason in the message.
 
+    A fix whose statement reads an attribute that a `backref=` makes (`User.orders`
+    from `relationship(User, backref="orders")`) is unsafe: `session.query(User)`
+    configured the mappers before the attribute was read, `select(User)` does not,
+    so a program whose first statement it is fails with AttributeError.
+
     The fix is safe when the receiver is proven to be a `Session` (bound from
     `Session(...)`, a `sessionmaker()` or `scoped_session()`, or annotated
     `Session`) and what each entity selects is known. It is unsafe when the
@@ -135,7 +140,7 @@ class LegacyQuery(QueryRule):
         except (Refused, FlowRefused) as why:
             self.report(node, message=f"{self.message} (no fix: {why})")
             return
-        self.report(node, fix=fix)
+        self.report_statement(node, fix)
 
     def _fix(
         self, chain: QueryChain, evidence: Evidence, imports: list[ImportSpec]

@@ -46,7 +46,9 @@ class QueryUpdateDelete(QueryRule):
     still raises where the criteria cannot be evaluated in Python, as before).
 
     Safe when the receiver is proven to be a `Session` and the class is known to be
-    mapped; unsafe when the receiver is only named like a session. Queries with
+    mapped; unsafe when the receiver is only named like a session, or when the
+    criteria read an attribute a `backref=` makes (`update()` does not configure
+    the mappers as `Query` did, so it may not exist yet). Queries with
     joins, ordering or limits, or extra arguments (`update_args`), are reported
     without a fix.
 
@@ -70,7 +72,11 @@ class QueryUpdateDelete(QueryRule):
         evidence = self.session_evidence(chain)
         if evidence is Evidence.NONE:
             return
-        self.report(node, fix=self._fix(chain, evidence))
+        fix = self._fix(chain, evidence)
+        if fix is None:
+            self.report(node)
+        else:
+            self.report_statement(node, fix)
 
     def _fix(self, chain: QueryChain, evidence: Evidence) -> Fix | None:
         terminal = chain.terminal

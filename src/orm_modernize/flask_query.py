@@ -92,18 +92,9 @@ def _global_name(name: str, at: cst.CSTNode, semantic: Semantic) -> bool:
     return scope is not None and name in scope.globals
 
 
-def _db_values(name: str, semantic: Semantic) -> list[cst.CSTNode | None]:
+def _db_values(name: str, semantic: Semantic) -> list[cst.BaseExpression]:
     """What module-level `name = ...` statements assign (empty if imported)."""
-    for statement in semantic.module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for node in statement.body:
-            if not isinstance(node, cst.Assign):
-                continue
-            for target in node.targets:
-                if isinstance(target.target, cst.Name) and target.target.value == name:
-                    return list(semantic.assigned_values(target.target))
-    return []
+    return semantic.top_level.assigned.get(name, [])
 
 
 def _is_flask_db(name: str, semantic: Semantic) -> bool:

@@ -327,8 +327,7 @@ def _rebinding(semantic: Semantic, statement: cst.BaseStatement, name: str) -> s
         assign = statement.body[0]
         target = assign.targets[0].target
         if isinstance(target, cst.Name) and target.value == name:
-            root, _ = _refinement(semantic, assign.value)
-            if root is not None and root.value == name:
+            if _refines(semantic, assign.value, name):
                 return "none"
             reads = any(
                 isinstance(n, cst.Name) and n.value == name for n in walk(assign.value)
@@ -346,10 +345,12 @@ def _rebinding(semantic: Semantic, statement: cst.BaseStatement, name: str) -> s
             isinstance(n, cst.Name) and n.value == name for n in walk(bound)
         ):
             holder = semantic.parent(node)
-            if isinstance(node, cst.AssignTarget) and isinstance(holder, cst.Assign):
-                root, _ = _refinement(semantic, holder.value)
-                if root is not None and root.value == name:
-                    continue
+            if (
+                isinstance(node, cst.AssignTarget)
+                and isinstance(holder, cst.Assign)
+                and _refines(semantic, holder.value, name)
+            ):
+                continue
             return "unknown"
         if isinstance(node, (cst.NamedExpr, cst.Global, cst.Nonlocal, cst.Del)):
             return "unknown"
@@ -360,6 +361,12 @@ def _rebinding(semantic: Semantic, statement: cst.BaseStatement, name: str) -> s
         ):
             return "unknown"
     return "none"
+
+
+def _refines(semantic: Semantic, value: cst.BaseExpression, name: str) -> bool:
+    """`value` is `name` or `name.filter(...)...`: the query, refined."""
+    root, _ = _refinement(semantic, value)
+    return root is not None and root.value == name
 
 
 def _position(semantic: Semantic, binding: BaseAssignment) -> tuple[int, int]:

@@ -214,23 +214,8 @@ def _calls_of(semantic: Semantic, function: cst.FunctionDef) -> tuple[cst.Call, 
 
 
 def _in_dunder_all(semantic: Semantic, name: str) -> bool:
-    for statement in semantic.module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Assign):
-                targets = [t.target for t in small.targets]
-                value: cst.BaseExpression | None = small.value
-            elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
-                targets, value = [small.target], small.value
-            else:
-                continue
-            names = [t.value for t in targets if isinstance(t, cst.Name)]
-            if "__all__" not in names:
-                continue
-            if value is None or any(
-                isinstance(n, cst.SimpleString) and n.evaluated_value == name
-                for n in walk(value)
-            ):
-                return True
-    return False
+    return any(
+        isinstance(n, cst.SimpleString) and n.evaluated_value == name
+        for value in semantic.top_level.assigned.get("__all__", [])
+        for n in walk(value)
+    )

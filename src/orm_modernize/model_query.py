@@ -76,21 +76,18 @@ def _property_chain(
 def _local_session(model: cst.Name, semantic: Semantic) -> cst.Name | None:
     """The session of a `Base.query = session.query_property()` in this module that
     `model` inherits (or is `Base`)."""
+    top = semantic.top_level
     properties: dict[str, cst.Name] = {}
-    classes: dict[str, list[str]] = {}
-    for statement in semantic.module.body:
-        if isinstance(statement, cst.ClassDef):
-            classes[statement.name.value] = [
-                b.value.value for b in statement.bases if isinstance(b.value, cst.Name)
-            ]
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            found = _query_property(small)
-            if found is not None:
-                properties[found[0]] = found[1]
+    for assign in top.attribute_assigns:
+        found = _query_property(assign)
+        if found is not None:
+            properties[found[0]] = found[1]
     if not properties:
         return None
+    classes = {
+        name: [b.value.value for b in c.bases if isinstance(b.value, cst.Name)]
+        for name, c in top.classes.items()
+    }
     seen: set[str] = set()
     pending = [model.value]
     while pending:  # the model and its bases, up through this module's classes
@@ -103,11 +100,9 @@ def _local_session(model: cst.Name, semantic: Semantic) -> cst.Name | None:
     return None
 
 
-def _query_property(
-    statement: cst.BaseSmallStatement,
-) -> tuple[str, cst.Name] | None:
+def _query_property(statement: cst.Assign) -> tuple[str, cst.Name] | None:
     """`Base.query = session.query_property(...)` as (`Base`, `session`)."""
-    if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+    if len(statement.targets) != 1:
         return None
     target, value = statement.targets[0].target, statement.value
     if (

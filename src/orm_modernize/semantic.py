@@ -139,6 +139,43 @@ class ProjectIndex:
         return local and name in self.mapped
 
 
+@dataclass(frozen=True)
+class TopLevel:
+    """The module's top-level statements that several analyses look up by name."""
+
+    # name -> the values of `name = ...` / `name: T = ...` / `name += ...`, in order
+    assigned: dict[str, list[cst.BaseExpression]]
+    # `Base.query = ...`: assignments to attributes
+    attribute_assigns: list[cst.Assign]
+    classes: dict[str, cst.ClassDef]
+
+    @classmethod
+    def of(cls, module: cst.Module) -> TopLevel:
+        assigned: dict[str, list[cst.BaseExpression]] = {}
+        attribute_assigns: list[cst.Assign] = []
+        classes: dict[str, cst.ClassDef] = {}
+        for statement in module.body:
+            if isinstance(statement, cst.ClassDef):
+                classes.setdefault(statement.name.value, statement)
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                    if any(isinstance(t, cst.Attribute) for t in targets):
+                        attribute_assigns.append(small)
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    targets = [small.target]
+                else:
+                    continue
+                if small.value is None:
+                    continue
+                for target in targets:
+                    if isinstance(target, cst.Name):
+                        assigned.setdefault(target.value, []).append(small.value)
+        return cls(assigned, attribute_assigns, classes)
+
+
 ParentLookup = Callable[[cst.CSTNode], Optional[cst.CSTNode]]
 
 
@@ -165,6 +202,10 @@ class Semantic:
     @cached_property
     def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
         return dict(self.wrapper.resolve(ParentNodeProvider))
+
+    @cached_property
+    def top_level(self) -> TopLevel:
+        return TopLevel.of(self.module)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import libcst as cst
 
-from orm_modernize.datatypes import Fix
+from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, in_import_fallback
 from orm_modernize.transforms import string_value
+
+StatementT = TypeVar("StatementT", cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 # automap_base() is not a declarative_base() and has no DeclarativeBase spelling.
 FUNCTIONS = DECLARATIVE_BASE_FUNCTIONS - {"sqlalchemy.ext.automap.automap_base"}
@@ -109,13 +113,31 @@ class DeclarativeBaseFunction(Rule):
             ),
             leading_lines=line.leading_lines,
         )
-        return Fix.replace(
-            line,
-            classdef,
+        # PEP 8: two blank lines around a top-level class (one in a function).
+        block = self.semantic.parent(line)
+        siblings = list(getattr(block, "body", ()))
+        index = next(i for i, s in enumerate(siblings) if s is line)
+        around = 2 if isinstance(block, cst.Module) else 1
+        edits = [Edit(line, _spaced(classdef, around if index else 0))]
+        if index + 1 < len(siblings):
+            following = siblings[index + 1]
+            edits.append(Edit(following, _spaced(following, around)))
+        return Fix(
+            tuple(edits),
             safe=False,
             imports=(needed,) if needed else (),
             unused=(call.func.value,) if isinstance(call.func, cst.Name) else (),
         )
+
+
+def _spaced(statement: StatementT, blank: int) -> StatementT:
+    """`statement` with at least `blank` empty lines before its leading comments."""
+    lines: list[cst.EmptyLine] = list(statement.leading_lines)
+    empty = next((i for i, e in enumerate(lines) if e.comment), len(lines))
+    if empty >= blank:
+        return statement
+    padding: list[cst.EmptyLine] = [cst.EmptyLine()] * (blank - empty)
+    return statement.with_changes(leading_lines=[*padding, *lines])
 
 
 def _attribute(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:

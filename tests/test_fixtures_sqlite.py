@@ -1,5 +1,6 @@
 """Each fixture pair runs on SQLite: `before` on SQLAlchemy 1.4.54, `after` on 2.1
-with SQLAlchemy's deprecation warnings as errors, and both print the same."""
+with SQLAlchemy's deprecation warnings as errors, and both print the same. A rule
+whose fixes run on 1.4 too has its `after` run on 1.4.54 as well."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import Case, discover_cases, run_program
 
+from orm_modernize.rules import RULES_BY_CODE
+
 CASES = discover_cases()
 PAIRS = [c for c in CASES if c.after is not None]
+DUAL = [c for c in PAIRS if RULES_BY_CODE[c.code].fix_runs_on == "1.4"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -27,5 +31,17 @@ def test_after_behaves_like_before_on_sqlalchemy_2(
     old = run_program(sqlalchemy14, case.before, strict=False)
     new = run_program(sqlalchemy2, case.after, strict=True)
     assert old.returncode == 0, old.stderr
+    assert new.returncode == 0, new.stderr
+    assert new.stdout == old.stdout
+
+
+@pytest.mark.parametrize("case", DUAL, ids=[c.id for c in DUAL])
+def test_dual_compatible_after_runs_on_sqlalchemy_14(
+    case: Case, sqlalchemy14: Path
+) -> None:
+    """For teams that upgrade in two steps: the fixed code still runs on 1.4."""
+    assert case.after is not None
+    old = run_program(sqlalchemy14, case.before, strict=False)
+    new = run_program(sqlalchemy14, case.after, strict=False)
     assert new.returncode == 0, new.stderr
     assert new.stdout == old.stdout

@@ -102,6 +102,8 @@ def _doc_preamble(code: str) -> str:
         "session = Session()\n",
         "ORM004": "from sqlalchemy.orm import Session, declarative_base\n"
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
+        "ORM301": "from sqlalchemy import column, select, table\n"
+        "t = table('t', column('id'), column('name'))\n",
         "ORM401": "",
         "ORM402": "from sqlalchemy.orm import declarative_base\n",
         "ORM403": "from sqlalchemy import Column, Integer\n"

@@ -136,8 +136,12 @@ def rules(markdown: bool) -> None:
 
         click.echo(rules_table(), nl=False)
         return
+    from orm_modernize.docs import runs_on_text
+
     for rule in ALL_RULES:
-        click.echo(f"{rule.code}  {rule.name:<32} fix: {rule.fix_availability}")
+        runs_on = "" if rule.fix_availability == "never" else runs_on_text(rule)
+        line = f"{rule.code}  {rule.name:<32} fix: {rule.fix_availability:<9} {runs_on}"
+        click.echo(line.rstrip())
 
 
 @main.command()

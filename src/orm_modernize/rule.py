@@ -23,6 +23,9 @@ class Rule(cst.BatchableCSTVisitor):
     fix_title: ClassVar[str | None] = None  # None: the rule only reports
     # "always", "sometimes" or "never": can a finding of this rule carry a fix?
     fix_availability: ClassVar[str] = "never"
+    # The oldest SQLAlchemy the fixed code runs on: "1.4" (teams that upgrade in
+    # two steps can apply it before moving to 2.x) or "2.0"
+    fix_runs_on: ClassVar[str] = "2.0"
     # The file must contain one of these byte strings for the rule to run at all:
     # a pre-filter that spares parsing files that cannot hold the idiom.
     triggers: ClassVar[tuple[bytes, ...]]

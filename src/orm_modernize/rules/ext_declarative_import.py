@@ -64,6 +64,7 @@ class ExtDeclarativeImport(Rule):
         "`sqlalchemy.ext.declarative` is not where this name lives in SQLAlchemy 2.0"
     )
     fix_title = "Import it from `sqlalchemy.orm`"
+    fix_runs_on = "1.4"
     fix_availability = "sometimes"
     triggers = (b"declarative",)
 

@@ -124,6 +124,7 @@ class LegacyQuery(QueryRule):
     name = "legacy-query"
     message = "`Session.query()` is legacy in SQLAlchemy 2.0"
     fix_title = "Use `select()` with `Session.scalars()` or `Session.execute()`"
+    fix_runs_on = "1.4"
     fix_availability = "sometimes"
 
     def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:

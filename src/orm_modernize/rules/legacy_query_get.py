@@ -57,6 +57,7 @@ class LegacyQueryGet(QueryRule):
     name = "legacy-query-get"
     message = "`Query.get()` is legacy in SQLAlchemy 2.0"
     fix_title = "Use `session.get(Model, pk)` or `db.get_or_404(Model, pk)`"
+    fix_runs_on = "1.4"
     fix_availability = "sometimes"
 
     def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:

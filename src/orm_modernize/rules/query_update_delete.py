@@ -61,6 +61,7 @@ class QueryUpdateDelete(QueryRule):
     name = "query-update-delete"
     message = "bulk `Query.update()` / `Query.delete()` is legacy in SQLAlchemy 2.0"
     fix_title = "Use `session.execute(update(...))` / `session.execute(delete(...))`"
+    fix_runs_on = "1.4"
     fix_availability = "sometimes"
     triggers = (b".update(", b".delete(")
 

@@ -61,6 +61,7 @@ class RelationshipOutsideClass(Rule):
     name = "relationship-outside-class"
     message = "`relationship()` assigned outside the class body of its mapped class"
     fix_title = "Move it into the class body"
+    fix_runs_on = "1.4"
     fix_availability = "sometimes"
     triggers = (b"relationship", b"column_property")
 

@@ -59,6 +59,7 @@ class RemovedQueryApi(QueryRule):
     name = "removed-query-api"
     message = "string and multi-target relationship paths were removed in 2.0"
     fix_title = "Name relationships and columns by their class attributes"
+    fix_runs_on = "1.4"
     fix_availability = "sometimes"
 
     def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:

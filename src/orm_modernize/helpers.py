@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import libcst as cst
-from libcst.metadata import Assignment, BaseAssignment
+from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused
 from orm_modernize.semantic import Semantic
@@ -87,9 +87,9 @@ def session_at(
             if origin.receiver is root
             else origin.receiver.deep_replace(root, argument)
         )
-    elif all(type(b.scope).__name__ == "GlobalScope" for b in bindings) and _sees_same(
-        semantic, call, root.value, bindings
-    ):
+    elif all(
+        type(b.scope).__name__ == "GlobalScope" for b in bindings
+    ) and semantic.binds_same(root, call):
         receiver = origin.receiver
     else:
         raise Refused(
@@ -100,13 +100,6 @@ def session_at(
     assert isinstance(query.func, cst.Attribute)
     func = query.func.with_changes(value=receiver, dot=cst.Dot())
     return replace(origin, query=query.with_changes(func=func))
-
-
-def _sees_same(
-    semantic: Semantic, at: cst.CSTNode, name: str, bindings: list[BaseAssignment]
-) -> bool:
-    scope = semantic.scope(at)
-    return scope is not None and set(scope[name]) == set(bindings)
 
 
 def _inside(semantic: Semantic, node: cst.CSTNode, container: cst.CSTNode) -> bool:

@@ -258,6 +258,14 @@ class Semantic:
         }
         return list(referents) or list(scope[name.value])
 
+    def binds_same(self, name: cst.Name, at: cst.CSTNode) -> bool:
+        """`name` means the same binding(s) at `at` as where it is read (a nested
+        function could have its own)."""
+        here, there = self.scope(name), self.scope(at)
+        if here is None or there is None:
+            return False
+        return set(here[name.value]) == set(there[name.value])
+
     def assigned_values(self, name: cst.Name) -> Iterator[cst.CSTNode | None]:
         """The value each binding of `name` gives it; None where it is no plain value.
 

@@ -21,7 +21,7 @@ import libcst as cst
 
 from orm_modernize.conversion import Namer, Refused
 from orm_modernize.semantic import Semantic, Shape
-from orm_modernize.transforms import QueryChain, Step, string_value, then
+from orm_modernize.transforms import QueryChain, Step, is_constant, string_value, then
 
 LOADERS = frozenset(
     {
@@ -182,7 +182,7 @@ class PathRewriter:
             if arg.keyword is None:
                 continue
             name = arg.keyword.value
-            if name == "from_joinpoint" and _is_true(arg.value):
+            if name == "from_joinpoint" and is_constant(arg.value, "True"):
                 from_joinpoint = True
             elif name in JOIN_KEYWORDS:
                 keywords.append(_bare(arg))
@@ -387,7 +387,3 @@ def _with_args(
 def _bare(arg: cst.Arg) -> cst.Arg:
     """`arg` without its own comma, for a new argument list."""
     return arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-
-
-def _is_true(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"

@@ -203,6 +203,11 @@ def keep_parentheses(old: cst.CSTNode, new: cst.BaseExpression) -> cst.BaseExpre
     return new
 
 
+def is_constant(node: cst.CSTNode, value: str) -> bool:
+    """`node` is the constant `True`, `False` or `None` named by `value`."""
+    return isinstance(node, cst.Name) and node.value == value
+
+
 def string_value(node: cst.CSTNode) -> str | None:
     """The text of a plain string literal (`"x"`, `'x'`, `r"x"`); None for anything
     else, f-strings, concatenations and bytes included."""

@@ -526,10 +526,7 @@ class LegacyQuery(QueryRule):
             return True  # Flask-SQLAlchemy's `db.session`
         root = origin.receiver_root
         assert root is not None  # checked by _stable_receiver first
-        here, there = self.semantic.scope(root), self.semantic.scope(read)
-        if here is None or there is None:
-            return False
-        return set(here[root.value]) == set(there[root.value])
+        return self.semantic.binds_same(root, read)
 
 
 def _copy(base: Converted, root: cst.BaseExpression) -> Converted:

@@ -9,7 +9,7 @@ import libcst as cst
 from orm_modernize.conversion import Refused, namer
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
-from orm_modernize.transforms import code_of, keep_parentheses, method
+from orm_modernize.transforms import code_of, is_constant, keep_parentheses, method
 
 SELECTS = frozenset(
     {
@@ -183,13 +183,13 @@ def _clause(
             f"`{keyword}={code_of(value)}` may be a list or one element;"
             f" write `.{method_name}(...)` by hand"
         )
-    if keyword == "distinct" and _is_true(value):
+    if keyword == "distinct" and is_constant(value, "True"):
         return method(statement, "distinct")
-    if keyword == "for_update" and _is_true(value):
+    if keyword == "for_update" and is_constant(value, "True"):
         return method(statement, "with_for_update")
-    if keyword == "correlate" and _is_false(value):
+    if keyword == "correlate" and is_constant(value, "False"):
         return method(statement, "correlate", cst.Name("None"))
-    if keyword == "use_labels" and _is_true(value):
+    if keyword == "use_labels" and is_constant(value, "True"):
         style = name("sqlalchemy", "LABEL_STYLE_TABLENAME_PLUS_COL")
         if style is None:
             raise Refused("`LABEL_STYLE_TABLENAME_PLUS_COL` is taken in this module")
@@ -263,14 +263,6 @@ def _single(value: cst.BaseExpression) -> bool:
     return False
 
 
-def _is_true(value: cst.BaseExpression) -> bool:
-    return isinstance(value, cst.Name) and value.value == "True"
-
-
-def _is_false(value: cst.BaseExpression) -> bool:
-    return isinstance(value, cst.Name) and value.value == "False"
-
-
 def _is_default(keyword: str, value: cst.BaseExpression) -> bool:
     """`distinct=False`, `use_labels=False`, `correlate=True`: nothing to add."""
-    return _is_true(value) if keyword == "correlate" else _is_false(value)
+    return is_constant(value, "True" if keyword == "correlate" else "False")

@@ -104,6 +104,8 @@ def _doc_preamble(code: str) -> str:
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM301": "from sqlalchemy import column, select, table\n"
         "t = table('t', column('id'), column('name'))\n",
+        "ORM302": "from sqlalchemy import case, column, table\n"
+        "t = table('t', column('age'))\n",
         "ORM401": "",
         "ORM402": "from sqlalchemy.orm import declarative_base\n",
         "ORM403": "from sqlalchemy import Column, Integer\n"

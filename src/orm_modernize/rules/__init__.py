@@ -8,6 +8,7 @@ and relationships.
 from __future__ import annotations
 
 from orm_modernize.rule import Rule
+from orm_modernize.rules.case_when_list import CaseWhenList
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
 from orm_modernize.rules.legacy_query import LegacyQuery
@@ -23,6 +24,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RemovedQueryApi,
     QueryUpdateDelete,
     SelectColumnList,
+    CaseWhenList,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,

@@ -106,6 +106,8 @@ def _doc_preamble(code: str) -> str:
         "t = table('t', column('id'), column('name'))\n",
         "ORM302": "from sqlalchemy import case, column, table\n"
         "t = table('t', column('age'))\n",
+        "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"
+        "t = Table('t', MetaData(), Column('id', Integer), Column('name', String))\n",
         "ORM401": "",
         "ORM402": "from sqlalchemy.orm import declarative_base\n",
         "ORM403": "from sqlalchemy import Column, Integer\n"

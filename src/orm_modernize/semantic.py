@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Optional
+from typing import Optional, TypeVar, cast
 
 import libcst as cst
 from libcst.metadata import (
@@ -30,6 +30,8 @@ from orm_modernize.datatypes import ImportSpec
 from orm_modernize.pins import Pin, lowest_floor
 from orm_modernize.relationships import Relationships
 from orm_modernize.transforms import QueryChain, code_of, walk
+
+T = TypeVar("T")
 
 
 class Evidence(enum.IntEnum):
@@ -189,6 +191,14 @@ class Semantic:
         # The Query chain starting at each node the Query rules visited (None: no
         # chain), shared by those rules within the pass.
         self.query_chains: dict[cst.CSTNode, QueryChain | None] = {}
+        self._shared: dict[Callable[[Semantic], object], object] = {}
+
+    def shared(self, factory: Callable[[Semantic], T]) -> T:
+        """The one `factory(self)` of this module, made on first use: analyses
+        that build on this one (`CoreObjects`) and cache their answers."""
+        if factory not in self._shared:
+            self._shared[factory] = factory(self)
+        return cast(T, self._shared[factory])
 
     # -- metadata, resolved on first use -------------------------------------------
     @cached_property
@@ -513,7 +523,7 @@ class Semantic:
         """A mapped class: declarative (here or in the project), mapped classically
         by `mapper()` / `map_imperatively()`, or one of SQLAlchemy's test fixtures'
         classes (`self.classes.User`)."""
-        if self._is_fixture(expr, "classes"):
+        if self.is_fixture(expr, "classes"):
             return True
         if not isinstance(expr, cst.Name):
             return False
@@ -529,7 +539,7 @@ class Semantic:
             return any(self._is_local_base(arg.value) for arg in value.bases)
         if isinstance(value, cst.ImportFrom):
             return self._imported_mapped(name)
-        return value is not None and self._is_fixture(value, "classes")
+        return value is not None and self.is_fixture(value, "classes")
 
     def _is_local_base(self, expr: cst.BaseExpression) -> bool:
         """A base of a class defined inside a function: `Base = declarative_base()`
@@ -572,7 +582,7 @@ class Semantic:
             for source, name, _ in module_imports(self.module)
         )
 
-    def _is_fixture(self, node: cst.CSTNode, kind: str) -> bool:
+    def is_fixture(self, node: cst.CSTNode, kind: str) -> bool:
         """`self.classes.User` / `self.classes("User", ...)` (kind "classes") or the
         same with `tables`: the registries of SQLAlchemy's test fixtures."""
         if isinstance(node, cst.Attribute):
@@ -606,7 +616,7 @@ class Semantic:
 
     def is_mapped_reference(self, expr: cst.BaseExpression) -> bool:
         """A mapped class, or an attribute of one (`User`, `User.name`)."""
-        while isinstance(expr, cst.Attribute) and not self._is_fixture(expr, "classes"):
+        while isinstance(expr, cst.Attribute) and not self.is_fixture(expr, "classes"):
             expr = expr.value
         return self.is_mapped_class(expr)
 
@@ -629,7 +639,7 @@ class Semantic:
             owner = expr.value
             if isinstance(owner, cst.Attribute) and owner.attr.value == "c":
                 return Shape.COLUMN if self.imports_sqlalchemy else Shape.UNKNOWN
-            if self._is_fixture(expr, "tables"):
+            if self.is_fixture(expr, "tables"):
                 return Shape.COLUMN
             if self.shape(owner) is Shape.ENTITY:
                 return Shape.COLUMN
@@ -640,7 +650,7 @@ class Semantic:
     def _is_selectable(self, value: cst.CSTNode | None) -> bool:
         if value is None:
             return False
-        if self._is_fixture(value, "tables") or self.calls(value, TABLE_CLASSES):
+        if self.is_fixture(value, "tables") or self.calls(value, TABLE_CLASSES):
             return True
         return (
             isinstance(value, cst.Call)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from orm_modernize.rule import Rule
 from orm_modernize.rules.case_when_list import CaseWhenList
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
+from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
@@ -25,6 +26,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     QueryUpdateDelete,
     SelectColumnList,
     CaseWhenList,
+    DmlKeywordArguments,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,

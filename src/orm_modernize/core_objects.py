@@ -1,0 +1,250 @@
+"""What a Core expression holds, as far as static analysis can prove: a table, an
+engine, a connection, a result or a row. The Core counterpart of
+`Semantic.session_evidence`, for the ORM2xx and ORM3xx rules.
+
+Evidence is PROVEN when every binding of a name comes from SQLAlchemy
+(`engine = create_engine(...)`, `with engine.connect() as conn`, a parameter
+annotated `Connection`), and LIKELY when the chain only starts at something named
+like one (`self.engine`, an unannotated parameter `conn`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+
+import libcst as cst
+from libcst.metadata import Assignment, ImportAssignment
+
+from orm_modernize.semantic import Evidence, Semantic
+
+
+class Core(enum.Enum):
+    TABLE = "table"
+    ENGINE = "engine"
+    CONNECTION = "connection"
+    RESULT = "result"
+    ROW = "row"
+
+
+def _names(*paths: str) -> frozenset[str]:
+    return frozenset(paths)
+
+
+# Calls whose value is of each kind
+MAKERS: dict[Core, frozenset[str]] = {
+    Core.TABLE: _names(
+        "sqlalchemy.Table",
+        "sqlalchemy.schema.Table",
+        "sqlalchemy.sql.schema.Table",
+        "sqlalchemy.table",
+        "sqlalchemy.sql.table",
+        "sqlalchemy.sql.expression.table",
+    ),
+    Core.ENGINE: _names(
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlalchemy.engine_from_config",
+        "sqlalchemy.engine.engine_from_config",
+        "sqlalchemy.testing.engines.testing_engine",
+    ),
+}
+# Annotations that prove a parameter's kind
+CLASSES: dict[Core, frozenset[str]] = {
+    Core.TABLE: _names("sqlalchemy.Table", "sqlalchemy.schema.Table"),
+    Core.ENGINE: _names("sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine"),
+    Core.CONNECTION: _names(
+        "sqlalchemy.engine.Connection", "sqlalchemy.engine.base.Connection"
+    ),
+    Core.RESULT: _names(
+        "sqlalchemy.engine.Result",
+        "sqlalchemy.engine.CursorResult",
+        "sqlalchemy.engine.ResultProxy",
+        "sqlalchemy.engine.result.Result",
+        "sqlalchemy.engine.cursor.CursorResult",
+    ),
+    Core.ROW: _names(
+        "sqlalchemy.engine.Row",
+        "sqlalchemy.engine.RowProxy",
+        "sqlalchemy.engine.row.Row",
+        "sqlalchemy.engine.row.LegacyRow",
+    ),
+}
+# Objects of SQLAlchemy's test suite
+TESTING_ENGINES = _names("sqlalchemy.testing.db", "sqlalchemy.testing.config.db")
+# Names that make an unannotated parameter or an attribute LIKELY
+LIKELY_NAMES: dict[Core, frozenset[str]] = {
+    Core.TABLE: frozenset(),
+    Core.ENGINE: _names("engine", "db_engine", "bind", "eng"),
+    Core.CONNECTION: _names("conn", "connection", "db_conn", "connectable"),
+    Core.RESULT: _names("result", "res", "rs", "cursor_result"),
+    Core.ROW: _names("row", "r", "record"),
+}
+# Methods of a result that return one row, and those that return a list of rows
+ONE_ROW = frozenset({"fetchone", "first", "one", "one_or_none"})
+ROWS = frozenset({"fetchall", "fetchmany", "all", "partitions"})
+
+
+class CoreObjects:
+    """Answers "is this expression a Core object of kind K?" for one module."""
+
+    def __init__(self, semantic: Semantic) -> None:
+        self.semantic = semantic
+        self._seen: set[tuple[cst.CSTNode, Core]] = set()
+
+    def evidence(self, expr: cst.BaseExpression, kind: Core) -> Evidence:
+        key = (expr, kind)
+        if key in self._seen:  # `x = f(x)`: a cycle proves nothing
+            return Evidence.NONE
+        self._seen.add(key)
+        try:
+            return self._evidence(expr, kind)
+        finally:
+            self._seen.discard(key)
+
+    def is_any(self, expr: cst.BaseExpression, kinds: Collection[Core]) -> Evidence:
+        return max((self.evidence(expr, k) for k in kinds), default=Evidence.NONE)
+
+    def _evidence(self, expr: cst.BaseExpression, kind: Core) -> Evidence:
+        if isinstance(expr, cst.Name):
+            return self._name(expr, kind)
+        if isinstance(expr, cst.Call):
+            return self._call(expr, kind)
+        if isinstance(expr, cst.Attribute):
+            return self._attribute(expr, kind)
+        if isinstance(expr, cst.Subscript):
+            return self._subscript(expr, kind)
+        return Evidence.NONE
+
+    def _name(self, name: cst.Name, kind: Core) -> Evidence:
+        if kind is Core.ENGINE and self.semantic.is_one_of(name, TESTING_ENGINES):
+            return Evidence.PROVEN
+        found = []
+        for assignment in self.semantic.assignments(name):
+            if isinstance(assignment, ImportAssignment):
+                found.append(self._by_name(name.value, kind))
+            elif isinstance(assignment, Assignment):
+                found.append(self._bound(assignment.node, name.value, kind))
+            else:
+                found.append(Evidence.NONE)
+        return min(found, default=Evidence.NONE)
+
+    def _bound(self, node: cst.CSTNode, name: str, kind: Core) -> Evidence:
+        """The evidence one binding site gives `name`."""
+        if isinstance(node, cst.Param):
+            return self._annotated(node.annotation, kind) or self._by_name(name, kind)
+        iterated = self._iterated(node)
+        if iterated is not None:
+            return self._element_of(iterated, kind)
+        parent = self.semantic.parent(node)
+        if isinstance(parent, cst.AssignTarget):
+            assign = self.semantic.parent(parent)
+            if isinstance(assign, cst.Assign):
+                return self.evidence(assign.value, kind)
+        if isinstance(parent, cst.AnnAssign) and parent.target is node:
+            if parent.value is not None:
+                return self.evidence(parent.value, kind)
+            return self._annotated(parent.annotation, kind)
+        if isinstance(parent, cst.AsName):
+            item = self.semantic.parent(parent)
+            if isinstance(item, cst.WithItem):
+                return self._entered(item.item, kind)
+        return Evidence.NONE
+
+    def _iterated(self, node: cst.CSTNode) -> cst.BaseExpression | None:
+        """What `for node in X` (or a comprehension's `for`) iterates over."""
+        parent = self.semantic.parent(node)
+        if isinstance(parent, (cst.For, cst.CompFor)) and parent.target is node:
+            return parent.iter
+        return None
+
+    def _element_of(self, iterable: cst.BaseExpression, kind: Core) -> Evidence:
+        """Iterating over a result, or the list of rows one returns, gives rows."""
+        if kind is not Core.ROW:
+            return Evidence.NONE
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Attribute)
+            and iterable.func.attr.value in ROWS
+        ):
+            return self.evidence(iterable.func.value, Core.RESULT)
+        return self.evidence(iterable, Core.RESULT)
+
+    def _entered(self, item: cst.BaseExpression, kind: Core) -> Evidence:
+        """`with engine.connect() as conn` / `with engine.begin() as conn`."""
+        if (
+            kind is Core.CONNECTION
+            and isinstance(item, cst.Call)
+            and isinstance(item.func, cst.Attribute)
+            and item.func.attr.value == "begin"
+        ):
+            return self.evidence(item.func.value, Core.ENGINE)
+        return self.evidence(item, kind)
+
+    def _call(self, call: cst.Call, kind: Core) -> Evidence:
+        func = call.func
+        if kind in MAKERS and self.semantic.is_one_of(func, MAKERS[kind]):
+            return Evidence.PROVEN
+        if not isinstance(func, cst.Attribute):
+            return Evidence.NONE
+        method, owner = func.attr.value, func.value
+        if kind is Core.CONNECTION and method == "connect":
+            return self.is_any(owner, (Core.ENGINE, Core.CONNECTION))
+        if kind is Core.CONNECTION and method == "connection":
+            return self.semantic.session_evidence(owner)
+        if kind is Core.RESULT and method == "execute":
+            return self.is_any(owner, (Core.ENGINE, Core.CONNECTION))
+        if kind is Core.ROW and method in ONE_ROW:
+            return self.evidence(owner, Core.RESULT)
+        return Evidence.NONE
+
+    def _attribute(self, attribute: cst.Attribute, kind: Core) -> Evidence:
+        if kind is Core.ENGINE and self.semantic.is_one_of(attribute, TESTING_ENGINES):
+            return Evidence.PROVEN
+        if kind is Core.TABLE:
+            if attribute.attr.value == "__table__":
+                owner = attribute.value
+                return (
+                    Evidence.PROVEN
+                    if self.semantic.is_mapped_class(owner)
+                    else Evidence.LIKELY
+                )
+            if self.semantic.is_fixture(attribute, "tables"):
+                return Evidence.PROVEN
+            return Evidence.NONE
+        if (
+            attribute.attr.value in LIKELY_NAMES[kind]
+            and self.semantic.imports_sqlalchemy
+        ):
+            return Evidence.LIKELY
+        return Evidence.NONE
+
+    def _subscript(self, subscript: cst.Subscript, kind: Core) -> Evidence:
+        """`metadata.tables["users"]` is a table; `result.fetchall()[0]` a row."""
+        value = subscript.value
+        if kind is Core.TABLE:
+            if isinstance(value, cst.Attribute) and value.attr.value == "tables":
+                return (
+                    Evidence.LIKELY
+                    if self.semantic.imports_sqlalchemy
+                    else Evidence.NONE
+                )
+            return Evidence.NONE
+        if kind is Core.ROW and isinstance(value, cst.Call):
+            return self._element_of(value, kind)
+        return Evidence.NONE
+
+    def _annotated(self, annotation: cst.Annotation | None, kind: Core) -> Evidence:
+        if annotation is None:
+            return Evidence.NONE
+        node = annotation.annotation
+        if isinstance(node, (cst.Name, cst.Attribute)) and self.semantic.is_one_of(
+            node, CLASSES[kind]
+        ):
+            return Evidence.PROVEN
+        return Evidence.NONE
+
+    def _by_name(self, name: str, kind: Core) -> Evidence:
+        if name in LIKELY_NAMES[kind] and self.semantic.imports_sqlalchemy:
+            return Evidence.LIKELY
+        return Evidence.NONE

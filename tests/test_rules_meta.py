@@ -104,6 +104,8 @@ def _doc_preamble(code: str) -> str:
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM301": "from sqlalchemy import column, select, table\n"
         "t = table('t', column('id'), column('name'))\n",
+        "ORM201": "from sqlalchemy import create_engine\n"
+        "conn = create_engine('sqlite://').connect()\n",
         "ORM302": "from sqlalchemy import case, column, table\n"
         "t = table('t', column('age'))\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"

@@ -162,13 +162,26 @@ class CoreObjects:
         """Iterating over a result, or the list of rows one returns, gives rows."""
         if kind is not Core.ROW:
             return Evidence.NONE
+        return max(self.evidence(iterable, Core.RESULT), self._rows(iterable))
+
+    def _rows(self, expr: cst.BaseExpression) -> Evidence:
+        """`result.fetchall()`, or a name bound only to such lists."""
+        if isinstance(expr, cst.Name):
+            values = list(self.semantic.assigned_values(expr))
+            return min(
+                (
+                    self._rows(v) if isinstance(v, cst.Call) else Evidence.NONE
+                    for v in values
+                ),
+                default=Evidence.NONE,
+            )
         if (
-            isinstance(iterable, cst.Call)
-            and isinstance(iterable.func, cst.Attribute)
-            and iterable.func.attr.value in ROWS
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in ROWS
         ):
-            return self.evidence(iterable.func.value, Core.RESULT)
-        return self.evidence(iterable, Core.RESULT)
+            return self.evidence(expr.func.value, Core.RESULT)
+        return Evidence.NONE
 
     def _entered(self, item: cst.BaseExpression, kind: Core) -> Evidence:
         """`with engine.connect() as conn` / `with engine.begin() as conn`."""
@@ -230,8 +243,8 @@ class CoreObjects:
                     else Evidence.NONE
                 )
             return Evidence.NONE
-        if kind is Core.ROW and isinstance(value, cst.Call):
-            return self._element_of(value, kind)
+        if kind is Core.ROW:
+            return self._rows(value)
         return Evidence.NONE
 
     def _annotated(self, annotation: cst.Annotation | None, kind: Core) -> Evidence:

@@ -11,6 +11,7 @@ from orm_modernize.rule import Rule
 from orm_modernize.rules.case_when_list import CaseWhenList
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
+from orm_modernize.rules.execute_string_sql import ExecuteStringSql
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
@@ -24,6 +25,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQuery,
     RemovedQueryApi,
     QueryUpdateDelete,
+    ExecuteStringSql,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

@@ -1,0 +1,217 @@
+"""ORM201: `conn.execute("SELECT ...")` -> `conn.execute(text("SELECT ..."))`."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from orm_modernize.clauses import without_trailing_comma
+from orm_modernize.conversion import Namer, Refused, namer
+from orm_modernize.core_objects import Core, CoreObjects
+from orm_modernize.datatypes import Fix, ImportSpec
+from orm_modernize.parameters import Parameters, Style, distilled
+from orm_modernize.rule import Rule
+from orm_modernize.semantic import Evidence
+from orm_modernize.transforms import keep_parentheses, method
+
+METHODS = frozenset({"execute", "scalar"})
+# Text that `text()` would read differently from the driver: driver placeholders
+# (`?`, `%s`, `%(name)s`), `%` escapes, backslashes, and a colon inside a quoted
+# literal (`text()` makes `':abc'` a bind parameter).
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+DRIVER_SYNTAX = re.compile(r"[?%\\]")
+
+
+class ExecuteStringSql(Rule):
+    """
+    ## What it does
+    Checks for SQL given to `execute()` or `scalar()` as a plain string, on a
+    `Connection` or a `Session`.
+
+    ## Why is this bad?
+    SQLAlchemy 2.0 removed it: a string raises `ObjectNotExecutableError`. SQL
+    text is wrapped in `text()`, which takes named parameters (`:name`), or run
+    as it is by `Connection.exec_driver_sql()`, in the driver's own parameter
+    style.
+
+    ## Example
+        n = conn.scalar("SELECT count(*) FROM users WHERE age > :n", n=30)
+
+    ## Use instead
+        n = conn.scalar(text("SELECT count(*) FROM users WHERE age > :n"), {"n": 30})
+
+    ## Fix safety
+    Safe when the receiver is proven to be a connection or a session and the
+    parameters are literal. On a connection, 1.x handed the string to the driver
+    unchanged, so `exec_driver_sql()` is used wherever `text()` could read it
+    differently: driver placeholders (`?`, `%s`), `%`, backslashes, a colon
+    inside a quoted literal, positional parameters, or a string built at run
+    time. On a session, 1.x already wrapped the string in `text()`. Parameters
+    given as keywords or as several arguments become the one dict or list that
+    2.0 takes. Unsafe when the receiver is only named like one, or when one
+    parameter argument could be a list of values (which `exec_driver_sql()`
+    rejects). Both forms run on SQLAlchemy 1.4 as well as 2.x.
+
+    ## References
+    - SQLAlchemy 2.0 migration guide, "execute() method more strict, execution
+      options are more prominent"
+    """
+
+    code = "ORM201"
+    name = "execute-string-sql"
+    message = "`{method}()` of a plain SQL string was removed in SQLAlchemy 2.0"
+    fix_title = "Wrap the SQL in `text()`, or use `exec_driver_sql()`"
+    fix_availability = "sometimes"
+    fix_runs_on = "1.4"
+    triggers = (b".execute(", b".scalar(")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in METHODS
+            and node.args
+            and node.args[0].keyword is None
+            and not node.args[0].star
+        ):
+            return
+        is_string, sql = self._sql(node.args[0].value)
+        if not is_string:
+            return
+        core = self.semantic.shared(CoreObjects)
+        receiver = func.value
+        as_connection = core.evidence(receiver, Core.CONNECTION)
+        as_session = self.semantic.session_evidence(receiver)
+        if core.evidence(receiver, Core.ENGINE) > max(as_connection, as_session):
+            return  # connectionless execution: ORM202's
+        evidence = max(as_connection, as_session)
+        if evidence is Evidence.NONE:
+            return
+        message = self.message.format(method=func.attr.value)
+        imports: list[ImportSpec] = []
+        name = namer(self.semantic, node, imports)
+        replacement: cst.BaseExpression
+        try:
+            if as_session > as_connection:
+                replacement, exact = _on_session(node, name), True
+            elif as_connection > as_session:
+                replacement, exact = _on_connection(node, sql, name)
+            else:  # named like either: only a form both read the same way
+                replacement, exact = _on_either(node, sql, name), True
+        except Refused as why:
+            self.report(node, message=f"{message} (no fix: {why})")
+            return
+        fix = Fix.replace(
+            node,
+            keep_parentheses(node, replacement),
+            safe=evidence is Evidence.PROVEN and exact,
+            imports=tuple(imports),
+        )
+        self.report(node, fix=fix, message=message)
+
+    def _sql(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
+        """Whether `value` is surely a string, and its text when it is a literal."""
+        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+            text = value.evaluated_value
+            return isinstance(text, str), text if isinstance(text, str) else None
+        if isinstance(value, cst.FormattedString):
+            return True, None
+        if isinstance(value, cst.BinaryOperation) and isinstance(
+            value.operator, cst.Modulo
+        ):
+            return self._sql(value.left)[0], None
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value == "format"
+        ):
+            return self._sql(value.func.value)[0], None
+        if isinstance(value, cst.Name):
+            values = list(self.semantic.assigned_values(value))
+            found = [
+                self._sql(v) if isinstance(v, cst.BaseExpression) else (False, None)
+                for v in values
+            ]
+            if found and all(is_string for is_string, _ in found):
+                texts = {text for _, text in found}
+                return True, texts.pop() if len(texts) == 1 else None
+        return False, None
+
+
+def _on_session(call: cst.Call, name: Namer) -> cst.Call:
+    """1.x `Session.execute()` coerced the string to `text()`; parameters stay."""
+    return call.with_changes(args=[_wrapped(call.args[0], name), *call.args[1:]])
+
+
+def _on_connection(
+    call: cst.Call, sql: str | None, name: Namer
+) -> tuple[cst.BaseExpression, bool]:
+    """The 2.0 call, and whether it is exact whatever the parameters hold."""
+    parameters = distilled(call.args[1:])
+    if _text_reads_alike(sql, parameters):
+        return _with_parameters(call, _wrapped(call.args[0], name), parameters), True
+    assert isinstance(call.func, cst.Attribute)
+    statement = call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    driver = _with_args(
+        call.with_changes(
+            func=call.func.with_changes(attr=cst.Name("exec_driver_sql"))
+        ),
+        [statement, *_argument(parameters)],
+    )
+    exact = parameters.style is not Style.UNKNOWN
+    if call.func.attr.value == "scalar":
+        return method(driver, "scalar"), exact
+    return driver, exact
+
+
+def _on_either(call: cst.Call, sql: str | None, name: Namer) -> cst.Call:
+    parameters = distilled(call.args[1:])
+    if parameters.changed or not _text_reads_alike(sql, parameters):
+        raise Refused(
+            "the receiver may be a connection or a session, which read this differently"
+        )
+    return _with_parameters(call, _wrapped(call.args[0], name), parameters)
+
+
+def _text_reads_alike(sql: str | None, parameters: Parameters) -> bool:
+    if sql is None or parameters.style not in (Style.NONE, Style.NAMED):
+        return False
+    in_quotes = "".join(QUOTED.findall(sql))
+    return not DRIVER_SYNTAX.search(sql) and ":" not in in_quotes
+
+
+def _wrapped(arg: cst.Arg, name: Namer) -> cst.Arg:
+    text = name("sqlalchemy", "text")
+    if text is None:
+        raise Refused("the name `text` is taken in this module")
+    return arg.with_changes(value=cst.Call(func=text, args=[cst.Arg(arg.value)]))
+
+
+def _with_parameters(
+    call: cst.Call, statement: cst.Arg, parameters: Parameters
+) -> cst.Call:
+    if not parameters.changed:
+        return call.with_changes(args=[statement, *call.args[1:]])
+    return _with_args(call, [statement, *_argument(parameters)])
+
+
+def _with_args(call: cst.Call, args: list[cst.Arg]) -> cst.Call:
+    """`call` with new arguments, one per line if its arguments were."""
+    opening = call.whitespace_before_args
+    if not isinstance(opening, cst.ParenthesizedWhitespace):
+        return call.with_changes(args=without_trailing_comma(args))
+    last = call.args[-1]
+    closing = (
+        last.comma.whitespace_after
+        if isinstance(last.comma, cst.Comma)
+        else last.whitespace_after_arg
+    )
+    between = cst.Comma(whitespace_after=opening)
+    args = [a.with_changes(comma=between) for a in args]
+    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
+    return call.with_changes(args=args)
+
+
+def _argument(parameters: Parameters) -> list[cst.Arg]:
+    return [] if parameters.value is None else [cst.Arg(parameters.value)]

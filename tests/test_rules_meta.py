@@ -106,6 +106,8 @@ def _doc_preamble(code: str) -> str:
         "t = table('t', column('id'), column('name'))\n",
         "ORM201": "from sqlalchemy import create_engine\n"
         "conn = create_engine('sqlite://').connect()\n",
+        "ORM202": "from sqlalchemy import column, create_engine, func, select, table\n"
+        "engine = create_engine('sqlite://')\nusers = table('users', column('id'))\n",
         "ORM302": "from sqlalchemy import case, column, table\n"
         "t = table('t', column('age'))\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"

@@ -276,6 +276,48 @@ class Semantic:
             return False
         return set(here[name.value]) == set(there[name.value])
 
+    def fresh_name(self, base: str, at: cst.CSTNode) -> str:
+        """`base`, or `base2`, ...: a name free to bind at `at`. At module level, no
+        name the module uses; in a function, none that function uses or that an
+        enclosing scope binds. A name used only inside `with ... as name:` blocks
+        that bind it is free too: each block sees its own binding."""
+        scope = self.scope(at)
+        function = self._enclosing_function(at)
+        root = function or self.module
+        used: dict[str, bool] = {}  # name -> used outside a block that binds it
+        for node in walk(root):
+            if isinstance(node, cst.Name) and not used.get(node.value):
+                used[node.value] = not self._inside_with_binding(node)
+        name, n = base, 1
+        while used.get(name) or (
+            function is not None and scope is not None and name in scope
+        ):
+            n += 1
+            name = f"{base}{n}"
+        return name
+
+    def _inside_with_binding(self, name: cst.Name) -> bool:
+        node: cst.CSTNode | None = name
+        while node is not None:
+            parent = self.parent(node)
+            if isinstance(parent, cst.With) and any(
+                isinstance(i.asname, cst.AsName)
+                and isinstance(i.asname.name, cst.Name)
+                and i.asname.name.value == name.value
+                for i in parent.items
+            ):
+                return True
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            node = parent
+        return False
+
+    def _enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        parent = self.parent(node)
+        while parent is not None and not isinstance(parent, cst.FunctionDef):
+            parent = self.parent(parent)
+        return parent
+
     def assigned_values(self, name: cst.Name) -> Iterator[cst.CSTNode | None]:
         """The value each binding of `name` gives it; None where it is no plain value.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from orm_modernize.rule import Rule
 from orm_modernize.rules.case_when_list import CaseWhenList
+from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
 from orm_modernize.rules.execute_string_sql import ExecuteStringSql
@@ -26,6 +27,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RemovedQueryApi,
     QueryUpdateDelete,
     ExecuteStringSql,
+    ConnectionlessExecution,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

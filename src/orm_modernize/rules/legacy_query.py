@@ -410,7 +410,7 @@ class LegacyQuery(QueryRule):
             and len(line.body) == 1
         ):
             raise Refused("the query's session is made inside a larger statement")
-        name = self._fresh_name("session")
+        name = self.semantic.fresh_name("session", line)
         assign_session = cst.SimpleStatementLine(
             [cst.Assign([cst.AssignTarget(cst.Name(name))], first.receiver)],
             leading_lines=line.leading_lines,
@@ -424,19 +424,6 @@ class LegacyQuery(QueryRule):
             ),
         )
         return line, assign_session, made_by_it
-
-    def _fresh_name(self, base: str) -> str:
-        """`base`, or `base2`, ...: a name the module does not use anywhere."""
-        used = {
-            node.value
-            for node in walk(self.semantic.module)
-            if isinstance(node, cst.Name)
-        }
-        name, n = base, 1
-        while name in used:
-            n += 1
-            name = f"{base}{n}"
-        return name
 
     def _check_deferrable(self, node: cst.CSTNode, chain: QueryChain) -> None:
         """`q.all` taken as a callable becomes `lambda: session.scalars(stmt).all()`.

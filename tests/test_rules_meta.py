@@ -108,6 +108,9 @@ def _doc_preamble(code: str) -> str:
         "conn = create_engine('sqlite://').connect()\n",
         "ORM202": "from sqlalchemy import column, create_engine, func, select, table\n"
         "engine = create_engine('sqlite://')\nusers = table('users', column('id'))\n",
+        "ORM203": "from sqlalchemy import column, create_engine, table\n"
+        "conn = create_engine('sqlite://').connect()\n"
+        "users = table('users', column('name'))\n",
         "ORM302": "from sqlalchemy import case, column, table\n"
         "t = table('t', column('age'))\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"

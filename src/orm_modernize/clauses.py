@@ -180,3 +180,20 @@ def _closing(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
 def _is_default(keyword: str, value: cst.BaseExpression) -> bool:
     """`distinct=False`, `use_labels=False`, `correlate=True`: nothing to add."""
     return is_constant(value, "True" if keyword == "correlate" else "False")
+
+
+def with_arguments(call: cst.Call, args: list[cst.Arg]) -> cst.Call:
+    """`call` with new arguments, one per line if its arguments were."""
+    opening = call.whitespace_before_args
+    if not isinstance(opening, cst.ParenthesizedWhitespace):
+        return call.with_changes(args=without_trailing_comma(args))
+    last = call.args[-1]
+    closing = (
+        last.comma.whitespace_after
+        if isinstance(last.comma, cst.Comma)
+        else last.whitespace_after_arg
+    )
+    between = cst.Comma(whitespace_after=opening)
+    args = [a.with_changes(comma=between) for a in args]
+    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
+    return call.with_changes(args=args)

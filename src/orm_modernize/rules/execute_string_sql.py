@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from orm_modernize.clauses import without_trailing_comma
+from orm_modernize.clauses import with_arguments
 from orm_modernize.conversion import Namer, Refused, namer
 from orm_modernize.core_objects import Core, CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
@@ -153,7 +153,7 @@ def _on_connection(
         return _with_parameters(call, _wrapped(call.args[0], name), parameters), True
     assert isinstance(call.func, cst.Attribute)
     statement = call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    driver = _with_args(
+    driver = with_arguments(
         call.with_changes(
             func=call.func.with_changes(attr=cst.Name("exec_driver_sql"))
         ),
@@ -193,24 +193,7 @@ def _with_parameters(
 ) -> cst.Call:
     if not parameters.changed:
         return call.with_changes(args=[statement, *call.args[1:]])
-    return _with_args(call, [statement, *_argument(parameters)])
-
-
-def _with_args(call: cst.Call, args: list[cst.Arg]) -> cst.Call:
-    """`call` with new arguments, one per line if its arguments were."""
-    opening = call.whitespace_before_args
-    if not isinstance(opening, cst.ParenthesizedWhitespace):
-        return call.with_changes(args=without_trailing_comma(args))
-    last = call.args[-1]
-    closing = (
-        last.comma.whitespace_after
-        if isinstance(last.comma, cst.Comma)
-        else last.whitespace_after_arg
-    )
-    between = cst.Comma(whitespace_after=opening)
-    args = [a.with_changes(comma=between) for a in args]
-    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
-    return call.with_changes(args=args)
+    return with_arguments(call, [statement, *_argument(parameters)])
 
 
 def _argument(parameters: Parameters) -> list[cst.Arg]:

@@ -39,6 +39,7 @@ ROWS = {
     ),
     "engine_named_param": ("def f(engine):\n    target(engine)", Core.ENGINE, L),
     "engine_attribute": ("target(self.engine)", Core.ENGINE, L),
+    "private_attribute": ("target(self._conn)", Core.CONNECTION, L),
     "other_param": ("def f(client):\n    target(client)", Core.ENGINE, N),
     # connections
     "with_connect": (

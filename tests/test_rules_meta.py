@@ -111,6 +111,9 @@ def _doc_preamble(code: str) -> str:
         "ORM203": "from sqlalchemy import column, create_engine, table\n"
         "conn = create_engine('sqlite://').connect()\n"
         "users = table('users', column('name'))\n",
+        "ORM204": "from sqlalchemy import column, create_engine, select, table\n"
+        "conn = create_engine('sqlite://').connect()\n"
+        "users = table('users', column('name'), column('age'))\n",
         "ORM302": "from sqlalchemy import case, column, table\n"
         "t = table('t', column('age'))\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"

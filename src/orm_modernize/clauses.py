@@ -118,6 +118,8 @@ def unpacked(
         spread = cst.Arg(items, star="*", comma=_comma(rest))
         return call.with_changes(args=without_trailing_comma([spread, *rest]))
     listed = list(items.elements)
+    if not listed:  # select([]) -> select()
+        return call.with_changes(args=without_trailing_comma(rest))
     if "\n" not in code_of(items):
         args = [cst.Arg(e.value, comma=e.comma) for e in listed]
         args[-1] = args[-1].with_changes(comma=_comma(rest))

@@ -225,8 +225,9 @@ class CoreObjects:
             if self.semantic.is_fixture(attribute, "tables"):
                 return Evidence.PROVEN
             return Evidence.NONE
+        # `self.engine`, `self._conn`
         if (
-            attribute.attr.value in LIKELY_NAMES[kind]
+            attribute.attr.value.lstrip("_") in LIKELY_NAMES[kind]
             and self.semantic.imports_sqlalchemy
         ):
             return Evidence.LIKELY

@@ -20,6 +20,7 @@ from orm_modernize.rules.legacy_query_get import LegacyQueryGet
 from orm_modernize.rules.query_update_delete import QueryUpdateDelete
 from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
 from orm_modernize.rules.removed_query_api import RemovedQueryApi
+from orm_modernize.rules.row_mapping_access import RowMappingAccess
 from orm_modernize.rules.select_column_list import SelectColumnList
 
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -30,6 +31,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ExecuteStringSql,
     ConnectionlessExecution,
     ExecuteParameterArguments,
+    RowMappingAccess,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

@@ -1,0 +1,25 @@
+"""Unpacking a 1.x list argument, on shapes the fixtures do not hold."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from orm_modernize.clauses import unpacked
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("select([])", "select()"),
+        ("select([], x=1)", "select(x=1)"),
+        ("select([a, b])", "select(a, b)"),
+        ("case([a], else_=b)", "case(a, else_=b)"),
+        ("select([c for c in t.c])", "select(*[c for c in t.c])"),
+    ],
+)
+def test_unpacked(source: str, expected: str) -> None:
+    call = cst.parse_expression(source)
+    assert isinstance(call, cst.Call)
+    items, rest = call.args[0].value, call.args[1:]
+    assert cst.Module([]).code_for_node(unpacked(call, items, rest)) == expected

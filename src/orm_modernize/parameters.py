@@ -49,6 +49,8 @@ LITERALS = (
 def distilled(args: Sequence[cst.Arg]) -> Parameters:
     """The one 2.0 parameters argument for the 1.x arguments after the statement;
     Refused when their meaning depends on values we cannot see."""
+    if len(args) == 1 and args[0].star == "**":  # keywords from a mapping: one row
+        return Parameters(args[0].value, Style.NAMED, changed=True)
     if any(a.star for a in args):
         raise Refused("`*args` / `**kwargs` parameters cannot be read")
     positional = [a.value for a in args if a.keyword is None]
@@ -77,6 +79,8 @@ def distilled(args: Sequence[cst.Arg]) -> Parameters:
 def _one(value: cst.BaseExpression) -> Parameters:
     if isinstance(value, cst.Dict):
         return Parameters(value, Style.NAMED, changed=False)
+    if _is_scalar(value):  # one value: a positional row of one
+        return Parameters(_tuple_of([value]), Style.POSITIONAL, changed=True)
     if not isinstance(value, (cst.List, cst.Tuple)):
         return Parameters(value, Style.UNKNOWN, changed=False)
     items = [e.value for e in value.elements if isinstance(e, cst.Element)]

@@ -72,7 +72,7 @@ class ExecuteParameterArguments(Rule):
         ):
             return
         rest = node.args[1:]
-        if len(rest) == 1 and rest[0].keyword is None:
+        if len(rest) == 1 and rest[0].keyword is None and not rest[0].star:
             return  # the one 2.0 argument already
         core = self.semantic.shared(CoreObjects)
         evidence = core.evidence(func.value, Core.CONNECTION)

@@ -102,6 +102,23 @@ class CoreObjects:
         finally:
             self._seen.discard(key)
 
+    def executor(self, expr: cst.BaseExpression) -> tuple[str, Evidence]:
+        """What `expr.execute(...)` runs on: "engine", "connection", "session" or,
+        when two are equally likely, "either" (a connection or a session); with
+        the evidence for it. ("", NONE) when it is none of them."""
+        found = {
+            "engine": self.evidence(expr, Core.ENGINE),
+            "connection": self.evidence(expr, Core.CONNECTION),
+            "session": self.semantic.session_evidence(expr),
+        }
+        best = max(found.values())
+        if best is Evidence.NONE:
+            return "", best
+        kinds = [k for k, e in found.items() if e is best]
+        if len(kinds) == 1:
+            return kinds[0], best
+        return ("either" if "engine" not in kinds else ""), best
+
     def is_any(self, expr: cst.BaseExpression, kinds: Collection[Core]) -> Evidence:
         return max((self.evidence(expr, k) for k in kinds), default=Evidence.NONE)
 

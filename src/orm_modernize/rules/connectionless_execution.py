@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.conversion import Refused
-from orm_modernize.core_objects import Core, CoreObjects
+from orm_modernize.core_objects import CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
@@ -75,12 +75,8 @@ class ConnectionlessExecution(Rule):
         if not (isinstance(func, cst.Attribute) and func.attr.value in METHODS):
             return
         engine = func.value
-        core = self.semantic.shared(CoreObjects)
-        evidence = core.evidence(engine, Core.ENGINE)
-        if evidence is Evidence.NONE or evidence <= max(
-            core.evidence(engine, Core.CONNECTION),
-            self.semantic.session_evidence(engine),
-        ):
+        kind, evidence = self.semantic.shared(CoreObjects).executor(engine)
+        if kind != "engine":
             return
         message = self.message.format(method=func.attr.value)
         try:

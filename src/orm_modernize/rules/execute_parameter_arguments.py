@@ -6,7 +6,7 @@ import libcst as cst
 
 from orm_modernize.clauses import with_arguments
 from orm_modernize.conversion import Refused
-from orm_modernize.core_objects import Core, CoreObjects
+from orm_modernize.core_objects import CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.parameters import Style, distilled
 from orm_modernize.rule import Rule
@@ -74,12 +74,8 @@ class ExecuteParameterArguments(Rule):
         rest = node.args[1:]
         if len(rest) == 1 and rest[0].keyword is None and not rest[0].star:
             return  # the one 2.0 argument already
-        core = self.semantic.shared(CoreObjects)
-        evidence = core.evidence(func.value, Core.CONNECTION)
-        if evidence is Evidence.NONE or evidence <= max(
-            core.evidence(func.value, Core.ENGINE),
-            self.semantic.session_evidence(func.value),
-        ):
+        kind, evidence = self.semantic.shared(CoreObjects).executor(func.value)
+        if kind != "connection":
             return
         if rest[0].keyword is not None and rest[0].keyword.value in (
             "execution_options",

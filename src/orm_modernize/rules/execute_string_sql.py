@@ -8,7 +8,7 @@ import libcst as cst
 
 from orm_modernize.clauses import with_arguments
 from orm_modernize.conversion import Namer, Refused, namer
-from orm_modernize.core_objects import Core, CoreObjects
+from orm_modernize.core_objects import CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.parameters import Parameters, Style, distilled
 from orm_modernize.rule import Rule
@@ -79,23 +79,17 @@ class ExecuteStringSql(Rule):
         is_string, sql = self._sql(node.args[0].value)
         if not is_string:
             return
-        core = self.semantic.shared(CoreObjects)
-        receiver = func.value
-        as_connection = core.evidence(receiver, Core.CONNECTION)
-        as_session = self.semantic.session_evidence(receiver)
-        if core.evidence(receiver, Core.ENGINE) > max(as_connection, as_session):
-            return  # connectionless execution: ORM202's
-        evidence = max(as_connection, as_session)
-        if evidence is Evidence.NONE:
-            return
+        kind, evidence = self.semantic.shared(CoreObjects).executor(func.value)
+        if kind in ("", "engine"):
+            return  # not SQLAlchemy, or connectionless execution (ORM202's)
         message = self.message.format(method=func.attr.value)
         imports: list[ImportSpec] = []
         name = namer(self.semantic, node, imports)
         replacement: cst.BaseExpression
         try:
-            if as_session > as_connection:
+            if kind == "session":
                 replacement, exact = _on_session(node, name), True
-            elif as_connection > as_session:
+            elif kind == "connection":
                 replacement, exact = _on_connection(node, sql, name)
             else:  # named like either: only a form both read the same way
                 replacement, exact = _on_either(node, sql, name), True

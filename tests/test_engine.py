@@ -147,3 +147,21 @@ def test_a_refused_flow_gives_the_same_reason_on_every_run() -> None:
     }
     assert len(messages) == 1
     assert "from_self" in messages.pop()
+
+
+def test_execute_of_string_sql_is_one_finding_whatever_its_parameters() -> None:
+    """ORM201 owns SQL strings with their parameters; ORM203 must not report the
+    same call, or `--fix` would see two fixes for one node."""
+    source = (
+        b"from sqlalchemy import create_engine\n"
+        b"engine = create_engine('sqlite://')\n"
+        b"with engine.connect() as conn:\n"
+        b"    query = 'SELECT :x'\n"
+        b"    conn.execute(query, x=1)\n"
+        b"    conn.execute('SELECT %d' % 1, 'a', 'b')\n"
+    )
+    result = lint_source(source, Path("m.py"), Settings())
+    assert [(d.code, d.line) for d in result.diagnostics] == [
+        ("ORM201", 5),
+        ("ORM201", 6),
+    ]

@@ -80,6 +80,8 @@ LIKELY_NAMES: dict[Core, frozenset[str]] = {
     Core.RESULT: _names("result", "res", "rs", "cursor_result"),
     Core.ROW: _names("row", "r", "record"),
 }
+# What runs a statement on an engine, a connection or a session
+EXECUTE_METHODS = frozenset({"execute", "scalar"})
 # Methods of a result that return one row, and those that return a list of rows
 ONE_ROW = frozenset({"fetchone", "first", "one", "one_or_none"})
 ROWS = frozenset({"fetchall", "fetchmany", "all", "partitions"})
@@ -118,6 +120,37 @@ class CoreObjects:
         if len(kinds) == 1:
             return kinds[0], best
         return ("either" if "engine" not in kinds else ""), best
+
+    def sql_string(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
+        """Whether `value` is surely a string (SQL for `execute()`), and its text
+        when it is a literal."""
+        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+            text = value.evaluated_value
+            return isinstance(text, str), text if isinstance(text, str) else None
+        if isinstance(value, cst.FormattedString):
+            return True, None
+        if isinstance(value, cst.BinaryOperation) and isinstance(
+            value.operator, cst.Modulo
+        ):
+            return self.sql_string(value.left)[0], None
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value == "format"
+        ):
+            return self.sql_string(value.func.value)[0], None
+        if isinstance(value, cst.Name):
+            values = list(self.semantic.assigned_values(value))
+            found = [
+                self.sql_string(v)
+                if isinstance(v, cst.BaseExpression)
+                else (False, None)
+                for v in values
+            ]
+            if found and all(is_string for is_string, _ in found):
+                texts = {text for _, text in found}
+                return True, texts.pop() if len(texts) == 1 else None
+        return False, None
 
     def is_any(self, expr: cst.BaseExpression, kinds: Collection[Core]) -> Evidence:
         return max((self.evidence(expr, k) for k in kinds), default=Evidence.NONE)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.conversion import Refused
-from orm_modernize.core_objects import CoreObjects
+from orm_modernize.core_objects import EXECUTE_METHODS, CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
 from orm_modernize.transforms import code_of, walk
 
-METHODS = frozenset({"execute", "scalar"})
 # What reads a result to the end (or needs nothing more of it) within the same
 # expression, so the connection can close right after the statement.
 CONSUMERS = frozenset(
@@ -72,7 +71,7 @@ class ConnectionlessExecution(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if not (isinstance(func, cst.Attribute) and func.attr.value in METHODS):
+        if not (isinstance(func, cst.Attribute) and func.attr.value in EXECUTE_METHODS):
             return
         engine = func.value
         kind, evidence = self.semantic.shared(CoreObjects).executor(engine)
@@ -178,6 +177,6 @@ def _is_engine_call(node: cst.CSTNode, engine: cst.BaseExpression) -> bool:
     return (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in METHODS
+        and node.func.attr.value in EXECUTE_METHODS
         and node.func.value.deep_equals(engine)
     )

@@ -6,13 +6,11 @@ import libcst as cst
 
 from orm_modernize.clauses import with_arguments
 from orm_modernize.conversion import Refused
-from orm_modernize.core_objects import CoreObjects
+from orm_modernize.core_objects import EXECUTE_METHODS, CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.parameters import Style, distilled
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
-
-METHODS = frozenset({"execute", "scalar"})
 
 
 class ExecuteParameterArguments(Rule):
@@ -61,20 +59,19 @@ class ExecuteParameterArguments(Rule):
         func = node.func
         if not (
             isinstance(func, cst.Attribute)
-            and func.attr.value in METHODS
+            and func.attr.value in EXECUTE_METHODS
             and len(node.args) >= 2
             and node.args[0].keyword is None
             and not node.args[0].star
-            and not isinstance(
-                node.args[0].value,
-                (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString),
-            )
         ):
             return
+        core = self.semantic.shared(CoreObjects)
+        if core.sql_string(node.args[0].value)[0]:
+            return  # SQL as a string, parameters included: ORM201's
         rest = node.args[1:]
         if len(rest) == 1 and rest[0].keyword is None and not rest[0].star:
             return  # the one 2.0 argument already
-        kind, evidence = self.semantic.shared(CoreObjects).executor(func.value)
+        kind, evidence = core.executor(func.value)
         if kind != "connection":
             return
         if rest[0].keyword is not None and rest[0].keyword.value in (

@@ -8,14 +8,13 @@ import libcst as cst
 
 from orm_modernize.clauses import with_arguments
 from orm_modernize.conversion import Namer, Refused, namer
-from orm_modernize.core_objects import CoreObjects
+from orm_modernize.core_objects import EXECUTE_METHODS, CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.parameters import Parameters, Style, distilled
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
 from orm_modernize.transforms import keep_parentheses, method
 
-METHODS = frozenset({"execute", "scalar"})
 # Text that `text()` would read differently from the driver: driver placeholders
 # (`?`, `%s`, `%(name)s`), `%` escapes, backslashes, and a colon inside a quoted
 # literal (`text()` makes `':abc'` a bind parameter).
@@ -70,16 +69,17 @@ class ExecuteStringSql(Rule):
         func = node.func
         if not (
             isinstance(func, cst.Attribute)
-            and func.attr.value in METHODS
+            and func.attr.value in EXECUTE_METHODS
             and node.args
             and node.args[0].keyword is None
             and not node.args[0].star
         ):
             return
-        is_string, sql = self._sql(node.args[0].value)
+        core = self.semantic.shared(CoreObjects)
+        is_string, sql = core.sql_string(node.args[0].value)
         if not is_string:
             return
-        kind, evidence = self.semantic.shared(CoreObjects).executor(func.value)
+        kind, evidence = core.executor(func.value)
         if kind in ("", "engine"):
             return  # not SQLAlchemy, or connectionless execution (ORM202's)
         message = self.message.format(method=func.attr.value)
@@ -103,34 +103,6 @@ class ExecuteStringSql(Rule):
             imports=tuple(imports),
         )
         self.report(node, fix=fix, message=message)
-
-    def _sql(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
-        """Whether `value` is surely a string, and its text when it is a literal."""
-        if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
-            text = value.evaluated_value
-            return isinstance(text, str), text if isinstance(text, str) else None
-        if isinstance(value, cst.FormattedString):
-            return True, None
-        if isinstance(value, cst.BinaryOperation) and isinstance(
-            value.operator, cst.Modulo
-        ):
-            return self._sql(value.left)[0], None
-        if (
-            isinstance(value, cst.Call)
-            and isinstance(value.func, cst.Attribute)
-            and value.func.attr.value == "format"
-        ):
-            return self._sql(value.func.value)[0], None
-        if isinstance(value, cst.Name):
-            values = list(self.semantic.assigned_values(value))
-            found = [
-                self._sql(v) if isinstance(v, cst.BaseExpression) else (False, None)
-                for v in values
-            ]
-            if found and all(is_string for is_string, _ in found):
-                texts = {text for _, text in found}
-                return True, texts.pop() if len(texts) == 1 else None
-        return False, None
 
 
 def _on_session(call: cst.Call, name: Namer) -> cst.Call:

@@ -91,12 +91,17 @@ def is_single(value: cst.BaseExpression) -> bool:
         if isinstance(func, cst.Name):
             called = func.value
         return called in SINGLE_CALLS
-    if isinstance(value, cst.Attribute):
-        owner = value.value
-        if isinstance(owner, cst.Attribute) and owner.attr.value in ("c", "columns"):
-            return True
-        return isinstance(owner, cst.Name) and owner.value[:1].isupper()
-    return False
+    return is_column_attribute(value)
+
+
+def is_column_attribute(value: cst.BaseExpression) -> bool:
+    """`t.c.x`, `t.columns.x`, `User.name`: a column, never a list or a position."""
+    if not isinstance(value, cst.Attribute):
+        return False
+    owner = value.value
+    if isinstance(owner, cst.Attribute) and owner.attr.value in ("c", "columns"):
+        return True
+    return isinstance(owner, cst.Name) and owner.value[:1].isupper()
 
 
 def is_sequence(node: cst.BaseExpression) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from orm_modernize.clauses import is_column_attribute
 from orm_modernize.core_objects import Core, CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
@@ -63,7 +64,7 @@ class RowMappingAccess(Rule):
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
             return
         key = node.slice[0].slice.value
-        if string_value(key) is None and not _is_column(key):
+        if string_value(key) is None and not is_column_attribute(key):
             return
         evidence = self._row(node.value)
         if evidence is not Evidence.NONE:
@@ -134,14 +135,3 @@ class RowMappingAccess(Rule):
 
 def _mapping(row: cst.BaseExpression) -> cst.Attribute:
     return cst.Attribute(row, cst.Name("_mapping"))
-
-
-def _is_column(key: cst.BaseExpression) -> bool:
-    """`users.c.name`, `users.columns.name`, `User.name`: a column, never a
-    position."""
-    if not isinstance(key, cst.Attribute):
-        return False
-    owner = key.value
-    if isinstance(owner, cst.Attribute) and owner.attr.value in ("c", "columns"):
-        return True
-    return isinstance(owner, cst.Name) and owner.value[:1].isupper()

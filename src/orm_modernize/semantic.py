@@ -192,6 +192,7 @@ class Semantic:
         # chain), shared by those rules within the pass.
         self.query_chains: dict[cst.CSTNode, QueryChain | None] = {}
         self._shared: dict[Callable[[Semantic], object], object] = {}
+        self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
 
     def shared(self, factory: Callable[[Semantic], T]) -> T:
         """The one `factory(self)` of this module, made on first use: analyses
@@ -283,11 +284,7 @@ class Semantic:
         that bind it is free too: each block sees its own binding."""
         scope = self.scope(at)
         function = self._enclosing_function(at)
-        root = function or self.module
-        used: dict[str, bool] = {}  # name -> used outside a block that binds it
-        for node in walk(root):
-            if isinstance(node, cst.Name) and not used.get(node.value):
-                used[node.value] = not self._inside_with_binding(node)
+        used = self._names_used(function or self.module)
         name, n = base, 1
         while used.get(name) or (
             function is not None and scope is not None and name in scope
@@ -295,6 +292,18 @@ class Semantic:
             n += 1
             name = f"{base}{n}"
         return name
+
+    def _names_used(self, root: cst.CSTNode) -> dict[str, bool]:
+        """Each name `root` uses -> whether it is used outside a `with` block that
+        binds it. Made once per function (or module) and pass: rules ask for a
+        fresh name once per fix."""
+        if root not in self._used_names:
+            used: dict[str, bool] = {}
+            for node in walk(root):
+                if isinstance(node, cst.Name) and not used.get(node.value):
+                    used[node.value] = not self._inside_with_binding(node)
+            self._used_names[root] = used
+        return self._used_names[root]
 
     def _inside_with_binding(self, name: cst.Name) -> bool:
         node: cst.CSTNode | None = name

@@ -358,3 +358,43 @@ def test_backref_attribute_makes_the_fix_unsafe(
     check("--select", "ORM002", "--fix", "--unsafe-fixes", "app.py")
     failed = subprocess.run(run, capture_output=True, text=True)
     assert "has no attribute 'books'" in failed.stderr
+
+
+DECLARATIVE = """\
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+"""
+
+
+@pytest.mark.parametrize(
+    ("pin", "flag", "fixed"),
+    [
+        (None, (), True),  # no pin: 2.0
+        ("sqlalchemy>=1.4,<2", (), False),  # the pin admits 1.4
+        ("sqlalchemy>=2.0", (), True),
+        ("sqlalchemy>=1.4,<2", ("--target-version", "2.0"), True),  # flag wins
+        (None, ("--target-version", "1.4"), False),
+    ],
+)
+def test_target_version_keeps_fixes_that_need_a_newer_sqlalchemy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pin: str | None,
+    flag: tuple[str, ...],
+    fixed: bool,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if pin is not None:
+        (tmp_path / "requirements.txt").write_text(pin + "\n")
+    model = tmp_path / "models.py"
+    model.write_text(DECLARATIVE)
+    # ORM402's DeclarativeBase exists on 2.x only; ORM401's import runs on 1.4 too.
+    result = CliRunner().invoke(
+        main,
+        ["check", "--fix", "--unsafe-fixes", "--select", "ORM402", *flag, "models.py"],
+    )
+    assert ("DeclarativeBase" in model.read_text()) is fixed
+    if not fixed:
+        assert result.exit_code == 1
+        assert "no fix: it needs SQLAlchemy 2.0, the target is 1.4" in result.output

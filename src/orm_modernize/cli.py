@@ -61,6 +61,13 @@ def main() -> None:
     show_default=True,
 )
 @click.option(
+    "--target-version",
+    type=click.Choice(["1.4", "2.0"]),
+    help="The oldest SQLAlchemy the fixed code must run on; 1.4 applies only the"
+    " fixes whose output runs on 1.4 too [default: from the project's sqlalchemy"
+    " pin, else 2.0].",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
@@ -74,6 +81,7 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     output_format: str,
+    target_version: str | None,
     jobs: int | None,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
@@ -84,6 +92,7 @@ def check(
         ignore=ignore,
         fix=fix or diff,
         unsafe_fixes=unsafe_fixes,
+        target_version=target_version,
     )
     results = run(paths or (Path("."),), settings, jobs=jobs, write=fix and not diff)
     for result in results:

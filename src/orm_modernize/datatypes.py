@@ -21,6 +21,9 @@ class Settings:
     ignore: tuple[str, ...] = ()
     fix: bool = False
     unsafe_fixes: bool = False
+    # The oldest SQLAlchemy the fixed code must run on: "1.4" applies only the fixes
+    # whose output runs on 1.4 too. None: read from the project's pin, else "2.0".
+    target_version: str | None = None
 
     def enabled(self, code: str) -> bool:
         # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -53,6 +54,7 @@ def lint_source(
             path, source=source, errors=(f"cannot parse: {_one_line(error)}",)
         )
 
+    target = target_version(settings, project)
     applied: list[Diagnostic] = []
     errors: list[str] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
@@ -60,7 +62,7 @@ def lint_source(
     for passes in range(MAX_PASSES):
         wrapper = MetadataWrapper(module, unsafe_skip_copy=passes == 0)
         module = wrapper.module
-        violations = _collect(wrapper, active, project)
+        violations = _collect(wrapper, active, project, target)
         positions = wrapper.resolve(PositionProvider) if violations else {}
         pairs = sorted(
             ((v, _diagnostic(v, positions[v.node], settings)) for v in violations),
@@ -115,6 +117,16 @@ def lint_source(
     )
 
 
+def target_version(settings: Settings, project: ProjectIndex | None) -> str:
+    """The SQLAlchemy version fixes must run on: the setting, else the oldest one
+    the project's `sqlalchemy` pin admits (1.x counts as 1.4, the version every
+    migration goes through), else 2.0."""
+    if settings.target_version is not None:
+        return settings.target_version
+    pin = project.pin("sqlalchemy") if project is not None else None
+    return "1.4" if pin is not None and pin.admits_below((2, 0)) else "2.0"
+
+
 def _triggered(rule: type[Rule], source: bytes) -> bool:
     return any(trigger in source for trigger in rule.triggers)
 
@@ -123,11 +135,14 @@ def _collect(
     wrapper: MetadataWrapper,
     rules: Sequence[type[Rule]],
     project: ProjectIndex | None,
+    target: str,
 ) -> list[Violation]:
     semantic = Semantic(wrapper, project)
     visitors = [rule(semantic) for rule in rules]
     cst.visit_batched(wrapper.module, visitors)
-    violations = [v for visitor in visitors for v in visitor.violations]
+    violations = [
+        _within(v, visitor, target) for visitor in visitors for v in visitor.violations
+    ]
     suppressed = _noqa_lines(wrapper.module.code)
     if not suppressed:
         return violations
@@ -137,6 +152,23 @@ def _collect(
         for v in violations
         if not _is_suppressed(v.code, positions[v.node], suppressed)
     ]
+
+
+def _within(violation: Violation, rule: Rule, target: str) -> Violation:
+    """The violation without its fix when the fixed code needs a newer SQLAlchemy
+    than the target: still reported, never applied."""
+    if violation.fix is None or _version(rule.fix_runs_on) <= _version(target):
+        return violation
+    return replace(
+        violation,
+        fix=None,
+        message=f"{violation.message} (no fix: it needs SQLAlchemy"
+        f" {rule.fix_runs_on}, the target is {target})",
+    )
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
 
 
 def _noqa_lines(code: str) -> dict[int, frozenset[str] | None]:

@@ -25,6 +25,8 @@ class Core(enum.Enum):
     CONNECTION = "connection"
     RESULT = "result"
     ROW = "row"
+    METADATA = "metadata"
+    STATEMENT = "statement"  # an executable Core construct: select(), t.insert()
 
 
 def _names(*paths: str) -> frozenset[str]:
@@ -48,7 +50,38 @@ MAKERS: dict[Core, frozenset[str]] = {
         "sqlalchemy.engine.engine_from_config",
         "sqlalchemy.testing.engines.testing_engine",
     ),
+    Core.METADATA: _names(
+        "sqlalchemy.MetaData",
+        "sqlalchemy.schema.MetaData",
+        "sqlalchemy.sql.schema.MetaData",
+    ),
+    Core.STATEMENT: frozenset(
+        f"{module}.{name}"
+        for module in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression")
+        for name in (
+            "select",
+            "insert",
+            "update",
+            "delete",
+            "union",
+            "union_all",
+            "intersect",
+            "except_",
+            "exists",
+            "text",
+        )
+    ),
 }
+# Table methods that make a statement, and statement methods that refine one
+TABLE_STATEMENTS = frozenset({"select", "insert", "update", "delete"})
+GENERATIVE = frozenset(
+    {"where", "values", "order_by", "group_by", "having", "limit", "offset"}
+    | {"select_from", "join", "outerjoin", "distinct", "correlate", "returning"}
+    | {"prefix_with", "suffix_with", "execution_options", "with_only_columns"}
+    | {"column", "apply_labels", "with_labels", "set_label_style", "ordered_values"}
+    | {"inline", "return_defaults", "params", "bindparams", "columns", "filter"}
+    | {"filter_by", "union", "union_all", "with_for_update", "add_columns"}
+)
 # Annotations that prove a parameter's kind
 CLASSES: dict[Core, frozenset[str]] = {
     Core.TABLE: _names("sqlalchemy.Table", "sqlalchemy.schema.Table"),
@@ -69,6 +102,8 @@ CLASSES: dict[Core, frozenset[str]] = {
         "sqlalchemy.engine.row.Row",
         "sqlalchemy.engine.row.LegacyRow",
     ),
+    Core.METADATA: _names("sqlalchemy.MetaData", "sqlalchemy.schema.MetaData"),
+    Core.STATEMENT: frozenset(),
 }
 # Objects of SQLAlchemy's test suite
 TESTING_ENGINES = _names("sqlalchemy.testing.db", "sqlalchemy.testing.config.db")
@@ -79,6 +114,8 @@ LIKELY_NAMES: dict[Core, frozenset[str]] = {
     Core.CONNECTION: _names("conn", "connection", "db_conn", "connectable"),
     Core.RESULT: _names("result", "res", "rs", "cursor_result"),
     Core.ROW: _names("row", "r", "record"),
+    Core.METADATA: _names("metadata", "meta", "md"),
+    Core.STATEMENT: frozenset(),
 }
 # What runs a statement on an engine, a connection or a session
 EXECUTE_METHODS = frozenset({"execute", "scalar"})
@@ -259,6 +296,10 @@ class CoreObjects:
             return self.is_any(owner, (Core.ENGINE, Core.CONNECTION))
         if kind is Core.ROW and method in ONE_ROW:
             return self.evidence(owner, Core.RESULT)
+        if kind is Core.STATEMENT and method in TABLE_STATEMENTS:
+            return self.evidence(owner, Core.TABLE)
+        if kind is Core.STATEMENT and method in GENERATIVE:
+            return self.evidence(owner, Core.STATEMENT)
         return Evidence.NONE
 
     def _attribute(self, attribute: cst.Attribute, kind: Core) -> Evidence:
@@ -273,6 +314,15 @@ class CoreObjects:
                     else Evidence.LIKELY
                 )
             if self.semantic.is_fixture(attribute, "tables"):
+                return Evidence.PROVEN
+            return Evidence.NONE
+        if kind is Core.METADATA and attribute.attr.value == "metadata":
+            # `Base.metadata`, `User.metadata`
+            owner = attribute.value
+            if self.semantic.is_mapped_class(owner) or (
+                isinstance(owner, cst.Name)
+                and owner.value in self.semantic.declarative_bases
+            ):
                 return Evidence.PROVEN
             return Evidence.NONE
         # `self.engine`, `self._conn`

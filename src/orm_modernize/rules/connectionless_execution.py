@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from orm_modernize.connection_block import in_begin_block, statement_to_move
 from orm_modernize.conversion import Refused
 from orm_modernize.core_objects import EXECUTE_METHODS, CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
-from orm_modernize.transforms import code_of, walk
-
-# What reads a result to the end (or needs nothing more of it) within the same
-# expression, so the connection can close right after the statement.
-CONSUMERS = frozenset(
-    {"fetchall", "fetchone", "fetchmany", "first", "one", "one_or_none", "all"}
-    | {"scalar", "scalar_one", "scalar_one_or_none", "close", "keys"}
-    | {"rowcount", "inserted_primary_key", "lastrowid", "returns_rows"}
-)
-COLLECTORS = frozenset({"list", "tuple", "set", "sorted", "dict"})
 
 
 class ConnectionlessExecution(Rule):
@@ -79,104 +70,14 @@ class ConnectionlessExecution(Rule):
             return
         message = self.message.format(method=func.attr.value)
         try:
-            statement = self._statement(node)
-            fix = self._fix(node, engine, statement, evidence)
+            fix = self._fix(node, evidence)
         except Refused as why:
             self.report(node, message=f"{message} (no fix: {why})")
             return
         self.report(node, fix=fix, message=message)
 
-    def _statement(self, call: cst.Call) -> cst.SimpleStatementLine | cst.For:
-        """The statement that moves into the block; Refused when the result
-        outlives it."""
-        node: cst.CSTNode = call
+    def _fix(self, call: cst.Call, evidence: Evidence) -> Fix:
+        statement = statement_to_move(call, self.semantic)
         assert isinstance(call.func, cst.Attribute)
-        consumed = call.func.attr.value == "scalar"  # returns a value, not a result
-        while True:
-            parent = self.semantic.parent(node)
-            if parent is None:
-                raise Refused("the call is not inside a statement")
-            if not consumed and _consumes(node, parent, self.semantic.parent(parent)):
-                consumed = True
-            if isinstance(parent, cst.Expr) and parent.value is node:
-                consumed = True  # the value is discarded
-            if isinstance(parent, cst.For) and parent.iter is node:
-                return parent
-            if isinstance(parent, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
-                raise Refused("the call is inside a function or lambda")
-            if isinstance(parent, cst.CompFor) and parent.iter is node:
-                # a list, set or dict comprehension reads it to the end at once
-                comprehension = self.semantic.parent(parent)
-                consumed = consumed or isinstance(
-                    comprehension, (cst.ListComp, cst.SetComp, cst.DictComp)
-                )
-                node = parent
-                continue
-            if isinstance(parent, cst.CompFor):
-                raise Refused("the call is inside a comprehension")
-            if isinstance(parent, cst.BaseCompoundStatement):
-                keyword = code_of(parent).split(maxsplit=1)[0]
-                raise Refused(f"the call is part of a `{keyword} ...:` header")
-            if isinstance(parent, cst.SimpleStatementLine):
-                if len(parent.body) != 1:
-                    raise Refused("the statement shares its line with others")
-                if not consumed:
-                    raise Refused(
-                        "the result is kept after the statement; move its uses into a"
-                        " `with engine.connect() as conn:` block"
-                    )
-                return parent
-            node = parent
-
-    def _fix(
-        self,
-        call: cst.Call,
-        engine: cst.BaseExpression,
-        statement: cst.SimpleStatementLine | cst.For,
-        evidence: Evidence,
-    ) -> Fix:
-        assert isinstance(call.func, cst.Attribute)
-        if any(n is not call and _is_engine_call(n, engine) for n in walk(statement)):
-            raise Refused("the statement executes on the engine more than once")
-        name = self.semantic.fresh_name("conn", statement)
-        on_connection = call.with_changes(
-            func=call.func.with_changes(value=cst.Name(name))
-        )
-        moved = statement.deep_replace(call, on_connection)
-        assert isinstance(moved, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
-        block = cst.With(
-            items=[
-                cst.WithItem(
-                    cst.Call(cst.Attribute(engine, cst.Name("begin"))),
-                    asname=cst.AsName(cst.Name(name)),
-                )
-            ],
-            body=cst.IndentedBlock([moved.with_changes(leading_lines=())]),
-            leading_lines=statement.leading_lines,
-        )
+        block = in_begin_block(statement, call, call.func.value, self.semantic)
         return Fix.replace(statement, block, safe=evidence is Evidence.PROVEN)
-
-
-def _consumes(
-    node: cst.CSTNode, parent: cst.CSTNode, grand: cst.CSTNode | None
-) -> bool:
-    """`node` (the result) is read to the end by `parent`: `.fetchall()`,
-    `.rowcount`, `list(node)`."""
-    if isinstance(parent, cst.Attribute) and parent.value is node:
-        return parent.attr.value in CONSUMERS
-    return (
-        isinstance(parent, cst.Arg)
-        and isinstance(grand, cst.Call)
-        and isinstance(grand.func, cst.Name)
-        and grand.func.value in COLLECTORS
-        and len(grand.args) == 1
-    )
-
-
-def _is_engine_call(node: cst.CSTNode, engine: cst.BaseExpression) -> bool:
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in EXECUTE_METHODS
-        and node.func.value.deep_equals(engine)
-    )

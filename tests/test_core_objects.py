@@ -30,6 +30,27 @@ ROWS = {
         Core.TABLE,
         N,
     ),
+    # metadata and statements
+    "metadata_call": ("md = sa.MetaData()\ntarget(md)", Core.METADATA, P),
+    "base_metadata": (
+        "from sqlalchemy.orm import declarative_base\nB = declarative_base()\n"
+        "target(B.metadata)",
+        Core.METADATA,
+        P,
+    ),
+    "other_metadata_attribute": ("target(thing.metadata)", Core.METADATA, N),
+    "select_call": ("target(sa.select(x).where(y))", Core.STATEMENT, P),
+    "table_insert": (
+        "t = Table('t', md)\ns = t.insert().values(a=1)\ntarget(s)",
+        Core.STATEMENT,
+        P,
+    ),
+    "query_is_no_statement": ("target(session.query(U).filter(y))", Core.STATEMENT, N),
+    "object_select_is_no_statement": (
+        "class Job:\n    pass\ntarget(Job().select())",
+        Core.STATEMENT,
+        N,
+    ),
     # engines
     "create_engine": ("e = create_engine('sqlite://')\ntarget(e)", Core.ENGINE, P),
     "annotated_engine": (

@@ -116,6 +116,11 @@ def _doc_preamble(code: str) -> str:
         "users = table('users', column('name'), column('age'))\n",
         "ORM302": "from sqlalchemy import case, column, table\n"
         "t = table('t', column('age'))\n",
+        "ORM205": "from sqlalchemy import Column, MetaData, String, Table\n"
+        "from sqlalchemy import create_engine\n"
+        "engine = create_engine('sqlite://')\n"
+        "metadata = MetaData(bind=engine)\n"
+        "users = Table('users', metadata, Column('name', String))\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"
         "t = Table('t', MetaData(), Column('id', Integer), Column('name', String))\n",
         "ORM401": "",

@@ -15,6 +15,7 @@ from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
 from orm_modernize.rules.execute_parameter_arguments import ExecuteParameterArguments
 from orm_modernize.rules.execute_string_sql import ExecuteStringSql
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
+from orm_modernize.rules.implicit_execution import ImplicitExecution
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
 from orm_modernize.rules.query_update_delete import QueryUpdateDelete
@@ -32,6 +33,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ConnectionlessExecution,
     ExecuteParameterArguments,
     RowMappingAccess,
+    ImplicitExecution,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

@@ -398,3 +398,56 @@ def test_target_version_keeps_fixes_that_need_a_newer_sqlalchemy(
     if not fixed:
         assert result.exit_code == 1
         assert "no fix: it needs SQLAlchemy 2.0, the target is 1.4" in result.output
+
+
+BOUND = """\
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select
+
+engine = create_engine("sqlite://")
+metadata = MetaData(bind=engine)
+users = Table("users", metadata, Column("id", Integer), Column("name", String(9)))
+metadata.create_all()
+users.insert().execute(id=1, name="ann")
+users.insert().execute({"id": 2, "name": "bob"}, {"id": 3, "name": "cy"})
+print(select([users.c.name]).order_by(users.c.id).execute().fetchall())
+"""
+
+
+def test_bound_metadata_program_is_fixed_whole(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlalchemy14: Path,
+    sqlalchemy2: str,
+) -> None:
+    """ORM205 moves the executions off the bind, ORM206 then removes it: one
+    `--fix` turns a bound-metadata program into one that runs on 2.x."""
+    from conftest import run_program
+
+    monkeypatch.chdir(tmp_path)
+    app = tmp_path / "app.py"
+    app.write_text(BOUND)
+    before = run_program(sqlalchemy14, app, strict=False)
+    assert before.returncode == 0, before.stderr
+    code, out, _ = check("--fix", "app.py")
+    assert code == 0, out
+    assert "bind" not in app.read_text()
+    after = run_program(sqlalchemy2, app, strict=True)
+    assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
+
+
+def test_bind_of_metadata_another_module_imports_is_an_unsafe_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "db.py").write_text(
+        "from sqlalchemy import MetaData, create_engine\n"
+        "engine = create_engine('sqlite://')\n"
+        "metadata = MetaData(bind=engine)\n"
+    )
+    (tmp_path / "jobs.py").write_text("from db import metadata\n")
+    code, out, _ = check("--select", "ORM206", "--fix", ".")
+    assert code == 1
+    assert "another module imports `metadata` and may rely on its bind" in out
+    assert "MetaData(bind=engine)" in (tmp_path / "db.py").read_text()
+    check("--select", "ORM206", "--fix", "--unsafe-fixes", ".")
+    assert "MetaData()" in (tmp_path / "db.py").read_text()

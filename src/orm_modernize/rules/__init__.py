@@ -8,6 +8,7 @@ and relationships.
 from __future__ import annotations
 
 from orm_modernize.rule import Rule
+from orm_modernize.rules.bound_metadata import BoundMetadata
 from orm_modernize.rules.case_when_list import CaseWhenList
 from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
@@ -34,6 +35,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ExecuteParameterArguments,
     RowMappingAccess,
     ImplicitExecution,
+    BoundMetadata,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.bound_metadata import BoundMetadata
 from orm_modernize.connection_block import in_begin_block_as, statement_to_move
 from orm_modernize.conversion import Refused
 from orm_modernize.core_objects import EXECUTE_METHODS, Core, CoreObjects
 from orm_modernize.datatypes import Fix
+from orm_modernize.metadata_binds import MetadataBinds
 from orm_modernize.parameters import Style, distilled
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
@@ -77,7 +77,7 @@ class ImplicitExecution(Rule):
         self.report(node, fix=fix, message=message)
 
     def _fix(self, call: cst.Call, statement: cst.BaseExpression) -> Fix:
-        engine = self.semantic.shared(BoundMetadata).statement_engine(statement, call)
+        engine = self.semantic.shared(MetadataBinds).statement_engine(statement, call)
         if engine is None:
             raise Refused(
                 "the engine its tables are bound to is not known here; run it as"

@@ -32,7 +32,7 @@ class Bind:
     site: cst.Arg | cst.SimpleStatementLine
 
 
-class BoundMetadata:
+class MetadataBinds:
     """The module's binds, and the engine a metadata or a statement runs on."""
 
     def __init__(self, semantic: Semantic) -> None:
@@ -66,7 +66,7 @@ class BoundMetadata:
                     self.binds.append(Bind(name, value, line))
                 return
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
-                arg = self._bind_argument(value)
+                arg = self.bind_argument(value)
                 if arg is not None:
                     self.binds.append(Bind(target.value, arg.value, arg))
                 metadata = _keyword(value, "metadata")
@@ -77,7 +77,7 @@ class BoundMetadata:
                 ):
                     self.aliases[target.value] = metadata.value.value
 
-    def _bind_argument(self, call: cst.Call) -> cst.Arg | None:
+    def bind_argument(self, call: cst.Call) -> cst.Arg | None:
         """The `bind=` of `MetaData(...)` (also its first positional argument) or of
         `declarative_base(...)`."""
         if self.semantic.is_one_of(call.func, MAKERS[Core.METADATA]):

@@ -123,6 +123,8 @@ def _doc_preamble(code: str) -> str:
         "users = Table('users', metadata, Column('name', String))\n",
         "ORM206": "from sqlalchemy import MetaData, Table, create_engine\n"
         "engine = create_engine('sqlite://')\n",
+        "ORM207": "from sqlalchemy import create_engine\n"
+        "engine = create_engine('sqlite://')\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"
         "t = Table('t', MetaData(), Column('id', Integer), Column('name', String))\n",
         "ORM401": "",

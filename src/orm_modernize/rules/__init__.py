@@ -13,6 +13,7 @@ from orm_modernize.rules.case_when_list import CaseWhenList
 from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
+from orm_modernize.rules.engine_inspection import EngineInspection
 from orm_modernize.rules.execute_parameter_arguments import ExecuteParameterArguments
 from orm_modernize.rules.execute_string_sql import ExecuteStringSql
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
@@ -36,6 +37,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RowMappingAccess,
     ImplicitExecution,
     BoundMetadata,
+    EngineInspection,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

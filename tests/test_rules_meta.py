@@ -127,6 +127,8 @@ def _doc_preamble(code: str) -> str:
         "engine = create_engine('sqlite://')\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"
         "t = Table('t', MetaData(), Column('id', Integer), Column('name', String))\n",
+        "ORM304": "from sqlalchemy import column, select, table\n"
+        "t = table('t', column('a'), column('b'))\n",
         "ORM401": "",
         "ORM402": "from sqlalchemy.orm import declarative_base\n",
         "ORM403": "from sqlalchemy import Column, Integer\n"

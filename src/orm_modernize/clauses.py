@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from orm_modernize.conversion import Namer, Refused
+from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import code_of, is_constant, method
 
 # keyword -> (the generative method that replaces it, whether the keyword took a
@@ -102,6 +103,22 @@ def is_column_attribute(value: cst.BaseExpression) -> bool:
     if isinstance(owner, cst.Attribute) and owner.attr.value in ("c", "columns"):
         return True
     return isinstance(owner, cst.Name) and owner.value[:1].isupper()
+
+
+def collection_kind(semantic: Semantic, value: cst.BaseExpression) -> str | None:
+    """ "list" or "dict" when `value` surely is one (a display, a comprehension,
+    or a name only ever bound to one), else None."""
+    if isinstance(value, (cst.List, cst.ListComp)):
+        return "list"
+    if isinstance(value, (cst.Dict, cst.DictComp)):
+        return "dict"
+    if not isinstance(value, cst.Name):
+        return None
+    kinds = {
+        collection_kind(semantic, v) if isinstance(v, cst.BaseExpression) else None
+        for v in semantic.assigned_values(value)
+    }
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def is_sequence(node: cst.BaseExpression) -> bool:

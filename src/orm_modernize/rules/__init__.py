@@ -20,6 +20,7 @@ from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
 from orm_modernize.rules.implicit_execution import ImplicitExecution
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
+from orm_modernize.rules.legacy_select_methods import LegacySelectMethods
 from orm_modernize.rules.query_update_delete import QueryUpdateDelete
 from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
 from orm_modernize.rules.removed_query_api import RemovedQueryApi
@@ -41,6 +42,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,
+    LegacySelectMethods,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.clauses import unpacked, without_trailing_comma
+from orm_modernize.clauses import collection_kind, unpacked, without_trailing_comma
 from orm_modernize.conversion import Refused
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
@@ -66,7 +66,7 @@ class CaseWhenList(Rule):
             return
         rest = list(node.args[1:])
         if whens.keyword is None:
-            kind = self._kind(whens.value)
+            kind = collection_kind(self.semantic, whens.value)
             if kind != "list":  # a dict, or a value we cannot tell: valid or unknown
                 return
         else:
@@ -74,7 +74,7 @@ class CaseWhenList(Rule):
             if keyword is None:
                 return
             whens, rest = keyword, [a for a in node.args if a is not keyword]
-            kind = self._kind(whens.value)
+            kind = collection_kind(self.semantic, whens.value)
         try:
             replacement = self._rewrite(node, whens.value, kind, rest)
         except Refused as why:
@@ -82,20 +82,6 @@ class CaseWhenList(Rule):
             return
         fix = Fix.replace(node, keep_parentheses(node, replacement), safe=True)
         self.report(node, fix=fix)
-
-    def _kind(self, value: cst.BaseExpression) -> str | None:
-        """ "list" or "dict" when `value` surely is one, else None."""
-        if isinstance(value, (cst.List, cst.ListComp)):
-            return "list"
-        if isinstance(value, (cst.Dict, cst.DictComp)):
-            return "dict"
-        if not isinstance(value, cst.Name):
-            return None
-        kinds = {
-            self._kind(v) if isinstance(v, cst.BaseExpression) else None
-            for v in self.semantic.assigned_values(value)
-        }
-        return kinds.pop() if len(kinds) == 1 else None
 
     @staticmethod
     def _rewrite(

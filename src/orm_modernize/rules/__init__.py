@@ -10,6 +10,7 @@ from __future__ import annotations
 from orm_modernize.rule import Rule
 from orm_modernize.rules.bound_metadata import BoundMetadata
 from orm_modernize.rules.case_when_list import CaseWhenList
+from orm_modernize.rules.connection_autocommit import ConnectionAutocommit
 from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
@@ -39,6 +40,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ImplicitExecution,
     BoundMetadata,
     EngineInspection,
+    ConnectionAutocommit,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

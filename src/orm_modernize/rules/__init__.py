@@ -12,6 +12,7 @@ from orm_modernize.rules.bound_metadata import BoundMetadata
 from orm_modernize.rules.case_when_list import CaseWhenList
 from orm_modernize.rules.connection_autocommit import ConnectionAutocommit
 from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
+from orm_modernize.rules.create_engine_arguments import CreateEngineArguments
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
 from orm_modernize.rules.engine_inspection import EngineInspection
@@ -41,6 +42,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     BoundMetadata,
     EngineInspection,
     ConnectionAutocommit,
+    CreateEngineArguments,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

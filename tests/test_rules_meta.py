@@ -104,6 +104,7 @@ def _doc_preamble(code: str) -> str:
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
         "ORM301": "from sqlalchemy import column, select, table\n"
         "t = table('t', column('id'), column('name'))\n",
+        "ORM101": "from sqlalchemy.orm import Session\n",
         "ORM201": "from sqlalchemy import create_engine\n"
         "conn = create_engine('sqlite://').connect()\n",
         "ORM202": "from sqlalchemy import column, create_engine, func, select, table\n"

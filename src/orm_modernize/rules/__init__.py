@@ -23,6 +23,9 @@ from orm_modernize.rules.implicit_execution import ImplicitExecution
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
 from orm_modernize.rules.legacy_select_methods import LegacySelectMethods
+from orm_modernize.rules.legacy_session_transactions import (
+    LegacySessionTransactions,
+)
 from orm_modernize.rules.query_update_delete import QueryUpdateDelete
 from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
 from orm_modernize.rules.removed_query_api import RemovedQueryApi
@@ -34,6 +37,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQuery,
     RemovedQueryApi,
     QueryUpdateDelete,
+    LegacySessionTransactions,
     ExecuteStringSql,
     ConnectionlessExecution,
     ExecuteParameterArguments,

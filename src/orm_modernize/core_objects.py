@@ -158,6 +158,18 @@ class CoreObjects:
             return kinds[0], best
         return ("either" if "engine" not in kinds else ""), best
 
+    def executes_itself(self, call: cst.Call) -> Evidence:
+        """`stmt.execute()` / `stmt.scalar()`: a statement run by itself on its
+        tables' bound engine (1.x implicit execution), not on an engine,
+        connection or session."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in EXECUTE_METHODS):
+            return Evidence.NONE
+        evidence = self.evidence(func.value, Core.STATEMENT)
+        if evidence is Evidence.NONE or self.executor(func.value)[0]:
+            return Evidence.NONE
+        return evidence
+
     def sql_string(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
         """Whether `value` is surely a string (SQL for `execute()`), and its text
         when it is a literal."""

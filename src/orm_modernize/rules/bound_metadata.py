@@ -6,7 +6,7 @@ import libcst as cst
 
 from orm_modernize.clauses import with_arguments
 from orm_modernize.conversion import Refused
-from orm_modernize.core_objects import EXECUTE_METHODS, MAKERS, Core, CoreObjects
+from orm_modernize.core_objects import MAKERS, Core, CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.metadata_binds import Bind, MetadataBinds
 from orm_modernize.rule import Rule
@@ -208,12 +208,7 @@ class BoundMetadata(Rule):
                     raise Refused(f"`{code_of(node)}` still reads it")
                 continue
             func = node.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in EXECUTE_METHODS
-                and core.evidence(func.value, Core.STATEMENT)
-                and not core.executor(func.value)[0]
-            ):
+            if core.executes_itself(node):
                 raise Refused(
                     f"`{code_of(func)}()` on line {self._line(node)} still executes"
                     " on it (ORM205)"

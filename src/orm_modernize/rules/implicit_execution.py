@@ -6,12 +6,11 @@ import libcst as cst
 
 from orm_modernize.connection_block import in_begin_block_as, statement_to_move
 from orm_modernize.conversion import Refused
-from orm_modernize.core_objects import EXECUTE_METHODS, Core, CoreObjects
+from orm_modernize.core_objects import CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.metadata_binds import MetadataBinds
 from orm_modernize.parameters import Style, distilled
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import Evidence
 
 
 class ImplicitExecution(Rule):
@@ -60,14 +59,11 @@ class ImplicitExecution(Rule):
     triggers = (b".execute(", b".scalar(")
 
     def visit_Call(self, node: cst.Call) -> None:
+        if not self.semantic.shared(CoreObjects).executes_itself(node):
+            return
         func = node.func
-        if not (isinstance(func, cst.Attribute) and func.attr.value in EXECUTE_METHODS):
-            return
+        assert isinstance(func, cst.Attribute)
         statement = func.value
-        core = self.semantic.shared(CoreObjects)
-        evidence = core.evidence(statement, Core.STATEMENT)
-        if evidence is Evidence.NONE or core.executor(statement)[0]:
-            return
         message = self.message.format(method=func.attr.value)
         try:
             fix = self._fix(node, statement)

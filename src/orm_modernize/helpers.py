@@ -23,7 +23,7 @@ from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused
 from orm_modernize.semantic import Semantic
-from orm_modernize.transforms import QueryChain, code_of, walk
+from orm_modernize.transforms import QueryChain, code_of, root_name, walk
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,7 @@ def argument_for(
             found = arg.value
     if found is None:
         raise Refused(f"`{code_of(call)}` does not pass `{parameter}`")
-    node = found
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    if not isinstance(node, cst.Name):
+    if root_name(found) is None:
         raise Refused(
             f"`{code_of(call)}` passes its session as an expression; pass a variable"
         )

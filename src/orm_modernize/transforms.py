@@ -64,10 +64,7 @@ class QueryChain:
     @property
     def receiver_root(self) -> cst.Name | None:
         """`session` in `session.query(...)` or `self.session.query(...)`."""
-        root = self.receiver
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        return root if isinstance(root, cst.Name) else None
+        return root_name(self.receiver)
 
     @property
     def entities(self) -> list[cst.BaseExpression]:
@@ -215,6 +212,20 @@ def string_value(node: cst.CSTNode) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def root_name(expr: cst.BaseExpression) -> cst.Name | None:
+    """The name a dotted expression starts with: `sa` in `sa.orm.Session`; None
+    when it starts with anything else (a call, a subscript)."""
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return expr if isinstance(expr, cst.Name) else None
+
+
+def imported_root(expr: cst.BaseExpression) -> tuple[str, ...]:
+    """`Fix.unused` for a fix that drops `expr`: the import its root name may be."""
+    root = root_name(expr)
+    return (root.value,) if root is not None else ()
 
 
 def code_of(node: cst.CSTNode) -> str:

@@ -9,6 +9,7 @@ from orm_modernize.core_objects import Core, CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
+from orm_modernize.transforms import imported_root
 
 # Engine method -> the Inspector method that replaces it
 METHODS = {"table_names": "get_table_names", "has_table": "has_table"}
@@ -112,7 +113,7 @@ class EngineInspection(Rule):
             replacement,
             safe=True,
             imports=tuple(imports),
-            unused=_names(node.func.value),
+            unused=imported_root(node.func.value),
         )
         self.report(node, fix=fix, message=message)
 
@@ -123,10 +124,3 @@ class EngineInspection(Rule):
         if inspect is None:
             raise Refused("the name `inspect` is taken here")
         return cst.Call(inspect, [cst.Arg(engine)])
-
-
-def _names(expr: cst.BaseExpression) -> tuple[str, ...]:
-    """The imported name an expression starts with (`Inspector`, `reflection`)."""
-    while isinstance(expr, cst.Attribute):
-        expr = expr.value
-    return (expr.value,) if isinstance(expr, cst.Name) else ()

@@ -7,7 +7,7 @@ import libcst as cst
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import in_import_fallback
-from orm_modernize.transforms import code_of, keep_parentheses
+from orm_modernize.transforms import code_of, imported_root, keep_parentheses
 
 LEGACY_MODULES = frozenset(
     {"sqlalchemy.ext.declarative", "sqlalchemy.ext.declarative.api"}
@@ -141,14 +141,11 @@ class ExtDeclarativeImport(Rule):
             self.report(node)
             return
         expression, needed = found
-        root: cst.BaseExpression = node.value
-        while isinstance(root, cst.Attribute):
-            root = root.value
         fix = Fix.replace(
             node,
             keep_parentheses(node, expression),
             safe=True,
             imports=(needed,) if needed else (),
-            unused=(root.value,) if isinstance(root, cst.Name) else (),
+            unused=imported_root(node.value),
         )
         self.report(node, fix=fix)

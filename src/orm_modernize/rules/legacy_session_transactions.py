@@ -9,7 +9,7 @@ from orm_modernize.conversion import namer
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import SESSION_CLASSES, SESSION_FACTORIES, Evidence
-from orm_modernize.transforms import is_constant
+from orm_modernize.transforms import imported_root, is_constant
 
 RECIPES = {
     "autocommit": "`autocommit=True` was removed in SQLAlchemy 2.0 (`ArgumentError`):"
@@ -94,14 +94,11 @@ class LegacySessionTransactions(Rule):
             if name is None:
                 self.report(node, message=f"{self.message} (no fix: the name is taken)")
                 return
-            owner = func.value
-            while isinstance(owner, cst.Attribute):
-                owner = owner.value
             fix = Fix.replace(
                 node,
                 cst.Call(name),
                 safe=True,
                 imports=tuple(imports),
-                unused=(owner.value,) if isinstance(owner, cst.Name) else (),
+                unused=imported_root(func.value),
             )
             self.report(node, fix=fix)

@@ -19,7 +19,7 @@ import libcst as cst
 
 from orm_modernize.core_objects import MAKERS, Core, CoreObjects
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, Semantic
-from orm_modernize.transforms import walk
+from orm_modernize.transforms import root_name, walk
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,15 @@ class MetadataBinds:
                 for small in statement.body:
                     self._read(small, statement)
         for node in walk(semantic.module):
-            if isinstance(node, cst.FunctionDef):
-                for inner in walk(node):
-                    key = _assigned_bind(inner)
-                    if key is not None:
-                        self.elsewhere.add(self.key(key) or "")
+            key = _assigned_bind(node)
+            if key is not None and self._in_function(node):
+                self.elsewhere.add(self.key(key) or "")
+
+    def _in_function(self, node: cst.CSTNode) -> bool:
+        parent = self.semantic.parent(node)
+        while parent is not None and not isinstance(parent, cst.FunctionDef):
+            parent = self.semantic.parent(parent)
+        return parent is not None
 
     def _read(
         self, small: cst.BaseSmallStatement, line: cst.SimpleStatementLine
@@ -114,10 +118,8 @@ class MetadataBinds:
         engine = binds[0].engine
         if any(not b.engine.deep_equals(engine) for b in binds):
             return None
-        root = engine
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if not isinstance(root, cst.Name):
+        root = root_name(engine)
+        if root is None:
             return None  # `MetaData(bind=create_engine(...))`: nothing to reuse
         site = binds[0].site
         found = next(

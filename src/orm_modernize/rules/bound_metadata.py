@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import libcst as cst
 
 from orm_modernize.clauses import with_arguments
@@ -194,21 +196,14 @@ class BoundMetadata(Rule):
 
     def _check_unused(self, bind: Bind, binds: MetadataBinds) -> None:
         """Refused while something in the module still relies on the bind."""
-        core = self.semantic.shared(CoreObjects)
         sessions = SESSION_CLASSES | SESSION_FACTORIES
-        for node in walk(self.semantic.module):
-            if not isinstance(node, (cst.Call, cst.Attribute)):
-                continue
+        for node, executes in self._reliant:
             if isinstance(node, cst.Attribute):
-                if (
-                    node.attr.value == "bind"
-                    and not self._assigned(node)
-                    and binds.key(node.value) == bind.metadata
-                ):
+                if binds.key(node.value) == bind.metadata:
                     raise Refused(f"`{code_of(node)}` still reads it")
                 continue
             func = node.func
-            if core.executes_itself(node):
+            if executes:
                 raise Refused(
                     f"`{code_of(func)}()` on line {self._line(node)} still executes"
                     " on it (ORM205)"
@@ -226,6 +221,21 @@ class BoundMetadata(Rule):
                     f"`{code_of(node)}` on line {self._line(node)} finds its engine"
                     " through the mapped classes' bound metadata; give it `bind=`"
                 )
+
+    @cached_property
+    def _reliant(self) -> list[tuple[cst.Call | cst.Attribute, bool]]:
+        """What may rely on some bind, in source order, found in one walk per pass
+        however many binds the module has: reads of `.bind` and calls, each with
+        whether it is an implicit execution."""
+        core = self.semantic.shared(CoreObjects)
+        found: list[tuple[cst.Call | cst.Attribute, bool]] = []
+        for node in walk(self.semantic.module):
+            if isinstance(node, cst.Attribute):
+                if node.attr.value == "bind" and not self._assigned(node):
+                    found.append((node, False))
+            elif isinstance(node, cst.Call):
+                found.append((node, bool(core.executes_itself(node))))
+        return found
 
     def _needs_engine(self, call: cst.Call, bind: Bind, binds: MetadataBinds) -> bool:
         """A call that relies on the bind and has no fix here."""

@@ -6,20 +6,24 @@ import re
 
 import libcst as cst
 
-from orm_modernize.core_objects import EXECUTE_METHODS, TABLE_STATEMENTS, CoreObjects
+from orm_modernize.core_objects import (
+    EXECUTE_METHODS,
+    MAKERS,
+    TABLE_STATEMENTS,
+    Core,
+    CoreObjects,
+)
 from orm_modernize.rule import Rule
 from orm_modernize.transforms import walk
 
 # What 1.x autocommitted when run outside a transaction (`AUTOCOMMIT_REGEXP`)
 AUTOCOMMITTED_SQL = re.compile(r"\s*(?:UPDATE|INSERT|CREATE|DELETE|DROP|ALTER)", re.I)
 DML = frozenset(
-    f"{module}.{name}"
-    for module in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression")
-    for name in ("insert", "update", "delete")
+    n
+    for n in MAKERS[Core.STATEMENT]
+    if n.rsplit(".", 1)[1] in ("insert", "update", "delete")
 )
-TEXT = frozenset(
-    {"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
-)
+TEXT = frozenset(n for n in MAKERS[Core.STATEMENT] if n.endswith(".text"))
 # What makes the connection's writes explicit: a transaction, or a commit
 TRANSACTIONAL = frozenset({"begin", "begin_nested", "commit", "execution_options"})
 

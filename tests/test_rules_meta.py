@@ -127,6 +127,7 @@ def _doc_preamble(code: str) -> str:
         "ORM207": "from sqlalchemy import create_engine\n"
         "engine = create_engine('sqlite://')\n",
         "ORM209": "from sqlalchemy import create_engine\nurl = 'sqlite://'\n",
+        "ORM210": "from sqlalchemy import create_engine\nurl = 'sqlite://'\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"
         "t = Table('t', MetaData(), Column('id', Integer), Column('name', String))\n",
         "ORM304": "from sqlalchemy import column, select, table\n"

@@ -19,6 +19,7 @@ from orm_modernize.rules.engine_inspection import EngineInspection
 from orm_modernize.rules.execute_parameter_arguments import ExecuteParameterArguments
 from orm_modernize.rules.execute_string_sql import ExecuteStringSql
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
+from orm_modernize.rules.future_flag import FutureFlag
 from orm_modernize.rules.implicit_execution import ImplicitExecution
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
@@ -47,6 +48,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     EngineInspection,
     ConnectionAutocommit,
     CreateEngineArguments,
+    FutureFlag,
     SelectColumnList,
     CaseWhenList,
     DmlKeywordArguments,

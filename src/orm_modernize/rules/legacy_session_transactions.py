@@ -17,8 +17,6 @@ RECIPES = {
     "subtransactions": "`begin(subtransactions=True)` was removed in SQLAlchemy 2.0"
     " (`TypeError`): begin the transaction once, at the outermost level, or test"
     " `session.in_transaction()` before `begin()`",
-    "future": "`future=False` was removed in SQLAlchemy 2.0 (`ArgumentError`):"
-    " drop it once the code is ported to 2.0 style",
 }
 
 
@@ -27,7 +25,7 @@ class LegacySessionTransactions(Rule):
     ## What it does
     Checks for the 1.x transaction modes of the `Session`:
     `Session(autocommit=True)` / `sessionmaker(autocommit=True)`,
-    `session.begin(subtransactions=True)`, `future=False`, and the
+    `session.begin(subtransactions=True)`, and the
     `Session.close_all()` class method.
 
     ## Why is this bad?
@@ -61,7 +59,7 @@ class LegacySessionTransactions(Rule):
     fix_title = "Call `close_all_sessions()`"
     fix_availability = "sometimes"
     fix_runs_on = "1.4"
-    triggers = (b"autocommit", b"subtransactions", b"close_all(", b"future=False")
+    triggers = (b"autocommit", b"subtransactions", b"close_all(")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -69,9 +67,7 @@ class LegacySessionTransactions(Rule):
         if self.semantic.is_one_of(func, makers):
             for arg in node.args:
                 keyword = arg.keyword.value if arg.keyword else None
-                if (
-                    keyword == "autocommit" and not is_constant(arg.value, "False")
-                ) or (keyword == "future" and is_constant(arg.value, "False")):
+                if keyword == "autocommit" and not is_constant(arg.value, "False"):
                     self.report(arg, message=RECIPES[keyword])
             return
         if not isinstance(func, cst.Attribute):

@@ -208,8 +208,12 @@ def _is_default(keyword: str, value: cst.BaseExpression) -> bool:
 
 def with_arguments(call: cst.Call, args: list[cst.Arg]) -> cst.Call:
     """`call` with new arguments, one per line if its arguments were."""
+    if not args:
+        return call.with_changes(
+            args=(), whitespace_before_args=cst.SimpleWhitespace("")
+        )
     opening = call.whitespace_before_args
-    if not args or not isinstance(opening, cst.ParenthesizedWhitespace):
+    if not isinstance(opening, cst.ParenthesizedWhitespace):
         return call.with_changes(args=without_trailing_comma(args))
     last = call.args[-1]
     closing = (

@@ -451,3 +451,22 @@ def test_bind_of_metadata_another_module_imports_is_an_unsafe_fix(
     assert "MetaData(bind=engine)" in (tmp_path / "db.py").read_text()
     check("--select", "ORM206", "--fix", "--unsafe-fixes", ".")
     assert "MetaData()" in (tmp_path / "db.py").read_text()
+
+
+def test_select_another_module_imports_gets_its_subquery_as_an_unsafe_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "queries.py").write_text(
+        "from sqlalchemy import column, func, select, table\n"
+        "t = table('t', column('a'))\n"
+        "ids = select(t.c.a)\n"
+        "total = select(func.count()).select_from(ids)\n"
+    )
+    (tmp_path / "report.py").write_text("from queries import ids\n")
+    code, out, _ = check("--select", "ORM305", "--fix", ".")
+    assert code == 1
+    assert "another module imports `ids` and may run it as a statement" in out
+    assert "ids = select(t.c.a)\n" in (tmp_path / "queries.py").read_text()
+    check("--select", "ORM305", "--fix", "--unsafe-fixes", ".")
+    assert "ids = select(t.c.a).subquery()\n" in (tmp_path / "queries.py").read_text()

@@ -132,6 +132,8 @@ def _doc_preamble(code: str) -> str:
         "t = Table('t', MetaData(), Column('id', Integer), Column('name', String))\n",
         "ORM304": "from sqlalchemy import column, select, table\n"
         "t = table('t', column('a'), column('b'))\n",
+        "ORM305": "from sqlalchemy import column, func, select, table\n"
+        "t = table('t', column('a'))\n",
         "ORM401": "",
         "ORM402": "from sqlalchemy.orm import declarative_base\n",
         "ORM403": "from sqlalchemy import Column, Integer\n"

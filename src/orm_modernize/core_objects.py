@@ -72,6 +72,13 @@ MAKERS: dict[Core, frozenset[str]] = {
         )
     ),
 }
+# Calls that make a SELECT: a `Select`, or a compound one (`union()`)
+SELECT_MAKERS = frozenset(
+    f"{module}.{name}"
+    for module in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression")
+    for name in ("select", "union", "union_all", "intersect", "intersect_all")
+    + ("except_", "except_all")
+)
 # Table methods that make a statement, and statement methods that refine one
 TABLE_STATEMENTS = frozenset({"select", "insert", "update", "delete"})
 GENERATIVE = frozenset(
@@ -130,6 +137,7 @@ class CoreObjects:
     def __init__(self, semantic: Semantic) -> None:
         self.semantic = semantic
         self._seen: set[tuple[cst.CSTNode, Core]] = set()
+        self._selects: set[cst.CSTNode] = set()
 
     def evidence(self, expr: cst.BaseExpression, kind: Core) -> Evidence:
         key = (expr, kind)
@@ -169,6 +177,35 @@ class CoreObjects:
         if evidence is Evidence.NONE or self.executor(func.value)[0]:
             return Evidence.NONE
         return evidence
+
+    def is_select(self, expr: cst.BaseExpression) -> bool:
+        """`expr` is surely a SELECT statement: `select(...)`, `union(...)`,
+        `t.select()` of a proven table, a generative method of one, or a name
+        bound only to those."""
+        if expr in self._selects:  # `s = s.where(...)`: a cycle proves nothing
+            return False
+        self._selects.add(expr)
+        try:
+            return self._is_select(expr)
+        finally:
+            self._selects.discard(expr)
+
+    def _is_select(self, expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Name):
+            values = list(self.semantic.assigned_values(expr))
+            return bool(values) and all(
+                isinstance(v, cst.BaseExpression) and self.is_select(v) for v in values
+            )
+        if not isinstance(expr, cst.Call):
+            return False
+        func = expr.func
+        if self.semantic.is_one_of(func, SELECT_MAKERS):
+            return True
+        if not isinstance(func, cst.Attribute):
+            return False
+        if func.attr.value == "select":
+            return self.evidence(func.value, Core.TABLE) is Evidence.PROVEN
+        return func.attr.value in GENERATIVE and self.is_select(func.value)
 
     def sql_string(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
         """Whether `value` is surely a string (SQL for `execute()`), and its text

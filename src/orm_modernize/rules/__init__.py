@@ -21,6 +21,7 @@ from orm_modernize.rules.execute_string_sql import ExecuteStringSql
 from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
 from orm_modernize.rules.future_flag import FutureFlag
 from orm_modernize.rules.implicit_execution import ImplicitExecution
+from orm_modernize.rules.implicit_subquery import ImplicitSubquery
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
 from orm_modernize.rules.legacy_select_methods import LegacySelectMethods
@@ -53,6 +54,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     CaseWhenList,
     DmlKeywordArguments,
     LegacySelectMethods,
+    ImplicitSubquery,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,

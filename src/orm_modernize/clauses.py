@@ -40,6 +40,7 @@ def clause(
     keyword: str,
     value: cst.BaseExpression,
     name: Namer,
+    semantic: Semantic,
 ) -> cst.BaseExpression:
     """`statement` with the clause that `keyword=value` gave the 1.x constructor,
     as a method call; Refused when no method says the same."""
@@ -47,6 +48,13 @@ def clause(
         method_name, listed = METHODS[keyword]
         if not listed:
             return method(statement, method_name, value)
+        if collection_kind(semantic, value) == "list" and not isinstance(
+            value, cst.List
+        ):  # a comprehension, or a name only ever bound to a list: spread it
+            return cst.Call(
+                cst.Attribute(statement, cst.Name(method_name)),
+                args=[cst.Arg(value, star="*")],
+            )
         return method(statement, method_name, *elements(keyword, value, method_name))
     if keyword == "distinct" and is_constant(value, "True"):
         return method(statement, "distinct")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from orm_modernize.rule import Rule
 from orm_modernize.rules.bound_metadata import BoundMetadata
 from orm_modernize.rules.case_when_list import CaseWhenList
+from orm_modernize.rules.compound_select_arguments import CompoundSelectArguments
 from orm_modernize.rules.connection_autocommit import ConnectionAutocommit
 from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
 from orm_modernize.rules.create_engine_arguments import CreateEngineArguments
@@ -55,6 +56,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     DmlKeywordArguments,
     LegacySelectMethods,
     ImplicitSubquery,
+    CompoundSelectArguments,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,

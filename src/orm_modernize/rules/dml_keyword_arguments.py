@@ -11,7 +11,7 @@ from orm_modernize.conversion import Namer, Refused, namer
 from orm_modernize.core_objects import Core, CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import Evidence
+from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import code_of, is_constant, keep_parentheses, method
 
 FUNCTIONS: dict[str, frozenset[str]] = {
@@ -128,7 +128,7 @@ class DmlKeywordArguments(Rule):
         try:
             target, clauses = self._clauses(node, arguments, parameters)
             name = namer(self.semantic, node, imports)
-            statement = _with_clauses(base, clauses, name)
+            statement = _with_clauses(base, clauses, name, self.semantic)
         except Refused as why:
             self.report(node, message=f"{message} (no fix: {why})")
             return
@@ -200,6 +200,7 @@ def _with_clauses(
     statement: cst.BaseExpression,
     clauses: list[tuple[str, cst.BaseExpression]],
     name: Namer,
+    semantic: Semantic,
 ) -> cst.BaseExpression:
     for keyword, value in clauses:
         if keyword == "values":
@@ -218,7 +219,7 @@ def _with_clauses(
                 "`bind=` was removed too: execute the statement on a connection"
             )
         else:
-            statement = clause(statement, keyword, value, name)
+            statement = clause(statement, keyword, value, name, semantic)
     return statement
 
 

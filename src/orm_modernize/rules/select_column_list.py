@@ -9,12 +9,15 @@ from orm_modernize.clauses import (
     METHODS,
     clause,
     is_sequence,
+    is_single,
     unpacked,
     without_trailing_comma,
 )
 from orm_modernize.conversion import Namer, Refused, namer
+from orm_modernize.core_objects import Core, CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
+from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import code_of, keep_parentheses
 
 SELECTS = frozenset(
@@ -57,10 +60,13 @@ class SelectColumnList(Rule):
     `from_obj`, `group_by`, `having`, `order_by`, `limit`, `offset`, `prefixes`,
     `suffixes`, `distinct=True`, `for_update=True`, `correlate=False` and
     `use_labels=True` become the methods that replace them (`use_labels` becomes
-    `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`). A list held in a variable
-    (`select(columns)`), a keyword whose value may be a list or a single element
-    (`order_by=ordering`), and any other keyword (`bind=`, `distinct=[cols]`) are
-    reported without a fix.
+    `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`). Columns held in a
+    variable are spread (`select(*columns)`): with clause arguments, 1.4
+    iterated them. A keyword that took a list or one element is spread when its
+    value is a comprehension or a name only ever bound to a list
+    (`.order_by(*ordering)`). A value that may be either
+    (`order_by=self.ordering`) and any other keyword (`bind=`,
+    `distinct=[cols]`) are reported without a fix.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "select() no longer accepts varied
@@ -88,7 +94,8 @@ class SelectColumnList(Rule):
         message += " removed in SQLAlchemy 2.0"
         imports: list[ImportSpec] = []
         try:
-            replacement = _rewrite(node, function, namer(self.semantic, node, imports))
+            name = namer(self.semantic, node, imports)
+            replacement = _rewrite(node, function, name, self.semantic)
         except Refused as why:
             self.report(node, message=f"{message} (no fix: {why})")
             return
@@ -118,6 +125,7 @@ def _rewrite(
     call: cst.Call,
     function: str,
     name: Namer,
+    semantic: Semantic,
 ) -> cst.BaseExpression:
     args = list(call.args)
     first = args[0]
@@ -125,11 +133,17 @@ def _rewrite(
     if first.keyword is None and is_sequence(first.value):
         statement = unpacked(call, first.value)
         args = args[1:]
-    else:  # select(table, whereclause=...) in 2.0's positional style already
+    else:  # select(columns, whereclause=...): 1.4 iterated `columns`
         columns = [a for a in args if a.keyword is None]
         args = [a for a in args if a.keyword is not None]
         if len(columns) > 1:
             raise Refused("several positional arguments besides the columns")
+        if columns and _one_column(semantic, columns[0].value):
+            raise Refused(
+                f"`{code_of(columns[0].value)}` is not a list of columns:"
+                " SQLAlchemy 1.4 fails on it already"
+            )
+        columns = [a.with_changes(star="*") for a in columns]
         statement = call.with_changes(args=without_trailing_comma(columns))
     clauses: list[tuple[str, cst.Arg]] = []
     for index, arg in enumerate(args):
@@ -142,5 +156,14 @@ def _rewrite(
         else:
             clauses.append((arg.keyword.value, arg))
     for keyword, arg in clauses:
-        statement = clause(statement, keyword, arg.value, name)
+        statement = clause(statement, keyword, arg.value, name, semantic)
     return statement
+
+
+def _one_column(semantic: Semantic, value: cst.BaseExpression) -> bool:
+    """`value` is one column or table, never an iterable of columns: `t.c.x`,
+    `User`, `users`."""
+    if is_single(value) or semantic.is_mapped_class(value):
+        return True
+    evidence = semantic.shared(CoreObjects).evidence(value, Core.TABLE)
+    return evidence is Evidence.PROVEN

@@ -136,6 +136,8 @@ def _doc_preamble(code: str) -> str:
         "t = table('t', column('a'))\n",
         "ORM306": "from sqlalchemy import column, table, union\n"
         "t = table('t', column('id'))\nu = table('u', column('id'))\n",
+        "ORM307": "from sqlalchemy import column, select, table\n"
+        "t = table('t', column('a'))\n",
         "ORM401": "",
         "ORM402": "from sqlalchemy.orm import declarative_base\n",
         "ORM403": "from sqlalchemy import Column, Integer\n"

@@ -181,21 +181,29 @@ class CoreObjects:
     def is_select(self, expr: cst.BaseExpression) -> bool:
         """`expr` is surely a SELECT statement: `select(...)`, `union(...)`,
         `t.select()` of a proven table, a generative method of one, or a name
-        bound only to those."""
-        if expr in self._selects:  # `s = s.where(...)`: a cycle proves nothing
-            return False
+        bound only to those (`s = select(...)`, then `s = s.where(...)`)."""
+        return self._select(expr) is True
+
+    def _select(self, expr: cst.BaseExpression) -> bool | None:
+        """True or False; None when `expr` is already being judged (a cycle,
+        which neither proves nor disproves)."""
+        if expr in self._selects:
+            return None
         self._selects.add(expr)
         try:
-            return self._is_select(expr)
+            return self._judge_select(expr)
         finally:
             self._selects.discard(expr)
 
-    def _is_select(self, expr: cst.BaseExpression) -> bool:
+    def _judge_select(self, expr: cst.BaseExpression) -> bool | None:
         if isinstance(expr, cst.Name):
-            values = list(self.semantic.assigned_values(expr))
-            return bool(values) and all(
-                isinstance(v, cst.BaseExpression) and self.is_select(v) for v in values
-            )
+            found = [
+                self._select(v) if isinstance(v, cst.BaseExpression) else False
+                for v in self.semantic.assigned_values(expr)
+            ]
+            if False in found:
+                return False
+            return True if True in found else None
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
@@ -205,7 +213,17 @@ class CoreObjects:
             return False
         if func.attr.value == "select":
             return self.evidence(func.value, Core.TABLE) is Evidence.PROVEN
-        return func.attr.value in GENERATIVE and self.is_select(func.value)
+        return func.attr.value in GENERATIVE and self._select(func.value)
+
+    def is_opaque(self, receiver: cst.BaseExpression) -> bool:
+        """Nothing in this module says what `receiver` is: a parameter, an import,
+        an attribute (`store = Store()` says it is not a statement or a table)."""
+        if not isinstance(receiver, cst.Name):
+            return isinstance(receiver, cst.Attribute)
+        values = list(self.semantic.assigned_values(receiver))
+        return bool(values) and all(
+            isinstance(v, (cst.Param, cst.Import, cst.ImportFrom)) for v in values
+        )
 
     def sql_string(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
         """Whether `value` is surely a string (SQL for `execute()`), and its text

@@ -34,6 +34,7 @@ from orm_modernize.rules.relationship_outside_class import RelationshipOutsideCl
 from orm_modernize.rules.removed_query_api import RemovedQueryApi
 from orm_modernize.rules.row_mapping_access import RowMappingAccess
 from orm_modernize.rules.select_column_list import SelectColumnList
+from orm_modernize.rules.select_mutators import SelectMutators
 
 ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQueryGet,
@@ -57,6 +58,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LegacySelectMethods,
     ImplicitSubquery,
     CompoundSelectArguments,
+    SelectMutators,
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,

@@ -113,7 +113,7 @@ class DmlKeywordArguments(Rule):
                 evidence is Evidence.NONE
                 and self.semantic.imports_sqlalchemy
                 and any(a.keyword and a.keyword.value in DISTINCT for a in arguments)
-                and self._opaque(func.value)
+                and self.semantic.shared(CoreObjects).is_opaque(func.value)
             ):
                 evidence = Evidence.LIKELY
             if evidence is Evidence.NONE:
@@ -139,16 +139,6 @@ class DmlKeywordArguments(Rule):
             imports=tuple(imports),
         )
         self.report(node, fix=fix, message=message)
-
-    def _opaque(self, receiver: cst.BaseExpression) -> bool:
-        """Nothing in this module says what `receiver` is: a parameter, an import,
-        an attribute (`store = Store()` says it is not a table)."""
-        if not isinstance(receiver, cst.Name):
-            return isinstance(receiver, cst.Attribute)
-        values = list(self.semantic.assigned_values(receiver))
-        return bool(values) and all(
-            isinstance(v, (cst.Param, cst.Import, cst.ImportFrom)) for v in values
-        )
 
     def _clauses(
         self,

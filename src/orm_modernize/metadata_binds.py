@@ -5,9 +5,16 @@ engine its tables' statements ran on when executed implicitly (1.x).
     users = Table("users", metadata, ...)   # or metadata.bind = engine
     users.insert().execute(name="ann")      # ran on `engine`
 
-Only module-level binds count, and only when the module binds the metadata to one
-engine: a bind made inside a function may not have happened yet when a statement
-runs, so a metadata bound there has no known engine.
+A metadata has a known engine when every bind of it names the same engine, and
+that engine means the same where the statement runs:
+
+- a module-level metadata, bound at module level or in a function that declares
+  it `global` (SQLAlchemy's own tests bind in `setup_class`), to an engine that
+  is imported or bound once at module level: whenever it is bound, it is bound to
+  that engine;
+- a function's local metadata, bound once, where it is made, in the function's
+  own body (not under an `if` or a loop), for statements after it.
+
 `declarative_base(bind=engine)` binds `Base.metadata`.
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import Assignment, FunctionScope, ImportAssignment
 
 from orm_modernize.core_objects import MAKERS, Core, CoreObjects
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, Semantic
@@ -24,8 +32,8 @@ from orm_modernize.transforms import root_name, walk
 
 @dataclass(frozen=True)
 class Bind:
-    """`metadata` (a module-level name) is bound to `engine` at `site`: the
-    `bind=` argument, or the `metadata.bind = engine` statement."""
+    """`metadata` (its key) is bound to `engine` at `site`: the `bind=` argument,
+    or the `metadata.bind = engine` statement."""
 
     metadata: str
     engine: cst.BaseExpression
@@ -39,47 +47,56 @@ class MetadataBinds:
         self.semantic = semantic
         self.core = semantic.shared(CoreObjects)
         self.binds: list[Bind] = []
-        # Metadata also bound where the order of events is unknown (in a function)
-        self.elsewhere: set[str] = set()
         # `Base = declarative_base(metadata=metadata)`: Base -> metadata
         self.aliases: dict[str, str] = {}
-        for statement in semantic.module.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    self._read(small, statement)
+        # Binds made in a function, by key: their order is checked in engine()
+        self._in_functions: dict[str, list[cst.SimpleStatementLine]] = {}
         for node in walk(semantic.module):
-            key = _assigned_bind(node)
-            if key is not None and self._in_function(node):
-                self.elsewhere.add(self.key(key) or "")
+            if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                self._read(node)
 
-    def _in_function(self, node: cst.CSTNode) -> bool:
-        parent = self.semantic.parent(node)
-        while parent is not None and not isinstance(parent, cst.FunctionDef):
-            parent = self.semantic.parent(parent)
-        return parent is not None
-
-    def _read(
-        self, small: cst.BaseSmallStatement, line: cst.SimpleStatementLine
-    ) -> None:
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target, value = small.targets[0].target, small.value
-            key = _assigned_bind(small)
+    def _read(self, assign: cst.Assign) -> None:
+        target, value = assign.targets[0].target, assign.value
+        line = self.semantic.parent(assign)
+        if not isinstance(line, cst.SimpleStatementLine):
+            return
+        module_level = self.semantic.parent(line) is self.semantic.module
+        bound = _assigned_bind(assign)
+        if bound is not None:
+            key = self.key(bound)
             if key is not None:
-                name = self.key(key)
-                if name is not None:
-                    self.binds.append(Bind(name, value, line))
-                return
-            if isinstance(target, cst.Name) and isinstance(value, cst.Call):
-                arg = self.bind_argument(value)
-                if arg is not None:
-                    self.binds.append(Bind(target.value, arg.value, arg))
-                metadata = _keyword(value, "metadata")
-                if (
-                    metadata is not None
-                    and isinstance(metadata.value, cst.Name)
-                    and self.semantic.is_one_of(value.func, DECLARATIVE_BASE_FUNCTIONS)
-                ):
-                    self.aliases[target.value] = metadata.value.value
+                self.binds.append(Bind(key, value, line))
+                self._placed(key, line, module_level)
+            return
+        if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
+            return
+        arg = self.bind_argument(value)
+        key = self.key(target)
+        if arg is not None and key is not None:
+            self.binds.append(Bind(key, arg.value, arg))
+            self._placed(key, line, module_level)
+        metadata = _keyword(value, "metadata")
+        if (
+            module_level
+            and metadata is not None
+            and isinstance(metadata.value, cst.Name)
+            and self.semantic.is_one_of(value.func, DECLARATIVE_BASE_FUNCTIONS)
+        ):
+            self.aliases[target.value] = metadata.value.value
+
+    def _placed(self, key: str, line: cst.SimpleStatementLine, module: bool) -> None:
+        if not module:
+            self._in_functions.setdefault(key, []).append(line)
+
+    def _local_to(self, name: cst.Name) -> cst.FunctionDef | None:
+        """The function `name` is a local of; None for a module-level name."""
+        scope = self.semantic.scope(name)
+        if not isinstance(scope, FunctionScope):
+            return None
+        if not any(a.scope is scope for a in scope[name.value]):
+            return None  # a global (read, or declared `global` here)
+        node = scope.node
+        return node if isinstance(node, cst.FunctionDef) else None
 
     def bind_argument(self, call: cst.Call) -> cst.Arg | None:
         """The `bind=` of `MetaData(...)` (also its first positional argument) or of
@@ -94,12 +111,17 @@ class MetadataBinds:
         return None
 
     def key(self, metadata: cst.BaseExpression) -> str | None:
-        """The module-level name that stands for `metadata`: `md` for `md`, `Base`
-        for `Base.metadata` (or what `Base` was declared with)."""
+        """What stands for `metadata`: `md` for a module-level `md`, `Base` for
+        `Base.metadata` (or what `Base` was declared with), `md@<line>` for a
+        local of the function on that line."""
         if isinstance(metadata, cst.Attribute) and metadata.attr.value == "metadata":
             metadata = metadata.value
         if not isinstance(metadata, cst.Name):
             return None
+        function = self._local_to(metadata)
+        if function is not None:
+            line = self.semantic.source_position(function)[0]
+            return f"{metadata.value}@{line}"
         return self.aliases.get(metadata.value, metadata.value)
 
     def binds_of(self, metadata: cst.BaseExpression) -> list[Bind]:
@@ -113,7 +135,7 @@ class MetadataBinds:
         `at`; None when unknown or not bound."""
         key = self.key(metadata)
         binds = self.binds_of(metadata)
-        if not binds or key in self.elsewhere:
+        if key is None or not binds:
             return None
         engine = binds[0].engine
         if any(not b.engine.deep_equals(engine) for b in binds):
@@ -128,7 +150,45 @@ class MetadataBinds:
         )
         if found is None or not self.semantic.binds_same(found, at):
             return None
-        return engine
+        lines = self._in_functions.get(key)
+        if lines is None:
+            return engine
+        if "@" in key:
+            return engine if self._bound_before(metadata, lines, at) else None
+        return engine if self._stable(found) else None
+
+    def _bound_before(
+        self,
+        metadata: cst.BaseExpression,
+        lines: list[cst.SimpleStatementLine],
+        at: cst.CSTNode,
+    ) -> bool:
+        """A local metadata, made once and bound once, surely bound before `at`:
+        the bind is in the function's own body and `at` comes after it."""
+        if not isinstance(metadata, cst.Name) or len(lines) != 1:
+            return False
+        if len(self.semantic.assignments(metadata)) != 1:
+            return False
+        line = lines[0]
+        body = self.semantic.parent(line)
+        function = self.semantic.parent(body) if body is not None else None
+        return (
+            isinstance(body, cst.IndentedBlock)
+            and isinstance(function, cst.FunctionDef)
+            and self.semantic.source_position(line) < self.semantic.source_position(at)
+        )
+
+    def _stable(self, root: cst.Name) -> bool:
+        """`root` means one object from import on: an imported name, or a name the
+        module binds once at module level."""
+        assignments = self.semantic.assignments(root)
+        if len(assignments) != 1:
+            return False
+        if isinstance(assignments[0], ImportAssignment):
+            return True
+        return isinstance(assignments[0], Assignment) and not isinstance(
+            assignments[0].scope, FunctionScope
+        )
 
     def table_metadata(self, table: cst.BaseExpression) -> cst.BaseExpression | None:
         """The metadata of a table bound once, by `Table("name", metadata, ...)`."""
@@ -168,6 +228,25 @@ class MetadataBinds:
         if not engines or any(not e.deep_equals(engines[0]) for e in engines):
             return None
         return engines[0]
+
+    def executes_on(self, call: cst.Call, key: str) -> bool:
+        """`stmt.execute()` may run on the metadata `key` stands for: a table of
+        the statement belongs to it, or to a metadata not known here."""
+        statement = call.func.value if isinstance(call.func, cst.Attribute) else None
+        if statement is None:
+            return True
+        for node in self._parts(statement, depth=3):
+            name = self._read_name(node)
+            if name is None:
+                continue
+            metadata = self.table_metadata(name)
+            if metadata is None:
+                if self.core.evidence(name, Core.TABLE).value:
+                    return True
+                continue
+            if self.key(metadata) in (key, None):
+                return True
+        return False
 
     def _read_name(self, node: cst.CSTNode) -> cst.Name | None:
         """`node` if it is a name read as a variable: not `c` of `users.c`, not a

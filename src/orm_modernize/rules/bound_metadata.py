@@ -50,9 +50,11 @@ class BoundMetadata(Rule):
 
     ## Fix safety
     The engine is passed where the bind supplied it: `create_all(engine)`,
-    `autoload_with=engine`. These are exact and safe when the module binds the
-    metadata to one engine at its top level; otherwise they are reported without
-    a fix. The bind itself is removed only once nothing in the module relies on
+    `autoload_with=engine`. These are exact and safe when the engine is known
+    there, as for ORM205 (one engine for every bind, at module level, in a
+    `setup_class` that declares the metadata `global`, or before the call in the
+    function that owns the metadata); otherwise they are reported without a
+    fix. The bind itself is removed only once nothing in the module relies on
     it: no statement executed implicitly (ORM205), no read of `.bind`, no call
     above left without a fix, and no `Session()` / `sessionmaker()` without a
     bind while a declarative base uses the metadata. The removal is unsafe when
@@ -81,7 +83,7 @@ class BoundMetadata(Rule):
         argument = binds.bind_argument(node)
         if argument is not None:
             bind = next((b for b in binds.binds if b.site is argument), None)
-            if bind is None:  # not at module level
+            if bind is None:  # MetaData(bind=...) not assigned to a name
                 target = self.semantic.parent(node)
                 name = (
                     target.targets[0].target
@@ -203,7 +205,7 @@ class BoundMetadata(Rule):
                     raise Refused(f"`{code_of(node)}` still reads it")
                 continue
             func = node.func
-            if executes:
+            if executes and binds.executes_on(node, bind.metadata):
                 raise Refused(
                     f"`{code_of(func)}()` on line {self._line(node)} still executes"
                     " on it (ORM205)"

@@ -34,13 +34,18 @@ class ImplicitExecution(Rule):
 
     ## Fix safety
     Safe when the statement's tables belong to a `MetaData` the module binds
-    to one engine at its top level (`MetaData(bind=engine)`, `MetaData(engine)`,
-    `metadata.bind = engine`, `declarative_base(bind=engine)`): the statement
+    to one engine (`MetaData(bind=engine)`, `MetaData(engine)`,
+    `metadata.bind = engine`, `declarative_base(bind=engine)`) that is known
+    where the statement runs: a module-level metadata bound at module level,
+    or in a function that declares it `global` to an imported or module-level
+    engine (as in `setup_class`); or a function's local metadata, bound in the
+    function's own body before the statement. The statement
     moves into a `with engine.begin() as conn:` block, which commits as 1.x's
     autocommit did, and its parameters become one dict or a list of dicts. As
     for ORM202, only where the result is not needed after the statement.
-    Reported without a fix when the engine is not known (a metadata bound in a
-    function, or imported) or the result is kept. The new form runs on
+    Reported without a fix when the engine is not known (bound to a parameter,
+    under an `if`, to several engines, or an imported metadata) or the result
+    is kept. The new form runs on
     SQLAlchemy 1.4 as well as 2.x. ORM206 then removes the bind itself.
 
     ## References

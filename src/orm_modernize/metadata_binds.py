@@ -20,6 +20,7 @@ that engine means the same where the statement runs:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -211,42 +212,39 @@ class MetadataBinds:
     ) -> cst.BaseExpression | None:
         """The engine a statement over bound tables runs on when executed
         implicitly: every table it names must be bound to the same engine."""
-        engines: list[cst.BaseExpression] = []
-        for node in self._parts(statement, depth=3):
-            name = self._read_name(node)
-            if name is None:
-                continue
-            metadata = self.table_metadata(name)
-            if metadata is None:
-                if self.core.evidence(name, Core.TABLE).value:
-                    return None  # a table whose metadata is not known
-                continue
-            engine = self.engine(metadata, at)
-            if engine is None:
-                return None
-            engines.append(engine)
-        if not engines or any(not e.deep_equals(engines[0]) for e in engines):
+        metadatas = list(self._tables_metadata(statement))
+        if not metadatas or None in metadatas:
+            return None  # no table, or a table whose metadata is not known
+        engines = [self.engine(m, at) for m in metadatas if m is not None]
+        first = engines[0]
+        if first is None or any(e is None or not e.deep_equals(first) for e in engines):
             return None
-        return engines[0]
+        return first
 
     def executes_on(self, call: cst.Call, key: str) -> bool:
         """`stmt.execute()` may run on the metadata `key` stands for: a table of
         the statement belongs to it, or to a metadata not known here."""
-        statement = call.func.value if isinstance(call.func, cst.Attribute) else None
-        if statement is None:
+        if not isinstance(call.func, cst.Attribute):
             return True
+        return any(
+            m is None or self.key(m) in (key, None)
+            for m in self._tables_metadata(call.func.value)
+        )
+
+    def _tables_metadata(
+        self, statement: cst.BaseExpression
+    ) -> Iterator[cst.BaseExpression | None]:
+        """The metadata of each table `statement` names; None for a table whose
+        metadata is not known here."""
         for node in self._parts(statement, depth=3):
             name = self._read_name(node)
             if name is None:
                 continue
             metadata = self.table_metadata(name)
-            if metadata is None:
-                if self.core.evidence(name, Core.TABLE).value:
-                    return True
-                continue
-            if self.key(metadata) in (key, None):
-                return True
-        return False
+            if metadata is not None:
+                yield metadata
+            elif self.core.evidence(name, Core.TABLE).value:
+                yield None
 
     def _read_name(self, node: cst.CSTNode) -> cst.Name | None:
         """`node` if it is a name read as a variable: not `c` of `users.c`, not a

@@ -24,6 +24,12 @@ ROWS = {
         P,
     ),
     "unknown_class_table": ("target(Thing.__table__)", Core.TABLE, L),
+    "none_placeholder_then_table": (
+        "t = None\ndef setup():\n    global t\n    t = Table('t', md)\ntarget(t)",
+        Core.TABLE,
+        P,
+    ),
+    "only_none_is_no_table": ("t = None\ntarget(t)", Core.TABLE, N),
     "metadata_tables": ("t = md.tables['t']\ntarget(t)", Core.TABLE, L),
     "local_object_is_no_table": (
         "class Store:\n    pass\nt = Store()\ntarget(t)",

@@ -278,10 +278,24 @@ class CoreObjects:
             if isinstance(assignment, ImportAssignment):
                 found.append(self._by_name(name.value, kind))
             elif isinstance(assignment, Assignment):
-                found.append(self._bound(assignment.node, name.value, kind))
+                if not self._placeholder(assignment.node):
+                    found.append(self._bound(assignment.node, name.value, kind))
             else:
                 found.append(Evidence.NONE)
+        # `users = None`, set for real in `setup_class`: using it as a table while
+        # it is None fails anyway, so only the other bindings say what it is
         return min(found, default=Evidence.NONE)
+
+    def _placeholder(self, node: cst.CSTNode) -> bool:
+        """`name = None`."""
+        target = self.semantic.parent(node)
+        assign = self.semantic.parent(target) if target is not None else None
+        return (
+            isinstance(target, cst.AssignTarget)
+            and isinstance(assign, cst.Assign)
+            and isinstance(assign.value, cst.Name)
+            and assign.value.value == "None"
+        )
 
     def _bound(self, node: cst.CSTNode, name: str, kind: Core) -> Evidence:
         """The evidence one binding site gives `name`."""

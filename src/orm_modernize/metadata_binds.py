@@ -155,28 +155,39 @@ class MetadataBinds:
         if lines is None:
             return engine
         if "@" in key:
-            return engine if self._bound_before(metadata, lines, at) else None
+            return engine if self._bound_before(metadata, binds, lines, at) else None
         return engine if self._stable(found) else None
 
     def _bound_before(
         self,
         metadata: cst.BaseExpression,
+        binds: list[Bind],
         lines: list[cst.SimpleStatementLine],
         at: cst.CSTNode,
     ) -> bool:
         """A local metadata, made once and bound once, surely bound before `at`:
-        the bind is in the function's own body and `at` comes after it."""
+        bound where it is made (`MetaData(engine)`: so is every table of it, even
+        one kept in a global), or bound by a statement of the function's own body
+        that comes before `at`, in the same function."""
         if not isinstance(metadata, cst.Name) or len(lines) != 1:
             return False
         if len(self.semantic.assignments(metadata)) != 1:
             return False
+        if isinstance(binds[0].site, cst.Arg):
+            return True
         line = lines[0]
         body = self.semantic.parent(line)
         function = self.semantic.parent(body) if body is not None else None
-        return (
+        if not (
             isinstance(body, cst.IndentedBlock)
             and isinstance(function, cst.FunctionDef)
-            and self.semantic.source_position(line) < self.semantic.source_position(at)
+        ):
+            return False
+        position = self.semantic.source_position(at)
+        return (
+            self.semantic.source_position(line)
+            < position
+            < self.semantic.source_end(function)
         )
 
     def _stable(self, root: cst.Name) -> bool:
@@ -192,10 +203,15 @@ class MetadataBinds:
         )
 
     def table_metadata(self, table: cst.BaseExpression) -> cst.BaseExpression | None:
-        """The metadata of a table bound once, by `Table("name", metadata, ...)`."""
+        """The metadata of a table bound once, by `Table("name", metadata, ...)`
+        (besides a `None` placeholder)."""
         if not isinstance(table, cst.Name):
             return None
-        values = list(self.semantic.assigned_values(table))
+        values = [  # `users = None` at module level, then made in `setup_class`
+            v
+            for v in self.semantic.assigned_values(table)
+            if not (isinstance(v, cst.Name) and v.value == "None")
+        ]
         if len(values) != 1 or not isinstance(values[0], cst.Call):
             return None
         call = values[0]

@@ -30,6 +30,11 @@ ROWS = {
         P,
     ),
     "only_none_is_no_table": ("t = None\ntarget(t)", Core.TABLE, N),
+    "testing_table": (
+        "from sqlalchemy.testing.schema import Table as T\nt = T('t', md)\ntarget(t)",
+        Core.TABLE,
+        P,
+    ),
     "metadata_tables": ("t = md.tables['t']\ntarget(t)", Core.TABLE, L),
     "local_object_is_no_table": (
         "class Store:\n    pass\nt = Store()\ntarget(t)",

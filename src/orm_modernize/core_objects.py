@@ -42,6 +42,7 @@ MAKERS: dict[Core, frozenset[str]] = {
         "sqlalchemy.table",
         "sqlalchemy.sql.table",
         "sqlalchemy.sql.expression.table",
+        "sqlalchemy.testing.schema.Table",  # SQLAlchemy's own tests: a real Table
     ),
     Core.ENGINE: _names(
         "sqlalchemy.create_engine",

@@ -203,25 +203,31 @@ class MetadataBinds:
         )
 
     def table_metadata(self, table: cst.BaseExpression) -> cst.BaseExpression | None:
-        """The metadata of a table bound once, by `Table("name", metadata, ...)`
-        (besides a `None` placeholder)."""
+        """The metadata of a table made by `Table("name", metadata, ...)`: by each
+        of its bindings (besides a `None` placeholder), which must all name the
+        same metadata (a global `users` made in the `setup_class` of several test
+        classes)."""
         if not isinstance(table, cst.Name):
             return None
-        values = [  # `users = None` at module level, then made in `setup_class`
-            v
-            for v in self.semantic.assigned_values(table)
-            if not (isinstance(v, cst.Name) and v.value == "None")
-        ]
-        if len(values) != 1 or not isinstance(values[0], cst.Call):
+        found: list[cst.BaseExpression] = []
+        for value in self.semantic.assigned_values(table):
+            if isinstance(value, cst.Name) and value.value == "None":
+                continue  # `users = None` at module level, made in `setup_class`
+            if not (
+                isinstance(value, cst.Call)
+                and self.semantic.is_one_of(value.func, MAKERS[Core.TABLE])
+                and len(value.args) >= 2
+                and value.args[1].keyword is None
+            ):
+                return None
+            found.append(value.args[1].value)
+        if not found:
             return None
-        call = values[0]
-        if (
-            not self.semantic.is_one_of(call.func, MAKERS[Core.TABLE])
-            or len(call.args) < 2
-            or call.args[1].keyword is not None
-        ):
-            return None
-        return call.args[1].value
+        if len(found) > 1:
+            keys = {self.key(metadata) for metadata in found}
+            if len(keys) != 1 or None in keys:
+                return None
+        return found[0]
 
     def statement_engine(
         self, statement: cst.BaseExpression, at: cst.CSTNode

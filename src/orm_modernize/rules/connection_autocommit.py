@@ -53,8 +53,10 @@ class ConnectionAutocommit(Rule):
     application's decision (`engine.begin()` for the whole block, or
     `conn.commit()` after the writes, which needs SQLAlchemy 2.x or
     `future=True` on 1.4). Connections that call `begin()`, `begin_nested()`,
-    `commit()` or `execution_options()` anywhere in the same function are left
-    alone, as are connections passed in as parameters.
+    `commit()` or `execution_options(isolation_level=...)` anywhere in the same
+    function are left alone, as are connections passed in as parameters. The
+    `autocommit=True` execution option, 1.x's way to autocommit any statement,
+    is reported wherever it is set: 2.x ignores it.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Library-level (but not driver level)
@@ -68,10 +70,13 @@ class ConnectionAutocommit(Rule):
         " SQLAlchemy 1.x and is rolled back by 2.x; use `engine.begin()` or"
         " `conn.commit()`"
     )
-    triggers = (b".connect(",)
+    triggers = (b".connect(", b"autocommit")
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "execution_options":
+            self._autocommit_option(node)
+            return
         if not (
             isinstance(func, cst.Attribute)
             and func.attr.value in EXECUTE_METHODS | {"exec_driver_sql"}
@@ -143,5 +148,25 @@ class ConnectionAutocommit(Rule):
                 and isinstance(node.value, cst.Name)
                 and node.value.value == connection.value
             ):
-                return True
+                call = self.semantic.parent(node)
+                if node.attr.value != "execution_options" or (
+                    isinstance(call, cst.Call) and _keyword(call, "isolation_level")
+                ):
+                    return True
         return False
+
+    def _autocommit_option(self, node: cst.Call) -> None:
+        """`.execution_options(autocommit=True)`: 1.x's library autocommit, which
+        2.x ignores."""
+        if self.semantic.imports_sqlalchemy and _keyword(node, "autocommit"):
+            self.report(
+                node,
+                message="the `autocommit` execution option was SQLAlchemy 1.x's"
+                " library autocommit; 2.x ignores it and rolls the write back: use"
+                " `engine.begin()`, `conn.commit()`, or"
+                ' `isolation_level="AUTOCOMMIT"` for driver-level autocommit',
+            )
+
+
+def _keyword(call: cst.Call, name: str) -> bool:
+    return any(a.keyword is not None and a.keyword.value == name for a in call.args)

@@ -20,7 +20,13 @@ import libcst as cst
 
 from orm_modernize.conversion import Refused
 from orm_modernize.semantic import FLASK_SQLALCHEMY, Evidence, Semantic
-from orm_modernize.transforms import QueryChain, Step, keyword, steps_from
+from orm_modernize.transforms import (
+    QueryChain,
+    Step,
+    keyword,
+    keyword_argument,
+    steps_from,
+)
 
 # The `db.*_or_404()` and `db.paginate()` helpers that replace Query's own.
 HELPERS_SINCE = (3, 0)
@@ -121,9 +127,9 @@ def _custom_query_class(
                 ):
                     return reason
     for value in _db_values(db, semantic):
-        if isinstance(value, cst.Call) and any(
-            a.keyword is not None and a.keyword.value == "query_class"
-            for a in value.args
+        if (
+            isinstance(value, cst.Call)
+            and keyword_argument(value, "query_class") is not None
         ):
             return reason
     return None

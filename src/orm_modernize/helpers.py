@@ -23,7 +23,13 @@ from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused
 from orm_modernize.semantic import Semantic
-from orm_modernize.transforms import QueryChain, code_of, root_name, walk
+from orm_modernize.transforms import (
+    QueryChain,
+    code_of,
+    keyword_argument,
+    root_name,
+    walk,
+)
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,9 @@ def argument_for(
     for index, arg in enumerate(a for a in call.args if a.keyword is None):
         if index < len(positional) and positional[index].name.value == parameter:
             found = arg.value
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == parameter:
-            found = arg.value
+    named = keyword_argument(call, parameter)
+    if named is not None:
+        found = named.value
     if found is None:
         raise Refused(f"`{code_of(call)}` does not pass `{parameter}`")
     if root_name(found) is None:

@@ -28,7 +28,7 @@ from libcst.metadata import Assignment, FunctionScope, ImportAssignment
 
 from orm_modernize.core_objects import MAKERS, Core, CoreObjects
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, Semantic
-from orm_modernize.transforms import root_name, walk
+from orm_modernize.transforms import keyword_argument, root_name, walk
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class MetadataBinds:
         if arg is not None and key is not None:
             self.binds.append(Bind(key, arg.value, arg))
             self._placed(key, line, module_level)
-        metadata = _keyword(value, "metadata")
+        metadata = keyword_argument(value, "metadata")
         if (
             module_level
             and metadata is not None
@@ -106,9 +106,9 @@ class MetadataBinds:
             first = call.args[0] if call.args else None
             if first is not None and first.keyword is None and not first.star:
                 return first
-            return _keyword(call, "bind")
+            return keyword_argument(call, "bind")
         if self.semantic.is_one_of(call.func, DECLARATIVE_BASE_FUNCTIONS):
-            return _keyword(call, "bind")
+            return keyword_argument(call, "bind")
         return None
 
     def key(self, metadata: cst.BaseExpression) -> str | None:
@@ -305,10 +305,3 @@ def _assigned_bind(node: cst.CSTNode) -> cst.BaseExpression | None:
     if isinstance(target, cst.Attribute) and target.attr.value == "bind":
         return target.value
     return None
-
-
-def _keyword(call: cst.Call, name: str) -> cst.Arg | None:
-    return next(
-        (a for a in call.args if a.keyword is not None and a.keyword.value == name),
-        None,
-    )

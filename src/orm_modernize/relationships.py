@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from orm_modernize.transforms import string_value, walk
+from orm_modernize.transforms import keyword_argument, string_value, walk
 
 RELATIONSHIP_FUNCTIONS = frozenset({"relationship", "relation"})
 MAPPING_FUNCTIONS = frozenset({"map_imperatively", "mapper"})
@@ -73,17 +73,10 @@ class Relationships:
     def _mapping_call(self, call: cst.Call) -> None:
         positional = [a.value for a in call.args if a.keyword is None]
         owner = positional[0] if positional else None
-        properties = next(
-            (
-                a.value
-                for a in call.args
-                if a.keyword and a.keyword.value == "properties"
-            ),
-            None,
-        )
+        properties = keyword_argument(call, "properties")
         if not isinstance(owner, cst.Name) or properties is None:
             return
-        for key, value in _items(properties):
+        for key, value in _items(properties.value):
             if isinstance(value, cst.Call):
                 self._relationship(owner.value, key, value, False)
 
@@ -98,12 +91,12 @@ class Relationships:
             return
         self._add(owner, attribute, Target(target, declared))
         self.declared.add((owner, attribute))
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "backref":
-                backref = _backref_name(arg.value)
-                if backref is not None:
-                    self._add(target, backref, Target(owner, declared))
-                    self.backrefs.add((target, backref))
+        arg = keyword_argument(call, "backref")
+        if arg is not None:
+            backref = _backref_name(arg.value)
+            if backref is not None:
+                self._add(target, backref, Target(owner, declared))
+                self.backrefs.add((target, backref))
 
     def _add(self, owner: str, attribute: str, target: Target) -> None:
         self._found.setdefault((owner, attribute), set()).add(target)

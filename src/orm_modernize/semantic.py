@@ -29,7 +29,7 @@ from libcst.metadata import (
 from orm_modernize.datatypes import ImportSpec
 from orm_modernize.pins import Pin, lowest_floor
 from orm_modernize.relationships import Relationships
-from orm_modernize.transforms import QueryChain, code_of, walk
+from orm_modernize.transforms import QueryChain, code_of, keyword_argument, walk
 
 T = TypeVar("T")
 
@@ -716,10 +716,7 @@ class Semantic:
         return (
             isinstance(value, cst.Call)
             and self.calls(value, BUNDLES)
-            and not any(
-                a.keyword is not None and a.keyword.value == "single_entity"
-                for a in value.args
-            )
+            and keyword_argument(value, "single_entity") is None
         )
 
     def _is_sql_expression(self, call: cst.Call) -> bool:

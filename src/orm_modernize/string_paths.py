@@ -21,7 +21,14 @@ import libcst as cst
 
 from orm_modernize.conversion import Namer, Refused
 from orm_modernize.semantic import Semantic, Shape
-from orm_modernize.transforms import QueryChain, Step, is_constant, string_value, then
+from orm_modernize.transforms import (
+    QueryChain,
+    Step,
+    is_constant,
+    keyword_argument,
+    string_value,
+    then,
+)
 
 LOADERS = frozenset(
     {
@@ -263,7 +270,7 @@ class PathRewriter:
             base, start = self._loader(func.value)
         positional = [a.value for a in expr.args if a.keyword is None]
         keywords = [a for a in expr.args if a.keyword is not None]
-        if any(a.keyword and a.keyword.value == "alias" for a in keywords):
+        if keyword_argument(expr, "alias") is not None:
             raise Refused("`contains_eager(..., alias=...)`: use `of_type()`")
         if name == "load_only":
             columns = [

@@ -150,6 +150,14 @@ def method(value: cst.BaseExpression, name: str, *args: cst.BaseExpression) -> c
     )
 
 
+def keyword_argument(call: cst.Call, name: str) -> cst.Arg | None:
+    """The `name=...` argument of `call`, if it has one."""
+    return next(
+        (a for a in call.args if a.keyword is not None and a.keyword.value == name),
+        None,
+    )
+
+
 def keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
     """`name=value`, without spaces around `=`."""
     return cst.Arg(

@@ -17,7 +17,13 @@ from orm_modernize.semantic import (
     SESSION_FACTORIES,
     Evidence,
 )
-from orm_modernize.transforms import code_of, is_constant, keyword, walk
+from orm_modernize.transforms import (
+    code_of,
+    is_constant,
+    keyword,
+    keyword_argument,
+    walk,
+)
 
 # Methods that ran on the bind when given none: MetaData's and Table's
 METADATA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
@@ -138,16 +144,14 @@ class BoundMetadata(Rule):
         )
 
     def _autoload(self, table: cst.Call, binds: MetadataBinds) -> None:
-        autoload = next(
-            (a for a in table.args if a.keyword and a.keyword.value == "autoload"),
-            None,
-        )
+        autoload = keyword_argument(table, "autoload")
         if autoload is None:
             return
         message = "`Table(autoload=...)` was removed in SQLAlchemy 2.0"
         args = [a for a in table.args if a is not autoload]
-        if any(is_constant(autoload.value, v) for v in ("False", "None")) or any(
-            a.keyword and a.keyword.value == "autoload_with" for a in args
+        if (
+            any(is_constant(autoload.value, v) for v in ("False", "None"))
+            or keyword_argument(table, "autoload_with") is not None
         ):  # no reflection, or the engine already given
             fix = Fix.replace(table, with_arguments(table, args), safe=True)
             self.report(table, fix=fix, message=message)
@@ -243,7 +247,7 @@ class BoundMetadata(Rule):
         """A call that relies on the bind and has no fix here."""
         func = call.func
         if self.semantic.is_one_of(func, MAKERS[Core.TABLE]):
-            if not any(a.keyword and a.keyword.value == "autoload" for a in call.args):
+            if keyword_argument(call, "autoload") is None:
                 return False
             metadata = call.args[1].value if len(call.args) > 1 else None
         elif (

@@ -14,7 +14,7 @@ from orm_modernize.core_objects import (
     CoreObjects,
 )
 from orm_modernize.rule import Rule
-from orm_modernize.transforms import walk
+from orm_modernize.transforms import keyword_argument, walk
 
 # What 1.x autocommitted when run outside a transaction (`AUTOCOMMIT_REGEXP`)
 AUTOCOMMITTED_SQL = re.compile(r"\s*(?:UPDATE|INSERT|CREATE|DELETE|DROP|ALTER)", re.I)
@@ -150,7 +150,8 @@ class ConnectionAutocommit(Rule):
             ):
                 call = self.semantic.parent(node)
                 if node.attr.value != "execution_options" or (
-                    isinstance(call, cst.Call) and _keyword(call, "isolation_level")
+                    isinstance(call, cst.Call)
+                    and keyword_argument(call, "isolation_level") is not None
                 ):
                     return True
         return False
@@ -158,7 +159,10 @@ class ConnectionAutocommit(Rule):
     def _autocommit_option(self, node: cst.Call) -> None:
         """`.execution_options(autocommit=True)`: 1.x's library autocommit, which
         2.x ignores."""
-        if self.semantic.imports_sqlalchemy and _keyword(node, "autocommit"):
+        if (
+            self.semantic.imports_sqlalchemy
+            and keyword_argument(node, "autocommit") is not None
+        ):
             self.report(
                 node,
                 message="the `autocommit` execution option was SQLAlchemy 1.x's"
@@ -166,7 +170,3 @@ class ConnectionAutocommit(Rule):
                 " `engine.begin()`, `conn.commit()`, or"
                 ' `isolation_level="AUTOCOMMIT"` for driver-level autocommit',
             )
-
-
-def _keyword(call: cst.Call, name: str) -> bool:
-    return any(a.keyword is not None and a.keyword.value == name for a in call.args)

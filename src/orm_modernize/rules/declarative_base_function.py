@@ -9,7 +9,7 @@ import libcst as cst
 from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, in_import_fallback
-from orm_modernize.transforms import string_value
+from orm_modernize.transforms import keyword_argument, string_value
 
 StatementT = TypeVar("StatementT", cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
@@ -62,7 +62,7 @@ class DeclarativeBaseFunction(Rule):
             return
         if in_import_fallback(node, self.semantic.parent):
             return
-        if any(arg.keyword and arg.keyword.value == "bind" for arg in node.args):
+        if keyword_argument(node, "bind") is not None:
             self.report(
                 node,
                 message="`declarative_base(bind=...)` was removed in"

@@ -9,7 +9,7 @@ from orm_modernize.core_objects import Core, CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
-from orm_modernize.transforms import imported_root
+from orm_modernize.transforms import imported_root, keyword_argument
 
 # Engine method -> the Inspector method that replaces it
 METHODS = {"table_names": "get_table_names", "has_table": "has_table"}
@@ -78,7 +78,7 @@ class EngineInspection(Rule):
         message = self.message.format(method=method)
         imports: list[ImportSpec] = []
         try:
-            if any(a.keyword and a.keyword.value == "connection" for a in node.args):
+            if keyword_argument(node, "connection") is not None:
                 raise Refused("`connection=` is not an argument of the inspector")
             if any(a.star for a in node.args):
                 raise Refused("`*args` cannot be read")

@@ -9,7 +9,7 @@ from orm_modernize.conversion import namer
 from orm_modernize.datatypes import Fix, ImportSpec
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import SESSION_CLASSES, SESSION_FACTORIES, Evidence
-from orm_modernize.transforms import imported_root, is_constant
+from orm_modernize.transforms import imported_root, is_constant, keyword_argument
 
 RECIPES = {
     "autocommit": "`autocommit=True` was removed in SQLAlchemy 2.0 (`ArgumentError`):"
@@ -72,8 +72,9 @@ class LegacySessionTransactions(Rule):
             return
         if not isinstance(func, cst.Attribute):
             return
-        if func.attr.value == "begin" and any(
-            a.keyword and a.keyword.value == "subtransactions" for a in node.args
+        if (
+            func.attr.value == "begin"
+            and keyword_argument(node, "subtransactions") is not None
         ):
             if self.semantic.session_evidence(func.value) is not Evidence.NONE:
                 self.report(node, message=RECIPES["subtransactions"])

@@ -17,6 +17,7 @@ import libcst as cst
 from libcst.metadata import Assignment, ImportAssignment
 
 from orm_modernize.semantic import Evidence, Semantic
+from orm_modernize.transforms import is_constant
 
 
 class Core(enum.Enum):
@@ -294,8 +295,7 @@ class CoreObjects:
         return (
             isinstance(target, cst.AssignTarget)
             and isinstance(assign, cst.Assign)
-            and isinstance(assign.value, cst.Name)
-            and assign.value.value == "None"
+            and is_constant(assign.value, "None")
         )
 
     def _bound(self, node: cst.CSTNode, name: str, kind: Core) -> Evidence:

@@ -28,7 +28,7 @@ from libcst.metadata import Assignment, FunctionScope, ImportAssignment
 
 from orm_modernize.core_objects import MAKERS, Core, CoreObjects
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, Semantic
-from orm_modernize.transforms import keyword_argument, root_name, walk
+from orm_modernize.transforms import is_constant, keyword_argument, root_name, walk
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class MetadataBinds:
         if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
             return
         arg = self.bind_argument(value)
-        key = self.key(target)
+        key = self.key(target) if arg is not None else None
         if arg is not None and key is not None:
             self.binds.append(Bind(key, arg.value, arg))
             self._placed(key, line, module_level)
@@ -211,7 +211,7 @@ class MetadataBinds:
             return None
         found: list[cst.BaseExpression] = []
         for value in self.semantic.assigned_values(table):
-            if isinstance(value, cst.Name) and value.value == "None":
+            if value is not None and is_constant(value, "None"):
                 continue  # `users = None` at module level, made in `setup_class`
             if not (
                 isinstance(value, cst.Call)

@@ -88,17 +88,10 @@ class BoundMetadata(Rule):
             return
         argument = binds.bind_argument(node)
         if argument is not None:
+            # MetadataBinds holds every bind assigned to a name; any other
+            # (`f(MetaData(bind=e))`) has no key that something could rely on
             bind = next((b for b in binds.binds if b.site is argument), None)
-            if bind is None:  # MetaData(bind=...) not assigned to a name
-                target = self.semantic.parent(node)
-                name = (
-                    target.targets[0].target
-                    if isinstance(target, cst.Assign) and len(target.targets) == 1
-                    else None
-                )
-                key = binds.key(name) if isinstance(name, cst.Name) else None
-                bind = Bind(key or "", argument.value, argument)
-            self._unbind(node, bind, binds)
+            self._unbind(node, bind or Bind("", argument.value, argument), binds)
             return
         if not isinstance(func, cst.Attribute) or any(
             a.keyword is None or a.keyword.value == "bind" for a in node.args
@@ -139,9 +132,7 @@ class BoundMetadata(Rule):
         line = self.semantic.parent(node)
         assert isinstance(line, cst.SimpleStatementLine)
         bind = next((b for b in binds.binds if b.site is line), None)
-        self._unbind(
-            node, bind or Bind(binds.key(target.value) or "", node.value, line), binds
-        )
+        self._unbind(node, bind or Bind("", node.value, line), binds)
 
     def _autoload(self, table: cst.Call, binds: MetadataBinds) -> None:
         autoload = keyword_argument(table, "autoload")

@@ -435,6 +435,57 @@ def test_bound_metadata_program_is_fixed_whole(
     assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
 
 
+ALIASED_STRING_JOIN = """\
+from sqlalchemy import Column, ForeignKey, Integer, String, create_engine
+from sqlalchemy.orm import Session, declarative_base, relationship
+
+Base = declarative_base()
+
+
+class Node(Base):
+    __tablename__ = "nodes"
+    id = Column(Integer, primary_key=True)
+    parent_id = Column(ForeignKey("nodes.id"))
+    name = Column(String(9))
+    children = relationship("Node")
+
+
+engine = create_engine("sqlite://")
+Base.metadata.create_all(engine)
+session = Session(engine)
+session.add(Node(name="root", children=[Node(name="a")]))
+session.commit()
+print(
+    session.query(Node).join("children", aliased=True)
+    .filter(Node.name == "a").one().name
+)
+"""
+
+
+def test_string_join_with_aliased_flag_is_fixed_whole(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlalchemy14: Path,
+    sqlalchemy2: str,
+) -> None:
+    """ORM003 names the relationship and keeps `aliased=True`, ORM002 then makes
+    the alias and moves the criteria onto it: the parent is printed on both."""
+    from conftest import run_program
+
+    monkeypatch.chdir(tmp_path)
+    app = tmp_path / "app.py"
+    app.write_text(ALIASED_STRING_JOIN)
+    before = run_program(sqlalchemy14, app, strict=False)
+    assert (before.returncode, before.stdout) == (0, "root\n"), before.stderr
+    code, out, _ = check("--select", "ORM002,ORM003", "--fix", "app.py")
+    assert code == 0, out
+    fixed = app.read_text()
+    assert "node_alias = aliased(Node)" in fixed
+    assert '.where(node_alias.name == "a")' in fixed
+    after = run_program(sqlalchemy2, app, strict=True)
+    assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
+
+
 def test_bind_of_metadata_another_module_imports_is_an_unsafe_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from orm_modernize.aliased_joins import (
+    alias_name,
+    joined_class,
+    retarget,
+    through_alias,
+)
 from orm_modernize.conversion import Namer, Refused
 from orm_modernize.flask_query import helper_db, helper_keywords
 from orm_modernize.semantic import Semantic, Shape
@@ -23,6 +29,7 @@ from orm_modernize.transforms import (
     FLASK_TERMINALS,
     Step,
     code_of,
+    is_constant,
     keyword,
     method,
     on_session,
@@ -76,8 +83,6 @@ REMOVED = {
     " `aliased(Model, stmt.subquery())` and re-target later criteria to the alias",
     "select_entity_from": "`Query.select_entity_from()` was removed in 2.0: use"
     " `aliased(Model, subquery)` and `select(alias)`",
-    "reset_joinpoint": "`Query.reset_joinpoint()` was removed in 2.0: joins have no"
-    " joinpoint; join from explicit entities",
     "enable_eagerloads": "`Query.enable_eagerloads()` has no `Select` equivalent:"
     " drop the eager loader options instead",
     "values": "`Query.values()` is deprecated: select the columns and use"
@@ -114,6 +119,11 @@ class Converted:
     polymorphic: bool = False  # the entity became `with_polymorphic(...)`
     loader_options: bool = False
     compound: bool = False  # selects its entities from a UNION (or another set op)
+    # `name = aliased(Class)` lines the statement needs before it (`aliased=True`)
+    aliases: list[tuple[str, cst.Call]] = field(default_factory=list)
+    # (class, alias): later criteria on the class are read from the alias
+    adapting: tuple[str, str] | None = None
+    joinpoint_reset: bool = False  # `reset_joinpoint()`: filter_by() on entity zero
 
     @property
     def single_entity(self) -> bool:
@@ -206,7 +216,23 @@ class Converter:
             return
         if name in ("join", "outerjoin"):
             self._join(converted, step)
-        elif name == "filter_by":
+            return
+        if name == "reset_joinpoint" and not call.args:
+            # Ends `aliased=True` adaptation and sends filter_by() back to the
+            # first entity; a Select has no joinpoint to reset.
+            converted.adapting, converted.joinpoint_reset = None, True
+            return
+        if name in ("filter", "order_by", "group_by") and converted.adapting:
+            self._chain(
+                converted,
+                step,
+                RENAMED.get(name, name),
+                retarget(call.args, *converted.adapting),
+            )
+            if name == "order_by":
+                self._order_by(converted, step)
+            return
+        if name == "filter_by":
             self._filter_by(converted, step)
             return
         elif name == "options":
@@ -253,10 +279,19 @@ class Converter:
     def _join(self, converted: Converted, step: Step) -> None:
         call = step.call
         positional = [a for a in call.args if a.keyword is None]
+        kept: list[cst.Arg] = []
+        alias = False
         for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value not in ("isouter", "full"):
+            name = arg.keyword.value if arg.keyword is not None else None
+            if name == "aliased" and is_constant(arg.value, "True"):
+                alias = True
+            elif name == "aliased" and is_constant(arg.value, "False"):
+                continue  # the default
+            elif name in (None, "isouter", "full"):
+                kept.append(arg)
+            else:
                 raise Refused(
-                    f"`{step.name}(..., {arg.keyword.value}=...)` was removed in 2.0:"
+                    f"`{step.name}(..., {name}=...)` was removed in 2.0:"
                     " join an `aliased()` entity and filter on the alias"
                 )
         if removed_join(step, self.semantic):
@@ -267,9 +302,43 @@ class Converter:
             raise Refused(f"`{step.name}()` without a target")
         target = positional[0].value
         converted.joins += 1
+        # A join without from_joinpoint ended 1.x's adaptation to an earlier alias.
+        converted.adapting, converted.joinpoint_reset = None, False
         converted.joined = (
             target if self.semantic.shape(target) is Shape.ENTITY else None
         )
+        if alias:
+            if len(positional) > 1:
+                raise Refused(
+                    f"`{step.name}(target, onclause, aliased=True)` was removed in"
+                    " 2.0: join an `aliased()` entity and filter on the alias"
+                )
+            kept[0] = kept[0].with_changes(value=self._alias(converted, step, target))
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        self._chain(converted, step, step.name, kept)
+
+    def _alias(
+        self, converted: Converted, step: Step, target: cst.BaseExpression
+    ) -> cst.BaseExpression:
+        """`join(target, aliased=True)`: the target through a new alias, which the
+        criteria after it read from, and `filter_by()` applies to."""
+        joined = joined_class(self.semantic, step.call, target)
+        taken = {name for name, _ in converted.aliases}
+        base = alias_name(joined.name)
+        name, n = self.semantic.fresh_name(base, step.call), 1
+        while name in taken:
+            n += 1
+            name = self.semantic.fresh_name(f"{base}{n}", step.call)
+        made = cst.Call(
+            self.import_name("sqlalchemy.orm", "aliased"),
+            [cst.Arg(cst.Name(joined.name))],
+        )
+        converted.aliases.append((name, made))
+        converted.adapting = (joined.name, name)
+        converted.joined = cst.Name(name)
+        converted.guessed |= not joined.declared
+        return through_alias(target, name)
 
     def _filter_by(self, converted: Converted, step: Step) -> None:
         # Query.filter_by() applies to the last joined entity, else the select_from()
@@ -299,7 +368,9 @@ class Converter:
         self._chain(converted, step, "where", criteria)
 
     def _filter_by_target(self, converted: Converted) -> cst.BaseExpression:
-        if converted.joins:
+        if converted.adapting is not None:
+            return cst.Name(converted.adapting[1])  # the alias a join made
+        if converted.joins and not converted.joinpoint_reset:
             target = converted.joined
         elif converted.selected_from is not None:
             target = converted.selected_from

@@ -185,6 +185,7 @@ class PathRewriter:
     ) -> tuple[cst.BaseExpression, Entity | None]:
         keywords: list[cst.Arg] = []  # carried to every join the call becomes
         from_joinpoint = False
+        aliased: cst.Arg | None = None
         for arg in step.call.args:
             if arg.keyword is None:
                 continue
@@ -193,13 +194,23 @@ class PathRewriter:
                 from_joinpoint = True
             elif name in JOIN_KEYWORDS:
                 keywords.append(_bare(arg))
+            elif name == "aliased" and is_constant(arg.value, "True"):
+                aliased = arg  # ORM002 makes the alias; one target, from the lead
             else:
                 raise Refused(
                     f"`{step.name}(..., {name}=...)`: join an `aliased()` entity and"
                     " filter on the alias"
                 )
+        targets = self._join_targets(step)
+        if aliased is not None:
+            if from_joinpoint or len(targets) != 1:
+                raise Refused(
+                    f"`{step.name}(..., aliased=True)` from a joinpoint or with"
+                    " several targets: join `aliased()` entities and filter on them"
+                )
+            keywords.append(_bare(aliased))
         left = joinpoint if from_joinpoint else self.join_lead
-        for join_args in self._join_targets(step):
+        for join_args in targets:
             target, onclause = (
                 join_args[0],
                 join_args[1] if len(join_args) > 1 else None,
@@ -218,7 +229,8 @@ class PathRewriter:
                 args, left = [target, onclause], self._entity(target)
             call_args = [cst.Arg(a) for a in args] + keywords
             value = then(step, value, None, call_args)
-        return value, left
+        # Past an alias the joinpoint is the alias, which no string path can name.
+        return value, None if aliased is not None else left
 
     def _join_targets(self, step: Step) -> list[list[cst.BaseExpression]]:
         """1.4's reading of `join()` arguments: one (target, onclause) pair, or a

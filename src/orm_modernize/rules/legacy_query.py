@@ -92,6 +92,14 @@ class LegacyQuery(QueryRule):
       `select(Model).from_statement(union(stmt1, stmt2))`, which loads the
       entities from the union as Query did; a query passed to a union becomes its
       statement.
+    - `join(target, aliased=True)` (removed in 2.0) joins a new
+      `node_alias = aliased(Node)`, made on the line before the statement; the
+      `filter()`, `filter_by()`, `order_by()` and `group_by()` criteria after it,
+      which 1.x moved onto that alias up to the next plain join or
+      `reset_joinpoint()`, read `node_alias.attr` where they read `Node.attr`.
+      It is reported instead when the class is named another way in those
+      criteria, they hold a subquery, the join continues `from_joinpoint`, or the
+      query is built over several statements. `reset_joinpoint()` is dropped.
     - `populate_existing()`, `yield_per()` and `autoflush()` become execution
       options; `params()` become the parameters of `execute()`.
     - A query returned by a helper function is converted with every call of the
@@ -171,12 +179,47 @@ class LegacyQuery(QueryRule):
             # of a collection repeats rows, and db.one_or_404() would then refuse.
             and not (use.terminal and use.terminal.name == "one_or_404")
         )
-        return Fix.replace(
-            use.node,
-            keep_parentheses(use.node, replacement),
-            safe=safe,
-            imports=tuple(imports),
+        replacement = keep_parentheses(use.node, replacement)
+        if converted.aliases:
+            return Fix(
+                (self._with_aliases(use.node, replacement, converted.aliases),),
+                safe,
+                tuple(imports),
+            )
+        return Fix.replace(use.node, replacement, safe=safe, imports=tuple(imports))
+
+    def _with_aliases(
+        self,
+        node: cst.CSTNode,
+        replacement: cst.BaseExpression,
+        aliases: list[tuple[str, cst.Call]],
+    ) -> Edit:
+        """`node` replaced within its statement, and the `aliased()` entities the
+        new statement joins made on lines before it. Making an alias has no side
+        effect, so it can go before a whole `if`, loop or `assert`."""
+        statement: cst.CSTNode = node
+        parent = self.semantic.parent(statement)
+        while not isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            if parent is None or isinstance(parent, cst.SimpleStatementSuite):
+                raise Refused(
+                    "`join(..., aliased=True)` in a one-line block: its alias needs"
+                    " a line of its own"
+                )
+            statement, parent = parent, self.semantic.parent(parent)
+        assert isinstance(
+            statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
         )
+        made = [
+            cst.SimpleStatementLine(
+                [cst.Assign([cst.AssignTarget(cst.Name(name))], value)]
+            )
+            for name, value in aliases
+        ]
+        made[0] = made[0].with_changes(leading_lines=statement.leading_lines)
+        rewritten = statement.with_changes(leading_lines=()).deep_replace(
+            node, replacement
+        )
+        return Edit(statement, cst.FlattenSentinel([*made, rewritten]))
 
     def _finish(
         self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
@@ -282,7 +325,9 @@ class LegacyQuery(QueryRule):
             if origin.refusal is not None:
                 raise Refused(origin.refusal)
             evidence = min(evidence, self.session_evidence(origin))
-            converted = converter.apply(converter.start(origin.query), origin.steps)
+            converted = _alone(
+                converter.apply(converter.start(origin.query), origin.steps)
+            )
             # Only rows need a shape; a use that fetches rows refuses on its own.
             with contextlib.suppress(Refused):
                 converter.resolve_shapes(converted)
@@ -320,7 +365,7 @@ class LegacyQuery(QueryRule):
         )
         for refined in flow.derived:
             state = _copy(base, refined.root)
-            converter.apply(state, refined.steps)
+            _alone(converter.apply(state, refined.steps))
             if state.shapes != shapes or state.params:
                 raise Refused("the query changes what it selects along the way")
             base.streamed |= state.streamed
@@ -331,7 +376,7 @@ class LegacyQuery(QueryRule):
             if use.kind == "deferred":
                 self._check_deferrable(use.node, first)
             state = _copy(base, read)
-            converter.apply(state, use.steps)
+            _alone(converter.apply(state, use.steps))
             replacement = self._finish(converter, state, use, session_chain)
             edits.append(Edit(use.node, replacement))
         if flow.returned and helper is None:
@@ -365,7 +410,7 @@ class LegacyQuery(QueryRule):
         joins = base.joins
         for refined in flow.returned:
             state = _copy(base, refined.root)
-            converter.apply(state, refined.steps)
+            _alone(converter.apply(state, refined.steps))
             if state.shapes != base.shapes or state.params:
                 raise Refused(
                     f"`{name}()` returns queries that select different things"
@@ -386,7 +431,7 @@ class LegacyQuery(QueryRule):
             session_chain = session_at(self.semantic, helper, flow.origins[0], call)
             state = _copy(base, call)
             state.joins = joins
-            converter.apply(state, use.steps)
+            _alone(converter.apply(state, use.steps))
             edits.append(
                 Edit(use.node, self._finish(converter, state, use, session_chain))
             )
@@ -514,6 +559,17 @@ class LegacyQuery(QueryRule):
         root = origin.receiver_root
         assert root is not None  # checked by _stable_receiver first
         return self.semantic.binds_same(root, read)
+
+
+def _alone(state: Converted) -> Converted:
+    """`state`, if it needs no `aliased()` made before its statement: within a flow
+    the alias would have to reach every statement that adds criteria."""
+    if state.aliases:
+        raise Refused(
+            "`join(..., aliased=True)` in a query built over several statements:"
+            " make one `aliased()` entity, join it and filter on it by hand"
+        )
+    return state
 
 
 def _copy(base: Converted, root: cst.BaseExpression) -> Converted:

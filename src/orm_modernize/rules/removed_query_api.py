@@ -45,8 +45,10 @@ class RemovedQueryApi(QueryRule):
     relationship followed is declared in a class body. It is unsafe when the
     receiver is only named like a session, or a relationship's class is read from
     an imperative `mapper()`/`map_imperatively()` call (a module can map the same
-    names differently in different places). When a class cannot be found, or a
-    join uses `aliased=True`, the query is only reported.
+    names differently in different places). `join("rel", aliased=True)` keeps
+    its flag, which ORM002 turns into an `aliased()` entity; with several targets
+    or `from_joinpoint=True` as well, or when a class cannot be found, the query
+    is only reported.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "ORM Query - Joining / loading on

@@ -129,6 +129,20 @@ def test_nested_query_is_fixed_on_a_later_pass() -> None:
     assert len(result.applied) == 2 and result.diagnostics == ()
 
 
+def test_loader_removed_in_14_is_not_carried_into_select() -> None:
+    # joinedload_all() is gone from 1.4 itself, so no fixture program can run it:
+    # a select() carrying it would fail as the Query did, only later and unflagged.
+    source = (
+        QUERY + "from sqlalchemy.orm import joinedload_all\n"
+        "users = session.query(User).options(joinedload_all('a', 'b')).all()\n"
+    ).encode()
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM002",), fix=True))
+    assert result.fixed is None
+    (finding,) = result.diagnostics
+    assert finding.applicability is None
+    assert "`joinedload_all()` was removed in 1.4" in finding.message
+
+
 def test_a_refused_flow_gives_the_same_reason_on_every_run() -> None:
     # Scopes hand out a variable's bindings as a set; the first refusal met must
     # still be the one earliest in the source, or the message changes between runs.

@@ -27,7 +27,7 @@ import libcst as cst
 
 from orm_modernize.conversion import Refused
 from orm_modernize.semantic import Semantic
-from orm_modernize.transforms import code_of, method, walk
+from orm_modernize.transforms import called_name, code_of, method, walk
 
 # Calls whose clauses 1.x adapted as well: a subquery or correlated EXISTS.
 SUBQUERIES = frozenset(
@@ -87,7 +87,9 @@ def retarget(args: Sequence[cst.Arg], class_name: str, alias: str) -> list[cst.A
     retargeted = []
     for arg in args:
         nodes = list(walk(arg.value))
-        if any(isinstance(n, cst.Lambda) or _subquery(n) for n in nodes):
+        if any(
+            isinstance(n, cst.Lambda) or called_name(n) in SUBQUERIES for n in nodes
+        ):
             raise Refused(
                 "a subquery in criteria after `join(..., aliased=True)`: 1.x adapted"
                 " it to the alias too; rewrite by hand"
@@ -132,16 +134,6 @@ def _plain_attribute_of(name: cst.Name, nodes: list[cst.CSTNode]) -> bool:
         and not n.attr.value.startswith("__")
         for n in nodes
     )
-
-
-def _subquery(node: cst.CSTNode) -> bool:
-    if not isinstance(node, cst.Call):
-        return False
-    func = node.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else None
-    if isinstance(func, cst.Name):
-        name = func.value
-    return name in SUBQUERIES
 
 
 def _own_name(semantic: Semantic, at: cst.CSTNode, class_name: str) -> bool:

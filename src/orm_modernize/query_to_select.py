@@ -28,12 +28,14 @@ from orm_modernize.string_paths import removed_join, removed_options
 from orm_modernize.transforms import (
     FLASK_TERMINALS,
     Step,
+    called_name,
     code_of,
     is_constant,
     keyword,
     method,
     on_session,
     then,
+    walk,
 )
 
 # Same name, same meaning on `Select` (2.0 migration guide, "ORM Query Unified with
@@ -393,6 +395,13 @@ class Converter:
             raise Refused(
                 "loader options with string paths were removed in 2.0: see ORM003"
             )
+        for node in walk(step.call):
+            name = called_name(node)
+            if name is not None and name.endswith("load_all"):
+                raise Refused(
+                    f"`{name}()` was removed in 1.4: chain one loader per"
+                    " relationship (`joinedload(A.b).joinedload(B.c)`)"
+                )
         converted.loader_options = True
         if converted.polymorphic:
             raise Refused(_POLYMORPHIC_OPTIONS)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from orm_modernize.transforms import keyword_argument, string_value, walk
+from orm_modernize.transforms import called_name, keyword_argument, string_value, walk
 
 RELATIONSHIP_FUNCTIONS = frozenset({"relationship", "relation"})
 MAPPING_FUNCTIONS = frozenset({"map_imperatively", "mapper"})
@@ -46,7 +46,7 @@ class Relationships:
         for node in walk(module):
             if isinstance(node, cst.ClassDef):
                 self._class_body(node)
-            elif isinstance(node, cst.Call) and _called(node) in MAPPING_FUNCTIONS:
+            elif isinstance(node, cst.Call) and called_name(node) in MAPPING_FUNCTIONS:
                 self._mapping_call(node)
 
     def target(self, owner: str, attribute: str) -> Target | None:
@@ -83,7 +83,7 @@ class Relationships:
     def _relationship(
         self, owner: str, attribute: str, call: cst.Call, declared: bool
     ) -> None:
-        if _called(call) not in RELATIONSHIP_FUNCTIONS or not call.args:
+        if called_name(call) not in RELATIONSHIP_FUNCTIONS or not call.args:
             return
         first = call.args[0]
         target = _class_name(first.value) if first.keyword is None else None
@@ -102,15 +102,6 @@ class Relationships:
         self._found.setdefault((owner, attribute), set()).add(target)
 
 
-def _called(call: cst.Call) -> str | None:
-    func = call.func
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
-
-
 def _class_name(node: cst.BaseExpression) -> str | None:
     """`Order` or `"Order"`; None for anything that is not a plain class name."""
     if isinstance(node, cst.Name):
@@ -120,7 +111,7 @@ def _class_name(node: cst.BaseExpression) -> str | None:
 
 def _backref_name(node: cst.BaseExpression) -> str | None:
     """`"user"` or `backref("user", ...)`."""
-    if isinstance(node, cst.Call) and _called(node) == "backref" and node.args:
+    if isinstance(node, cst.Call) and called_name(node) == "backref" and node.args:
         node = node.args[0].value
     return _identifier(node)
 
@@ -140,6 +131,6 @@ def _items(node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]]:
             if isinstance(e, cst.DictElement)
             and (key := string_value(e.key)) is not None
         ]
-    if isinstance(node, cst.Call) and _called(node) == "dict":
+    if isinstance(node, cst.Call) and called_name(node) == "dict":
         return [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
     return []

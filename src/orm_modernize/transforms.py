@@ -208,6 +208,15 @@ def keep_parentheses(old: cst.CSTNode, new: cst.BaseExpression) -> cst.BaseExpre
     return new
 
 
+def called_name(node: cst.CSTNode) -> str | None:
+    """`f` of a call `f(...)` or `x.f(...)`; None for anything else."""
+    if not isinstance(node, cst.Call):
+        return None
+    if isinstance(node.func, cst.Name):
+        return node.func.value
+    return node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+
+
 def is_constant(node: cst.CSTNode, value: str) -> bool:
     """`node` is the constant `True`, `False` or `None` named by `value`."""
     return isinstance(node, cst.Name) and node.value == value

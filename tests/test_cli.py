@@ -302,7 +302,7 @@ def test_helper_imported_by_another_module_is_left_alone(
     code, out, _ = check("--fix", "--unsafe-fixes", ".")
     assert code == 1
     assert "queries.py:6:12: ORM002" in out
-    assert "`named()`, which another module imports" in out
+    assert "`named()`, which another module imports and the session" in out
     assert (tmp_path / "queries.py").read_text() == QUERIES
     # Without report.py in the run, nothing says who imports it: the fix is
     # offered, as unsafe only.
@@ -316,6 +316,126 @@ def test_helper_imported_by_another_module_is_left_alone(
     fixed = (tmp_path / "queries.py").read_text()
     assert "return select(User).filter_by(name=name)" in fixed
     assert "db_session.scalars(named(name).limit(1)).unique().first()" in fixed
+
+
+HELPER_MODELS = """\
+from sqlalchemy import Column, Integer, String, create_engine
+from sqlalchemy.orm import Session, declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+    age = Column(Integer)
+
+
+def make_session():
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    session = Session(engine)
+    session.add_all([User(name="ann", age=30), User(name="bob", age=17)])
+    session.add(User(name="cy", age=40))
+    session.commit()
+    return session
+"""
+HELPER = """\
+from app.models import User
+
+
+def adults(session):
+    return session.query(User).filter(User.age >= 18)
+"""
+CALLERS = """\
+from app.models import User
+from app.queries import adults
+
+
+def names(session):
+    return [u.name for u in adults(session).order_by(User.name.desc()).all()]
+
+
+def how_many(db_session):
+    return adults(session=db_session).count()
+"""
+HELPER_MAIN = """\
+from app.models import make_session
+from app.views import how_many, names
+
+session = make_session()
+print(names(session), how_many(session))
+"""
+
+
+def helper_project(root: Path) -> Path:
+    """The `app` package, and a program in `bin/` that the fixture runner can run
+    (it puts the program's grandparent on `sys.path`)."""
+    (root / "app").mkdir()
+    (root / "bin").mkdir()
+    for name, text in [
+        ("app/__init__.py", ""),
+        ("app/models.py", HELPER_MODELS),
+        ("app/queries.py", HELPER),
+        ("app/views.py", CALLERS),
+        ("bin/main.py", HELPER_MAIN),
+    ]:
+        (root / name).write_text(text)
+    return root / "bin/main.py"
+
+
+def test_helper_finished_in_another_module_is_converted_with_its_callers(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlalchemy14: Path,
+    sqlalchemy2: str,
+) -> None:
+    """`adults()` returns a Query that `views.py` orders and counts: one run turns
+    the helper into a `select()` and each call into its execution."""
+    from conftest import run_program
+
+    monkeypatch.chdir(tmp_path)
+    main_py = helper_project(tmp_path)
+    before = run_program(sqlalchemy14, main_py, strict=False)
+    assert (before.returncode, before.stdout) == (0, "['cy', 'ann'] 2\n")
+    code, out, _ = check("--select", "ORM002", "app")
+    assert code == 1
+    assert "app/views.py:6:29: ORM002" in out and "app/views.py:10:12: ORM002" in out
+    assert "`adults()` returns a `Query`" in out
+    code, out, _ = check("--select", "ORM002", "--fix", "app")  # unsafe: both wait
+    assert (tmp_path / "app/queries.py").read_text() == HELPER
+    assert (tmp_path / "app/views.py").read_text() == CALLERS
+    code, out, _ = check("--select", "ORM002", "--fix", "--unsafe-fixes", "app")
+    assert code == 0, out
+    assert (
+        "return select(User).where(User.age >= 18)"
+        in (tmp_path / "app/queries.py").read_text()
+    )
+    views = (tmp_path / "app/views.py").read_text()
+    assert "session.scalars(adults(session).order_by(User.name.desc())).unique()" in (
+        views
+    )
+    assert "select_from(adults(session=db_session).subquery())" in views
+    after = run_program(sqlalchemy2, main_py, strict=True)
+    assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
+    assert check("--select", "ORM002", "--fix", "--unsafe-fixes", "app")[0] == 0
+    assert (tmp_path / "app/views.py").read_text() == views
+
+
+def test_helper_passed_on_by_another_module_is_left_at_both_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    helper_project(tmp_path)
+    jobs = "from app.queries import adults\n\nHANDLERS = [adults]\n"
+    (tmp_path / "app/jobs.py").write_text(jobs)
+    code, out, _ = check("--select", "ORM002", "--fix", "--unsafe-fixes", "app")
+    assert code == 1
+    assert "which another module imports and does not always finish it" in out
+    assert "`app.queries.adults()` is also used where its query cannot be" in out
+    assert (tmp_path / "app/queries.py").read_text() == HELPER
+    assert (tmp_path / "app/views.py").read_text() == CALLERS
 
 
 BACKREF_FIRST = """\

@@ -99,6 +99,31 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class QueryHelper:
+    """A module-level function of one module returning a legacy `Query` that
+    other modules finish: what their calls need to run the `select()` it would
+    return instead (see `helpers.py`)."""
+
+    module: str  # dotted name of the module defining it
+    name: str
+    parameter: str  # the session parameter
+    position: int | None  # its index among the positional parameters
+    shapes: tuple[str, ...]  # `Shape` values of what the query selects
+    streamed: bool  # yield_per(): not de-duplicated
+    guessed: bool  # an entity was taken for a class by its name alone
+    joins: int
+
+
+@dataclass(frozen=True)
+class HelperCall:
+    """Whether one module's calls of a `QueryHelper` can all be converted."""
+
+    module: str
+    name: str
+    convertible: bool
+
+
+@dataclass(frozen=True)
 class FileResult:
     """Everything the engine learned about one file."""
 
@@ -108,6 +133,10 @@ class FileResult:
     source: bytes | None = None
     fixed: bytes | None = None  # new content, only when it differs from source
     errors: tuple[str, ...] = field(default=())  # one line each, without the path
+    # Query helpers this file defines that other modules import, and what this
+    # file's calls of such helpers allow: the runner converts both ends or neither.
+    helpers: tuple[QueryHelper, ...] = ()
+    helper_calls: tuple[HelperCall, ...] = ()
 
     @property
     def changed(self) -> bool:

@@ -44,7 +44,9 @@ def lint_source(
         from orm_modernize.rules import ALL_RULES
 
         rules = ALL_RULES
-    active = [r for r in rules if settings.enabled(r.code) and _triggered(r, source)]
+    active = [
+        r for r in rules if settings.enabled(r.code) and r.triggered(source, project)
+    ]
     if not active:
         return FileResult(path, source=source)
     try:
@@ -59,10 +61,12 @@ def lint_source(
     errors: list[str] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
     first_pass: list[Diagnostic] | None = None
+    shared: Semantic | None = None  # the first pass's: what the runner shares
     for passes in range(MAX_PASSES):
         wrapper = MetadataWrapper(module, unsafe_skip_copy=passes == 0)
         module = wrapper.module
-        violations = _collect(wrapper, active, project, target)
+        violations, semantic = _collect(wrapper, active, project, target, path)
+        shared = shared or semantic
         positions = wrapper.resolve(PositionProvider) if violations else {}
         pairs = sorted(
             ((v, _diagnostic(v, positions[v.node], settings)) for v in violations),
@@ -107,6 +111,7 @@ def lint_source(
             ),
         )
     new = module.bytes if applied else None
+    assert shared is not None  # the loop ran at least once
     return FileResult(
         path,
         diagnostics=tuple(diagnostics),
@@ -114,6 +119,8 @@ def lint_source(
         source=source,
         fixed=new if new != source else None,
         errors=tuple(errors),
+        helpers=tuple(shared.helpers),
+        helper_calls=tuple(shared.helper_calls),
     )
 
 
@@ -127,17 +134,14 @@ def target_version(settings: Settings, project: ProjectIndex | None) -> str:
     return "1.4" if pin is not None and pin.admits_below((2, 0)) else "2.0"
 
 
-def _triggered(rule: type[Rule], source: bytes) -> bool:
-    return any(trigger in source for trigger in rule.triggers)
-
-
 def _collect(
     wrapper: MetadataWrapper,
     rules: Sequence[type[Rule]],
     project: ProjectIndex | None,
     target: str,
-) -> list[Violation]:
-    semantic = Semantic(wrapper, project)
+    path: Path,
+) -> tuple[list[Violation], Semantic]:
+    semantic = Semantic(wrapper, project, path)
     visitors = [rule(semantic) for rule in rules]
     cst.visit_batched(wrapper.module, visitors)
     violations = [
@@ -145,13 +149,13 @@ def _collect(
     ]
     suppressed = _noqa_lines(wrapper.module.code)
     if not suppressed:
-        return violations
+        return violations, semantic
     positions = wrapper.resolve(PositionProvider)
     return [
         v
         for v in violations
         if not _is_suppressed(v.code, positions[v.node], suppressed)
-    ]
+    ], semantic
 
 
 def _within(violation: Violation, rule: Rule, target: str) -> Violation:

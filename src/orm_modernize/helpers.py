@@ -11,7 +11,10 @@ helper returns the statement, and each caller runs it on the session it passed i
 (`session.scalars(_active(session).order_by(User.name)).unique()`).
 
 Calls are followed within the module. A helper that other modules may import is
-converted only as an unsafe fix, and never when a module of the run imports it.
+converted only as an unsafe fix. When modules of the run import it, a first run
+shares what its query selects (`QueryHelper`), each importing module says whether
+it can finish every call (`HelperCall`), and a last run converts the helper and
+all those calls, or none of them (`runner.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import libcst as cst
 from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused
-from orm_modernize.semantic import Semantic
+from orm_modernize.datatypes import QueryHelper
+from orm_modernize.semantic import Semantic, Shape
 from orm_modernize.transforms import (
     QueryChain,
     code_of,
@@ -38,6 +42,7 @@ class Helper:
     returns: tuple[cst.Return, ...]
     calls: tuple[cst.Call, ...]  # every use of the function: a call of it
     public: bool  # a module-level name other modules may import
+    imported: bool  # a module of the run imports its name
 
 
 def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
@@ -58,14 +63,117 @@ def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
     if any(isinstance(n, (cst.Yield, cst.Global, cst.Nonlocal)) for n in body):
         raise Refused(f"the query is returned by `{name}()`, a generator")
     returns = tuple(n for n in body if isinstance(n, cst.Return))
-    calls = _calls_of(semantic, function)
     public = _is_public(semantic, function)
-    if public and name in semantic.project.imported_names:
+    imported = public and name in semantic.project.imported_names
+    calls = _calls_of(semantic, function, imported)
+    return Helper(function, returns, calls, public, imported)
+
+
+def shared_helper(
+    semantic: Semantic, helper: Helper, origin: QueryChain, selected: QueryHelper
+) -> None:
+    """Pass for a helper other modules import when the runner found that they
+    finish every call of it; otherwise share what it selects and refuse."""
+    name = helper.function.name.value
+    parameter = _session_parameter(semantic, helper, origin)
+    why = "and does not always finish it (see the findings there)"
+    if parameter is None:
+        why = "and the session it runs on is not a parameter callers pass"
+    elif Shape.UNKNOWN.value in selected.shapes:
+        why = "and what the query selects cannot be told"
+    else:
+        selected = replace(selected, parameter=parameter[0], position=parameter[1])
+        if selected in semantic.project.accepted_helpers:
+            return
+        semantic.helpers.append(selected)
+    raise Refused(
+        f"the query is returned by `{name}()`, which another module imports {why};"
+        " convert them together by hand"
+    )
+
+
+def _session_parameter(
+    semantic: Semantic, helper: Helper, origin: QueryChain
+) -> tuple[str, int | None] | None:
+    """The helper's parameter the query's session is (its name and positional
+    index), if it is one."""
+    root = origin.receiver_root
+    if origin.origin is not None or root is None or origin.receiver is not root:
+        return None
+    bindings = semantic.assignments(root)
+    params = helper.function.params
+    positional = [*params.posonly_params, *params.params]
+    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+        return None
+    for index, param in enumerate(positional):
+        if bindings[0].node is param:
+            return param.name.value, index
+    if any(bindings[0].node is p for p in params.kwonly_params):
+        return root.value, None
+    return None
+
+
+def imported_helper(semantic: Semantic, name: cst.Name) -> QueryHelper | None:
+    """The query helper of another module that `name` is imported as, if the
+    runner shared one (`from app.queries import active_users`)."""
+    bindings = semantic.assignments(name) if semantic.project.query_helpers else []
+    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+        return None
+    statement = bindings[0].node
+    if not isinstance(statement, cst.ImportFrom) or isinstance(
+        statement.names, cst.ImportStar
+    ):
+        return None
+    for alias in statement.names:
+        if (alias.evaluated_alias or alias.evaluated_name) == name.value:
+            return helper_imported_as(semantic, statement, alias)
+    return None
+
+
+def helper_imported_as(
+    semantic: Semantic, statement: cst.ImportFrom, alias: cst.ImportAlias
+) -> QueryHelper | None:
+    """The query helper the runner shared that `alias` of `statement` imports."""
+    module = _absolute(semantic.module_name, statement)
+    return next(
+        (
+            h
+            for h in sorted(semantic.project.query_helpers, key=str)
+            if (h.module, h.name) == (module, alias.evaluated_name)
+        ),
+        None,
+    )
+
+
+def _absolute(here: str, statement: cst.ImportFrom) -> str:
+    """The module `from ..x import y` imports from, seen from module `here`."""
+    name = code_of(statement.module) if statement.module is not None else ""
+    if not statement.relative:
+        return name
+    package = here.split(".")[: -len(statement.relative)]
+    return ".".join([*package, name] if name else package)
+
+
+def argument_for(
+    call: cst.Call, parameter: str, position: int | None
+) -> cst.BaseExpression:
+    """What `call` passes for a `parameter` that is positional number `position`
+    (None: keyword-only), as a name or a dotted name, so that reading it twice
+    reads the same object."""
+    if any(a.star for a in call.args):
+        raise Refused(f"`{code_of(call)}` passes `*args`")
+    positional = [a for a in call.args if a.keyword is None]
+    named = keyword_argument(call, parameter)
+    found = named.value if named is not None else None
+    if found is None and position is not None and position < len(positional):
+        found = positional[position].value
+    if found is None:
+        raise Refused(f"`{code_of(call)}` does not pass `{parameter}`")
+    if root_name(found) is None:
         raise Refused(
-            f"the query is returned by `{name}()`, which another module imports;"
-            " convert it and its callers together by hand"
+            f"`{code_of(call)}` passes its session as an expression; pass a variable"
         )
-    return Helper(function, returns, calls, public)
+    return found
 
 
 def session_at(
@@ -87,7 +195,11 @@ def session_at(
     receiver: cst.BaseExpression
     only = bindings[0] if len(bindings) == 1 else None
     if isinstance(only, Assignment) and any(only.node is p for p in every):
-        argument = argument_for(helper.function, call, root.value)
+        positional = [*params.posonly_params, *params.params]
+        position = next(
+            (i for i, p in enumerate(positional) if p.name.value == root.value), None
+        )
+        argument = argument_for(call, root.value, position)
         receiver = (
             argument
             if origin.receiver is root
@@ -115,31 +227,6 @@ def _inside(semantic: Semantic, node: cst.CSTNode, container: cst.CSTNode) -> bo
             return True
         current = semantic.parent(current)
     return False
-
-
-def argument_for(
-    function: cst.FunctionDef, call: cst.Call, parameter: str
-) -> cst.BaseExpression:
-    """What `call` passes for `function`'s `parameter` (a name or a dotted name,
-    so that reading it twice reads the same object)."""
-    params = function.params
-    if any(a.star for a in call.args):
-        raise Refused(f"`{code_of(call)}` passes `*args`")
-    found: cst.BaseExpression | None = None
-    positional = [*params.posonly_params, *params.params]
-    for index, arg in enumerate(a for a in call.args if a.keyword is None):
-        if index < len(positional) and positional[index].name.value == parameter:
-            found = arg.value
-    named = keyword_argument(call, parameter)
-    if named is not None:
-        found = named.value
-    if found is None:
-        raise Refused(f"`{code_of(call)}` does not pass `{parameter}`")
-    if root_name(found) is None:
-        raise Refused(
-            f"`{code_of(call)}` passes its session as an expression; pass a variable"
-        )
-    return found
 
 
 def _enclosing_function(
@@ -178,9 +265,12 @@ def _own_nodes(function: cst.FunctionDef) -> list[cst.CSTNode]:
     return found
 
 
-def _calls_of(semantic: Semantic, function: cst.FunctionDef) -> tuple[cst.Call, ...]:
+def _calls_of(
+    semantic: Semantic, function: cst.FunctionDef, imported: bool
+) -> tuple[cst.Call, ...]:
     """Every use of `function`'s name, each a call of it; Refused if the name is
-    bound another way too, or used as a value (passed on, stored, exported)."""
+    bound another way too, or used as a value (passed on, stored, exported), or
+    never called unless other modules import it."""
     name = function.name.value
     scope = semantic.scope(function)
     bindings = list(scope[name]) if scope is not None else []
@@ -201,7 +291,7 @@ def _calls_of(semantic: Semantic, function: cst.FunctionDef) -> tuple[cst.Call, 
                 " convert it and its callers together by hand"
             )
         calls.append(call)
-    if not calls:
+    if not calls and not imported:
         raise Refused(
             f"the query is returned by `{name}()`, which nothing in this module"
             " calls; convert it and its callers together by hand"

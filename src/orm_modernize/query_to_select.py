@@ -430,6 +430,11 @@ class Converter:
         args = step.call.args
         if not args or any(a.keyword or a.star for a in args) or converted.params:
             raise Refused(f"unexpected arguments to `{step.name}()`")
+        if not converted.entities:
+            raise Refused(
+                f"`{step.name}()` of a query another module returns: its entities"
+                " are spelled there; convert it by hand"
+            )
         compound = cst.Call(
             self.import_name("sqlalchemy", SET_OPERATIONS[step.name]),
             [
@@ -531,11 +536,14 @@ def _has_star(call: cst.Call) -> bool:
 
 
 def _select_root(statement: cst.BaseExpression) -> cst.Call | None:
-    """The `select(...)` call at the root of a statement chain."""
+    """The `select(...)` call at the root of a statement chain (None when the chain
+    starts at the call of a helper returning the statement)."""
     node = statement
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         node = node.func.value
-    return node if isinstance(node, cst.Call) else None
+    if isinstance(node, cst.Call) and called_name(node) == "select":
+        return node
+    return None
 
 
 def _select_args(statement: cst.BaseExpression) -> Sequence[cst.Arg]:

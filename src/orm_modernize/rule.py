@@ -10,7 +10,7 @@ import libcst as cst
 
 from orm_modernize.datatypes import Fix, Replacement, Violation
 from orm_modernize.model_query import model_query_at
-from orm_modernize.semantic import Evidence, Semantic
+from orm_modernize.semantic import Evidence, ProjectIndex, Semantic
 from orm_modernize.transforms import QueryChain, chain_at, code_of, walk
 
 
@@ -34,6 +34,11 @@ class Rule(cst.BatchableCSTVisitor):
         super().__init__()
         self.semantic = semantic
         self.violations: list[Violation] = []
+
+    @classmethod
+    def triggered(cls, source: bytes, project: ProjectIndex | None) -> bool:
+        """Whether the rule must run on `source` at all."""
+        return any(trigger in source for trigger in cls.triggers)
 
     def report(
         self,
@@ -89,7 +94,9 @@ class QueryRule(Rule):
         """Report on the chain that starts at `node`."""
         raise NotImplementedError
 
-    def report_statement(self, node: cst.CSTNode, fix: Fix) -> None:
+    def report_statement(
+        self, node: cst.CSTNode, fix: Fix, message: str | None = None
+    ) -> None:
         """Report a fix that builds a statement (`select()`, `update()`) where a
         Query was.
 
@@ -108,13 +115,14 @@ class QueryRule(Rule):
             ),
             None,
         )
+        message = message or self.message
         if attribute is None:
-            self.report(node, fix=fix)
+            self.report(node, fix=fix, message=message)
             return
         self.report(
             node,
             fix=replace(fix, safe=False),
-            message=f"{self.message} (unsafe fix: `{code_of(attribute)}` is made by"
+            message=f"{message} (unsafe fix: `{code_of(attribute)}` is made by"
             " a backref, which exists only once the mappers are configured; `Query`"
             " configured them, `select()` does not: call `configure_mappers()` at"
             " startup, or declare it with `back_populates`)",

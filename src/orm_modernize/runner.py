@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.datatypes import FileResult, QueryHelper, Settings
 from orm_modernize.engine import lint_source
 from orm_modernize.pins import read_pins
 from orm_modernize.project import build_index
@@ -82,16 +83,90 @@ def run(
         ((p, s) for p, s in sources.items() if isinstance(s, bytes)),
         pins=read_pins(paths),
     )
-    work = partial(_check_file, settings=settings, project=project, write=write)
-    items = list(sources.items())
     jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(items) < 2:
-        results.extend(map(work, items))
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
-            chunk = max(1, len(items) // (jobs * 8))
-            results.extend(pool.map(work, items, chunksize=chunk))
+    checked = _check_all(list(sources.items()), settings, project, write, jobs)
+    helpers = frozenset(h for r in checked for h in r.helpers)
+    if helpers:
+        checked = _with_shared_helpers(checked, helpers, settings, project, write, jobs)
+    results.extend(checked)
     return sorted(results, key=lambda r: str(r.path))
+
+
+def _check_all(
+    items: list[tuple[Path, bytes | str]],
+    settings: Settings,
+    project: ProjectIndex,
+    write: bool,
+    jobs: int,
+) -> list[FileResult]:
+    work = partial(_check_file, settings=settings, project=project, write=write)
+    if jobs == 1 or len(items) < 2:
+        return list(map(work, items))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+        chunk = max(1, len(items) // (jobs * 8))
+        return list(pool.map(work, items, chunksize=chunk))
+
+
+def _with_shared_helpers(
+    results: list[FileResult],
+    helpers: frozenset[QueryHelper],
+    settings: Settings,
+    project: ProjectIndex,
+    write: bool,
+    jobs: int,
+) -> list[FileResult]:
+    """Query helpers that other modules import, converted at both ends or not at
+    all: a run over the modules that may call them says which calls can be
+    finished, and a last run over those modules and the helpers' own converts the
+    helpers whose every call can."""
+    names = [h.name.encode() for h in helpers]
+    current = {
+        r.path: r.fixed if r.fixed is not None else r.source
+        for r in results
+        if r.source is not None and any(n in r.source for n in names)
+    }
+    items: list[tuple[Path, bytes | str]] = [
+        (path, source) for path, source in current.items() if source is not None
+    ]
+    shared = replace(project, query_helpers=helpers)
+    probe = replace(settings, fix=False)
+    calls: dict[tuple[str, str], list[bool]] = {}
+    for result in _check_all(items, probe, shared, False, jobs):
+        for call in result.helper_calls:
+            calls.setdefault((call.module, call.name), []).append(call.convertible)
+    accepted = frozenset(
+        h
+        for h in helpers
+        if all(calls.get((h.module, h.name), [False]))
+        and not _reached_through_module(h, current)
+    )
+    final = {
+        r.path: r
+        for r in _check_all(
+            items, settings, replace(shared, accepted_helpers=accepted), write, jobs
+        )
+    }
+    return [_merged(r, final[r.path]) if r.path in final else r for r in results]
+
+
+def _reached_through_module(
+    helper: QueryHelper, sources: Mapping[Path, bytes | None]
+) -> bool:
+    """Some module may call the helper as `queries.active(...)`, a use the
+    import-based bookkeeping above does not see."""
+    spelled = f"{helper.module.rsplit('.', 1)[-1]}.{helper.name}".encode()
+    return any(source is not None and spelled in source for source in sources.values())
+
+
+def _merged(first: FileResult, last: FileResult) -> FileResult:
+    """One file's result over two runs: the fixes of both, the last findings."""
+    return replace(
+        last,
+        applied=first.applied + last.applied,
+        source=first.source,
+        fixed=last.fixed if last.fixed is not None else first.fixed,
+        errors=tuple(dict.fromkeys(first.errors + last.errors)),
+    )
 
 
 def _read(path: Path) -> bytes | str:

@@ -11,6 +11,7 @@ import enum
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Optional, TypeVar, cast
 
 import libcst as cst
@@ -26,7 +27,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from orm_modernize.datatypes import ImportSpec
+from orm_modernize.datatypes import HelperCall, ImportSpec, QueryHelper
 from orm_modernize.pins import Pin, lowest_floor
 from orm_modernize.relationships import Relationships
 from orm_modernize.transforms import QueryChain, code_of, keyword_argument, walk
@@ -125,6 +126,10 @@ class ProjectIndex:
     imported_names: frozenset[str] = frozenset()
     # Attribute names that `backref=` makes on the other class of a relationship
     backrefs: frozenset[str] = frozenset()
+    # Query helpers other modules import (found by a first run over the files), and
+    # those whose every call in the project converts: both ends are rewritten.
+    query_helpers: frozenset[QueryHelper] = frozenset()
+    accepted_helpers: frozenset[QueryHelper] = frozenset()
 
     def query_property(self, cls: str) -> tuple[str, str] | None:
         """The (module, session name) of the `query_property()` `cls` inherits, if
@@ -184,15 +189,32 @@ ParentLookup = Callable[[cst.CSTNode], Optional[cst.CSTNode]]
 class Semantic:
     """Answers questions about the nodes of one module; knows no particular rule."""
 
-    def __init__(self, wrapper: MetadataWrapper, project: ProjectIndex | None = None):
+    def __init__(
+        self,
+        wrapper: MetadataWrapper,
+        project: ProjectIndex | None = None,
+        path: Path | None = None,
+    ):
         self.wrapper = wrapper
         self.module = wrapper.module
         self.project = project or ProjectIndex()
+        self.path = path
+        # What the rules learned about query helpers shared across modules, for
+        # the runner (see `helpers.py`).
+        self.helpers: list[QueryHelper] = []
+        self.helper_calls: list[HelperCall] = []
         # The Query chain starting at each node the Query rules visited (None: no
         # chain), shared by those rules within the pass.
         self.query_chains: dict[cst.CSTNode, QueryChain | None] = {}
         self._shared: dict[Callable[[Semantic], object], object] = {}
         self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
+
+    @cached_property
+    def module_name(self) -> str:
+        """The dotted name of the module (empty when not read from a file)."""
+        from orm_modernize.project import module_name  # project imports this module
+
+        return module_name(self.path) if self.path is not None else ""
 
     def shared(self, factory: Callable[[Semantic], T]) -> T:
         """The one `factory(self)` of this module, made on first use: analyses

@@ -9,7 +9,7 @@ import libcst as cst
 from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused, namer
-from orm_modernize.datatypes import Edit, Fix, ImportSpec
+from orm_modernize.datatypes import Edit, Fix, HelperCall, ImportSpec, QueryHelper
 from orm_modernize.flows import (
     Flow,
     FlowRefused,
@@ -20,7 +20,15 @@ from orm_modernize.flows import (
     passed_to,
     use_of,
 )
-from orm_modernize.helpers import Helper, returning_helper, session_at
+from orm_modernize.helpers import (
+    Helper,
+    argument_for,
+    helper_imported_as,
+    imported_helper,
+    returning_helper,
+    session_at,
+    shared_helper,
+)
 from orm_modernize.query_to_select import (
     Converted,
     Converter,
@@ -28,11 +36,13 @@ from orm_modernize.query_to_select import (
     execute,
 )
 from orm_modernize.rule import QueryRule
-from orm_modernize.semantic import Evidence, Semantic
+from orm_modernize.semantic import Evidence, ProjectIndex, Semantic, Shape
 from orm_modernize.transforms import (
     DML_TERMINALS,
+    FLASK_TERMINALS,
     GET_TERMINALS,
     QueryChain,
+    called_name,
     code_of,
     keep_parentheses,
     method,
@@ -41,6 +51,8 @@ from orm_modernize.transforms import (
 )
 
 OTHER_RULES = DML_TERMINALS | GET_TERMINALS
+# What runs a statement where a query helper's call used to finish a Query.
+EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
 
 
 class LegacyQuery(QueryRule):
@@ -103,11 +115,14 @@ class LegacyQuery(QueryRule):
     - `populate_existing()`, `yield_per()` and `autoflush()` become execution
       options; `params()` become the parameters of `execute()`.
     - A query returned by a helper function is converted with every call of the
-      helper in the module: the helper returns the statement, and each caller runs
-      it on the session it passes (`session.scalars(helper(session, ...))`). The
-      fix is unsafe for a public module-level helper (other modules may import
-      it), and there is none while a module of the run imports it, a call does
-      not finish the query, or the helper is a method.
+      helper: the helper returns the statement, and each caller runs it on the
+      session it passes (`session.scalars(helper(session, ...))`). Calls in other
+      modules of the run (`from app.queries import helper`) are converted in the
+      same run when each of them finishes the query and the session is a
+      parameter of the helper; otherwise neither end is, and the findings say
+      which call stands in the way. The fix is unsafe for a public module-level
+      helper (modules outside the run may import it), and there is none when a
+      call does not finish the query or the helper is a method.
     - DISTINCT with ORDER BY a column that is not selected, string join targets,
       `from_self()`, `select_entity_from()` and queries passed on as a Query are
       reported without a fix, with the reason in the message.
@@ -419,15 +434,7 @@ class LegacyQuery(QueryRule):
             if refined.steps:
                 edits.append(Edit(refined.node, state.statement))
         for call in helper.calls:
-            steps = steps_from(call, self.semantic.parent)
-            use = use_of(call, steps, self.semantic)
-            line = self.semantic.source_position(call)[0]
-            if use is None or use.kind == "deferred":
-                where = passed_to(steps[-1].call if steps else call, self.semantic)
-                raise Refused(
-                    f"the query `{name}()` returns {where} (line {line}) as a Query;"
-                    " convert the code that finishes it too"
-                )
+            use = self._use_of_call(name, call)
             session_chain = session_at(self.semantic, helper, flow.origins[0], call)
             state = _copy(base, call)
             state.joins = joins
@@ -435,7 +442,144 @@ class LegacyQuery(QueryRule):
             edits.append(
                 Edit(use.node, self._finish(converter, state, use, session_chain))
             )
+        if helper.imported:
+            origin = flow.origins[0]
+            shared_helper(
+                self.semantic,
+                helper,
+                origin,
+                QueryHelper(
+                    self.semantic.module_name,
+                    name,
+                    "",
+                    None,
+                    tuple(shape.value for shape in base.shapes),
+                    base.streamed,
+                    base.guessed,
+                    joins,
+                ),
+            )
         return edits
+
+    def _use_of_call(self, name: str, call: cst.Call) -> Use:
+        """How the caller finishes the query the helper `name` returns."""
+        steps = steps_from(call, self.semantic.parent)
+        use = use_of(call, steps, self.semantic)
+        if use is None or use.kind == "deferred":
+            line = self.semantic.source_position(call)[0]
+            where = passed_to(steps[-1].call if steps else call, self.semantic)
+            raise Refused(
+                f"the query `{name}()` returns {where} (line {line}) as a Query;"
+                " convert the code that finishes it too"
+            )
+        return use
+
+    # -- helpers of other modules ----------------------------------------------------
+    @classmethod
+    def triggered(cls, source: bytes, project: ProjectIndex | None) -> bool:
+        return super().triggered(source, project) or (
+            project is not None
+            and any(h.name.encode() in source for h in project.query_helpers)
+        )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        if isinstance(node.func, cst.Name) and self.semantic.project.query_helpers:
+            helper = imported_helper(self.semantic, node.func)
+            if helper is not None:
+                self._check_helper_call(node, helper)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        """A module that imports a query helper and uses it other than by calling
+        it (passes it on, stores it) keeps it from being converted."""
+        if not self.semantic.project.query_helpers or isinstance(
+            node.names, cst.ImportStar
+        ):
+            return
+        scope = self.semantic.scope(node)
+        for alias in node.names:
+            helper = helper_imported_as(self.semantic, node, alias)
+            if helper is None or scope is None:
+                continue
+            bound = alias.evaluated_alias or alias.evaluated_name
+            references = [
+                access
+                for binding in scope[bound]
+                if isinstance(binding, Assignment) and binding.node is node
+                for access in binding.references
+            ]
+            if not all(
+                isinstance(call := self.semantic.parent(access.node), cst.Call)
+                and call.func is access.node
+                for access in references
+            ):
+                self.semantic.helper_calls.append(
+                    HelperCall(helper.module, helper.name, False)
+                )
+
+    def _check_helper_call(self, call: cst.Call, helper: QueryHelper) -> None:
+        """A call of a query helper another module defines: converted with the
+        helper when every call of it in the run can be, reported otherwise."""
+        name = code_of(call.func)
+        message = f"{self.message}: `{name}()` returns a `Query`"
+        try:
+            fix = self._helper_call_fix(call, helper)
+        except Refused as why:
+            self.semantic.helper_calls.append(
+                HelperCall(helper.module, helper.name, False)
+            )
+            self.report(call, message=f"{message} (no fix: {why})")
+            return
+        self.semantic.helper_calls.append(HelperCall(helper.module, helper.name, True))
+        if fix is None:
+            return  # already what the helper's statement needs
+        if helper in self.semantic.project.accepted_helpers:
+            self.report_statement(call, fix, message)
+            return
+        self.report(
+            call,
+            message=f"{message} (no fix: `{helper.module}.{helper.name}()` is also"
+            " used where its query cannot be converted; see those findings)",
+        )
+
+    def _helper_call_fix(self, call: cst.Call, helper: QueryHelper) -> Fix | None:
+        """The call finished as 2.0 code; None when it already is (run by
+        `session.scalars()`, or used as SQL the same way a statement is)."""
+        steps = steps_from(call, self.semantic.parent)
+        top = steps[-1].call if steps else call
+        argument = self.semantic.parent(top)
+        runner = self.semantic.parent(argument) if argument is not None else None
+        if (
+            isinstance(runner, cst.Call)
+            and runner.args
+            and runner.args[0] is argument
+            and called_name(runner) in EXECUTORS
+        ):
+            return None
+        use = self._use_of_call(helper.name, call)
+        session = argument_for(call, helper.parameter, helper.position)
+        imports: list[ImportSpec] = []
+        converter = Converter(self.semantic, namer(self.semantic, call, imports))
+        state = Converted(
+            statement=call,
+            shapes=[Shape(shape) for shape in helper.shapes],
+            entities=[],  # spelled in the helper's module, maybe not importable here
+            streamed=helper.streamed,
+            guessed=helper.guessed,
+            joins=helper.joins,
+        )
+        _alone(converter.apply(state, use.steps))
+        runs_on = QueryChain(cst.Call(cst.Attribute(session, cst.Name("query"))), ())
+        replacement = self._finish(converter, state, use, runs_on)
+        if code_of(replacement) == code_of(use.node):
+            return None
+        # Unsafe like the helper's own fix: modules outside the run may call it.
+        return Fix.replace(
+            use.node,
+            keep_parentheses(use.node, replacement),
+            safe=False,
+            imports=tuple(imports),
+        )
 
     def _hoisted_session(
         self, flow: Flow

@@ -1,4 +1,5 @@
-"""Files in, results out: discovery, project pre-pass, parallel map, atomic writes."""
+"""Files in, results out: discovery, project pre-pass, parallel map, atomic writes,
+and the extra runs that convert a query helper together with its callers."""
 
 from __future__ import annotations
 

@@ -15,6 +15,8 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from orm_modernize.datatypes import (
     Diagnostic,
     FileResult,
+    HelperCall,
+    QueryHelper,
     Replacement,
     Settings,
     Violation,
@@ -61,12 +63,17 @@ def lint_source(
     errors: list[str] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
     first_pass: list[Diagnostic] | None = None
-    shared: Semantic | None = None  # the first pass's: what the runner shares
+    # What the first pass learned about query helpers shared across modules (only
+    # the facts: holding its Semantic would keep that pass's tree alive).
+    helpers: tuple[QueryHelper, ...] = ()
+    helper_calls: tuple[HelperCall, ...] = ()
     for passes in range(MAX_PASSES):
         wrapper = MetadataWrapper(module, unsafe_skip_copy=passes == 0)
         module = wrapper.module
         violations, semantic = _collect(wrapper, active, project, target, path)
-        shared = shared or semantic
+        if passes == 0:
+            helpers = tuple(semantic.helpers)
+            helper_calls = tuple(semantic.helper_calls)
         positions = wrapper.resolve(PositionProvider) if violations else {}
         pairs = sorted(
             ((v, _diagnostic(v, positions[v.node], settings)) for v in violations),
@@ -111,7 +118,6 @@ def lint_source(
             ),
         )
     new = module.bytes if applied else None
-    assert shared is not None  # the loop ran at least once
     return FileResult(
         path,
         diagnostics=tuple(diagnostics),
@@ -119,8 +125,8 @@ def lint_source(
         source=source,
         fixed=new if new != source else None,
         errors=tuple(errors),
-        helpers=tuple(shared.helpers),
-        helper_calls=tuple(shared.helper_calls),
+        helpers=helpers,
+        helper_calls=helper_calls,
     )
 
 

@@ -26,6 +26,7 @@ from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused
 from orm_modernize.datatypes import QueryHelper
+from orm_modernize.query_to_select import Converted
 from orm_modernize.semantic import Semantic, Shape
 from orm_modernize.transforms import (
     QueryChain,
@@ -70,22 +71,35 @@ def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
 
 
 def shared_helper(
-    semantic: Semantic, helper: Helper, origin: QueryChain, selected: QueryHelper
+    semantic: Semantic,
+    helper: Helper,
+    origin: QueryChain,
+    selected: Converted,
+    joins: int,
 ) -> None:
     """Pass for a helper other modules import when the runner found that they
-    finish every call of it; otherwise share what it selects and refuse."""
+    finish every call of it; otherwise share what it selects (its `joins` counted
+    over every query it returns) and refuse."""
     name = helper.function.name.value
     parameter = _session_parameter(semantic, helper, origin)
     why = "and does not always finish it (see the findings there)"
     if parameter is None:
         why = "and the session it runs on is not a parameter callers pass"
-    elif Shape.UNKNOWN.value in selected.shapes:
+    elif Shape.UNKNOWN in selected.shapes:
         why = "and what the query selects cannot be told"
     else:
-        selected = replace(selected, parameter=parameter[0], position=parameter[1])
-        if selected in semantic.project.accepted_helpers:
+        shared = QueryHelper(
+            semantic.module_name,
+            name,
+            *parameter,
+            tuple(shape.value for shape in selected.shapes),
+            selected.streamed,
+            selected.guessed,
+            joins,
+        )
+        if shared in semantic.project.accepted_helpers:
             return
-        semantic.helpers.append(selected)
+        semantic.helpers.append(shared)
     raise Refused(
         f"the query is returned by `{name}()`, which another module imports {why};"
         " convert them together by hand"

@@ -443,22 +443,7 @@ class LegacyQuery(QueryRule):
                 Edit(use.node, self._finish(converter, state, use, session_chain))
             )
         if helper.imported:
-            origin = flow.origins[0]
-            shared_helper(
-                self.semantic,
-                helper,
-                origin,
-                QueryHelper(
-                    self.semantic.module_name,
-                    name,
-                    "",
-                    None,
-                    tuple(shape.value for shape in base.shapes),
-                    base.streamed,
-                    base.guessed,
-                    joins,
-                ),
-            )
+            shared_helper(self.semantic, helper, flow.origins[0], base, joins)
         return edits
 
     def _use_of_call(self, name: str, call: cst.Call) -> Use:

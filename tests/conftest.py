@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orm_modernize.project import build_index
-from orm_modernize.semantic import ProjectIndex
+from orm_modernize.project import ProjectIndex, build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -157,8 +157,10 @@ def test_json_output(project: Path) -> None:
 def test_parallel_and_serial_runs_agree(project: Path) -> None:
     for n in range(6):
         (project / "app" / f"copy{n}.py").write_text(LEGACY)
-    serial = CliRunner().invoke(main, ["check", "--jobs", "1", "app"]).stdout
-    parallel = CliRunner().invoke(main, ["check", "--jobs", "2", "app"]).stdout
+    serial = CliRunner().invoke(main, ["check", "--no-cache", "-j", "1", "app"]).stdout
+    parallel = (
+        CliRunner().invoke(main, ["check", "--no-cache", "-j", "2", "app"]).stdout
+    )
     assert serial == parallel
 
 

@@ -8,6 +8,7 @@ import libcst as cst
 
 from orm_modernize.datatypes import Fix, Settings
 from orm_modernize.engine import lint_source
+from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
 
 QUERY = (
@@ -21,7 +22,7 @@ FIX = Settings(fix=True, unsafe_fixes=True)
 
 
 def test_parse_error_is_reported_not_raised() -> None:
-    source = b"session.query(User).all(\n"
+    source = b"import sqlalchemy\nsession.query(User).all(\n"
     result = lint_source(source, Path("broken.py"), FIX)
     assert len(result.errors) == 1 and result.errors[0].startswith("cannot parse: ")
     assert result.fixed is None
@@ -29,8 +30,27 @@ def test_parse_error_is_reported_not_raised() -> None:
 
 def test_file_that_cannot_hold_an_idiom_is_not_parsed() -> None:
     # The byte pre-filter: no rule's trigger, so no parse and no work.
-    result = lint_source(b"def broken(:\n", Path("other.py"), FIX)
+    source = b"import sqlalchemy\ndef broken(:\n"
+    result = lint_source(source, Path("other.py"), FIX)
     assert result.errors == () and result.diagnostics == ()
+
+
+def test_file_without_sqlalchemy_evidence_is_not_parsed() -> None:
+    # A rule's trigger (`.query`) is there, but nothing names SQLAlchemy or a
+    # mapped class of the project: no rule could prove anything, so no parse.
+    source = b"rows = session.query(Thing).all(\n"
+    result = lint_source(source, Path("other.py"), FIX)
+    assert result.errors == () and result.diagnostics == ()
+
+
+def test_file_naming_a_mapped_class_of_the_project_is_checked() -> None:
+    source = (
+        b"from app.models import User\n\n"
+        b"def f(session):\n    session.query(User).get(1)\n"
+    )
+    project = ProjectIndex(packages=frozenset({"app"}), mapped=frozenset({"User"}))
+    result = lint_source(source, Path("views.py"), Settings(), project=project)
+    assert [d.code for d in result.diagnostics] == ["ORM001"]
 
 
 def test_noqa_silences_its_line_only() -> None:
@@ -85,7 +105,7 @@ class BrokenFix(Rule):
 
 
 def test_fix_that_would_produce_invalid_python_is_dropped() -> None:
-    source = b"x = 1\nmarker\n"
+    source = b"import sqlalchemy\nx = 1\nmarker\n"
     result = lint_source(
         source, Path("m.py"), Settings(select=("ORM",), fix=True), rules=[BrokenFix]
     )
@@ -110,7 +130,7 @@ class EndlessFix(Rule):
 
 
 def test_non_converging_fix_leaves_file_unchanged() -> None:
-    source = b"value = 1\n"
+    source = b"import sqlalchemy\nvalue = 1\n"
     result = lint_source(
         source, Path("m.py"), Settings(select=("ORM",), fix=True), rules=[EndlessFix]
     )

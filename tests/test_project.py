@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orm_modernize.project import build_index
-from orm_modernize.semantic import ProjectIndex
+from orm_modernize.project import ProjectIndex, build_index
 
 
 def index_of(tmp_path: Path, files: dict[str, str]) -> ProjectIndex:
@@ -59,3 +58,11 @@ def test_query_property_is_inherited(tmp_path: Path) -> None:
     assert index.query_property("User") == ("database", "db_session")
     assert index.query_property("Base") == ("database", "db_session")
     assert index.query_property("Other") is None
+
+
+def test_sqlalchemy_evidence_is_a_word_of_the_project_or_sqlalchemy() -> None:
+    index = ProjectIndex(mapped=frozenset({"User"}))
+    assert index.may_use_sqlalchemy(b"from flask_sqlalchemy import SQLAlchemy\n")
+    assert index.may_use_sqlalchemy(b"from app.models import User\n")
+    assert not index.may_use_sqlalchemy(b"from app.people import UserName\n")
+    assert not ProjectIndex().may_use_sqlalchemy(b"session.query(User)\n")

@@ -8,7 +8,8 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper
 
-from orm_modernize.semantic import Evidence, ProjectIndex, Semantic, Shape
+from orm_modernize.project import ProjectIndex
+from orm_modernize.semantic import Evidence, Semantic, Shape
 from orm_modernize.transforms import is_query_call
 
 MODELS = """

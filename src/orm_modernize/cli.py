@@ -73,6 +73,15 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Worker processes [default: all cores].",
 )
+@click.option(
+    "--no-cache", is_flag=True, help="Neither read nor write the cache of results."
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ORM_MODERNIZE_CACHE_DIR",
+    help="Where to keep the cache [default: .orm_modernize_cache in the project root].",
+)
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -83,6 +92,8 @@ def check(
     output_format: str,
     target_version: str | None,
     jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
     from orm_modernize.runner import run
@@ -94,7 +105,13 @@ def check(
         unsafe_fixes=unsafe_fixes,
         target_version=target_version,
     )
-    results = run(paths or (Path("."),), settings, jobs=jobs, write=fix and not diff)
+    roots = paths or (Path("."),)
+    cache = None
+    if not no_cache:
+        from orm_modernize.cache import Cache, default_directory
+
+        cache = Cache.load(cache_dir or default_directory(roots))
+    results = run(roots, settings, jobs=jobs, write=fix and not diff, cache=cache)
     for result in results:
         for error in result.errors:
             click.echo(f"{display_path(result.path)}: {error}", err=True)

@@ -21,8 +21,9 @@ from orm_modernize.datatypes import (
     Settings,
     Violation,
 )
+from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import ProjectIndex, Semantic, module_imports
+from orm_modernize.semantic import Semantic, module_imports
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
 # next pass); real files settle in two or three passes.
@@ -42,6 +43,8 @@ def lint_source(
     rules: Sequence[type[Rule]] | None = None,
 ) -> FileResult:
     """Check one file's bytes and, when `settings.fix`, rewrite them."""
+    if not (project or ProjectIndex()).may_use_sqlalchemy(source):
+        return FileResult(path, source=source)
     if rules is None:
         from orm_modernize.rules import ALL_RULES
 

@@ -10,7 +10,8 @@ import libcst as cst
 
 from orm_modernize.datatypes import Fix, Replacement, Violation
 from orm_modernize.model_query import model_query_at
-from orm_modernize.semantic import Evidence, ProjectIndex, Semantic
+from orm_modernize.project import ProjectIndex
+from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import QueryChain, chain_at, code_of, walk
 
 

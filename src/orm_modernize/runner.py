@@ -4,18 +4,17 @@ and the extra runs that convert a query helper together with its callers."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from orm_modernize.atomic import write_atomically
+from orm_modernize.cache import Cache, result_key
 from orm_modernize.datatypes import FileResult, QueryHelper, Settings
-from orm_modernize.engine import lint_source
 from orm_modernize.pins import read_pins
-from orm_modernize.project import build_index
-from orm_modernize.semantic import ProjectIndex
+from orm_modernize.project import ProjectIndex, index_of, module_facts
 
 # Directories nobody wants linted: VCS data, caches, build output, dependencies.
 SKIPPED_DIRS = frozenset(
@@ -76,45 +75,87 @@ def run(
     *,
     jobs: int | None = None,
     write: bool = True,
+    cache: Cache | None = None,
 ) -> list[FileResult]:
-    """Check (and with `settings.fix`, rewrite) every file under `paths`."""
+    """Check (and with `settings.fix`, rewrite) every file under `paths`; with a
+    `cache`, reuse the results of unchanged files, and save the new ones."""
     files, results = discover(paths)
     sources = {path: _read(path) for path in files}
-    project = build_index(
-        ((p, s) for p, s in sources.items() if isinstance(s, bytes)),
+    readable = [(p, s) for p, s in sources.items() if isinstance(s, bytes)]
+    project = index_of(
+        (
+            (p, cache.module_facts(p, s) if cache else module_facts(s))
+            for p, s in readable
+        ),
         pins=read_pins(paths),
     )
-    jobs = jobs or os.cpu_count() or 1
-    checked = _check_all(list(sources.items()), settings, project, write, jobs)
+    checker = _Checker(settings, write, jobs or os.cpu_count() or 1, cache)
+    checked = checker.check_all(list(sources.items()), project)
     helpers = frozenset(h for r in checked for h in r.helpers)
     if helpers:
-        checked = _with_shared_helpers(checked, helpers, settings, project, write, jobs)
+        checked = _with_shared_helpers(checked, helpers, checker, project)
+    if cache is not None:
+        cache.save()
     results.extend(checked)
     return sorted(results, key=lambda r: str(r.path))
 
 
-def _check_all(
-    items: list[tuple[Path, bytes | str]],
-    settings: Settings,
-    project: ProjectIndex,
-    write: bool,
-    jobs: int,
-) -> list[FileResult]:
-    work = partial(_check_file, settings=settings, project=project, write=write)
-    if jobs == 1 or len(items) < 2:
-        return list(map(work, items))
-    with ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
-        chunk = max(1, len(items) // (jobs * 8))
-        return list(pool.map(work, items, chunksize=chunk))
+@dataclass(frozen=True)
+class _Checker:
+    settings: Settings
+    write: bool
+    jobs: int
+    cache: Cache | None
+
+    def check_all(
+        self, items: list[tuple[Path, bytes | str]], project: ProjectIndex
+    ) -> list[FileResult]:
+        """The results of the files, from the cache or from the engine. Only the
+        modules that may use SQLAlchemy and are not cached are worth a worker: the
+        rest take microseconds here, and a run with none starts no pool at all."""
+        done: list[FileResult] = []
+        todo: list[tuple[Path, bytes | str]] = []
+        keys: dict[Path, str] = {}
+        settings_key = repr(self.settings)
+        for path, source in items:
+            if isinstance(source, str):
+                done.append(FileResult(path, errors=(source,)))
+                continue
+            if not project.may_use_sqlalchemy(source):
+                done.append(FileResult(path, source=source))
+                continue
+            if self.cache is not None:
+                content = self.cache.digest(path, source)
+                keys[path] = result_key(content, settings_key, project)
+                hit = self.cache.result(path, keys[path])
+                if hit is not None:
+                    done.append(replace(hit, source=source))
+                    continue
+            todo.append((path, source))
+        work = partial(
+            _check_file, settings=self.settings, project=project, write=self.write
+        )
+        if self.jobs == 1 or len(todo) < 2:
+            fresh = list(map(work, todo))
+        else:
+            with ProcessPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
+                chunk = max(1, len(todo) // (self.jobs * 8))
+                fresh = list(pool.map(work, todo, chunksize=chunk))
+        if self.cache is not None:
+            for result in fresh:
+                self.cache.store(result, keys[result.path])
+        return done + fresh
+
+    def probing(self) -> _Checker:
+        """The same checks, fixing and writing nothing."""
+        return replace(self, settings=replace(self.settings, fix=False), write=False)
 
 
 def _with_shared_helpers(
     results: list[FileResult],
     helpers: frozenset[QueryHelper],
-    settings: Settings,
+    checker: _Checker,
     project: ProjectIndex,
-    write: bool,
-    jobs: int,
 ) -> list[FileResult]:
     """Query helpers that other modules import, converted at both ends or not at
     all: a run over the modules that may call them says which calls can be
@@ -130,9 +171,8 @@ def _with_shared_helpers(
         (path, source) for path, source in current.items() if source is not None
     ]
     shared = replace(project, query_helpers=helpers)
-    probe = replace(settings, fix=False)
     calls: dict[tuple[str, str], list[bool]] = {}
-    for result in _check_all(items, probe, shared, False, jobs):
+    for result in checker.probing().check_all(items, shared):
         for call in result.helper_calls:
             calls.setdefault((call.module, call.name), []).append(call.convertible)
     accepted = frozenset(
@@ -143,9 +183,7 @@ def _with_shared_helpers(
     )
     final = {
         r.path: r
-        for r in _check_all(
-            items, settings, replace(shared, accepted_helpers=accepted), write, jobs
-        )
+        for r in checker.check_all(items, replace(shared, accepted_helpers=accepted))
     }
     return [_merged(r, final[r.path]) if r.path in final else r for r in results]
 
@@ -179,7 +217,6 @@ def _read(path: Path) -> bytes | str:
 
 def _check_file(
     item: tuple[Path, bytes | str],
-    *,
     settings: Settings,
     project: ProjectIndex,
     write: bool,
@@ -187,6 +224,8 @@ def _check_file(
     path, source = item
     if isinstance(source, str):
         return FileResult(path, errors=(source,))
+    from orm_modernize.engine import lint_source  # LibCST: only when parsing
+
     try:
         result = lint_source(source, path, settings, project=project)
     except Exception as error:  # the one broad catch: a rule's crash stays in its file
@@ -203,21 +242,3 @@ def _check_file(
                 errors=(f"cannot write: {error.strerror or error}",),
             )
     return result
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: a reader sees the old file or the new one, whole."""
-    mode = path.stat().st_mode & 0o7777
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

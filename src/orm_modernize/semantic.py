@@ -28,7 +28,7 @@ from libcst.metadata import (
 )
 
 from orm_modernize.datatypes import HelperCall, ImportSpec, QueryHelper
-from orm_modernize.pins import Pin, lowest_floor
+from orm_modernize.project import ProjectIndex, module_name
 from orm_modernize.relationships import Relationships
 from orm_modernize.transforms import QueryChain, code_of, keyword_argument, walk
 
@@ -112,41 +112,6 @@ def is_session_name(name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class ProjectIndex:
-    """Names of mapped classes defined elsewhere in the project being checked."""
-
-    packages: frozenset[str] = frozenset()  # top-level module names of the project
-    mapped: frozenset[str] = frozenset()  # declarative bases and mapped classes
-    pins: tuple[Pin, ...] = ()  # versions of SQLAlchemy and friends it admits
-    # (class, module, session): the class inherits `Base.query =
-    # session.query_property()` made in `module`
-    query_properties: frozenset[tuple[str, str, str]] = frozenset()
-    # Every name some module imports with `from x import name`: a function of this
-    # module that another may call
-    imported_names: frozenset[str] = frozenset()
-    # Attribute names that `backref=` makes on the other class of a relationship
-    backrefs: frozenset[str] = frozenset()
-    # Query helpers other modules import (found by a first run over the files), and
-    # those whose every call in the project converts: both ends are rewritten.
-    query_helpers: frozenset[QueryHelper] = frozenset()
-    accepted_helpers: frozenset[QueryHelper] = frozenset()
-
-    def query_property(self, cls: str) -> tuple[str, str] | None:
-        """The (module, session name) of the `query_property()` `cls` inherits, if
-        one module made it."""
-        found = {(m, s) for c, m, s in self.query_properties if c == cls}
-        return found.pop() if len(found) == 1 else None
-
-    def pin(self, name: str) -> Pin | None:
-        """The pin of `name` admitting the oldest version (None: not pinned)."""
-        return lowest_floor(self.pins, name)
-
-    def knows(self, module: str, name: str, relative: bool) -> bool:
-        local = relative or module.split(".", 1)[0] in self.packages
-        return local and name in self.mapped
-
-
-@dataclass(frozen=True)
 class TopLevel:
     """The module's top-level statements that several analyses look up by name."""
 
@@ -212,8 +177,6 @@ class Semantic:
     @cached_property
     def module_name(self) -> str:
         """The dotted name of the module (empty when not read from a file)."""
-        from orm_modernize.project import module_name  # project imports this module
-
         return module_name(self.path) if self.path is not None else ""
 
     def shared(self, factory: Callable[[Semantic], T]) -> T:

@@ -29,6 +29,7 @@ from orm_modernize.helpers import (
     session_at,
     shared_helper,
 )
+from orm_modernize.project import ProjectIndex
 from orm_modernize.query_to_select import (
     Converted,
     Converter,
@@ -36,7 +37,7 @@ from orm_modernize.query_to_select import (
     execute,
 )
 from orm_modernize.rule import QueryRule
-from orm_modernize.semantic import Evidence, ProjectIndex, Semantic, Shape
+from orm_modernize.semantic import Evidence, Semantic, Shape
 from orm_modernize.transforms import (
     DML_TERMINALS,
     FLASK_TERMINALS,

@@ -1,0 +1,26 @@
+"""Writing files so that no reader, and no crash, ever sees half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace (or create) `path` with `data`: a reader sees the old file or the new
+    one, whole. A replaced file keeps its mode bits."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

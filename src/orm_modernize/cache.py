@@ -1,0 +1,264 @@
+"""What earlier runs learned, so that a run over unchanged files parses nothing.
+
+Two tables, both keyed on a file's path and the digest of its bytes:
+- the pre-pass facts of each module (they depend on its bytes alone);
+- each file's result, valid for one set of settings and one project index (a class
+  mapped in another module changes what this one reports).
+Everything is under one key made of the tool's version and the digest of its own
+code, so an upgrade, or an edit to an editable install, starts afresh.
+
+The cache is one JSON file in `.orm_modernize_cache/` (with its own `.gitignore`),
+read whole at the start and replaced atomically at the end, merged with what
+another run wrote meanwhile: concurrent runs never read a torn file, and at worst
+one run's new entries are lost and recomputed next time. JSON, not pickle: the
+directory lives in the user's checkout, and loading it must not run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from orm_modernize import __version__
+from orm_modernize.atomic import write_atomically
+from orm_modernize.datatypes import Diagnostic, FileResult, HelperCall, QueryHelper
+from orm_modernize.pins import project_root
+from orm_modernize.project import ModuleFacts, ProjectIndex, module_facts
+
+DIRECTORY = ".orm_modernize_cache"
+FILE = "cache.json"
+FORMAT = 1
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass
+class Cache:
+    directory: Path
+    # absolute path -> (digest of its bytes, its facts)
+    facts: dict[str, tuple[str, ModuleFacts]] = field(default_factory=dict)
+    # absolute path -> result key -> result. A file keeps the entries its last run
+    # used: a run that converts query helpers checks some files under three keys.
+    results: dict[str, dict[str, FileResult]] = field(default_factory=dict)
+    used: dict[str, dict[str, FileResult]] = field(default_factory=dict)
+    digests: dict[Path, tuple[bytes, str]] = field(default_factory=dict)
+    dirty: bool = False
+
+    @classmethod
+    def load(cls, directory: Path) -> Cache:
+        """The cache in `directory`; empty when there is none, or it is unreadable,
+        or another version of the tool wrote it."""
+        cache = cls(directory)
+        data = _read(directory / FILE)
+        if data is not None:
+            cache.facts = {
+                path: (key, _facts(value))
+                for path, (key, value) in data["facts"].items()
+            }
+            cache.results = {
+                path: {
+                    key: _result(value, Path(path)) for key, value in entries.items()
+                }
+                for path, entries in data["results"].items()
+            }
+        return cache
+
+    def digest(self, path: Path, source: bytes) -> str:
+        """The digest of the file's bytes, computed once per run (and again once
+        a fix has rewritten them)."""
+        known = self.digests.get(path)
+        if known is None or known[0] is not source:
+            known = self.digests[path] = (source, digest(source))
+        return known[1]
+
+    def module_facts(self, path: Path, source: bytes) -> ModuleFacts:
+        content = self.digest(path, source)
+        known = self.facts.get(_key(path))
+        if known is not None and known[0] == content:
+            return known[1]
+        facts = module_facts(source)
+        self.facts[_key(path)] = (content, facts)
+        self.dirty = True
+        return facts
+
+    def result(self, path: Path, key: str) -> FileResult | None:
+        found = self.results.get(_key(path), {}).get(key)
+        if found is not None:
+            self.used.setdefault(_key(path), {})[key] = found
+        return found
+
+    def store(self, result: FileResult, key: str) -> None:
+        """Keep a result that later runs can reuse as is: one that wrote nothing
+        and met no error (an unreadable file may be readable next time)."""
+        if result.fixed is not None or result.errors:
+            return
+        self.used.setdefault(_key(result.path), {})[key] = _without_source(result)
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write the cache, merged with entries another run saved meanwhile; a
+        cache that cannot be written is silently left as it was."""
+        if not self.dirty:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Made by orm-modernize.\n*\n")
+            saved = _read(self.directory / FILE) or {"facts": {}, "results": {}}
+            facts = {**saved["facts"], **_dump_facts(self.facts)}
+            results = {**saved["results"], **_dump_results(self.used)}
+            data = {
+                "format": FORMAT,
+                "tool": tool_key(),
+                "facts": _existing(facts),
+                "results": _existing(results),
+            }
+            write_atomically(self.directory / FILE, json.dumps(data).encode())
+        except OSError:
+            return  # a read-only checkout: the run itself succeeded
+
+
+def _key(path: Path) -> str:
+    return os.path.abspath(path)
+
+
+def default_directory(paths: Sequence[Path]) -> Path:
+    """`.orm_modernize_cache` in the project root (where its `pyproject.toml` is),
+    else in the current directory."""
+    return (project_root(paths) or Path.cwd()) / DIRECTORY
+
+
+def result_key(content: str, settings_key: str, project: ProjectIndex) -> str:
+    """What a file's result depends on: its bytes, the settings, the project."""
+    return digest(f"{content}\0{settings_key}\0{project_key(project)}".encode())
+
+
+@cache
+def project_key(project: ProjectIndex) -> str:
+    return digest(repr(_sorted(asdict(project))).encode())
+
+
+@cache
+def tool_key() -> str:
+    """The version, and the sizes and times of the package's files: an edited
+    editable install is another tool."""
+    package = Path(__file__).parent
+    stamps = sorted(
+        (str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in package.rglob("*.py")
+    )
+    return digest(f"{__version__}\0{stamps}".encode())
+
+
+def _sorted(value: Any) -> Any:
+    """`value` with sets in a fixed order, for a stable digest."""
+    if isinstance(value, dict):
+        return {k: _sorted(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((_sorted(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _read(file: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(file.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or data.get("tool") != tool_key()
+    ):
+        return None
+    return data
+
+
+def _existing(entries: dict[str, Any]) -> dict[str, Any]:
+    """Entries of files that still exist: deleted files do not pile up."""
+    return {path: entry for path, entry in entries.items() if os.path.exists(path)}
+
+
+def _dump_facts(entries: dict[str, tuple[str, ModuleFacts]]) -> dict[str, Any]:
+    return {path: [key, _facts_json(facts)] for path, (key, facts) in entries.items()}
+
+
+def _dump_results(entries: dict[str, dict[str, FileResult]]) -> dict[str, Any]:
+    return {
+        path: {key: _result_json(result) for key, result in results.items()}
+        for path, results in entries.items()
+    }
+
+
+# -- JSON shapes -----------------------------------------------------------------------
+def _bytes(values: Any) -> list[str]:
+    return sorted(v.decode("latin-1") for v in values)
+
+
+def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
+    return {
+        "imported": _bytes(facts.imported),
+        "backrefs": _bytes(facts.backrefs),
+        "properties": [_bytes(pair) for pair in sorted(facts.properties)],
+        "mapped": _bytes(facts.mapped),
+        "classes": [[c.decode("latin-1"), _bytes(b)] for c, b in facts.classes],
+    }
+
+
+def _facts(data: dict[str, Any]) -> ModuleFacts:
+    def raw(values: list[str]) -> frozenset[bytes]:
+        return frozenset(v.encode("latin-1") for v in values)
+
+    return ModuleFacts(
+        imported=raw(data["imported"]),
+        backrefs=raw(data["backrefs"]),
+        properties=frozenset(
+            (c.encode("latin-1"), s.encode("latin-1")) for c, s in data["properties"]
+        ),
+        mapped=raw(data["mapped"]),
+        classes=tuple(
+            (c.encode("latin-1"), tuple(b.encode("latin-1") for b in bases))
+            for c, bases in data["classes"]
+        ),
+    )
+
+
+def _without_source(result: FileResult) -> FileResult:
+    return FileResult(
+        result.path,
+        diagnostics=result.diagnostics,
+        applied=result.applied,
+        helpers=result.helpers,
+        helper_calls=result.helper_calls,
+    )
+
+
+def _result_json(result: FileResult) -> dict[str, Any]:
+    return {
+        "diagnostics": [asdict(d) for d in result.diagnostics],
+        "applied": [asdict(d) for d in result.applied],
+        "helpers": [asdict(h) for h in result.helpers],
+        "helper_calls": [asdict(c) for c in result.helper_calls],
+    }
+
+
+def _result(data: dict[str, Any], path: Path) -> FileResult:
+    return FileResult(
+        path,
+        diagnostics=tuple(Diagnostic(**d) for d in data["diagnostics"]),
+        applied=tuple(Diagnostic(**d) for d in data["applied"]),
+        helpers=tuple(
+            QueryHelper(**{**h, "shapes": tuple(h["shapes"])}) for h in data["helpers"]
+        ),
+        helper_calls=tuple(HelperCall(**c) for c in data["helper_calls"]),
+    )

@@ -1,0 +1,140 @@
+"""The cache of results: reused when nothing changed, never when something did."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orm_modernize.cli import main
+
+MODELS = """\
+from sqlalchemy import Column, Integer
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+"""
+PLAIN_MODELS = "class User:\n    pass\n"
+# Nothing here names SQLAlchemy: only the project index says `User` is mapped.
+VIEWS = """\
+from app.models import User
+
+
+def first(session):
+    return session.query(User).get(1)
+"""
+CACHE = Path(".orm_modernize_cache")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "models.py").write_text(MODELS)
+    (tmp_path / "app" / "views.py").write_text(VIEWS)
+    return tmp_path
+
+
+def check(*args: str) -> str:
+    result = CliRunner().invoke(main, ["check", "--jobs", "1", *args])
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+def test_warm_run_reports_what_a_cold_run_does_and_writes_nothing(
+    project: Path,
+) -> None:
+    cold = check("app")
+    cache = project / CACHE / "cache.json"
+    stamp = cache.stat().st_mtime_ns
+    assert check("app") == cold == check("--no-cache", "app")
+    assert "ORM001" in cold and "ORM402" in cold
+    assert cache.stat().st_mtime_ns == stamp  # every result came from the cache
+
+
+def test_cache_lives_in_the_project_root_and_ignores_itself(project: Path) -> None:
+    (project / "app" / "sub").mkdir()
+    os.chdir(project / "app" / "sub")
+    check("..")
+    assert (project / CACHE / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_no_cache_neither_reads_nor_writes_one(project: Path) -> None:
+    check("--no-cache", "app")
+    assert not (project / CACHE).exists()
+
+
+def test_an_edited_file_is_checked_again(project: Path) -> None:
+    check("app")
+    views = project / "app" / "views.py"
+    views.write_text(VIEWS.replace(".get(1)", ".all()"))
+    out = check("app")
+    assert "ORM001" not in out and "views.py:5:12: ORM002" in out
+
+
+def test_another_module_mapping_a_class_changes_the_result(project: Path) -> None:
+    # views.py is unchanged, but whether `User` is mapped comes from models.py.
+    (project / "app" / "models.py").write_text(PLAIN_MODELS)
+    assert "views.py" not in check("app")
+    (project / "app" / "models.py").write_text(MODELS)
+    assert "views.py:5:12: ORM001" in check("app")
+
+
+def test_other_settings_get_their_own_results(project: Path) -> None:
+    check("app")
+    assert "ORM402" not in check("--select", "ORM001", "app")
+    assert "ORM402" in check("app")
+
+
+def test_fix_with_a_warm_cache_fixes(project: Path) -> None:
+    check("app")
+    check("--fix", "--unsafe-fixes", "app")
+    assert "session.get(User, 1)" in (project / "app" / "views.py").read_text()
+    assert "ORM001" not in check("app")
+
+
+def test_unreadable_or_foreign_cache_is_ignored(project: Path) -> None:
+    cold = check("app")
+    (project / CACHE / "cache.json").write_text("{not json")
+    assert check("app") == cold
+    json.loads((project / CACHE / "cache.json").read_text())  # rewritten whole
+    (project / CACHE / "cache.json").write_text(json.dumps({"format": 0}))
+    assert check("app") == cold
+
+
+def test_cache_that_cannot_be_written_does_not_fail_the_run(project: Path) -> None:
+    (project / CACHE).write_text("a file where the directory should be")
+    assert "ORM001" in check("app")
+
+
+def test_cache_dir_option_and_environment(project: Path) -> None:
+    check("--cache-dir", "elsewhere", "app")
+    assert (project / "elsewhere" / "cache.json").is_file()
+    result = CliRunner(env={"ORM_MODERNIZE_CACHE_DIR": "viaenv"}).invoke(
+        main, ["check", "app"]
+    )
+    assert result.exit_code == 1 and (project / "viaenv" / "cache.json").is_file()
+
+
+def test_concurrent_runs_share_one_cache_safely(project: Path) -> None:
+    for n in range(8):
+        (project / "app" / f"copy{n}.py").write_text(MODELS)
+    command = [sys.executable, "-m", "orm_modernize", "check", "--jobs", "1", "app"]
+    expected = subprocess.run([*command, "--no-cache"], capture_output=True).stdout
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE) for _ in range(4)]
+    outputs = [run.communicate()[0] for run in runs]
+    assert outputs == [expected] * 4
+    json.loads((project / CACHE / "cache.json").read_text())
+    assert subprocess.run(command, capture_output=True).stdout == expected

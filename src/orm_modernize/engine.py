@@ -8,10 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper
 
+from orm_modernize import tree
 from orm_modernize.datatypes import (
     Diagnostic,
     FileResult,
@@ -21,6 +20,7 @@ from orm_modernize.datatypes import (
     Settings,
     Violation,
 )
+from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Semantic, module_imports
@@ -77,9 +77,11 @@ def lint_source(
         if passes == 0:
             helpers = tuple(semantic.helpers)
             helper_calls = tuple(semantic.helper_calls)
-        positions = wrapper.resolve(PositionProvider) if violations else {}
         pairs = sorted(
-            ((v, _diagnostic(v, positions[v.node], settings)) for v in violations),
+            (
+                (v, _diagnostic(v, semantic.positions[v.node], settings))
+                for v in violations
+            ),
             key=lambda pair: (pair[1].line, pair[1].column, pair[1].code),
         )
         violations = [v for v, _ in pairs]
@@ -95,7 +97,7 @@ def lint_source(
         ]
         if not wanted:
             break
-        chosen = _non_overlapping(wanted, positions)
+        chosen = _non_overlapping(wanted, semantic.positions)
         fixed, failed = _apply_verified(module, [v for v, _ in chosen], path)
         for violation, diagnostic in chosen:
             if violation in failed:
@@ -150,16 +152,17 @@ def _collect(
     target: str,
     path: Path,
 ) -> tuple[list[Violation], Semantic]:
-    semantic = Semantic(wrapper, project, path)
+    parents, order = tree.walk(wrapper.module)
+    semantic = Semantic(wrapper, project, path, parents)
     visitors = [rule(semantic) for rule in rules]
-    cst.visit_batched(wrapper.module, visitors)
+    tree.dispatch(order, visitors)
     violations = [
         _within(v, visitor, target) for visitor in visitors for v in visitor.violations
     ]
     suppressed = _noqa_lines(wrapper.module.code)
     if not suppressed:
         return violations, semantic
-    positions = wrapper.resolve(PositionProvider)
+    positions = semantic.positions
     return [
         v
         for v in violations
@@ -230,7 +233,7 @@ def _diagnostic(
 
 
 def _non_overlapping(
-    wanted: list[tuple[Violation, Diagnostic]], positions: object
+    wanted: list[tuple[Violation, Diagnostic]], positions: Positions
 ) -> list[tuple[Violation, Diagnostic]]:
     """Fixes whose edits touch disjoint ranges; the rest wait for the next pass."""
     taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
@@ -239,7 +242,7 @@ def _non_overlapping(
         assert violation.fix is not None
         spans = []
         for edit in violation.fix.edits:
-            where: CodeRange = positions[edit.node]  # type: ignore[index]
+            where = positions[edit.node]
             spans.append(
                 (
                     (where.start.line, where.start.column),
@@ -276,6 +279,10 @@ def _apply_verified(
 
 def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
     edits: dict[int, Replacement] = {}
+    # LibCST's codemod package imports its matchers: 0.15 s a check never needs.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
     context = CodemodContext()
     freed: set[str] = set()
     for violation in violations:

@@ -35,6 +35,7 @@ from orm_modernize.transforms import (
     root_name,
     walk,
 )
+from orm_modernize.tree import children
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def _own_nodes(function: cst.FunctionDef) -> list[cst.CSTNode]:
         found.append(node)
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             continue
-        pending.extend(node.children)
+        pending.extend(children(node))
     return found
 
 

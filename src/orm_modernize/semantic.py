@@ -20,14 +20,14 @@ from libcst.metadata import (
     BaseAssignment,
     ImportAssignment,
     MetadataWrapper,
-    ParentNodeProvider,
-    PositionProvider,
     QualifiedNameSource,
     Scope,
     ScopeProvider,
 )
 
+from orm_modernize import tree
 from orm_modernize.datatypes import HelperCall, ImportSpec, QueryHelper
+from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex, module_name
 from orm_modernize.relationships import Relationships
 from orm_modernize.transforms import QueryChain, code_of, keyword_argument, walk
@@ -159,7 +159,11 @@ class Semantic:
         wrapper: MetadataWrapper,
         project: ProjectIndex | None = None,
         path: Path | None = None,
+        parents: dict[cst.CSTNode, cst.CSTNode] | None = None,
     ):
+        """`parents`: from the walk the engine made anyway (`tree.walk()`)."""
+        if parents is not None:
+            self._parents = parents
         self.wrapper = wrapper
         self.module = wrapper.module
         self.project = project or ProjectIndex()
@@ -197,7 +201,7 @@ class Semantic:
 
     @cached_property
     def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
-        return dict(self.wrapper.resolve(ParentNodeProvider))
+        return tree.walk(self.module)[0]
 
     @cached_property
     def top_level(self) -> TopLevel:
@@ -206,14 +210,18 @@ class Semantic:
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
 
+    @cached_property
+    def positions(self) -> Positions:
+        return Positions(self.module)
+
     def source_position(self, node: cst.CSTNode) -> tuple[int, int]:
         """Where `node` starts: a sort key for what scopes hand out as sets, whose
         order changes from run to run."""
-        start = self.wrapper.resolve(PositionProvider)[node].start
+        start = self.positions[node].start
         return start.line, start.column
 
     def source_end(self, node: cst.CSTNode) -> tuple[int, int]:
-        end = self.wrapper.resolve(PositionProvider)[node].end
+        end = self.positions[node].end
         return end.line, end.column
 
     def scope(self, node: cst.CSTNode) -> Scope | None:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from orm_modernize.tree import children
+
 if TYPE_CHECKING:
     from orm_modernize.datatypes import ImportSpec
     from orm_modernize.semantic import Evidence
@@ -256,4 +258,4 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(current.children)
+        stack.extend(children(current))

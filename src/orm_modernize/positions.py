@@ -82,9 +82,6 @@ class Positions:
         start, end = self._spans[node]
         return CodeRange(self._position(start), self._position(end))
 
-    def __contains__(self, node: object) -> bool:
-        return node in self._spans
-
     def _position(self, offset: int) -> CodePosition:
         line = bisect_right(self._line_starts, offset)
         return CodePosition(line, offset - self._line_starts[line - 1])

@@ -114,7 +114,7 @@ class _Checker:
         modules that may use SQLAlchemy and are not cached are worth a worker: the
         rest take microseconds here, and a run with none starts no pool at all."""
         done: list[FileResult] = []
-        todo: list[tuple[Path, bytes | str]] = []
+        todo: list[tuple[Path, bytes]] = []
         keys: dict[Path, str] = {}
         settings_key = repr(self.settings)
         for path, source in items:
@@ -216,14 +216,12 @@ def _read(path: Path) -> bytes | str:
 
 
 def _check_file(
-    item: tuple[Path, bytes | str],
+    item: tuple[Path, bytes],
     settings: Settings,
     project: ProjectIndex,
     write: bool,
 ) -> FileResult:
     path, source = item
-    if isinstance(source, str):
-        return FileResult(path, errors=(source,))
     from orm_modernize.engine import lint_source  # LibCST: only when parsing
 
     try:

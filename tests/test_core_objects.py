@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper
 
 from orm_modernize.core_objects import Core, CoreObjects
 from orm_modernize.semantic import Evidence, Semantic
@@ -144,11 +143,11 @@ ROWS = {
 @pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
 def test_core_evidence(row: tuple[str, Core, Evidence]) -> None:
     code, kind, expected = row
-    wrapper = MetadataWrapper(cst.parse_module(SA + code + "\n"))
-    semantic = Semantic(wrapper)
+    module = cst.parse_module(SA + code + "\n")
+    semantic = Semantic(module)
     target = next(
         n
-        for n in _walk(wrapper.module)
+        for n in _walk(module)
         if isinstance(n, cst.Call)
         and isinstance(n.func, cst.Name)
         and n.func.value == "target"

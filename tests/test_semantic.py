@@ -6,7 +6,6 @@ import textwrap
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper
 
 from orm_modernize.project import ProjectIndex
 from orm_modernize.semantic import Evidence, Semantic, Shape
@@ -22,11 +21,9 @@ class User(Base):
 
 def evidence_of(code: str, project: ProjectIndex | None = None) -> Evidence:
     """Evidence for the receiver of the last `x.query(...)` call in `code`."""
-    wrapper = MetadataWrapper(cst.parse_module(textwrap.dedent(code)))
-    semantic = Semantic(wrapper, project)
-    calls = [
-        n for n in _walk(wrapper.module) if isinstance(n, cst.Call) and is_query_call(n)
-    ]
+    module = cst.parse_module(textwrap.dedent(code))
+    semantic = Semantic(module, project)
+    calls = [n for n in _walk(module) if isinstance(n, cst.Call) and is_query_call(n)]
     query = calls[-1]
     assert isinstance(query.func, cst.Attribute)
     return semantic.session_evidence(query.func.value, [a.value for a in query.args])
@@ -126,9 +123,9 @@ def test_shapes(expression: str, shape: Shape) -> None:
     code = MODELS + "from sqlalchemy import func\nfrom sqlalchemy.orm import aliased\n"
     code += "from sqlalchemy.orm import Bundle\nbundle = Bundle('b', User.id)\n"
     code += "single = Bundle('s', User.id, single_entity=True)\n"
-    wrapper = MetadataWrapper(cst.parse_module(code + f"value = {expression}\n"))
-    semantic = Semantic(wrapper)
-    statement = wrapper.module.body[-1]
+    module = cst.parse_module(code + f"value = {expression}\n")
+    semantic = Semantic(module)
+    statement = module.body[-1]
     assert isinstance(statement, cst.SimpleStatementLine)
     assign = statement.body[0]
     assert isinstance(assign, cst.Assign)

@@ -14,8 +14,8 @@ import enum
 from collections.abc import Collection
 
 import libcst as cst
-from libcst.metadata import Assignment, ImportAssignment
 
+from orm_modernize.scopes import Assignment, ImportAssignment
 from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import is_constant
 

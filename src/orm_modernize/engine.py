@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper
+from libcst._position import CodeRange  # no public name outside libcst.metadata
 
 from orm_modernize import tree
 from orm_modernize.datatypes import (
@@ -71,9 +71,11 @@ def lint_source(
     helpers: tuple[QueryHelper, ...] = ()
     helper_calls: tuple[HelperCall, ...] = ()
     for passes in range(MAX_PASSES):
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=passes == 0)
-        module = wrapper.module
-        violations, semantic = _collect(wrapper, active, project, target, path)
+        if passes:
+            # Fixes may share a node between two places; the analyses key on
+            # identity, so each node must occur once.
+            module = module.deep_clone()
+        violations, semantic = _collect(module, active, project, target, path)
         if passes == 0:
             helpers = tuple(semantic.helpers)
             helper_calls = tuple(semantic.helper_calls)
@@ -146,20 +148,20 @@ def target_version(settings: Settings, project: ProjectIndex | None) -> str:
 
 
 def _collect(
-    wrapper: MetadataWrapper,
+    module: cst.Module,
     rules: Sequence[type[Rule]],
     project: ProjectIndex | None,
     target: str,
     path: Path,
 ) -> tuple[list[Violation], Semantic]:
-    parents, order = tree.walk(wrapper.module)
-    semantic = Semantic(wrapper, project, path, parents)
+    parents, order = tree.walk(module)
+    semantic = Semantic(module, project, path, parents)
     visitors = [rule(semantic) for rule in rules]
     tree.dispatch(order, visitors)
     violations = [
         _within(v, visitor, target) for visitor in visitors for v in visitor.violations
     ]
-    suppressed = _noqa_lines(wrapper.module.code)
+    suppressed = _noqa_lines(module.code)
     if not suppressed:
         return violations, semantic
     positions = semantic.positions

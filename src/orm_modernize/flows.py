@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import Assignment, BaseAssignment
 
 from orm_modernize.model_query import model_query_at
 from orm_modernize.query_to_select import SET_OPERATIONS
+from orm_modernize.scopes import Assignment, BaseAssignment
 from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import (
     DML_TERMINALS,

@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import libcst as cst
-from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused
 from orm_modernize.datatypes import QueryHelper
 from orm_modernize.query_to_select import Converted
+from orm_modernize.scopes import Assignment
 from orm_modernize.semantic import Semantic, Shape
 from orm_modernize.transforms import (
     QueryChain,

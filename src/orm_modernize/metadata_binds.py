@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import Assignment, FunctionScope, ImportAssignment
 
 from orm_modernize.core_objects import MAKERS, Core, CoreObjects
+from orm_modernize.scopes import Assignment, FunctionScope, ImportAssignment
 from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, Semantic
 from orm_modernize.transforms import is_constant, keyword_argument, root_name, walk
 

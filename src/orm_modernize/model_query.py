@@ -20,9 +20,9 @@ from __future__ import annotations
 import dataclasses
 
 import libcst as cst
-from libcst.metadata import Assignment, Scope
 
 from orm_modernize.flask_query import flask_chain_at
+from orm_modernize.scopes import Assignment, Scope
 from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import QueryChain, code_of, steps_from
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState  # the printer's state: no public name
-from libcst.metadata import CodePosition, CodeRange
+from libcst._position import CodePosition, CodeRange  # as libcst.metadata, lighter
 
 NEWLINE = re.compile(r"\r\n?|\n")
 

@@ -15,21 +15,20 @@ from pathlib import Path
 from typing import Optional, TypeVar, cast
 
 import libcst as cst
-from libcst.metadata import (
-    Assignment,
-    BaseAssignment,
-    ImportAssignment,
-    MetadataWrapper,
-    QualifiedNameSource,
-    Scope,
-    ScopeProvider,
-)
 
 from orm_modernize import tree
 from orm_modernize.datatypes import HelperCall, ImportSpec, QueryHelper
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex, module_name
 from orm_modernize.relationships import Relationships
+from orm_modernize.scope_walk import Scopes
+from orm_modernize.scopes import (
+    Assignment,
+    BaseAssignment,
+    ImportAssignment,
+    QualifiedNameSource,
+    Scope,
+)
 from orm_modernize.transforms import QueryChain, code_of, keyword_argument, walk
 
 T = TypeVar("T")
@@ -156,7 +155,7 @@ class Semantic:
 
     def __init__(
         self,
-        wrapper: MetadataWrapper,
+        module: cst.Module,
         project: ProjectIndex | None = None,
         path: Path | None = None,
         parents: dict[cst.CSTNode, cst.CSTNode] | None = None,
@@ -164,8 +163,7 @@ class Semantic:
         """`parents`: from the walk the engine made anyway (`tree.walk()`)."""
         if parents is not None:
             self._parents = parents
-        self.wrapper = wrapper
-        self.module = wrapper.module
+        self.module = module
         self.project = project or ProjectIndex()
         self.path = path
         # What the rules learned about query helpers shared across modules, for
@@ -177,6 +175,7 @@ class Semantic:
         self.query_chains: dict[cst.CSTNode, QueryChain | None] = {}
         self._shared: dict[Callable[[Semantic], object], object] = {}
         self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
+        self._qualified_names: dict[cst.CSTNode, frozenset[str]] = {}
 
     @cached_property
     def module_name(self) -> str:
@@ -196,8 +195,8 @@ class Semantic:
         return Relationships(self.module)
 
     @cached_property
-    def _scopes(self) -> dict[cst.CSTNode, Scope | None]:
-        return dict(self.wrapper.resolve(ScopeProvider))
+    def _scopes(self) -> Scopes:
+        return Scopes(self.module)
 
     @cached_property
     def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
@@ -227,11 +226,16 @@ class Semantic:
     def scope(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)
 
-    def qualified_names(self, node: cst.CSTNode) -> set[str]:
-        scope = self.scope(node)
-        if scope is None:
-            return set()
-        return {q.name for q in scope.get_qualified_names_for(node)}
+    def qualified_names(self, node: cst.CSTNode) -> frozenset[str]:
+        """What `node` names: `{"sqlalchemy.orm.Session"}`, or `{"f.<locals>.x"}`
+        for a local binding; one set per possible binding."""
+        found = self._qualified_names.get(node)
+        if found is None:
+            scope = self.scope(node)
+            found = self._qualified_names[node] = frozenset(
+                () if scope is None else (q.name for q in scope.qualified_names(node))
+            )
+        return found
 
     def is_one_of(self, node: cst.CSTNode, names: Collection[str]) -> bool:
         """Does `node` (a name or dotted attribute) resolve to one of `names`?"""
@@ -253,14 +257,10 @@ class Semantic:
         if scope is None:
             return []
         # An access knows exactly which bindings it can see; a binding site does not.
-        # (`accesses[node]` lists every access of that name in the scope.)
         referents = {
-            r: None
-            for access in scope.accesses[name]
-            if access.node is name
-            for r in access.referents
+            r: None for access in scope.accesses_at(name) for r in access.referents
         }
-        return list(referents) or list(scope[name.value])
+        return list(referents) or scope[name.value]
 
     def binds_same(self, name: cst.Name, at: cst.CSTNode) -> bool:
         """`name` means the same binding(s) at `at` as where it is read (a nested
@@ -479,7 +479,7 @@ class Semantic:
         scope = self.scope(func)
         if scope is None:
             return False
-        names = scope.get_qualified_names_for(func)
+        names = scope.qualified_names(func)
         return bool(names) and all(
             q.source is QualifiedNameSource.IMPORT
             and not q.name.startswith(("sqlalchemy", "."))
@@ -740,7 +740,7 @@ class Semantic:
             bound = scope[name]
             if bound and all(
                 isinstance(a, ImportAssignment)
-                and {q.name for q in a.get_qualified_names_for(name)} & wanted
+                and {q.name for q in a.qualified_names(name)} & wanted
                 for a in bound
             ):
                 return cst.Name(name), None
@@ -762,8 +762,7 @@ class Semantic:
             alias = assignment.name
             if (
                 "." not in alias
-                and {q.name for q in assignment.get_qualified_names_for(alias)}
-                == {module}
+                and {q.name for q in assignment.qualified_names(alias)} == {module}
                 and set(scope[alias]) == {assignment}
             ):
                 return cst.Attribute(cst.Name(alias), cst.Name(name)), None

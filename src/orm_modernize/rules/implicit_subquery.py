@@ -6,11 +6,11 @@ from __future__ import annotations
 import enum
 
 import libcst as cst
-from libcst.metadata import Assignment
 
 from orm_modernize.core_objects import CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
+from orm_modernize.scopes import Assignment
 from orm_modernize.transforms import code_of
 
 COLUMNS = frozenset({"c", "columns"})

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 
 import libcst as cst
-from libcst.metadata import Assignment
 
 from orm_modernize.conversion import Refused, namer
 from orm_modernize.datatypes import Edit, Fix, HelperCall, ImportSpec, QueryHelper
@@ -37,6 +36,7 @@ from orm_modernize.query_to_select import (
     execute,
 )
 from orm_modernize.rule import QueryRule
+from orm_modernize.scopes import Assignment
 from orm_modernize.semantic import Evidence, Semantic, Shape
 from orm_modernize.transforms import (
     DML_TERMINALS,

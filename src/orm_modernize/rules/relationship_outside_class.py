@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import Assignment, ImportAssignment
 
 from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
+from orm_modernize.scopes import Assignment, ImportAssignment
 from orm_modernize.semantic import top_level_statement
 
 RELATIONSHIP = frozenset(

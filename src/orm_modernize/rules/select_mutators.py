@@ -4,11 +4,11 @@ mutators of a 1.x `Select`."""
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import Assignment
 
 from orm_modernize.core_objects import CoreObjects
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
+from orm_modernize.scopes import Assignment
 from orm_modernize.transforms import code_of
 
 # mutator -> the generative method that replaces it

@@ -149,7 +149,7 @@ def test_scopes_agree_with_libcst(name: str, code: str) -> None:
     pairs: dict[tuple[str, int], tuple[meta.Scope, scopes.Scope]] = {}
     checked = 0
     for node, theirs in expected.items():
-        if node not in in_tree or type(node) in scope_walk.SYNTAX or theirs is None:
+        if node not in in_tree or type(node) in tree.SYNTAX or theirs is None:
             continue  # a node of a parsed string annotation, or punctuation
         mine = ours.get(node)
         assert mine is not None, node

@@ -154,14 +154,17 @@ def _collect(
     target: str,
     path: Path,
 ) -> tuple[list[Violation], Semantic]:
-    parents, order = tree.walk(module)
-    semantic = Semantic(module, project, path, parents)
+    walked = tree.walk(module)
+    semantic = Semantic(module, project, path, walked)
     visitors = [rule(semantic) for rule in rules]
-    tree.dispatch(order, visitors)
+    tree.dispatch(walked[1], visitors)
     violations = [
         _within(v, visitor, target) for visitor in visitors for v in visitor.violations
     ]
-    suppressed = _noqa_lines(module.code)
+    if not violations:
+        return violations, semantic
+    # The printed module comes with the positions, which reporting needs anyway.
+    suppressed = _noqa_lines(semantic.positions.code)
     if not suppressed:
         return violations, semantic
     positions = semantic.positions

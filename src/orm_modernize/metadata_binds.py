@@ -52,8 +52,8 @@ class MetadataBinds:
         self.aliases: dict[str, str] = {}
         # Binds made in a function, by key: their order is checked in engine()
         self._in_functions: dict[str, list[cst.SimpleStatementLine]] = {}
-        for node in walk(semantic.module):
-            if isinstance(node, cst.Assign) and len(node.targets) == 1:
+        for node in semantic.nodes(cst.Assign):
+            if len(node.targets) == 1:
                 self._read(node)
 
     def _read(self, assign: cst.Assign) -> None:

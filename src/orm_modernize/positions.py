@@ -74,7 +74,7 @@ class Positions:
             default_newline=module.default_newline,
         )
         module._codegen(state)
-        code = "".join(state.tokens)
+        code = self.code = "".join(state.tokens)
         self._spans = state.spans
         self._line_starts = [0] + [m.end() for m in NEWLINE.finditer(code)]
 

@@ -20,11 +20,12 @@ the same names differently in different places.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
 
-from orm_modernize.transforms import called_name, keyword_argument, string_value, walk
+from orm_modernize.transforms import called_name, keyword_argument, string_value
 
 RELATIONSHIP_FUNCTIONS = frozenset({"relationship", "relation"})
 MAPPING_FUNCTIONS = frozenset({"map_imperatively", "mapper"})
@@ -37,17 +38,20 @@ class Target:
 
 
 class Relationships:
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(
+        self, classes: Iterable[cst.ClassDef], calls: Iterable[cst.Call]
+    ) -> None:
+        """`classes`, `calls`: every one in the module."""
         self._found: dict[tuple[str, str], set[Target]] = {}
         # (class, attribute) made by a backref: it exists only once the mappers
         # are configured; and those declared by the class itself
         self.backrefs: set[tuple[str, str]] = set()
         self.declared: set[tuple[str, str]] = set()
-        for node in walk(module):
-            if isinstance(node, cst.ClassDef):
-                self._class_body(node)
-            elif isinstance(node, cst.Call) and called_name(node) in MAPPING_FUNCTIONS:
-                self._mapping_call(node)
+        for node in classes:
+            self._class_body(node)
+        for call in calls:
+            if called_name(call) in MAPPING_FUNCTIONS:
+                self._mapping_call(call)
 
     def target(self, owner: str, attribute: str) -> Target | None:
         """The class `owner.attribute` leads to, if the module says so unambiguously."""

@@ -4,8 +4,8 @@ at a twelfth of its cost.
 LibCST's provider runs two visitors over the module (one for expression contexts,
 one for scopes), and its visitors rebuild every node on the way down: together three
 times the cost of the parse. This is one recursive pass over the nodes' fields
-(`tree.children`) that decides on the way down whether a name is stored to, and
-skips the nodes that cannot hold a name (whitespace, operators, brackets). It visits
+(`tree.children`, which leaves out whitespace, operators and brackets) that decides
+on the way down whether a name is stored to. It visits
 in LibCST's order (a function's body before its decorators, a comprehension's first
 iterable before its target), since that order decides which bindings a read sees.
 `test_scopes.py` compares the result with LibCST's on every construct and on real
@@ -57,50 +57,12 @@ BINDING_NODES = frozenset(
 )
 
 
-def _syntax_types() -> frozenset[type[cst.CSTNode]]:
-    """Whitespace, operators, commas and brackets: they hold no name."""
-    bases = (
-        cst.BaseParenthesizableWhitespace,
-        cst.BaseBinaryOp,
-        cst.BaseBooleanOp,
-        cst.BaseCompOp,
-        cst.BaseUnaryOp,
-        cst.BaseAugOp,
-    )
-    found: set[type[cst.CSTNode]] = {
-        value
-        for value in vars(cst).values()
-        if isinstance(value, type) and issubclass(value, bases)
-    }
-    found |= {
-        cst.AssignEqual,
-        cst.Colon,
-        cst.Comma,
-        cst.Dot,
-        cst.ImportStar,
-        cst.Semicolon,
-        cst.Newline,
-        cst.EmptyLine,
-        cst.Comment,
-        cst.TrailingWhitespace,
-        cst.LeftParen,
-        cst.RightParen,
-        cst.LeftSquareBracket,
-        cst.RightSquareBracket,
-        cst.LeftCurlyBrace,
-        cst.RightCurlyBrace,
-        cst.Asynchronous,
-    }
-    return frozenset(found)
-
-
-SYNTAX = _syntax_types()
 Comprehension = Union[cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp]
 
 
 class Scopes:
     """Each node's scope: `scopes.get(node)`, None for the nodes LibCST gives none
-    (the parts of an import, an attribute's name, keywords, syntax)."""
+    (the parts of an import, an attribute's name, keywords) and for syntax."""
 
     def __init__(self, module: cst.Module) -> None:
         self._of: dict[cst.CSTNode, Scope] = {}
@@ -141,8 +103,6 @@ class Scopes:
             cst.TypeVarTuple: self._type_name,
             cst.ParamSpec: self._type_name,
         }
-        for syntax in SYNTAX:
-            self._handlers[syntax] = self._syntax
         for statement in module.body:
             self._visit(statement)
         self._of[module] = self._scope
@@ -158,8 +118,8 @@ class Scopes:
         if handler is None:
             for child in children(node):
                 self._visit(child, store)
-        elif handler(node, store):
-            return  # syntax: no scope recorded
+        else:
+            handler(node, store)
         scope = self._scope
         self._of[node] = scope
         if type(node) in BINDING_NODES:
@@ -168,9 +128,6 @@ class Scopes:
     def _visit_all(self, nodes: Iterable[cst.CSTNode], store: bool = False) -> None:
         for node in nodes:
             self._visit(node, store)
-
-    def _syntax(self, node: cst.CSTNode, store: bool) -> bool:
-        return True
 
     def _leaf(self, node: cst.CSTNode, store: bool) -> None:
         pass

@@ -32,6 +32,7 @@ from orm_modernize.scopes import (
 from orm_modernize.transforms import QueryChain, code_of, keyword_argument, walk
 
 T = TypeVar("T")
+N = TypeVar("N", bound=cst.CSTNode)
 
 
 class Evidence(enum.IntEnum):
@@ -158,11 +159,11 @@ class Semantic:
         module: cst.Module,
         project: ProjectIndex | None = None,
         path: Path | None = None,
-        parents: dict[cst.CSTNode, cst.CSTNode] | None = None,
+        walked: tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]] | None = None,
     ):
-        """`parents`: from the walk the engine made anyway (`tree.walk()`)."""
-        if parents is not None:
-            self._parents = parents
+        """`walked`: `tree.walk(module)`, which the engine made anyway."""
+        if walked is not None:
+            self._walked = walked
         self.module = module
         self.project = project or ProjectIndex()
         self.path = path
@@ -176,6 +177,7 @@ class Semantic:
         self._shared: dict[Callable[[Semantic], object], object] = {}
         self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
         self._qualified_names: dict[cst.CSTNode, frozenset[str]] = {}
+        self._by_type: dict[type[cst.CSTNode], list[cst.CSTNode]] = {}
 
     @cached_property
     def module_name(self) -> str:
@@ -192,15 +194,34 @@ class Semantic:
     # -- metadata, resolved on first use -------------------------------------------
     @cached_property
     def relationships(self) -> Relationships:
-        return Relationships(self.module)
+        return Relationships(self.nodes(cst.ClassDef), self.nodes(cst.Call))
 
     @cached_property
     def _scopes(self) -> Scopes:
         return Scopes(self.module)
 
     @cached_property
+    def _walked(self) -> tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]]:
+        return tree.walk(self.module)
+
+    @cached_property
     def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
-        return tree.walk(self.module)[0]
+        return self._walked[0]
+
+    @property
+    def all_nodes(self) -> list[cst.CSTNode]:
+        """Every node of the module, in source order."""
+        return self._walked[1]
+
+    def nodes(self, node_type: type[N]) -> list[N]:
+        """Every node of `node_type` in the module, in source order: for analyses
+        of the whole module, which then share one walk."""
+        found = self._by_type.get(node_type)
+        if found is None:
+            found = self._by_type[node_type] = [
+                n for n in self._walked[1] if isinstance(n, node_type)
+            ]
+        return cast(list[N], found)
 
     @cached_property
     def top_level(self) -> TopLevel:
@@ -604,7 +625,7 @@ class Semantic:
         """Names passed first to `mapper(X, table)` or `registry.map_imperatively(X,
         table)` anywhere in the module."""
         found: set[str] = set()
-        for call in (n for n in walk(self.module) if isinstance(n, cst.Call)):
+        for call in self.nodes(cst.Call):
             func = call.func
             if not call.args or not isinstance(call.args[0].value, cst.Name):
                 continue

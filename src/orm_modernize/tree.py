@@ -11,6 +11,7 @@ visitors cannot), so a list of the nodes in pre-order is all they need.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable, Sequence
 
 import libcst as cst
@@ -53,40 +54,137 @@ SOURCE_ORDER: dict[type[cst.CSTNode], tuple[str, ...]] = {
 # Brackets come first and last wherever they are.
 OPENING = ("lpar", "lbracket", "lbrace")
 CLOSING = ("rbrace", "rbracket", "rpar")
-_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
 
-def _fields(cls: type[cst.CSTNode]) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
-        every = [f.name for f in dataclasses.fields(cls)]
-        if cls in SOURCE_ORDER:
-            first = [n for n in SOURCE_ORDER[cls] if n in every]
-            names = (*first, *(n for n in every if n not in first))
+def _syntax_types() -> frozenset[type[cst.CSTNode]]:
+    bases: tuple[type[cst.CSTNode], ...] = (
+        cst.BaseParenthesizableWhitespace,
+        cst.BaseBinaryOp,
+        cst.BaseBooleanOp,
+        cst.BaseCompOp,
+        cst.BaseUnaryOp,
+        cst.BaseAugOp,
+    )
+    found: set[type[cst.CSTNode]] = {
+        value
+        for value in vars(cst).values()
+        if isinstance(value, type) and issubclass(value, bases)
+    }
+    found |= {
+        *bases,
+        cst.AssignEqual,
+        cst.Colon,
+        cst.Comma,
+        cst.Dot,
+        cst.ImportStar,
+        cst.Semicolon,
+        cst.Newline,
+        cst.EmptyLine,
+        cst.Comment,
+        cst.TrailingWhitespace,
+        cst.LeftParen,
+        cst.RightParen,
+        cst.LeftSquareBracket,
+        cst.RightSquareBracket,
+        cst.LeftCurlyBrace,
+        cst.RightCurlyBrace,
+        cst.Asynchronous,
+    }
+    return frozenset(found)
+
+
+# Whitespace, comments, operators, punctuation, brackets: the nodes that hold no
+# code of their own, two thirds of a typical tree. No analysis looks at them (the
+# fixes that keep formatting read them through their parents' fields).
+SYNTAX = _syntax_types()
+
+
+def _order(cls: type[cst.CSTNode]) -> list[dataclasses.Field[object]]:
+    every = {f.name: f for f in dataclasses.fields(cls)}
+    if cls in SOURCE_ORDER:
+        first = [n for n in SOURCE_ORDER[cls] if n in every]
+        names = [*first, *(n for n in every if n not in first)]
+    else:
+        middle = [n for n in every if n not in OPENING + CLOSING]
+        names = [n for n in OPENING if n in every] + middle
+        names += [n for n in CLOSING if n in every]
+    return [every[n] for n in names]
+
+
+def _leaves(annotation: object) -> tuple[bool, set[object]]:
+    """(whether `annotation` may be a sequence, the types it may hold)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union:
+        sequence, found = False, set()
+        for part in typing.get_args(annotation):
+            is_sequence, leaves = _leaves(part)
+            sequence |= is_sequence
+            found |= leaves
+        return sequence, found
+    if isinstance(origin, type) and issubclass(origin, Sequence):
+        return True, _leaves(typing.get_args(annotation)[0])[1]
+    return False, {annotation}
+
+
+ChildrenOf = Callable[[cst.CSTNode], list[cst.CSTNode]]
+
+
+def _code_children(cls: type[cst.CSTNode]) -> ChildrenOf:
+    """A function listing the children of a `cls` node, written out field by field
+    from the field's declared type: a field that can only hold syntax, text or
+    nothing is not read at all."""
+    lines = ["def children(node):", "    found = []"]
+    syntax = tuple(SYNTAX)
+    for field in _order(cls):
+        sequence, leaves = _leaves(field.type)
+        kinds = {_kind(leaf, syntax) for leaf in leaves}
+        if kinds <= {"syntax", "text"}:
+            continue
+        plain = kinds == {"code"}  # always a code node (or a sequence of them)
+        value = f"node.{field.name}"
+        if sequence and plain:
+            lines.append(f"    found.extend({value})")
+        elif plain:
+            lines.append(f"    found.append({value})")
         else:
-            middle = [n for n in every if n not in OPENING + CLOSING]
-            opening = [n for n in OPENING if n in every]
-            closing = [n for n in CLOSING if n in every]
-            names = (*opening, *middle, *closing)
-        _FIELDS[cls] = names
-    return names
+            lines += [
+                f"    value = {value}",
+                "    if type(value) is tuple or type(value) is list:",
+                "        found.extend(v for v in value if type(v) not in SYNTAX)",
+                "    elif isinstance(value, CSTNode) and type(value) not in SYNTAX:",
+                "        found.append(value)",
+            ]
+    lines.append("    return found")
+    namespace: dict[str, object] = {"SYNTAX": SYNTAX, "CSTNode": cst.CSTNode}
+    exec("\n".join(lines), namespace)  # noqa: S102 - our own text, per node class
+    return namespace["children"]  # type: ignore[return-value]
+
+
+def _kind(leaf: object, syntax: tuple[type[cst.CSTNode], ...]) -> str:
+    if not isinstance(leaf, type):
+        return "unknown"  # a forward reference: read the field, check the value
+    if not issubclass(leaf, cst.CSTNode):
+        return "text"  # str, None, MaybeSentinel
+    return "syntax" if issubclass(leaf, syntax) else "code"
+
+
+_CHILDREN: dict[type[cst.CSTNode], ChildrenOf] = {}
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """`node.children` (whitespace aside, in the same order) at a fifth of the cost:
-    LibCST's property rebuilds the node to find them."""
-    found: list[cst.CSTNode] = []
-    for name in _fields(type(node)):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            found.append(value)
-        elif type(value) is tuple or type(value) is list:
-            found.extend(c for c in value if isinstance(c, cst.CSTNode))
-    return found
+    """The children of `node` that hold code, in source order: `node.children`
+    without whitespace, comments, operators and punctuation, at a tenth of the
+    cost (LibCST's property rebuilds the node to find them)."""
+    cls = type(node)
+    found = _CHILDREN.get(cls)
+    if found is None:
+        found = _CHILDREN[cls] = _code_children(cls)
+    return found(node)
 
 
 def walk(root: cst.CSTNode) -> tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]]:
-    """(node -> parent, every node in pre-order) of the tree under `root`."""
+    """(node -> parent, every node in pre-order) of the tree under `root`, syntax
+    nodes left out."""
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     order: list[cst.CSTNode] = []
     stack: list[cst.CSTNode] = [root]

@@ -22,7 +22,6 @@ from orm_modernize.transforms import (
     is_constant,
     keyword,
     keyword_argument,
-    walk,
 )
 
 # Methods that ran on the bind when given none: MetaData's and Table's
@@ -226,7 +225,7 @@ class BoundMetadata(Rule):
         whether it is an implicit execution."""
         core = self.semantic.shared(CoreObjects)
         found: list[tuple[cst.Call | cst.Attribute, bool]] = []
-        for node in walk(self.semantic.module):
+        for node in self.semantic.all_nodes:
             if isinstance(node, cst.Attribute):
                 if node.attr.value == "bind" and not self._assigned(node):
                     found.append((node, False))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace (or create) `path` with `data`: a reader sees the old file or the new
     one, whole. A replaced file keeps its mode bits."""
+    import tempfile  # 5 ms of imports that a run writing nothing does not need
+
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"

@@ -12,7 +12,6 @@ matters, so specifiers are reduced to that floor.
 
 from __future__ import annotations
 
-import configparser
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -160,6 +159,8 @@ def _strings(values: object) -> list[str]:
 
 
 def _setup_cfg(path: Path) -> list[str]:
+    import configparser  # only for projects that have a setup.cfg
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(_text(path))

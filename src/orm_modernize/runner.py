@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -138,6 +137,9 @@ class _Checker:
         if self.jobs == 1 or len(todo) < 2:
             fresh = list(map(work, todo))
         else:
+            # 10 ms of imports that a one-file run (pre-commit's) does not need.
+            from concurrent.futures import ProcessPoolExecutor
+
             with ProcessPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
                 chunk = max(1, len(todo) // (self.jobs * 8))
                 fresh = list(pool.map(work, todo, chunksize=chunk))

@@ -12,7 +12,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from orm_modernize import tree
-from orm_modernize.positions import Positions
+from orm_modernize.positions import Positions, statement_lines
 from orm_modernize.rule import Rule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,17 +106,46 @@ def test_walk_agrees_with_libcst(name: str, code: str) -> None:
 
 @pytest.mark.parametrize(("name", "code"), sources(), ids=lambda v: v[:40])
 def test_positions_agree_with_libcst(name: str, code: str) -> None:
+    """Printing the whole module, and printing only the statement around each node
+    (anchored on the lines Python's parser gives)."""
     module = cst.parse_module(code)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    positions = Positions(module)
-    assert all(positions[node] == where for node, where in expected.items())
+    whole = Positions(module)
+    assert all(whole[node] == where for node, where in expected.items())
+    anchored = Positions(module, tree.walk(module)[0], code.encode())
+    assert statement_lines(module, code.encode()) is not None
+    assert all(anchored[node] == where for node, where in expected.items())
 
 
-def test_positions_of_crlf_and_cr_line_endings() -> None:
-    module = cst.parse_module("x = 1\r\ny = f(\r\n    2)\r\n")
+def test_positions_of_a_syntax_newer_than_the_running_python() -> None:
+    """`ast` cannot read it (before 3.12): the whole module is printed instead."""
+    code = "type Pair = tuple[int, int]\nx = f(\n    1)\n"
+    module = cst.parse_module(code)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    positions = Positions(module)
-    assert all(positions[node] == where for node, where in expected.items())
+    anchored = Positions(module, tree.walk(module)[0], code.encode())
+    assert all(anchored[node] == where for node, where in expected.items())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x = 1\r\ny = f(\r\n    2)\r\n",
+        "if a:\n\tif b:\n\t\tx = f(\n  1,\n\t\t2)\n\telse: y = 1; z = 2\n",
+        "# coding: latin-1\n\x0cs = 'caf\xe9'; t = g(s)\nu = \\\n    h(t)\n",
+        "@d\n# between\n@e(1)\nasync def f():\n    try:\n        pass\n"
+        "    except* E:\n        pass\n    finally:\n        return [w for w in v]\n",
+    ],
+)
+def test_positions_of_line_endings_and_layouts(code: str) -> None:
+    source = code.encode("latin-1")
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    for positions in (
+        Positions(module),
+        Positions(module, tree.walk(module)[0], source),
+    ):
+        assert all(positions[node] == where for node, where in expected.items())
+    assert statement_lines(module, source) is not None
 
 
 def test_dispatch_calls_a_rules_own_visit_methods_in_order() -> None:

@@ -75,7 +75,9 @@ def lint_source(
             # Fixes may share a node between two places; the analyses key on
             # identity, so each node must occur once.
             module = module.deep_clone()
-        violations, semantic = _collect(module, active, project, target, path)
+        violations, semantic = _collect(
+            module, active, project, target, path, None if passes else source
+        )
         if passes == 0:
             helpers = tuple(semantic.helpers)
             helper_calls = tuple(semantic.helper_calls)
@@ -153,9 +155,11 @@ def _collect(
     project: ProjectIndex | None,
     target: str,
     path: Path,
+    source: bytes | None,
 ) -> tuple[list[Violation], Semantic]:
+    """`source`: what `module` was parsed from, if it is unchanged since."""
     walked = tree.walk(module)
-    semantic = Semantic(module, project, path, walked)
+    semantic = Semantic(module, project, path, walked, source)
     visitors = [rule(semantic) for rule in rules]
     tree.dispatch(walked[1], visitors)
     violations = [
@@ -163,8 +167,8 @@ def _collect(
     ]
     if not violations:
         return violations, semantic
-    # The printed module comes with the positions, which reporting needs anyway.
-    suppressed = _noqa_lines(semantic.positions.code)
+    code = module.code if source is None else source.decode(module.encoding)
+    suppressed = _noqa_lines(code)
     if not suppressed:
         return violations, semantic
     positions = semantic.positions

@@ -10,9 +10,10 @@ offsets, and only the nodes asked about are turned into lines and columns.
 
 from __future__ import annotations
 
+import ast
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -66,22 +67,201 @@ class _OffsetState(CodegenState):
 
 
 class Positions:
-    """`positions[node]` is the `CodeRange` `PositionProvider` would give."""
+    """`positions[node]` is the `CodeRange` `PositionProvider` would give.
 
-    def __init__(self, module: cst.Module) -> None:
-        state = _OffsetState(
-            default_indent=module.default_indent,
-            default_newline=module.default_newline,
+    Printing a whole module costs half its parse, and a file's findings sit in a
+    few of its statements. So with the module's `parents` and `source`, only the
+    statement around a node is printed (with its block's indentation, so columns
+    are the file's), and Python's own parser, in C, says on which line each
+    statement starts. Without them, or when that parser cannot read the file (a
+    newer syntax than the running Python's), the whole module is printed once.
+    """
+
+    def __init__(
+        self,
+        module: cst.Module,
+        parents: Mapping[cst.CSTNode, cst.CSTNode] | None = None,
+        source: bytes | None = None,
+    ) -> None:
+        self._module = module
+        self._parents = parents
+        self._lines = (
+            statement_lines(module, source)
+            if parents is not None and source is not None
+            else None
         )
-        module._codegen(state)
-        code = self.code = "".join(state.tokens)
-        self._spans = state.spans
-        self._line_starts = [0] + [m.end() for m in NEWLINE.finditer(code)]
+        self._printed: dict[cst.CSTNode, _Printed] = {}
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        start, end = self._spans[node]
-        return CodeRange(self._position(start), self._position(end))
+        statement = self._statement_of(node)
+        if statement is None:
+            printed, first_line = self._print(self._module), 1
+        else:
+            printed = self._print(statement)
+            assert self._lines is not None
+            # The file's line of the statement's start, less its line in the print.
+            first_line = self._lines[statement] - printed.line(
+                printed.spans[statement][0]
+            )
+        start, end = printed.spans[node]
+        return CodeRange(
+            CodePosition(first_line + printed.line(start), printed.column(start)),
+            CodePosition(first_line + printed.line(end), printed.column(end)),
+        )
 
-    def _position(self, offset: int) -> CodePosition:
-        line = bisect_right(self._line_starts, offset)
-        return CodePosition(line, offset - self._line_starts[line - 1])
+    @property
+    def code(self) -> str:
+        """The module's text."""
+        return self._print(self._module).code
+
+    def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The innermost statement around `node`, if its line is known."""
+        if self._lines is None or self._parents is None:
+            return None
+        current: cst.CSTNode | None = node
+        while current is not None and current not in self._lines:
+            current = self._parents.get(current)
+        return current
+
+    def _print(self, node: cst.CSTNode) -> _Printed:
+        printed = self._printed.get(node)
+        if printed is None:
+            module = self._module
+            state = _OffsetState(
+                default_indent=module.default_indent,
+                default_newline=module.default_newline,
+            )
+            state.indent_tokens.extend(self._indents(node))
+            node._codegen(state)
+            printed = self._printed[node] = _Printed("".join(state.tokens), state.spans)
+        return printed
+
+    def _indents(self, node: cst.CSTNode) -> list[str]:
+        """The indentation of each block around `node`, outermost first, as the
+        printer adds it."""
+        found: list[str] = []
+        parent = self._parents.get(node) if self._parents is not None else None
+        while parent is not None:
+            if isinstance(parent, (cst.IndentedBlock, cst.Match)):  # `case`s too
+                indent = parent.indent
+                found.append(self._module.default_indent if indent is None else indent)
+            parent = self._parents.get(parent)  # type: ignore[union-attr]
+        found.reverse()
+        return found
+
+
+class _Printed:
+    """One printed node: its text, and the span of each node in it."""
+
+    def __init__(self, code: str, spans: dict[cst.CSTNode, tuple[int, int]]) -> None:
+        self.code = code
+        self.spans = spans
+        self._starts = [0] + [m.end() for m in NEWLINE.finditer(code)]
+
+    def line(self, offset: int) -> int:
+        """0 for the first line of the print."""
+        return bisect_right(self._starts, offset) - 1
+
+    def column(self, offset: int) -> int:
+        return offset - self._starts[self.line(offset)]
+
+
+def statement_lines(module: cst.Module, source: bytes) -> dict[cst.CSTNode, int] | None:
+    """The line on which each statement of `module` starts (a compound one at its
+    keyword, after its decorators), as Python's `ast` reads `source`; None if it
+    cannot, or if its statements do not pair with LibCST's one for one."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    lines: dict[cst.CSTNode, int] = {}
+    return lines if _pair_body(module.body, tree.body, lines) else None
+
+
+COMPOUND: dict[type[cst.CSTNode], tuple[type[ast.stmt], ...]] = {
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
+    cst.If: (ast.If,),
+    cst.For: (ast.For, ast.AsyncFor),
+    cst.While: (ast.While,),
+    cst.With: (ast.With, ast.AsyncWith),
+    cst.Try: (ast.Try,),
+    cst.TryStar: (ast.TryStar,),
+    cst.Match: (ast.Match,),
+}
+
+
+def _pair_body(
+    statements: Sequence[cst.BaseStatement],
+    nodes: Sequence[ast.stmt],
+    lines: dict[cst.CSTNode, int],
+) -> bool:
+    index = 0
+    for statement in statements:
+        if index >= len(nodes):
+            return False
+        node = nodes[index]
+        lines[statement] = node.lineno
+        if isinstance(statement, cst.SimpleStatementLine):
+            index += len(statement.body)  # `a; b` is two statements to `ast`
+            continue
+        index += 1
+        if not _pair_compound(statement, node, lines):
+            return False
+    return index == len(nodes)
+
+
+def _pair_compound(
+    statement: cst.BaseStatement, node: ast.stmt, lines: dict[cst.CSTNode, int]
+) -> bool:
+    if not isinstance(node, COMPOUND.get(type(statement), ())):
+        return False
+    pairs: list[tuple[cst.BaseSuite | None, list[ast.stmt]]] = []
+    if isinstance(statement, cst.If):
+        assert isinstance(node, ast.If)
+        pairs.append((statement.body, node.body))
+        orelse = statement.orelse
+        if isinstance(orelse, cst.If):  # elif: printed with its `if` only
+            if len(node.orelse) != 1:
+                return False
+            return _pair_suite(statement.body, node.body, lines) and _pair_compound(
+                orelse, node.orelse[0], lines
+            )
+        pairs.append((orelse.body if orelse is not None else None, node.orelse))
+    elif isinstance(statement, (cst.Try, cst.TryStar)):
+        assert isinstance(node, (ast.Try, ast.TryStar))
+        if len(statement.handlers) != len(node.handlers):
+            return False
+        pairs.append((statement.body, node.body))
+        for handler, caught in zip(statement.handlers, node.handlers):
+            assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
+            assert isinstance(caught, ast.ExceptHandler)
+            pairs.append((handler.body, caught.body))
+        else_, final = statement.orelse, statement.finalbody
+        pairs.append((else_.body if else_ is not None else None, node.orelse))
+        pairs.append((final.body if final is not None else None, node.finalbody))
+    elif isinstance(statement, cst.Match):
+        assert isinstance(node, ast.Match)
+        if len(statement.cases) != len(node.cases):
+            return False
+        pairs += [(c.body, a.body) for c, a in zip(statement.cases, node.cases)]
+    elif isinstance(statement, (cst.For, cst.While)):
+        assert isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+        pairs.append((statement.body, node.body))
+        orelse = statement.orelse
+        pairs.append((orelse.body if orelse is not None else None, node.orelse))
+    else:
+        assert isinstance(statement, (cst.FunctionDef, cst.ClassDef, cst.With))
+        assert hasattr(node, "body")
+        pairs.append((statement.body, node.body))
+    return all(_pair_suite(suite, body, lines) for suite, body in pairs)
+
+
+def _pair_suite(
+    suite: cst.BaseSuite | None, body: list[ast.stmt], lines: dict[cst.CSTNode, int]
+) -> bool:
+    if suite is None:
+        return not body
+    if isinstance(suite, cst.IndentedBlock):
+        return _pair_body(suite.body, body, lines)
+    return len(suite.body) == len(body)  # `if a: b; c` on one line

@@ -160,8 +160,11 @@ class Semantic:
         project: ProjectIndex | None = None,
         path: Path | None = None,
         walked: tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]] | None = None,
+        source: bytes | None = None,
     ):
-        """`walked`: `tree.walk(module)`, which the engine made anyway."""
+        """`walked`: `tree.walk(module)`, which the engine made anyway; `source`:
+        the bytes `module` was parsed from, if it is unchanged since."""
+        self.source = source
         if walked is not None:
             self._walked = walked
         self.module = module
@@ -232,7 +235,7 @@ class Semantic:
 
     @cached_property
     def positions(self) -> Positions:
-        return Positions(self.module)
+        return Positions(self.module, self._parents, self.source)
 
     def source_position(self, node: cst.CSTNode) -> tuple[int, int]:
         """Where `node` starts: a sort key for what scopes hand out as sets, whose

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Optional, TypeVar, cast
 
@@ -263,7 +263,31 @@ class Semantic:
 
     def is_one_of(self, node: cst.CSTNode, names: Collection[str]) -> bool:
         """Does `node` (a name or dotted attribute) resolve to one of `names`?"""
+        last = _last_name(node)
+        if (
+            last is not None
+            and last not in _last_names(names)
+            and last not in self._import_aliases
+        ):
+            # A qualified name ends with the name as spelt, unless an import
+            # renamed it: most calls are ruled out without scope analysis.
+            return False
         return not self.qualified_names(node).isdisjoint(names)
+
+    @cached_property
+    def _import_aliases(self) -> frozenset[str]:
+        """Every `as` name of an import anywhere in the module."""
+        imports: list[cst.Import | cst.ImportFrom] = [
+            *self.nodes(cst.Import),
+            *self.nodes(cst.ImportFrom),
+        ]
+        return frozenset(
+            alias.evaluated_alias or ""
+            for statement in imports
+            if not isinstance(statement.names, cst.ImportStar)
+            for alias in statement.names
+            if alias.asname is not None
+        )
 
     def calls(self, node: cst.CSTNode | None, names: Collection[str]) -> bool:
         return isinstance(node, cst.Call) and self.is_one_of(node.func, names)
@@ -791,6 +815,35 @@ class Semantic:
             ):
                 return cst.Attribute(cst.Name(alias), cst.Name(name)), None
         return None
+
+
+def _last_name(node: cst.CSTNode) -> str | None:
+    """`c` of `a.b.c`, `a.b.c(...)`, `a.b.c[...]`, `@a.b.c`."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            return node.attr.value
+        if isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Decorator):
+            node = node.decorator
+        else:
+            return None
+
+
+def _last_names(names: Collection[str]) -> frozenset[str]:
+    """The last part of each dotted name."""
+    if isinstance(names, frozenset):
+        return _last_names_of(names)
+    return frozenset(n.rsplit(".", 1)[-1] for n in names)
+
+
+@lru_cache(maxsize=256)
+def _last_names_of(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(n.rsplit(".", 1)[-1] for n in names)
 
 
 def module_imports(

@@ -100,8 +100,10 @@ def lint_source(
             and (v.code, module.code_for_node(v.node)) not in refused
         ]
         if not wanted:
+            semantic.close()
             break
         chosen = _non_overlapping(wanted, semantic.positions)
+        semantic.close()
         fixed, failed = _apply_verified(module, [v for v, _ in chosen], path)
         for violation, diagnostic in chosen:
             if violation in failed:

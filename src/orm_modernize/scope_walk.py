@@ -111,6 +111,15 @@ class Scopes:
     def get(self, node: cst.CSTNode) -> Scope | None:
         return self._of.get(node)
 
+    def close(self) -> None:
+        """Break the scopes' cycles (a scope and its bindings, a read and what it
+        sees), so that reference counting frees them and the tree they point into."""
+        found = set(self._of.values())
+        for scope in [*found, *(s.parent for s in found)]:
+            scope.release()
+        self._of.clear()
+        self._handlers.clear()
+
     # -- the walk ------------------------------------------------------------------
     def _visit(self, node: cst.CSTNode, store: bool = False) -> None:
         """Visit `node`; `store`: names in it are bound, not read."""

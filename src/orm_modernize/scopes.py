@@ -193,6 +193,18 @@ class Scope:
     def __contains__(self, name: str) -> bool:
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Forget everything (see `Scopes.close()`); the scope is unusable after."""
+        for accesses in self._accesses_by_node.values():
+            for access in accesses:
+                access._referents.clear()
+        for assignments in self._assignments.values():
+            for assignment in assignments:
+                assignment._references.clear()
+        self._accesses_by_node.clear()
+        self._assignments.clear()
+        self.parent = self.globals = _RELEASED
+
     def __getitem__(self, name: str) -> list[BaseAssignment]:
         """Every binding of `name` visible here, in whatever order they come."""
         return self._resolve(name, self)
@@ -272,6 +284,9 @@ class Scope:
             ):
                 return assignment.qualified_names(full_name)
         return {q for a in assignments for q in a.qualified_names(full_name)}
+
+
+_RELEASED = Scope(None, None)  # what released scopes point to instead of others
 
 
 class BuiltinScope(Scope):

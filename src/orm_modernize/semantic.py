@@ -187,6 +187,17 @@ class Semantic:
         """The dotted name of the module (empty when not read from a file)."""
         return module_name(self.path) if self.path is not None else ""
 
+    def close(self) -> None:
+        """Drop what this pass computed. The analyses point back to this object
+        and scopes to their bindings: without this, only the cycle collector would
+        free the module's tree, after walking all of it."""
+        self._shared.clear()
+        self.query_chains.clear()
+        scopes = self.__dict__.pop("_scopes", None)
+        if scopes is not None:
+            scopes.close()
+        self.__dict__.clear()
+
     def shared(self, factory: Callable[[Semantic], T]) -> T:
         """The one `factory(self)` of this module, made on first use: analyses
         that build on this one (`CoreObjects`) and cache their answers."""

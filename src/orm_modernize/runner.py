@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -15,7 +15,7 @@ from orm_modernize.atomic import write_atomically
 from orm_modernize.cache import Cache, result_key
 from orm_modernize.datatypes import FileResult, QueryHelper, Settings
 from orm_modernize.pins import read_pins
-from orm_modernize.project import ProjectIndex, index_of, module_facts
+from orm_modernize.project import ModuleFacts, ProjectIndex, index_of, module_facts
 
 # Directories nobody wants linted: VCS data, caches, build output, dependencies.
 SKIPPED_DIRS = frozenset(
@@ -81,17 +81,11 @@ def run(
     """Check (and with `settings.fix`, rewrite) every file under `paths`; with a
     `cache`, reuse the results of unchanged files, and save the new ones."""
     files, results = discover(paths)
-    sources = {path: _read(path) for path in files}
-    readable = [(p, s) for p, s in sources.items() if isinstance(s, bytes)]
-    project = index_of(
-        (
-            (p, cache.module_facts(p, s) if cache else module_facts(s))
-            for p, s in readable
-        ),
-        pins=read_pins(paths),
-    )
+    project = index_of(_facts(files, cache), pins=read_pins(paths))
     checker = _Checker(settings, write, jobs or os.cpu_count() or 1, cache)
-    checked = checker.check_all(list(sources.items()), project)
+    # Each file is read again here rather than held since the pre-pass: the bytes
+    # kept are those of the modules that use SQLAlchemy, not the whole tree's.
+    checked = checker.check_all(((path, _read(path)) for path in files), project)
     helpers = frozenset(h for r in checked for h in r.helpers)
     if helpers:
         checked = _with_shared_helpers(checked, helpers, checker, project)
@@ -109,7 +103,7 @@ class _Checker:
     cache: Cache | None
 
     def check_all(
-        self, items: list[tuple[Path, bytes | str]], project: ProjectIndex
+        self, items: Iterable[tuple[Path, bytes | str]], project: ProjectIndex
     ) -> list[FileResult]:
         """The results of the files, from the cache or from the engine. Only the
         modules that may use SQLAlchemy and are not cached are worth a worker: the
@@ -123,7 +117,7 @@ class _Checker:
                 done.append(FileResult(path, errors=(source,)))
                 continue
             if not project.may_use_sqlalchemy(source):
-                done.append(FileResult(path, source=source))
+                done.append(FileResult(path))
                 continue
             if self.cache is not None:
                 content = self.cache.digest(path, source)
@@ -169,9 +163,9 @@ def _with_shared_helpers(
     helpers whose every call can."""
     names = [h.name.encode() for h in helpers]
     current = {
-        r.path: r.fixed if r.fixed is not None else r.source
+        r.path: source
         for r in results
-        if r.source is not None and any(n in r.source for n in names)
+        if (source := _current(r)) is not None and any(n in source for n in names)
     }
     items: list[tuple[Path, bytes | str]] = [
         (path, source) for path, source in current.items() if source is not None
@@ -194,6 +188,17 @@ def _with_shared_helpers(
     return [_merged(r, final[r.path]) if r.path in final else r for r in results]
 
 
+def _current(result: FileResult) -> bytes | None:
+    """What the file holds after the first run. Results of modules that did not
+    name SQLAlchemy do not keep their bytes: those are read again."""
+    if result.fixed is not None or result.source is not None:
+        return result.fixed if result.fixed is not None else result.source
+    if result.errors:
+        return None
+    source = _read(result.path)
+    return source if isinstance(source, bytes) else None
+
+
 def _reached_through_module(
     helper: QueryHelper, sources: Mapping[Path, bytes | None]
 ) -> bool:
@@ -212,6 +217,18 @@ def _merged(first: FileResult, last: FileResult) -> FileResult:
         fixed=last.fixed if last.fixed is not None else first.fixed,
         errors=tuple(dict.fromkeys(first.errors + last.errors)),
     )
+
+
+def _facts(
+    files: Iterable[Path], cache: Cache | None
+) -> Iterator[tuple[Path, ModuleFacts]]:
+    """What each readable file tells the project index, one file in memory at a
+    time."""
+    for path in files:
+        source = _read(path)
+        if isinstance(source, bytes):
+            facts = cache.module_facts(path, source) if cache else module_facts(source)
+            yield path, facts
 
 
 def _read(path: Path) -> bytes | str:

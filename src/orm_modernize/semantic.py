@@ -1,7 +1,8 @@
 """What an expression is, as far as static analysis can prove: sessions, mapped classes.
 
-One `Semantic` object serves every rule of one pass over one module. Scope and parent
-metadata are resolved lazily, on the first question a rule asks, so a file in which no
+One `Semantic` object serves every rule of one pass over one module. Scopes
+(`scope_walk.py`) and positions are computed on the first question a rule asks, and
+`is_one_of()` rules most names out by their spelling first, so a file in which no
 rule finds a candidate pattern never pays for scope analysis.
 """
 
@@ -180,7 +181,6 @@ class Semantic:
         self._shared: dict[Callable[[Semantic], object], object] = {}
         self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
         self._qualified_names: dict[cst.CSTNode, frozenset[str]] = {}
-        self._by_type: dict[type[cst.CSTNode], list[cst.CSTNode]] = {}
 
     @cached_property
     def module_name(self) -> str:
@@ -228,14 +228,16 @@ class Semantic:
         return self._walked[1]
 
     def nodes(self, node_type: type[N]) -> list[N]:
-        """Every node of `node_type` in the module, in source order: for analyses
-        of the whole module, which then share one walk."""
-        found = self._by_type.get(node_type)
-        if found is None:
-            found = self._by_type[node_type] = [
-                n for n in self._walked[1] if isinstance(n, node_type)
-            ]
-        return cast(list[N], found)
+        """Every node of the (concrete) `node_type` in the module, in source
+        order: for analyses of the whole module, which then share one walk."""
+        return cast(list[N], self._by_type.get(node_type, []))
+
+    @cached_property
+    def _by_type(self) -> dict[type[cst.CSTNode], list[cst.CSTNode]]:
+        found: dict[type[cst.CSTNode], list[cst.CSTNode]] = {}
+        for node in self._walked[1]:
+            found.setdefault(type(node), []).append(node)
+        return found
 
     @cached_property
     def top_level(self) -> TopLevel:

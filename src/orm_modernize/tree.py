@@ -1,11 +1,14 @@
-"""One fast walk over a LibCST tree: every node's parent, and the nodes in the order
-LibCST's visitors meet them; and the rules' `visit_*` calls made from that order.
+"""One fast walk over a LibCST tree: each code node's parent, and the code nodes in
+the order LibCST's visitors meet them; and the rules' `visit_*` calls made from
+that order.
 
 LibCST's visitors rebuild each node's children on the way down, and its
 `ParentNodeProvider` asks every node for its children a second way: together over
-twice the cost of the parse. Reading each node's dataclass fields directly costs a
-fifth of that. Rules only visit (they never `leave_`, nor prune a subtree: batched
-visitors cannot), so a list of the nodes in pre-order is all they need.
+twice the cost of the parse. Here each node class gets a function that reads the
+fields that can hold code, skipping whitespace, comments, operators and punctuation
+(two thirds of the nodes): a twentieth of that cost. Rules only visit (they never
+`leave_`, nor prune a subtree: batched visitors cannot), so a list of the nodes in
+pre-order is all they need.
 """
 
 from __future__ import annotations

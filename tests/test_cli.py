@@ -643,3 +643,128 @@ def test_select_another_module_imports_gets_its_subquery_as_an_unsafe_fix(
     assert "ids = select(t.c.a)\n" in (tmp_path / "queries.py").read_text()
     check("--select", "ORM305", "--fix", "--unsafe-fixes", ".")
     assert "ids = select(t.c.a).subquery()\n" in (tmp_path / "queries.py").read_text()
+
+
+# -- output formats and exit codes -------------------------------------------------
+SELECT_LIST = """\
+from sqlalchemy import Column, Integer, MetaData, Table, select
+
+t = Table("t", MetaData(), Column("id", Integer))
+stmt = select([t])
+"""
+
+
+def test_concise_output_puts_the_fix_marker_before_the_message(project: Path) -> None:
+    code, out, _ = check("--output-format", "concise", "app")
+    assert code == 1
+    lines = out.splitlines()
+    assert (
+        "app/models.py:15:9: ORM002 [*] `Session.query()` is legacy in SQLAlchemy 2.0"
+        in lines
+    )
+    assert "Found 3 errors." in lines
+
+
+def test_quiet_prints_the_findings_only(project: Path) -> None:
+    code, out, _ = check("--quiet", "app")
+    assert code == 1
+    assert len(out.splitlines()) == 3
+    assert all(line.startswith("app/models.py:") for line in out.splitlines())
+
+
+def test_json_lines_has_one_json_finding_per_line(project: Path) -> None:
+    _, out, _ = check("--output-format", "json-lines", "app")
+    _, whole, _ = check("--output-format", "json", "app")
+    assert [json.loads(line) for line in out.splitlines()] == json.loads(whole)
+
+
+def test_github_annotations(project: Path) -> None:
+    code, out, _ = check("--output-format", "github", "app")
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == 3  # a help line is escaped, never a second line
+    absolute = project.resolve() / "app" / "models.py"
+    assert lines[2] == (
+        f"::error title=orm-modernize (ORM002),file={absolute},line=15,col=9,"
+        "endLine=15,endColumn=28::app/models.py:15:9: ORM002 `Session.query()` is"
+        " legacy in SQLAlchemy 2.0%0A  help: Use `select()` with `Session.scalars()`"
+        " or `Session.execute()`"
+    )
+
+
+def test_github_escapes_what_a_workflow_command_cannot_hold() -> None:
+    from orm_modernize.reporters import github
+
+    assert github._property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
+    assert github._data("50%: a\r\nb") == "50%25: a%0D%0Ab"
+
+
+def test_gitlab_fingerprints_survive_moved_lines(project: Path) -> None:
+    _, out, _ = check("--output-format", "gitlab", "app")
+    before = json.loads(out)
+    models = project / "app" / "models.py"
+    models.write_text("# a comment\n\n" + LEGACY)
+    _, out, _ = check("--output-format", "gitlab", "app")
+    after = json.loads(out)
+    assert len({i["fingerprint"] for i in before}) == len(before) == 3
+    assert [i["fingerprint"] for i in after] == [i["fingerprint"] for i in before]
+    begin = [i["location"]["positions"]["begin"]["line"] for i in after]
+    assert begin == [5, 13, 17]
+    assert after[0]["check_name"] == "ORM402"
+    assert after[0]["location"]["path"] == "app/models.py"
+
+
+def test_junit_report(project: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    _, out, _ = check("--output-format", "junit", "app")
+    root = ET.fromstring(out)
+    assert root.tag == "testsuites"
+    assert root.get("tests") == root.get("failures") == "3"
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["app/models.py"]
+    cases = suites[0].findall("testcase")
+    assert [c.get("name") for c in cases] == [
+        "org.orm-modernize.ORM402",
+        "org.orm-modernize.ORM002",
+        "org.orm-modernize.ORM002",
+    ]
+    failure = cases[2].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "`Session.query()` is legacy in SQLAlchemy 2.0"
+    assert failure.text == (
+        "line 15, col 9, `Session.query()` is legacy in SQLAlchemy 2.0"
+    )
+
+
+def test_junit_of_a_clean_project_has_no_failures(project: Path) -> None:
+    code, out, _ = check("--output-format", "junit", "--select", "ORM3", "app")
+    assert code == 0
+    assert '<testsuites name="orm-modernize" tests="0" failures="0"' in out
+
+
+def test_statistics_count_the_findings_of_each_rule(project: Path) -> None:
+    code, out, _ = check("--statistics", "app")
+    assert code == 1
+    assert out.splitlines() == [
+        "2\tORM002\t[-] legacy-query",
+        "1\tORM402\t[ ] declarative-base-function",
+    ]
+    _, out, _ = check("--statistics", "--unsafe-fixes", "app")
+    assert out.splitlines()[0] == "2\tORM002\t[*] legacy-query"
+
+
+def test_exit_zero_with_findings_but_not_with_an_error(project: Path) -> None:
+    assert check("--exit-zero", "app")[0] == 0
+    (project / "app" / "broken.py").write_text("import sqlalchemy\nsession.query(\n")
+    assert check("--exit-zero", "app")[0] == 2
+
+
+def test_exit_non_zero_on_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "q.py").write_text(SELECT_LIST)
+    code, out, _ = check("--fix", "--exit-non-zero-on-fix", "q.py")
+    assert "Found 1 error (1 fixed, 0 remaining)." in out
+    assert code == 1
+    (tmp_path / "q.py").write_text(SELECT_LIST)
+    assert check("--fix", "q.py")[0] == 0

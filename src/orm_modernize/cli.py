@@ -11,7 +11,7 @@ import click
 
 from orm_modernize import __version__
 from orm_modernize.datatypes import FileResult, Settings
-from orm_modernize.reporters import REPORTERS
+from orm_modernize.reporters import FORMATS, reporter
 from orm_modernize.reporters.text import display_path
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -56,7 +56,7 @@ def main() -> None:
     "--output-format",
     "--format",
     "output_format",
-    type=click.Choice(sorted(REPORTERS)),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
 )
@@ -82,6 +82,24 @@ def main() -> None:
     envvar="ORM_MODERNIZE_CACHE_DIR",
     help="Where to keep the cache [default: .orm_modernize_cache in the project root].",
 )
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Count the findings of each rule instead of listing them.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print the findings only, no summary."
+)
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0 even when something is found (2 still means an error).",
+)
+@click.option(
+    "--exit-non-zero-on-fix",
+    is_flag=True,
+    help="Exit 1 when a fix was applied, even if nothing is left to report.",
+)
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -94,6 +112,10 @@ def check(
     jobs: int | None,
     no_cache: bool,
     cache_dir: Path | None,
+    statistics: bool,
+    quiet: bool,
+    exit_zero: bool,
+    exit_non_zero_on_fix: bool,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
     from orm_modernize.runner import run
@@ -115,19 +137,28 @@ def check(
     for result in results:
         for error in result.errors:
             click.echo(f"{display_path(result.path)}: {error}", err=True)
+    fixed = any(r.applied for r in results)
     if diff:
         changed = _print_diff(results)
         fixes = sum(len(r.applied) for r in results)
-        click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
-        sys.exit(_exit_code(results, changed))
-    REPORTERS[output_format](results, sys.stdout, settings)
-    sys.exit(_exit_code(results, any(r.diagnostics for r in results)))
+        if not quiet:
+            click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
+        found = changed and not exit_zero
+    else:
+        if statistics:
+            from orm_modernize.reporters.text import statistics as count
+
+            count(results, sys.stdout, settings)
+        else:
+            reporter(output_format)(results, sys.stdout, settings, quiet=quiet)
+        found = any(r.diagnostics for r in results) and not exit_zero
+    sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
 
 
-def _exit_code(results: Sequence[FileResult], findings: bool) -> int:
+def _exit_code(results: Sequence[FileResult], found: bool) -> int:
     if any(r.errors for r in results):
         return EXIT_ERROR
-    return EXIT_FINDINGS if findings else EXIT_CLEAN
+    return EXIT_FINDINGS if found else EXIT_CLEAN
 
 
 def _print_diff(results: Sequence[FileResult]) -> bool:

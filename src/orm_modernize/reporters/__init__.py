@@ -1,7 +1,33 @@
-"""Output formats: each is `report(results, out, settings)` and only formats."""
+"""Output formats: each module's `report(results, out, settings, *, quiet)` only
+formats; `quiet` drops the summary of the human formats. A format's module is
+imported when it is chosen (XML and hashing cost the one-file run otherwise)."""
 
 from __future__ import annotations
 
-from orm_modernize.reporters import json, text
+import importlib
+from collections.abc import Sequence
+from typing import Protocol, TextIO
 
-REPORTERS = {"text": text.report, "json": json.report}
+from orm_modernize.datatypes import FileResult, Settings
+
+FORMATS = ("text", "concise", "json", "json-lines", "github", "gitlab", "junit")
+
+
+class Report(Protocol):
+    def __call__(
+        self,
+        results: Sequence[FileResult],
+        out: TextIO,
+        settings: Settings,
+        *,
+        quiet: bool = False,
+    ) -> None: ...
+
+
+def reporter(name: str) -> Report:
+    """The `report` function of the format `name` (one of `FORMATS`)."""
+    if name not in FORMATS:
+        raise ValueError(f"unknown output format: {name}")
+    module = importlib.import_module(__name__ + "." + name.replace("-", "_"))
+    report: Report = module.report
+    return report

@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 from orm_modernize.datatypes import FileResult, Settings
 from orm_modernize.reporters.text import display_path
 
 
-def report(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:
-    rows = [
-        {
-            "code": d.code,
-            "message": d.message,
-            "filename": display_path(r.path),
-            "location": {"row": d.line, "column": d.column},
-            "end_location": {"row": d.end_line, "column": d.end_column},
-            "fix": None
-            if d.applicability is None
-            else {"applicability": d.applicability, "message": d.fix_title},
-        }
-        for r in results
-        for d in r.diagnostics
-    ]
-    json.dump(rows, out, indent=2)
+def rows(results: Sequence[FileResult]) -> Iterator[dict[str, Any]]:
+    """Each finding as ruff's JSON has it."""
+    for r in results:
+        for d in r.diagnostics:
+            yield {
+                "code": d.code,
+                "message": d.message,
+                "filename": display_path(r.path),
+                "location": {"row": d.line, "column": d.column},
+                "end_location": {"row": d.end_line, "column": d.end_column},
+                "fix": None
+                if d.applicability is None
+                else {"applicability": d.applicability, "message": d.fix_title},
+            }
+
+
+def report(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    *,
+    quiet: bool = False,
+) -> None:
+    json.dump(list(rows(results)), out, indent=2)
     out.write("\n")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.datatypes import Diagnostic, FileResult, Settings
 
 
 def display_path(path: Path) -> str:
@@ -17,23 +17,40 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def report(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:
-    remaining = fixable = hidden = fixed = 0
+def fixable(d: Diagnostic, settings: Settings) -> bool:
+    """Would `--fix` (with this run's `--unsafe-fixes`) apply its fix?"""
+    return d.applicability == "safe" or (
+        d.applicability == "unsafe" and settings.unsafe_fixes
+    )
+
+
+def report(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    *,
+    quiet: bool = False,
+) -> None:
     for result in results:
-        fixed += len(result.applied)
         for d in result.diagnostics:
-            remaining += 1
-            applicable = d.applicability == "safe" or (
-                d.applicability == "unsafe" and settings.unsafe_fixes
-            )
-            fixable += applicable
-            hidden += d.applicability == "unsafe" and not settings.unsafe_fixes
-            marker = " [*]" if applicable else ""
+            marker = " [*]" if fixable(d, settings) else ""
             out.write(
                 f"{display_path(result.path)}:{d.line}:{d.column}:"
                 f" {d.code} {d.message}{marker}\n"
             )
-    total = remaining + fixed
+    if not quiet:
+        summary(results, out, settings)
+
+
+def summary(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:
+    """`Found N errors.`, how many `--fix` would fix, how many fixes are hidden."""
+    findings = [d for r in results for d in r.diagnostics]
+    fixed = sum(len(r.applied) for r in results)
+    fixes = sum(fixable(d, settings) for d in findings)
+    hidden = sum(
+        d.applicability == "unsafe" and not settings.unsafe_fixes for d in findings
+    )
+    total = len(findings) + fixed
     if total == 0:
         failed = sum(1 for r in results if r.errors)
         if failed:
@@ -46,13 +63,33 @@ def report(results: Sequence[FileResult], out: TextIO, settings: Settings) -> No
         return
     s = "" if total == 1 else "s"
     if fixed:
-        out.write(f"Found {total} error{s} ({fixed} fixed, {remaining} remaining).\n")
+        out.write(
+            f"Found {total} error{s} ({fixed} fixed, {len(findings)} remaining).\n"
+        )
     else:
         out.write(f"Found {total} error{s}.\n")
-    if fixable and not settings.fix:
-        out.write(f"[*] {fixable} fixable with the `--fix` option.\n")
+    if fixes and not settings.fix:
+        out.write(f"[*] {fixes} fixable with the `--fix` option.\n")
     if hidden:
         out.write(
             f"({hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with the"
             " `--unsafe-fixes` option.)\n"
         )
+
+
+def statistics(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:
+    """How many findings of each code, most first, with `[*]` where every one of
+    them is fixable and `[-]` where some are (ruff's `--statistics`)."""
+    from orm_modernize.rules import RULES_BY_CODE
+
+    by_code: dict[str, list[Diagnostic]] = {}
+    for d in (d for r in results for d in r.diagnostics):
+        by_code.setdefault(d.code, []).append(d)
+    ordered = sorted(by_code.items(), key=lambda item: (-len(item[1]), item[0]))
+    width = max((len(str(len(found))) for _, found in ordered), default=1)
+    for code, found in ordered:
+        fixes = sum(fixable(d, settings) for d in found)
+        marker = "[*]" if fixes == len(found) else "[-]" if fixes else "[ ]"
+        rule = RULES_BY_CODE.get(code)
+        name = rule.name if rule is not None else ""
+        out.write(f"{len(found):>{width}}\t{code}\t{marker} {name}".rstrip() + "\n")

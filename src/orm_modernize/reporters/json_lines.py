@@ -1,0 +1,22 @@
+"""One JSON object per line per finding, in the shape of ruff's `json-lines`:
+for tools that stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TextIO
+
+from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.reporters.json import rows
+
+
+def report(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    *,
+    quiet: bool = False,
+) -> None:
+    for row in rows(results):
+        out.write(json.dumps(row) + "\n")

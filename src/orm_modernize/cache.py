@@ -49,7 +49,6 @@ class Cache:
     # used: a run that converts query helpers checks some files under three keys.
     results: dict[str, dict[str, FileResult]] = field(default_factory=dict)
     used: dict[str, dict[str, FileResult]] = field(default_factory=dict)
-    digests: dict[Path, tuple[bytes, str]] = field(default_factory=dict)
     dirty: bool = False
 
     @classmethod
@@ -71,16 +70,8 @@ class Cache:
             }
         return cache
 
-    def digest(self, path: Path, source: bytes) -> str:
-        """The digest of the file's bytes, computed once per run (and again once
-        a fix has rewritten them)."""
-        known = self.digests.get(path)
-        if known is None or known[0] is not source:
-            known = self.digests[path] = (source, digest(source))
-        return known[1]
-
     def module_facts(self, path: Path, source: bytes) -> ModuleFacts:
-        content = self.digest(path, source)
+        content = digest(source)
         known = self.facts.get(_key(path))
         if known is not None and known[0] == content:
             return known[1]

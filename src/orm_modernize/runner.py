@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from orm_modernize.atomic import write_atomically
-from orm_modernize.cache import Cache, result_key
+from orm_modernize.cache import Cache, digest, result_key
 from orm_modernize.datatypes import FileResult, QueryHelper, Settings
 from orm_modernize.pins import read_pins
 from orm_modernize.project import ModuleFacts, ProjectIndex, index_of, module_facts
@@ -120,8 +120,7 @@ class _Checker:
                 done.append(FileResult(path))
                 continue
             if self.cache is not None:
-                content = self.cache.digest(path, source)
-                keys[path] = result_key(content, settings_key, project)
+                keys[path] = result_key(digest(source), settings_key, project)
                 hit = self.cache.result(path, keys[path])
                 if hit is not None:
                     done.append(replace(hit, source=source))

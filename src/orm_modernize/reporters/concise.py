@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from orm_modernize.datatypes import FileResult, Settings
-from orm_modernize.reporters.text import display_path, fixable, summary
+from orm_modernize.reporters.text import listing
 
 
 def report(
@@ -16,12 +16,4 @@ def report(
     *,
     quiet: bool = False,
 ) -> None:
-    for result in results:
-        for d in result.diagnostics:
-            marker = "[*] " if fixable(d, settings) else ""
-            out.write(
-                f"{display_path(result.path)}:{d.line}:{d.column}:"
-                f" {d.code} {marker}{d.message}\n"
-            )
-    if not quiet:
-        summary(results, out, settings)
+    listing(results, out, settings, marker_first=True, quiet=quiet)

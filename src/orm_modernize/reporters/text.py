@@ -31,12 +31,28 @@ def report(
     *,
     quiet: bool = False,
 ) -> None:
+    listing(results, out, settings, marker_first=False, quiet=quiet)
+
+
+def listing(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    *,
+    marker_first: bool,
+    quiet: bool,
+) -> None:
+    """A line per finding, `[*]` after the message (or, as ruff's `concise`,
+    before it) when `--fix` would fix it; then the summary, unless `quiet`."""
     for result in results:
         for d in result.diagnostics:
-            marker = " [*]" if fixable(d, settings) else ""
+            marked = fixable(d, settings)
+            if marker_first:
+                text = f"[*] {d.message}" if marked else d.message
+            else:
+                text = f"{d.message} [*]" if marked else d.message
             out.write(
-                f"{display_path(result.path)}:{d.line}:{d.column}:"
-                f" {d.code} {d.message}{marker}\n"
+                f"{display_path(result.path)}:{d.line}:{d.column}: {d.code} {text}\n"
             )
     if not quiet:
         summary(results, out, settings)

@@ -109,11 +109,6 @@ class Positions:
             CodePosition(first_line + printed.line(end), printed.column(end)),
         )
 
-    @property
-    def code(self) -> str:
-        """The module's text."""
-        return self._print(self._module).code
-
     def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The innermost statement around `node`, if its line is known."""
         if self._lines is None or self._parents is None:
@@ -151,10 +146,9 @@ class Positions:
 
 
 class _Printed:
-    """One printed node: its text, and the span of each node in it."""
+    """One printed node: where its lines start, and the span of each node in it."""
 
     def __init__(self, code: str, spans: dict[cst.CSTNode, tuple[int, int]]) -> None:
-        self.code = code
         self.spans = spans
         self._starts = [0] + [m.end() for m in NEWLINE.finditer(code)]
 

@@ -191,8 +191,6 @@ class Semantic:
         """Drop what this pass computed. The analyses point back to this object
         and scopes to their bindings: without this, only the cycle collector would
         free the module's tree, after walking all of it."""
-        self._shared.clear()
-        self.query_chains.clear()
         scopes = self.__dict__.pop("_scopes", None)
         if scopes is not None:
             scopes.close()

@@ -60,17 +60,25 @@ def test_the_hook_fails_on_legacy_code_and_passes_after_the_fix_hook(
     legacy = repo / "queries.py"
     legacy.write_text(SELECT_LIST)
     (repo / "notes.txt").write_text("select([t]) in a text file is not Python\n")
+    # pre-commit names every file; the hooks still honour the project's excludes
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "old.py").write_text(SELECT_LIST)
+    (repo / "pyproject.toml").write_text(
+        '[tool.orm-modernize]\nextend-exclude = ["vendor"]\n'
+    )
     _git(repo, "add", ".", env=environment)
 
     checked = _hook(repo, "orm-modernize", environment)
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert "queries.py:4:8: ORM301" in checked.stdout
     assert "notes.txt" not in checked.stdout
+    assert "vendor" not in checked.stdout
 
     fixed = _hook(repo, "orm-modernize-fix", environment)
     assert fixed.returncode == 1, fixed.stdout + fixed.stderr
     assert "files were modified by this hook" in fixed.stdout
     assert legacy.read_text() == SELECT_LIST.replace("select([t])", "select(t)")
+    assert (repo / "vendor" / "old.py").read_text() == SELECT_LIST
 
     _git(repo, "add", ".", env=environment)
     again = _hook(repo, "orm-modernize", environment)

@@ -12,6 +12,7 @@ import pytest
 from conftest import FIXTURES
 
 import orm_modernize.rules as rules_package
+from orm_modernize.codes import CODES
 from orm_modernize.datatypes import Settings
 from orm_modernize.engine import lint_source
 from orm_modernize.rule import Rule
@@ -36,6 +37,11 @@ def test_every_rule_module_is_registered_once() -> None:
     codes = [rule.code for rule in ALL_RULES]
     assert codes == sorted(codes)
     assert len(set(codes)) == len(codes)
+
+
+def test_codes_list_every_rule_in_order() -> None:
+    # Add a new rule's code to src/orm_modernize/codes.py too.
+    assert tuple(rule.code for rule in ALL_RULES) == CODES
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from orm_modernize import __version__
-from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.config import TARGET_VERSIONS
+from orm_modernize.datatypes import FileResult
 from orm_modernize.reporters import FORMATS, reporter
 from orm_modernize.reporters.text import display_path
 
@@ -19,16 +20,24 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 def _codes(
     ctx: click.Context, param: click.Parameter, value: str | None
-) -> tuple[str, ...]:
-    if not value:
-        return ()
-    from orm_modernize.rules import ALL_RULES
+) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    from orm_modernize.config import known, normalised
 
-    codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
+    codes = tuple(c.strip() for c in value.split(",") if c.strip())
     for code in codes:
-        if not any(rule.code.startswith(code) for rule in ALL_RULES):
+        if not known(code):
             raise click.BadParameter(f"unknown rule code or prefix: {code}")
-    return codes
+    return tuple(normalised(code) for code in codes)
+
+
+def _globs(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(g.strip() for g in value.split(",") if g.strip())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,17 +50,52 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option(
-    "--unsafe-fixes", is_flag=True, help="Also apply (and count) unsafe fixes."
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="Also apply (and count) unsafe fixes [config: unsafe-fixes].",
 )
 @click.option(
     "--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing."
 )
 @click.option(
-    "--select", callback=_codes, help="Comma-separated codes or prefixes to enable."
+    "--select",
+    callback=_codes,
+    help="Comma-separated codes or prefixes to enable, replacing the config's.",
+)
+@click.option(
+    "--extend-select",
+    callback=_codes,
+    help="Comma-separated codes or prefixes to enable on top of the config's.",
 )
 @click.option(
     "--ignore", callback=_codes, help="Comma-separated codes or prefixes to disable."
 )
+@click.option(
+    "--exclude",
+    callback=_globs,
+    help="Comma-separated globs of files and directories to skip, replacing the"
+    " defaults and the config's.",
+)
+@click.option(
+    "--extend-exclude",
+    callback=_globs,
+    help="Comma-separated globs of files and directories to skip as well.",
+)
+@click.option(
+    "--force-exclude/--no-force-exclude",
+    default=None,
+    help="Skip excluded files even when they are named on the command line (as"
+    " pre-commit does).",
+)
+@click.option(
+    "--config",
+    "config_options",
+    multiple=True,
+    metavar="FILE | KEY=VALUE",
+    help="A configuration file to use instead of the nearest pyproject.toml, or a"
+    " TOML `key = value` overriding one setting. Repeatable.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option(
     "--output-format",
     "--format",
@@ -62,7 +106,7 @@ def main() -> None:
 )
 @click.option(
     "--target-version",
-    type=click.Choice(["1.4", "2.0"]),
+    type=click.Choice(TARGET_VERSIONS),
     help="The oldest SQLAlchemy the fixed code must run on; 1.4 applies only the"
     " fixes whose output runs on 1.4 too [default: from the project's sqlalchemy"
     " pin, else 2.0].",
@@ -103,10 +147,16 @@ def main() -> None:
 def check(
     paths: tuple[Path, ...],
     fix: bool,
-    unsafe_fixes: bool,
+    unsafe_fixes: bool | None,
     diff: bool,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
+    select: tuple[str, ...] | None,
+    extend_select: tuple[str, ...] | None,
+    ignore: tuple[str, ...] | None,
+    exclude: tuple[str, ...] | None,
+    extend_exclude: tuple[str, ...] | None,
+    force_exclude: bool | None,
+    config_options: tuple[str, ...],
+    isolated: bool,
     output_format: str,
     target_version: str | None,
     jobs: int | None,
@@ -118,22 +168,38 @@ def check(
     exit_non_zero_on_fix: bool,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
+    from orm_modernize.config import ConfigError, Options, Patterns, configure
     from orm_modernize.runner import run
 
-    settings = Settings(
-        select=select or ("ORM",),
-        ignore=ignore,
-        fix=fix or diff,
+    here = Path.cwd()
+    flags = Options(
+        select=select,
+        extend_select=extend_select or (),
+        ignore=ignore or (),
+        exclude=None if exclude is None else (Patterns.compile(exclude, here),),
+        extend_exclude=(Patterns.compile(extend_exclude, here),)
+        if extend_exclude
+        else (),
+        force_exclude=force_exclude,
         unsafe_fixes=unsafe_fixes,
         target_version=target_version,
+        cache_dir=cache_dir,
     )
     roots = paths or (Path("."),)
+    try:
+        config = configure(
+            roots, flags, config=config_options, isolated=isolated, fix=fix or diff
+        )
+    except ConfigError as problem:
+        click.echo(f"orm-modernize: error: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+    settings = config.settings
     cache = None
     if not no_cache:
         from orm_modernize.cache import Cache, default_directory
 
-        cache = Cache.load(cache_dir or default_directory(roots))
-    results = run(roots, settings, jobs=jobs, write=fix and not diff, cache=cache)
+        cache = Cache.load(config.cache_dir or default_directory(roots))
+    results = run(roots, config, jobs=jobs, write=fix and not diff, cache=cache)
     for result in results:
         for error in result.errors:
             click.echo(f"{display_path(result.path)}: {error}", err=True)

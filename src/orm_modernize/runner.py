@@ -13,66 +13,50 @@ from pathlib import Path
 
 from orm_modernize.atomic import write_atomically
 from orm_modernize.cache import Cache, digest, result_key
+from orm_modernize.config import DEFAULT, Configuration
 from orm_modernize.datatypes import FileResult, QueryHelper, Settings
 from orm_modernize.pins import read_pins
 from orm_modernize.project import ModuleFacts, ProjectIndex, index_of, module_facts
 
-# Directories nobody wants linted: VCS data, caches, build output, dependencies.
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".tox",
-        ".nox",
-        ".venv",
-        "venv",
-        ".eggs",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        "build",
-        "dist",
-        "node_modules",
-        "site-packages",
-        "__pypackages__",
-    }
-)
 
-
-def discover(paths: Sequence[Path]) -> tuple[list[Path], list[FileResult]]:
-    """The `*.py` files under `paths`, sorted; a missing path is an error result."""
+def discover(
+    paths: Sequence[Path], config: Configuration = DEFAULT
+) -> tuple[list[Path], list[FileResult]]:
+    """The `*.py` files under `paths` that `config` does not exclude, sorted; a
+    missing path is an error result."""
     found: set[Path] = set()
     missing: list[FileResult] = []
     for path in paths:
-        if path.is_file():
-            found.add(path)
-        elif path.is_dir():
-            found.update(_walk(path))
-        else:
+        if not path.exists():
             missing.append(FileResult(path, errors=("no such file or directory",)))
+        elif config.excluded(str(path), explicit=True):
+            continue
+        elif path.is_dir():
+            found.update(_walk(path, config))
+        else:
+            found.add(path)
     return sorted(found), missing
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path, config: Configuration) -> Iterator[Path]:
     for directory, subdirs, files in os.walk(root):
         # A virtualenv can have any name; its pyvenv.cfg gives it away.
         subdirs[:] = sorted(
             d
             for d in subdirs
-            if d not in SKIPPED_DIRS
-            and not d.endswith(".egg-info")
+            if not config.excluded(os.path.join(directory, d))
             and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
         )
         for name in files:
-            if name.endswith(".py"):
+            if name.endswith(".py") and not config.excluded(
+                os.path.join(directory, name)
+            ):
                 yield Path(directory, name)
 
 
 def run(
     paths: Sequence[Path],
-    settings: Settings,
+    config: Configuration,
     *,
     jobs: int | None = None,
     write: bool = True,
@@ -80,9 +64,9 @@ def run(
 ) -> list[FileResult]:
     """Check (and with `settings.fix`, rewrite) every file under `paths`; with a
     `cache`, reuse the results of unchanged files, and save the new ones."""
-    files, results = discover(paths)
+    files, results = discover(paths, config)
     project = index_of(_facts(files, cache), pins=read_pins(paths))
-    checker = _Checker(settings, write, jobs or os.cpu_count() or 1, cache)
+    checker = _Checker(config, write, jobs or os.cpu_count() or 1, cache)
     # Each file is read again here rather than held since the pre-pass: the bytes
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
     checked = checker.check_all(((path, _read(path)) for path in files), project)
@@ -97,7 +81,7 @@ def run(
 
 @dataclass(frozen=True)
 class _Checker:
-    settings: Settings
+    config: Configuration
     write: bool
     jobs: int
     cache: Cache | None
@@ -109,9 +93,9 @@ class _Checker:
         modules that may use SQLAlchemy and are not cached are worth a worker: the
         rest take microseconds here, and a run with none starts no pool at all."""
         done: list[FileResult] = []
-        todo: list[tuple[Path, bytes]] = []
+        todo: list[tuple[Path, bytes, Settings]] = []
         keys: dict[Path, str] = {}
-        settings_key = repr(self.settings)
+        settings_keys: dict[Settings, str] = {}  # repr() of each file's settings
         for path, source in items:
             if isinstance(source, str):
                 done.append(FileResult(path, errors=(source,)))
@@ -119,16 +103,19 @@ class _Checker:
             if not project.may_use_sqlalchemy(source):
                 done.append(FileResult(path))
                 continue
+            settings = self.config.settings_for(path)
             if self.cache is not None:
-                keys[path] = result_key(digest(source), settings_key, project)
+                if settings not in settings_keys:
+                    settings_keys[settings] = repr(settings)
+                keys[path] = result_key(
+                    digest(source), settings_keys[settings], project
+                )
                 hit = self.cache.result(path, keys[path])
                 if hit is not None:
                     done.append(replace(hit, source=source))
                     continue
-            todo.append((path, source))
-        work = partial(
-            _check_file, settings=self.settings, project=project, write=self.write
-        )
+            todo.append((path, source, settings))
+        work = partial(_check_file, project=project, write=self.write)
         if self.jobs == 1 or len(todo) < 2:
             fresh = list(map(work, todo))
         else:
@@ -147,7 +134,10 @@ class _Checker:
 
     def probing(self) -> _Checker:
         """The same checks, fixing and writing nothing."""
-        return replace(self, settings=replace(self.settings, fix=False), write=False)
+        settings = replace(self.config.settings, fix=False)
+        return replace(
+            self, config=replace(self.config, settings=settings), write=False
+        )
 
 
 def _with_shared_helpers(
@@ -238,12 +228,9 @@ def _read(path: Path) -> bytes | str:
 
 
 def _check_file(
-    item: tuple[Path, bytes],
-    settings: Settings,
-    project: ProjectIndex,
-    write: bool,
+    item: tuple[Path, bytes, Settings], project: ProjectIndex, write: bool
 ) -> FileResult:
-    path, source = item
+    path, source, settings = item
     from orm_modernize.engine import lint_source  # LibCST: only when parsing
 
     try:

@@ -1,0 +1,325 @@
+"""`[tool.orm-modernize]`, `--config`, `--isolated` and the flags that override them,
+through the real command line in a temporary project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orm_modernize.cli import main
+from orm_modernize.config import ConfigError, Options, Patterns, configure
+
+# ORM301 (a safe fix) on line 2; ORM206 (no fix) on line 3.
+LEGACY = """\
+from sqlalchemy import MetaData, select
+rows = select([1])
+MetaData(bind="sqlite://")
+"""
+UNSAFE = """\
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+
+def names(db):
+    return db.query(User).all()
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("app/models.py", "app/views.py", "tests/test_app.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(LEGACY)
+    return tmp_path
+
+
+def configured(project: Path, toml: str) -> None:
+    (project / "pyproject.toml").write_text(f"[tool.orm-modernize]\n{toml}\n")
+
+
+def check(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["check", "--jobs", "1", "--no-cache", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def found(*args: str) -> set[str]:
+    """`path CODE` of each finding."""
+    _, out, _ = check("--output-format", "concise", *args)
+    return {
+        f"{line.split(':')[0]} {line.split()[1]}"
+        for line in out.splitlines()
+        if ": ORM" in line
+    }
+
+
+EVERYTHING = {
+    f"{path} {code}"
+    for path in ("app/models.py", "app/views.py", "tests/test_app.py")
+    for code in ("ORM206", "ORM301")
+}
+
+
+def test_without_configuration_every_rule_runs_on_every_file(project: Path) -> None:
+    assert found() == EVERYTHING
+
+
+def test_select_and_ignore_from_pyproject(project: Path) -> None:
+    configured(project, 'select = ["ORM3"]')
+    assert found() == {f for f in EVERYTHING if "ORM301" in f}
+    configured(project, 'ignore = ["ORM301"]')
+    assert found() == {f for f in EVERYTHING if "ORM206" in f}
+
+
+def test_the_nearest_pyproject_with_a_table_is_found_from_a_subdirectory(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured(project, 'ignore = ["ORM301"]')
+    (project / "app" / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    monkeypatch.chdir(project / "app")
+    _, out, _ = check("models.py")
+    assert "ORM206" in out and "ORM301" not in out
+
+
+def test_command_line_select_overrides_the_files_ignore(project: Path) -> None:
+    configured(project, 'ignore = ["ORM301"]')
+    assert found("--select", "ORM301") == {f for f in EVERYTHING if "ORM301" in f}
+
+
+def test_extend_select_adds_to_the_files_select(project: Path) -> None:
+    configured(project, 'select = ["ORM2"]\nextend-select = ["ORM301"]')
+    assert found() == EVERYTHING
+    configured(project, 'select = ["ORM2"]')
+    assert found("--extend-select", "ORM3") == EVERYTHING
+
+
+def test_the_more_specific_prefix_wins_within_a_layer(project: Path) -> None:
+    configured(project, 'select = ["ORM301"]\nignore = ["ORM"]')
+    assert found() == {f for f in EVERYTHING if "ORM301" in f}
+    configured(project, 'select = ["ALL"]\nignore = ["ORM3"]')
+    assert found() == {f for f in EVERYTHING if "ORM206" in f}
+
+
+def test_per_file_ignores(project: Path) -> None:
+    configured(
+        project,
+        '[tool.orm-modernize.per-file-ignores]\n"tests/*" = ["ORM"]\n'
+        '"views.py" = ["ORM2"]',
+    )
+    assert found() == {
+        "app/models.py ORM206",
+        "app/models.py ORM301",
+        "app/views.py ORM301",
+    }
+
+
+def test_per_file_ignores_also_keep_the_fix_away(project: Path) -> None:
+    configured(project, '[tool.orm-modernize.per-file-ignores]\n"app/**" = ["ORM301"]')
+    check("--fix")
+    assert "select([1])" in (project / "app" / "models.py").read_text()
+    assert "select(1)" in (project / "tests" / "test_app.py").read_text()
+
+
+def test_exclude_and_extend_exclude(project: Path) -> None:
+    configured(project, 'extend-exclude = ["tests"]')
+    assert {f.split()[0] for f in found()} == {"app/models.py", "app/views.py"}
+    configured(project, 'extend-exclude = ["app/views.py", "test_*.py"]')
+    assert {f.split()[0] for f in found()} == {"app/models.py"}
+    # exclude replaces the defaults: build/ is linted again
+    (project / "build").mkdir()
+    (project / "build" / "gen.py").write_text(LEGACY)
+    configured(project, 'exclude = ["tests"]')
+    assert {f.split()[0] for f in found()} == {
+        "app/models.py",
+        "app/views.py",
+        "build/gen.py",
+    }
+
+
+def test_flag_excludes_are_relative_to_the_working_directory(project: Path) -> None:
+    assert {f.split()[0] for f in found("--extend-exclude", "app/*.py")} == {
+        "tests/test_app.py"
+    }
+
+
+def test_a_file_named_on_the_command_line_is_checked_unless_forced_out(
+    project: Path,
+) -> None:
+    configured(project, 'extend-exclude = ["tests"]')
+    assert found("tests/test_app.py") == {
+        "tests/test_app.py ORM206",
+        "tests/test_app.py ORM301",
+    }
+    code, out, _ = check("--force-exclude", "tests/test_app.py")
+    assert (code, out) == (0, "All checks passed!\n")
+    configured(project, 'extend-exclude = ["tests"]\nforce-exclude = true')
+    assert found("tests/test_app.py", "app/views.py") == {
+        "app/views.py ORM206",
+        "app/views.py ORM301",
+    }
+
+
+def test_unsafe_fixes_from_the_file_and_no_unsafe_fixes_flag(project: Path) -> None:
+    # `db` is only named like a session: an unsafe fix
+    (project / "app" / "views.py").write_text(UNSAFE)
+    configured(project, "unsafe-fixes = true")
+    check("--no-unsafe-fixes", "--fix", "app/views.py")
+    assert "db.query(" in (project / "app" / "views.py").read_text()
+    check("--fix", "app/views.py")
+    assert "db.scalars(select(User))" in (project / "app" / "views.py").read_text()
+
+
+def test_target_version_from_the_file(project: Path) -> None:
+    engine = "from sqlalchemy import create_engine\n"
+    engine += "engine = create_engine('sqlite://', future=True)\n"
+    (project / "app" / "views.py").write_text(engine)
+    configured(project, 'target-version = "1.4"')
+    # future=True is still needed on 1.4: reported, not fixed
+    assert "the target is 1.4)" in check("app/views.py")[1]
+    assert "[*]" in check("--target-version", "2.0", "app/views.py")[1]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            'selct = ["ORM"]',
+            "pyproject.toml: [tool.orm-modernize] unknown key `selct`"
+            " (did you mean `select`?)",
+        ),
+        (
+            'ignore = ["ORM999"]',
+            "pyproject.toml: [tool.orm-modernize] ignore: unknown rule code or"
+            " prefix 'ORM999'",
+        ),
+        (
+            'select = "ORM"',
+            "pyproject.toml: [tool.orm-modernize] select: expected a list of"
+            " strings, got 'ORM'",
+        ),
+        (
+            'target-version = "3.0"',
+            "pyproject.toml: [tool.orm-modernize] target-version: expected"
+            ' "1.4" or "2.0", got \'3.0\'',
+        ),
+        (
+            "unsafe-fixes = 1",
+            "pyproject.toml: [tool.orm-modernize] unsafe-fixes: expected true or"
+            " false, got 1",
+        ),
+        (
+            '[tool.orm-modernize.per-file-ignores]\n"tests/*" = ["ORM9"]',
+            "pyproject.toml: [tool.orm-modernize] per-file-ignores.tests/*:"
+            " unknown rule code or prefix 'ORM9'",
+        ),
+        (
+            "select = [",
+            "pyproject.toml: invalid TOML: ",
+        ),
+    ],
+)
+def test_a_bad_configuration_exits_2_with_one_line_naming_file_and_key(
+    project: Path, toml: str, message: str
+) -> None:
+    configured(project, toml)
+    before = (project / "app" / "models.py").read_bytes()
+    code, out, err = check("--fix")
+    assert code == 2
+    assert err.startswith(f"orm-modernize: error: {message}")
+    assert len(err.splitlines()) == 1 and out == ""
+    assert (project / "app" / "models.py").read_bytes() == before
+
+
+def test_a_pyproject_without_our_table_is_not_ours_to_judge(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.black\nbroken = ")
+    assert found() == EVERYTHING
+
+
+def test_config_file_replaces_discovery(project: Path) -> None:
+    configured(project, 'ignore = ["ORM301"]')
+    (project / "strict.toml").write_text('select = ["ORM301"]\n')
+    assert found("--config", "strict.toml") == {f for f in EVERYTHING if "ORM301" in f}
+    (project / "other.toml").write_text("[tool.orm-modernize]\nselect = ['ORM2']\n")
+    (project / "other").mkdir()
+    (project / "other" / "pyproject.toml").write_text(
+        "[tool.orm-modernize]\nselect = ['ORM2']\n"
+    )
+    assert found("--config", "other/pyproject.toml") == {
+        f for f in EVERYTHING if "ORM206" in f
+    }
+
+
+def test_a_missing_config_file_is_an_error(project: Path) -> None:
+    code, _, err = check("--config", "nowhere.toml")
+    assert code == 2
+    assert err == "orm-modernize: error: --config: no such file: nowhere.toml\n"
+
+
+def test_isolated_ignores_every_file(project: Path) -> None:
+    configured(project, 'selct = ["broken, but ignored"]')
+    assert found("--isolated") == EVERYTHING
+
+
+def test_inline_config_overrides_the_file(project: Path) -> None:
+    configured(project, 'ignore = ["ORM301"]')
+    assert found("--config", "select = ['ALL']") == EVERYTHING
+    assert found("--isolated", "--config", "select = ['ORM2']") == {
+        f for f in EVERYTHING if "ORM206" in f
+    }
+    code, _, err = check("--config", "ignore = ['ORM8']")
+    assert code == 2
+    assert err.startswith("orm-modernize: error: --config: ignore: unknown rule")
+
+
+def test_cache_dir_from_the_file_is_relative_to_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured(project, 'cache-dir = ".cache/orm"')
+    monkeypatch.chdir(project / "app")
+    CliRunner().invoke(main, ["check", "--jobs", "1", "models.py"])
+    assert (project / ".cache" / "orm" / "cache.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("glob", "path", "matches"),
+    [
+        ("tests", "/p/tests/unit/test_x.py", True),  # a name at any depth
+        ("tests", "/p/src/tests/x.py", True),
+        ("tests", "/p/tests.py", False),
+        ("test_*.py", "/p/a/test_x.py", True),
+        ("test_*.py", "/p/a/x_test.py", False),
+        ("app/*.py", "/p/app/x.py", True),
+        ("app/*.py", "/p/app/sub/x.py", False),  # `*` stays within a name
+        ("app/**/*.py", "/p/app/sub/deep/x.py", True),
+        ("app/**/*.py", "/p/app/x.py", True),
+        ("app/", "/p/app/x.py", True),  # a directory: all of it
+        ("app", "/p/other/app/x.py", True),
+        ("app/x.py", "/p/other/app/x.py", False),  # a path: from the root
+        ("./app/x.py", "/p/app/x.py", True),
+        ("*.{py,pyi}", "/p/a.pyi", True),
+        ("[!a]*.py", "/p/a.py", False),
+        ("[!a]*.py", "/p/b.py", True),
+        ("migrations", "/elsewhere/migrations/x.py", False),  # outside the root
+    ],
+)
+def test_glob_patterns(glob: str, path: str, matches: bool) -> None:
+    assert Patterns.compile([glob], Path("/p")).match(path) is matches
+
+
+def test_configuration_is_layered_in_order(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.orm-modernize]\nselect = ["ORM0"]\nunsafe-fixes = true\n'
+    )
+    config = configure([tmp_path], Options(ignore=("ORM002",)), config=["ignore=[]"])
+    assert config.source == tmp_path / "pyproject.toml"
+    assert config.settings.select == ("ORM001", "ORM003", "ORM004")
+    assert config.settings.unsafe_fixes
+    with pytest.raises(ConfigError):
+        configure([tmp_path], Options(), config=["a.toml", "b.toml"])

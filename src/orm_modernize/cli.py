@@ -144,6 +144,11 @@ def main() -> None:
     is_flag=True,
     help="Exit 1 when a fix was applied, even if nothing is left to report.",
 )
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: CODE` comment on the line of every finding, fixing nothing.",
+)
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -166,6 +171,7 @@ def check(
     quiet: bool,
     exit_zero: bool,
     exit_non_zero_on_fix: bool,
+    add_noqa: bool,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
     from orm_modernize.config import ConfigError, Options, Patterns, configure
@@ -185,6 +191,8 @@ def check(
         target_version=target_version,
         cache_dir=cache_dir,
     )
+    if add_noqa and (fix or diff):
+        raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
     roots = paths or (Path("."),)
     try:
         config = configure(
@@ -200,9 +208,19 @@ def check(
 
         cache = Cache.load(config.cache_dir or default_directory(roots))
     results = run(roots, config, jobs=jobs, write=fix and not diff, cache=cache)
+    if add_noqa:
+        from orm_modernize.runner import add_noqa as add
+
+        added, failed = add(results)
+        results += failed
     for result in results:
         for error in result.errors:
             click.echo(f"{display_path(result.path)}: {error}", err=True)
+    if add_noqa:
+        if not quiet:
+            plural = "" if added == 1 else "s"
+            click.echo(f"Added {added} noqa directive{plural}.", err=True)
+        sys.exit(_exit_code(results, False))
     fixed = any(r.applied for r in results)
     if diff:
         changed = _print_diff(results)

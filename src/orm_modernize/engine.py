@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import libcst as cst
 from libcst._position import CodeRange  # no public name outside libcst.metadata
 
-from orm_modernize import tree
+from orm_modernize import noqa, tree
 from orm_modernize.datatypes import (
     Diagnostic,
     FileResult,
@@ -29,10 +28,6 @@ from orm_modernize.semantic import Semantic, module_imports
 # next pass); real files settle in two or three passes.
 MAX_PASSES = 10
 
-NOQA = re.compile(
-    r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I
-)
-
 
 def lint_source(
     source: bytes,
@@ -49,8 +44,15 @@ def lint_source(
         from orm_modernize.rules import ALL_RULES
 
         rules = ALL_RULES
+    exempt = noqa.file_exemption(source)
+    if exempt is noqa.ALL:
+        return FileResult(path, source=source)
     active = [
-        r for r in rules if settings.enabled(r.code) and r.triggered(source, project)
+        r
+        for r in rules
+        if settings.enabled(r.code)
+        and r.code not in exempt
+        and r.triggered(source, project)
     ]
     if not active:
         return FileResult(path, source=source)
@@ -170,14 +172,16 @@ def _collect(
     if not violations:
         return violations, semantic
     code = module.code if source is None else source.decode(module.encoding)
-    suppressed = _noqa_lines(code)
-    if not suppressed:
+    if "noqa" not in code and "NOQA" not in code:
+        return violations, semantic
+    suppressed = noqa.directives(code)
+    if not suppressed.codes:
         return violations, semantic
     positions = semantic.positions
     return [
         v
         for v in violations
-        if not _is_suppressed(v.code, positions[v.node], suppressed)
+        if not suppressed.suppresses(v.code, positions[v.node].start.line)
     ], semantic
 
 
@@ -196,30 +200,6 @@ def _within(violation: Violation, rule: Rule, target: str) -> Violation:
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
-
-
-def _noqa_lines(code: str) -> dict[int, frozenset[str] | None]:
-    """Line number -> the codes its `# noqa` silences (None: every code)."""
-    found: dict[int, frozenset[str] | None] = {}
-    if "noqa" not in code and "NOQA" not in code:
-        return found
-    for number, line in enumerate(code.splitlines(), start=1):
-        match = NOQA.search(line)
-        if match:
-            codes = match.group("codes")
-            found[number] = (
-                frozenset(re.split(r"[\s,]+", codes.upper().strip())) if codes else None
-            )
-    return found
-
-
-def _is_suppressed(
-    code: str, where: CodeRange, noqa: dict[int, frozenset[str] | None]
-) -> bool:
-    if where.start.line not in noqa:
-        return False
-    codes = noqa[where.start.line]
-    return codes is None or code in codes
 
 
 def _applicable(violation: Violation, settings: Settings) -> bool:

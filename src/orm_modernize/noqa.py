@@ -1,0 +1,185 @@
+"""`# noqa` comments: reading them, and writing them for `--add-noqa`.
+
+    x = session.query(User).get(1)  # noqa: ORM001   this code on this line
+    x = session.query(User).get(1)  # noqa           every code on this line
+    # orm-modernize: noqa                            every code in the file
+    # orm-modernize: noqa: ORM001, ORM002            these codes in the file
+
+The file-level forms stand on a line of their own.
+
+As in ruff, a finding that starts on a line which cannot hold a comment, inside a
+multi-line string or before a backslash continuation, is silenced from the line
+where that string or continuation ends.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+CODES = r"[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*"
+NOQA = re.compile(rf"#\s*noqa(?::\s*(?P<codes>{CODES}))?", re.I)
+FILE_NOQA = re.compile(
+    rb"^[ \t]*#[ \t]*orm-modernize:[ \t]*noqa"
+    rb"(?::[ \t]*(?P<codes>[A-Z]+[0-9]+(?:[ \t,]+[A-Z]+[0-9]+)*))?[ \t]*\r?$",
+    re.I | re.M,
+)
+# A line with its ending; only these three end a line, for Python and for LibCST.
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+ALL = None  # a directive without codes silences every code
+
+
+def file_exemption(source: bytes) -> frozenset[str] | None:
+    """The codes that file-level `# orm-modernize: noqa` comments silence in the
+    whole file (None: every code)."""
+    if b"noqa" not in source and b"NOQA" not in source:
+        return frozenset()
+    codes: set[str] = set()
+    for match in FILE_NOQA.finditer(source):
+        if match.group("codes") is None:
+            return ALL
+        codes.update(_split(match.group("codes").decode()))
+    return frozenset(codes)
+
+
+@dataclass(frozen=True)
+class Directives:
+    """The `# noqa` comments of one module, by line (1-based)."""
+
+    codes: dict[int, frozenset[str] | None]  # None: every code (no list given)
+    # Lines that cannot end in a comment -> the line whose comment speaks for them.
+    continued: dict[int, int]
+
+    def line_for(self, line: int) -> int:
+        return self.continued.get(line, line)
+
+    def suppresses(self, code: str, line: int) -> bool:
+        line = self.line_for(line)
+        if line not in self.codes:
+            return False
+        codes = self.codes[line]
+        return codes is None or code in codes
+
+
+def directives(text: str) -> Directives:
+    """The directives of a module's text. Comments are found by the tokenizer, so a
+    `# noqa` inside a string is text, not a directive."""
+    codes: dict[int, frozenset[str] | None] = {}
+    try:
+        tokens = _tokens(text)
+    except (tokenize.TokenError, SyntaxError):
+        return _directives_by_line(text)
+    for token in tokens:
+        if token.type == tokenize.COMMENT:
+            match = NOQA.search(token.string)
+            if match:
+                found = match.group("codes")
+                codes[token.start[0]] = _split(found) if found else ALL
+    return Directives(codes, _continued(tokens))
+
+
+def _directives_by_line(text: str) -> Directives:
+    """For text the tokenizer refuses (LibCST reads some such files)."""
+    codes: dict[int, frozenset[str] | None] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = NOQA.search(line)
+        if match:
+            found = match.group("codes")
+            codes[number] = _split(found) if found else ALL
+    return Directives(codes, {})
+
+
+# Tokens after which a line may end and hold a comment.
+_LINE_ENDS = frozenset(
+    {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.ENCODING}
+)
+
+
+def _continued(tokens: list[tokenize.TokenInfo]) -> dict[int, int]:
+    """Line -> the line that ends it, for lines inside a multi-line string (an
+    f-string's parts included) or ending in a backslash."""
+    inside: set[int] = set()
+    for start, end in _spans(tokens):
+        inside.update(range(start, end))
+    previous: tokenize.TokenInfo | None = None
+    for token in tokens:
+        if token.type in (tokenize.INDENT, tokenize.DEDENT):
+            continue
+        if (
+            previous is not None
+            and previous.type not in _LINE_ENDS
+            and token.start[0] > previous.end[0]
+        ):
+            inside.update(range(previous.end[0], token.start[0]))
+        previous = token
+    continued: dict[int, int] = {}
+    for line in sorted(inside, reverse=True):
+        continued[line] = continued.get(line + 1, line + 1)
+    return continued
+
+
+def _spans(tokens: Iterable[tokenize.TokenInfo]) -> Iterator[tuple[int, int]]:
+    """(first, last) line of each token, or f-string, that spans lines."""
+    fstring_start = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
+    fstring_end = getattr(tokenize, "FSTRING_END", None)
+    opened: list[int] = []
+    for token in tokens:
+        if token.type == fstring_start:
+            opened.append(token.start[0])
+        elif token.type == fstring_end and opened:
+            start = opened.pop()
+            if token.end[0] > start:
+                yield start, token.end[0]
+        elif token.end[0] > token.start[0] and token.type not in _LINE_ENDS:
+            yield token.start[0], token.end[0]
+
+
+def _tokens(text: str) -> list[tokenize.TokenInfo]:
+    # Universal newlines, so that rows count lines as LibCST does (`\r` too).
+    return list(tokenize.generate_tokens(io.StringIO(text, newline=None).readline))
+
+
+def _split(codes: str) -> frozenset[str]:
+    return frozenset(re.split(r"[\s,]+", codes.upper().strip()))
+
+
+def with_directives(
+    source: bytes, encoding: str, findings: dict[int, set[str]]
+) -> tuple[bytes, int]:
+    """`source` with `# noqa: CODES` on each line that `findings` (line -> codes)
+    names, merged into a `# noqa: ...` already there, and how many lines changed.
+    Raises SyntaxError (or tokenize.TokenError) when the module cannot be
+    tokenized."""
+    text = source.decode(encoding)
+    tokens = _tokens(text)
+    known = Directives({}, _continued(tokens))
+    comments = {t.start[0]: t for t in tokens if t.type == tokenize.COMMENT}
+    wanted: dict[int, set[str]] = {}
+    for line, codes in findings.items():
+        wanted.setdefault(known.line_for(line), set()).update(codes)
+    lines = LINE.findall(text)
+    changed = 0
+    for number, codes in wanted.items():
+        if number > len(lines):
+            continue
+        line = lines[number - 1]
+        body = line.rstrip("\r\n")
+        ending = line[len(body) :]
+        comment = comments.get(number)
+        match = NOQA.search(comment.string) if comment is not None else None
+        if match is not None and comment is not None:
+            if match.group("codes") is None:
+                continue  # without a list of codes, it silences all already
+            merged = sorted(_split(match.group("codes")) | codes)
+            start = comment.start[1] + match.start()
+            end = comment.start[1] + match.end()
+            body = f"{body[:start]}# noqa: {', '.join(merged)}{body[end:]}"
+        else:
+            body = f"{body.rstrip()}  # noqa: {', '.join(sorted(codes))}"
+        if body + ending != line:
+            lines[number - 1] = body + ending
+            changed += 1
+    return "".join(lines).encode(encoding), changed

@@ -149,6 +149,16 @@ def main() -> None:
     is_flag=True,
     help="Add a `# noqa: CODE` comment on the line of every finding, fixing nothing.",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only the findings this baseline file does not record.",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Record every current finding in the --baseline file, and report none.",
+)
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -172,6 +182,8 @@ def check(
     exit_zero: bool,
     exit_non_zero_on_fix: bool,
     add_noqa: bool,
+    baseline: Path | None,
+    update_baseline: bool,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
     from orm_modernize.config import ConfigError, Options, Patterns, configure
@@ -193,6 +205,8 @@ def check(
     )
     if add_noqa and (fix or diff):
         raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
+    if update_baseline and baseline is None:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
     roots = paths or (Path("."),)
     try:
         config = configure(
@@ -221,6 +235,8 @@ def check(
             plural = "" if added == 1 else "s"
             click.echo(f"Added {added} noqa directive{plural}.", err=True)
         sys.exit(_exit_code(results, False))
+    if baseline is not None:
+        results = _against_baseline(results, baseline, update_baseline, quiet)
     fixed = any(r.applied for r in results)
     if diff:
         changed = _print_diff(results)
@@ -237,6 +253,37 @@ def check(
             reporter(output_format)(results, sys.stdout, settings, quiet=quiet)
         found = any(r.diagnostics for r in results) and not exit_zero
     sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
+
+
+def _against_baseline(
+    results: list[FileResult], path: Path, update: bool, quiet: bool
+) -> list[FileResult]:
+    """The results less what the baseline records; with `update`, record them all
+    and exit."""
+    from orm_modernize import baseline
+
+    try:
+        entries = baseline.load(path) if not update or path.exists() else []
+        if update:
+            count = baseline.write(path, results, entries)
+    except (baseline.BaselineError, OSError) as error:
+        click.echo(f"orm-modernize: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if update:
+        if not quiet:
+            plural = "" if count == 1 else "s"
+            click.echo(f"Recorded {count} finding{plural} in {path}.", err=True)
+        sys.exit(_exit_code(results, False))
+    filtered = baseline.without_known(results, entries, path)
+    if not quiet and (filtered.matched or filtered.stale):
+        note = f"{filtered.matched} finding(s) recorded in {path} not shown."
+        if filtered.stale:
+            note += (
+                f" {filtered.stale} recorded finding(s) no longer occur:"
+                " --update-baseline drops them."
+            )
+        click.echo(note, err=True)
+    return filtered.results
 
 
 def _exit_code(results: Sequence[FileResult], found: bool) -> int:

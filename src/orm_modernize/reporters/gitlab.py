@@ -1,15 +1,15 @@
 """GitLab Code Quality: a JSON list of issues, each with a fingerprint that stays
-the same while the finding does (not its line), so merge requests show what is
-new."""
+the same while the finding does (not its line, see `fingerprints.py`), so merge
+requests show what is new."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from typing import TextIO
 
 from orm_modernize.datatypes import FileResult, Settings
+from orm_modernize.fingerprints import fingerprinted
 from orm_modernize.reporters.text import display_path
 
 
@@ -23,17 +23,14 @@ def report(
     issues = []
     for result in results:
         path = display_path(result.path)
-        seen: dict[tuple[str, str], int] = {}
-        for d in result.diagnostics:
-            # The n-th identical finding of a file: unchanged by edits elsewhere.
-            n = seen[d.code, d.message] = seen.get((d.code, d.message), 0) + 1
-            key = "\0".join([path, d.code, d.message, str(n)]).encode()
+        for found in fingerprinted(result, path):
+            d = found.diagnostic
             issues.append(
                 {
                     "check_name": d.code,
                     "description": f"{d.code}: {d.message}",
                     "severity": "major",
-                    "fingerprint": hashlib.blake2b(key, digest_size=8).hexdigest(),
+                    "fingerprint": found.fingerprint,
                     "location": {
                         "path": path,
                         "positions": {

@@ -151,7 +151,8 @@ def test_json_output(project: Path) -> None:
     rows = json.loads(out)
     assert {r["code"] for r in rows} == {"ORM002", "ORM402"}
     assert rows[0]["filename"] == "app/models.py"
-    assert {"location", "end_location", "fix", "message"} <= set(rows[0])
+    assert {"location", "end_location", "fix", "message", "url"} <= set(rows[0])
+    assert rows[0]["url"].endswith(f"docs/rules.md#{rows[0]['code'].lower()}")
 
 
 def test_parallel_and_serial_runs_agree(project: Path) -> None:
@@ -172,6 +173,18 @@ def test_fix_keeps_file_mode(project: Path) -> None:
     assert [
         p.name for p in (project / "app").iterdir() if p.name.endswith(".tmp")
     ] == []
+
+
+def test_rules_as_json_say_fix_availability_versions_and_docs() -> None:
+    result = CliRunner().invoke(main, ["rules", "--output-format", "json"])
+    rules = {rule["code"]: rule for rule in json.loads(result.stdout)}
+    assert rules["ORM001"]["fix"] == "sometimes"
+    assert rules["ORM001"]["fixed_code_runs_on"] == "1.4"
+    assert rules["ORM210"]["fixed_code_runs_on"] == "2.0"
+    assert rules["ORM208"]["fix"] == "never"
+    assert rules["ORM208"]["fixed_code_runs_on"] is None
+    assert rules["ORM002"]["url"].endswith("docs/rules.md#orm002")
+    assert "## Fix safety" in rules["ORM002"]["explanation"]
 
 
 def test_rules_and_explain() -> None:

@@ -160,3 +160,28 @@ def test_readme_rules_table_is_current() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("-->\n", 1)[1].split("<!-- end rules-table -->", 1)[0]
     assert table == rules_table(), "run `orm-modernize rules --markdown` into README.md"
+
+
+def test_docs_rules_md_is_current() -> None:
+    from conftest import ROOT
+
+    from orm_modernize.docs import rules_reference
+
+    current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert current == rules_reference(), (
+        "run `orm-modernize rules --docs > docs/rules.md`"
+    )
+
+
+def test_every_rule_links_to_its_section_of_the_docs() -> None:
+    from conftest import ROOT
+
+    from orm_modernize.codes import docs_url
+
+    headings = re.findall(
+        r"^## (ORM\d+)$", (ROOT / "docs" / "rules.md").read_text(), re.M
+    )
+    assert headings == [rule.code for rule in ALL_RULES]
+    for rule in ALL_RULES:
+        url = docs_url(rule.code)
+        assert url is not None and url.endswith(f"docs/rules.md#{rule.code.lower()}")

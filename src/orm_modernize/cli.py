@@ -313,22 +313,35 @@ def _print_diff(results: Sequence[FileResult]) -> bool:
 
 @main.command()
 @click.option(
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
     "--markdown", is_flag=True, help="Print the table that README.md carries."
 )
-def rules(markdown: bool) -> None:
+@click.option("--docs", is_flag=True, help="Print docs/rules.md.")
+def rules(output_format: str, markdown: bool, docs: bool) -> None:
     """List every rule: code, name, and whether it can fix what it finds."""
+    from orm_modernize import docs as generated
     from orm_modernize.rules import ALL_RULES
 
-    if markdown:
-        from orm_modernize.docs import rules_table
-
-        click.echo(rules_table(), nl=False)
+    if markdown or docs:
+        text = generated.rules_table() if markdown else generated.rules_reference()
+        click.echo(text, nl=False)
         return
-    from orm_modernize.docs import runs_on_text
+    if output_format == "json":
+        import json
 
+        click.echo(json.dumps(generated.rules_json(), indent=2))
+        return
     for rule in ALL_RULES:
-        runs_on = "" if rule.fix_availability == "never" else runs_on_text(rule)
-        line = f"{rule.code}  {rule.name:<32} fix: {rule.fix_availability:<9} {runs_on}"
+        fix = rule.fix_availability
+        runs_on = "" if fix == "never" else generated.runs_on_text(rule)
+        line = f"{rule.code}  {rule.name:<32} fix: {fix:<9} {runs_on}"
         click.echo(line.rstrip())
 
 
@@ -341,4 +354,8 @@ def explain(code: str) -> None:
     rule = RULES_BY_CODE.get(code.upper())
     if rule is None:
         raise click.BadParameter(f"unknown rule code: {code}", param_hint="CODE")
-    click.echo(f"# {rule.code} {rule.name}\n\n{rule.docs()}")
+    from orm_modernize.codes import docs_url
+
+    url = docs_url(rule.code)
+    link = f"\n\n{url}" if url else ""
+    click.echo(f"# {rule.code} {rule.name}\n\n{rule.docs()}{link}")

@@ -4,6 +4,10 @@ them: a fifth of a second that a run parsing nothing does not spend.
 `test_rules_meta` fails when this differs from the codes of `ALL_RULES`.
 """
 
+from __future__ import annotations
+
+from functools import cache
+
 CODES = (
     "ORM001",
     "ORM002",
@@ -31,3 +35,28 @@ CODES = (
     "ORM402",
     "ORM403",
 )
+
+
+@cache
+def _documentation() -> str | None:
+    """The `Documentation` URL of the installed distribution (pyproject's
+    `[project.urls]`): the one place that says where docs/rules.md is published."""
+    from importlib import metadata
+
+    try:
+        urls: list[str] | None = metadata.metadata("orm-modernize").get_all(
+            "Project-URL"
+        )
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in urls or ():
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "documentation":
+            return url.strip()
+    return None
+
+
+def docs_url(code: str) -> str | None:
+    """Where the rule `code` is documented: its section of docs/rules.md."""
+    base = _documentation()
+    return None if base is None else f"{base}#{code.lower()}"

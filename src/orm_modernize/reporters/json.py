@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
+from orm_modernize.codes import docs_url
 from orm_modernize.datatypes import FileResult, Settings
 from orm_modernize.reporters.text import display_path
 
@@ -23,6 +24,7 @@ def rows(results: Sequence[FileResult]) -> Iterator[dict[str, Any]]:
                 "fix": None
                 if d.applicability is None
                 else {"applicability": d.applicability, "message": d.fix_title},
+                "url": docs_url(d.code),
             }
 
 

@@ -781,3 +781,31 @@ def test_exit_non_zero_on_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert code == 1
     (tmp_path / "q.py").write_text(SELECT_LIST)
     assert check("--fix", "q.py")[0] == 0
+
+
+def test_sarif_output_is_valid_sarif_2_1_0(project: Path) -> None:
+    from pydantic import ValidationError
+    from pydantic_sarif.model import (
+        StaticAnalysisResultsFormatSarifVersion210JsonSchema as Sarif,
+    )
+
+    _, out, _ = check("--output-format", "sarif", "app")
+    log = json.loads(out)
+    Sarif.model_validate(log)  # the models generated from the OASIS JSON schema
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    found = {
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in run["results"]
+    }
+    assert ("ORM002", "app/models.py", 15) in found
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])
+    assert rules[0]["helpUri"].endswith("docs/rules.md#orm001")
+    # The validation bites: a result without its message is refused.
+    del log["runs"][0]["results"][0]["message"]
+    with pytest.raises(ValidationError):
+        Sarif.model_validate(log)

@@ -10,7 +10,16 @@ from typing import Protocol, TextIO
 
 from orm_modernize.datatypes import FileResult, Settings
 
-FORMATS = ("text", "concise", "json", "json-lines", "github", "gitlab", "junit")
+FORMATS = (
+    "text",
+    "concise",
+    "json",
+    "json-lines",
+    "github",
+    "gitlab",
+    "sarif",
+    "junit",
+)
 
 
 class Report(Protocol):

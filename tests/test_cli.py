@@ -809,3 +809,93 @@ def test_sarif_output_is_valid_sarif_2_1_0(project: Path) -> None:
     del log["runs"][0]["results"][0]["message"]
     with pytest.raises(ValidationError):
         Sarif.model_validate(log)
+
+
+def test_stdin_is_checked_as_the_named_file(project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.orm-modernize.per-file-ignores]\n"scripts/*" = ["ORM301"]\n'
+    )
+    result = CliRunner().invoke(
+        main, ["check", "-", "--stdin-filename", "app/new.py"], input=SELECT_LIST
+    )
+    assert result.exit_code == 1
+    assert result.stdout.startswith("app/new.py:4:8: ORM301 ")
+    ignored = CliRunner().invoke(
+        main, ["check", "-", "--stdin-filename", "scripts/x.py"], input=SELECT_LIST
+    )
+    assert (ignored.exit_code, ignored.stdout) == (0, "All checks passed!\n")
+
+
+def test_stdin_with_fix_prints_the_fixed_source_only(project: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "--fix", "-"], input=SELECT_LIST)
+    assert result.exit_code == 0
+    assert result.stdout == SELECT_LIST.replace("select([t])", "select(t)")
+    assert "Found 1 error (1 fixed, 0 remaining)." in result.stderr
+    unchanged = CliRunner().invoke(main, ["check", "--fix", "-"], input="x = 1\n")
+    assert unchanged.stdout == "x = 1\n"
+
+
+def test_stdin_must_be_the_only_path(project: Path) -> None:
+    code, _, err = check("-", "app")
+    assert code == 2 and "must be the only path" in err
+
+
+def test_show_fixes_lists_what_was_fixed(project: Path) -> None:
+    (project / "app" / "queries.py").write_text(SELECT_LIST)
+    _, out, _ = check("--fix", "--show-fixes", "app")
+    assert (
+        "Fixed 2 errors:\n"
+        "- app/models.py:\n"
+        "    1 × ORM002 (legacy-query)\n"
+        "- app/queries.py:\n"
+        "    1 × ORM301 (select-column-list)\n"
+    ) in out
+
+
+def _in_terminal(args: list[str], env: dict[str, str]) -> str:
+    """What the command writes to stdout and stderr when both are a terminal."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orm_modernize", *args],
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, **env},
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the command has exited and closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=120)
+    os.close(controller)
+    return output.decode()
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(project: Path) -> None:
+    plain = {"NO_COLOR": "", "FORCE_COLOR": "", "CI": ""}
+    coloured = _in_terminal(["check", "--no-cache", "app"], plain)
+    assert "\x1b[1mapp/models.py\x1b[0m" in coloured
+    assert "\x1b[" not in check("app")[1]  # a pipe
+    no_color = _in_terminal(["check", "--no-cache", "app"], {**plain, "NO_COLOR": "1"})
+    assert "\x1b[" not in no_color and "app/models.py:15:9: ORM002" in no_color
+
+
+def test_progress_bar_only_for_many_files_on_a_terminal(project: Path) -> None:
+    plain = {"NO_COLOR": "1", "FORCE_COLOR": "", "CI": ""}
+    for n in range(201):
+        (project / "many" / f"m{n}.py").parent.mkdir(exist_ok=True)
+        (project / "many" / f"m{n}.py").write_text(SELECT_LIST)
+    shown = _in_terminal(["check", "--no-cache", "--statistics", "many"], plain)
+    assert "] 201/201 files" in shown and "\r\x1b[K201\tORM301" in shown
+    assert "files" not in _in_terminal(["check", "--no-cache", "app"], plain)
+    ci = _in_terminal(["check", "--no-cache", "many"], {**plain, "CI": "true"})
+    assert "/201 files" not in ci
+    _, _, err = check("--no-cache", "many")  # stderr is a pipe
+    assert "files" not in err

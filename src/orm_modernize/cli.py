@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -16,6 +18,7 @@ from orm_modernize.reporters import FORMATS, reporter
 from orm_modernize.reporters.text import display_path
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+PROGRESS_FROM = 200  # files to parse before a progress bar is worth showing
 
 
 def _codes(
@@ -150,6 +153,15 @@ def main() -> None:
     help="Add a `# noqa: CODE` comment on the line of every finding, fixing nothing.",
 )
 @click.option(
+    "--stdin-filename",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With the path `-`: the name of the file read from stdin (for its"
+    " configuration and in the findings).",
+)
+@click.option(
+    "--show-fixes", is_flag=True, help="List the fixes applied, per file and rule."
+)
+@click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Report only the findings this baseline file does not record.",
@@ -182,6 +194,8 @@ def check(
     exit_zero: bool,
     exit_non_zero_on_fix: bool,
     add_noqa: bool,
+    stdin_filename: Path | None,
+    show_fixes: bool,
     baseline: Path | None,
     update_baseline: bool,
 ) -> None:
@@ -207,21 +221,46 @@ def check(
         raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
     if update_baseline and baseline is None:
         raise click.UsageError("--update-baseline needs --baseline FILE")
+    stdin = Path("-") in paths
+    if stdin and (len(paths) > 1 or add_noqa):
+        raise click.UsageError("`-` (stdin) must be the only path, without --add-noqa")
     roots = paths or (Path("."),)
     try:
         config = configure(
-            roots, flags, config=config_options, isolated=isolated, fix=fix or diff
+            (stdin_filename or Path("."),) if stdin else roots,
+            flags,
+            config=config_options,
+            isolated=isolated,
+            fix=fix or diff,
         )
     except ConfigError as problem:
         click.echo(f"orm-modernize: error: {problem}", err=True)
         sys.exit(EXIT_ERROR)
     settings = config.settings
-    cache = None
-    if not no_cache:
-        from orm_modernize.cache import Cache, default_directory
+    out = sys.stdout
+    if stdin:
+        from orm_modernize.runner import check_source
 
-        cache = Cache.load(config.cache_dir or default_directory(roots))
-    results = run(roots, config, jobs=jobs, write=fix and not diff, cache=cache)
+        name = stdin_filename or Path("-")
+        results = [check_source(name, sys.stdin.buffer.read(), config)]
+        if fix and not diff:  # the fixed source is the output; findings go aside
+            source = results[0].fixed or results[0].source or b""
+            sys.stdout.buffer.write(source)
+            sys.stdout.flush()
+            out = sys.stderr
+    else:
+        cache = None
+        if not no_cache:
+            from orm_modernize.cache import Cache, default_directory
+
+            cache = Cache.load(config.cache_dir or default_directory(roots))
+        write = fix and not diff
+        progress = None if quiet else _progress_bar()
+        results = run(
+            roots, config, jobs=jobs, write=write, cache=cache, progress=progress
+        )
+        if progress is not None:
+            progress(0, 0)  # clears the bar
     if add_noqa:
         from orm_modernize.runner import add_noqa as add
 
@@ -245,12 +284,17 @@ def check(
             click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
         found = changed and not exit_zero
     else:
+        colour = _colour(out)
+        if show_fixes:
+            from orm_modernize.reporters.text import fixed as list_fixes
+
+            list_fixes(results, out, colour=colour)
         if statistics:
             from orm_modernize.reporters.text import statistics as count
 
-            count(results, sys.stdout, settings)
+            count(results, out, settings)
         else:
-            reporter(output_format)(results, sys.stdout, settings, quiet=quiet)
+            reporter(output_format)(results, out, settings, quiet=quiet, colour=colour)
         found = any(r.diagnostics for r in results) and not exit_zero
     sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
 
@@ -284,6 +328,39 @@ def _against_baseline(
             )
         click.echo(note, err=True)
     return filtered.results
+
+
+def _colour(out: TextIO) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org);
+    FORCE_COLOR asks for it anywhere."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or out.isatty()
+
+
+def _progress_bar() -> Callable[[int, int], None] | None:
+    """A progress bar on stderr, for runs that parse more than 200 files, when
+    stderr is a terminal and not a CI job's log."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+    shown = False
+
+    def draw(done: int, total: int) -> None:
+        nonlocal shown
+        if total <= PROGRESS_FROM:
+            if shown:  # the end of the run: clear the line
+                sys.stderr.write("\r\033[K")
+                sys.stderr.flush()
+                shown = False
+            return
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{total} files")
+        sys.stderr.flush()
+        shown = True
+
+    return draw
 
 
 def _exit_code(results: Sequence[FileResult], found: bool) -> int:

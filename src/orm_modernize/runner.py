@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -61,15 +61,18 @@ def run(
     jobs: int | None = None,
     write: bool = True,
     cache: Cache | None = None,
+    progress: Progress | None = None,
 ) -> list[FileResult]:
     """Check (and with `settings.fix`, rewrite) every file under `paths`; with a
-    `cache`, reuse the results of unchanged files, and save the new ones."""
+    `cache`, reuse the results of unchanged files, and save the new ones.
+    `progress(done, total)` is told of each file parsed."""
     files, results = discover(paths, config)
     project = index_of(_facts(files, cache), pins=read_pins(paths))
     checker = _Checker(config, write, jobs or os.cpu_count() or 1, cache)
     # Each file is read again here rather than held since the pre-pass: the bytes
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
-    checked = checker.check_all(((path, _read(path)) for path in files), project)
+    items = ((path, _read(path)) for path in files)
+    checked = checker.check_all(items, project, progress)
     helpers = frozenset(h for r in checked for h in r.helpers)
     if helpers:
         checked = _with_shared_helpers(checked, helpers, checker, project)
@@ -77,6 +80,16 @@ def run(
         cache.save()
     results.extend(checked)
     return sorted(results, key=lambda r: str(r.path))
+
+
+def check_source(path: Path, source: bytes, config: Configuration) -> FileResult:
+    """Bytes from elsewhere (an editor's buffer, on stdin) checked as the file at
+    `path` would be, with what that file alone tells of the project; nothing is
+    written."""
+    if config.excluded(str(path), explicit=True):
+        return FileResult(path, source=source)
+    project = index_of([(path, module_facts(source))], pins=read_pins([path]))
+    return _check_file((path, source, config.settings_for(path)), project, False)
 
 
 def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
@@ -123,6 +136,10 @@ def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
     return added, failed
 
 
+# progress(files parsed so far, files to parse)
+Progress = Callable[[int, int], None]
+
+
 @dataclass(frozen=True)
 class _Checker:
     config: Configuration
@@ -131,7 +148,10 @@ class _Checker:
     cache: Cache | None
 
     def check_all(
-        self, items: Iterable[tuple[Path, bytes | str]], project: ProjectIndex
+        self,
+        items: Iterable[tuple[Path, bytes | str]],
+        project: ProjectIndex,
+        progress: Progress | None = None,
     ) -> list[FileResult]:
         """The results of the files, from the cache or from the engine. Only the
         modules that may use SQLAlchemy and are not cached are worth a worker: the
@@ -160,21 +180,32 @@ class _Checker:
                     continue
             todo.append((path, source, settings))
         work = partial(_check_file, project=project, write=self.write)
-        if self.jobs == 1 or len(todo) < 2:
-            fresh = list(map(work, todo))
-        else:
-            # 10 ms of imports that a one-file run (pre-commit's) does not need.
-            from concurrent.futures import ProcessPoolExecutor
-
-            # Largest first, one at a time: the workers finish together instead of
-            # one of them ending on a run of big test modules.
-            todo.sort(key=lambda item: len(item[1]), reverse=True)
-            with ProcessPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
-                fresh = list(pool.map(work, todo))
+        fresh: list[FileResult] = []
+        for result in self._parsed(work, todo):
+            fresh.append(result)
+            if progress is not None:
+                progress(len(fresh), len(todo))
         if self.cache is not None:
             for result in fresh:
                 self.cache.store(result, keys[result.path])
         return done + fresh
+
+    def _parsed(
+        self,
+        work: Callable[[tuple[Path, bytes, Settings]], FileResult],
+        todo: list[tuple[Path, bytes, Settings]],
+    ) -> Iterator[FileResult]:
+        if self.jobs == 1 or len(todo) < 2:
+            yield from map(work, todo)
+            return
+        # 10 ms of imports that a one-file run (pre-commit's) does not need.
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Largest first, one at a time: the workers finish together instead of
+        # one of them ending on a run of big test modules.
+        todo.sort(key=lambda item: len(item[1]), reverse=True)
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
+            yield from pool.map(work, todo)
 
     def probing(self) -> _Checker:
         """The same checks, fixing and writing nothing."""

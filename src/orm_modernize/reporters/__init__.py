@@ -30,6 +30,7 @@ class Report(Protocol):
         settings: Settings,
         *,
         quiet: bool = False,
+        colour: bool = False,
     ) -> None: ...
 
 

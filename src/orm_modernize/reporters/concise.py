@@ -15,5 +15,6 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
-    listing(results, out, settings, marker_first=True, quiet=quiet)
+    listing(results, out, settings, marker_first=True, quiet=quiet, colour=colour)

@@ -16,6 +16,7 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
     for result in results:
         name = display_path(result.path)

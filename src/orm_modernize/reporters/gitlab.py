@@ -19,6 +19,7 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
     issues = []
     for result in results:

@@ -34,6 +34,7 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
     json.dump(list(rows(results)), out, indent=2)
     out.write("\n")

@@ -17,6 +17,7 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
     for row in rows(results):
         out.write(json.dumps(row) + "\n")

@@ -17,6 +17,7 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
     total = sum(len(r.diagnostics) for r in results)
     root = ET.Element(

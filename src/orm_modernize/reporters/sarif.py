@@ -25,6 +25,7 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
     from orm_modernize.rules import ALL_RULES
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -30,8 +30,9 @@ def report(
     settings: Settings,
     *,
     quiet: bool = False,
+    colour: bool = False,
 ) -> None:
-    listing(results, out, settings, marker_first=False, quiet=quiet)
+    listing(results, out, settings, marker_first=False, quiet=quiet, colour=colour)
 
 
 def listing(
@@ -41,21 +42,59 @@ def listing(
     *,
     marker_first: bool,
     quiet: bool,
+    colour: bool = False,
 ) -> None:
     """A line per finding, `[*]` after the message (or, as ruff's `concise`,
     before it) when `--fix` would fix it; then the summary, unless `quiet`."""
+    paint = _painter(colour)
     for result in results:
+        path = paint(display_path(result.path), bold=True)
         for d in result.diagnostics:
-            marked = fixable(d, settings)
+            marker = paint("[*]", fg="cyan") if fixable(d, settings) else ""
             if marker_first:
-                text = f"[*] {d.message}" if marked else d.message
+                text = f"{marker} {d.message}" if marker else d.message
             else:
-                text = f"{d.message} [*]" if marked else d.message
-            out.write(
-                f"{display_path(result.path)}:{d.line}:{d.column}: {d.code} {text}\n"
-            )
+                text = f"{d.message} {marker}" if marker else d.message
+            colon = paint(":", fg="cyan")
+            where = f"{path}{colon}{d.line}{colon}{d.column}{colon}"
+            out.write(f"{where} {paint(d.code, fg='red', bold=True)} {text}\n")
     if not quiet:
         summary(results, out, settings)
+
+
+def _painter(colour: bool) -> Callable[..., str]:
+    """`paint(text, fg=..., bold=...)`: ANSI styles when `colour`, else the text."""
+    if not colour:
+        return lambda text, **_: text
+    import click
+
+    def paint(text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold)
+
+    return paint
+
+
+def fixed(results: Sequence[FileResult], out: TextIO, colour: bool = False) -> None:
+    """What `--fix` applied, per file and rule (ruff's `--show-fixes`)."""
+    from orm_modernize.rules import RULES_BY_CODE
+
+    paint = _painter(colour)
+    total = sum(len(r.applied) for r in results)
+    if not total:
+        return
+    out.write(f"Fixed {total} error{'' if total == 1 else 's'}:\n")
+    for result in results:
+        if not result.applied:
+            continue
+        out.write(f"- {paint(display_path(result.path), bold=True)}:\n")
+        counts: dict[str, int] = {}
+        for d in result.applied:
+            counts[d.code] = counts.get(d.code, 0) + 1
+        for code, count in sorted(counts.items()):
+            rule = RULES_BY_CODE.get(code)
+            name = f" ({rule.name})" if rule is not None else ""
+            out.write(f"    {count} × {paint(code, fg='red', bold=True)}{name}\n")
+    out.write("\n")
 
 
 def summary(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:

@@ -153,6 +153,12 @@ def main() -> None:
     help="Add a `# noqa: CODE` comment on the line of every finding, fixing nothing.",
 )
 @click.option(
+    "--include-migrations/--no-include-migrations",
+    default=None,
+    help="Also check Alembic revisions (`versions/`), skipped by default: rewriting"
+    " an old migration changes what it did.",
+)
+@click.option(
     "--stdin-filename",
     type=click.Path(dir_okay=False, path_type=Path),
     help="With the path `-`: the name of the file read from stdin (for its"
@@ -194,6 +200,7 @@ def check(
     exit_zero: bool,
     exit_non_zero_on_fix: bool,
     add_noqa: bool,
+    include_migrations: bool | None,
     stdin_filename: Path | None,
     show_fixes: bool,
     baseline: Path | None,
@@ -216,6 +223,7 @@ def check(
         unsafe_fixes=unsafe_fixes,
         target_version=target_version,
         cache_dir=cache_dir,
+        include_migrations=include_migrations,
     )
     if add_noqa and (fix or diff):
         raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
@@ -261,6 +269,14 @@ def check(
         )
         if progress is not None:
             progress(0, 0)  # clears the bar
+        migrations = sum(r.skipped == "migration" for r in results)
+        if migrations and not quiet:
+            click.echo(
+                f"{migrations} Alembic migration{'' if migrations == 1 else 's'} not"
+                " checked: rewriting one changes what it did (--include-migrations"
+                " checks them).",
+                err=True,
+            )
     if add_noqa:
         from orm_modernize.runner import add_noqa as add
 

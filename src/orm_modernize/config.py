@@ -132,6 +132,7 @@ class Options:
     unsafe_fixes: bool | None = None
     target_version: str | None = None
     cache_dir: Path | None = None
+    include_migrations: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class Configuration:
     force_exclude: bool = False
     per_file_ignores: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
     cache_dir: Path | None = None
+    include_migrations: bool = False
 
     def excluded(self, path: str, *, explicit: bool = False) -> bool:
         """Whether to skip `path`: met while walking a directory (only its own name
@@ -304,7 +306,13 @@ def _directory(value: object, key: str, root: Path) -> Path:
 
 
 # The keys whose value a later layer replaces outright.
-SCALARS = ("force_exclude", "unsafe_fixes", "target_version", "cache_dir")
+SCALARS = (
+    "force_exclude",
+    "unsafe_fixes",
+    "target_version",
+    "cache_dir",
+    "include_migrations",
+)
 KEYS: Mapping[str, Reader] = {
     "select": _codes,
     "extend-select": _codes,
@@ -317,6 +325,7 @@ KEYS: Mapping[str, Reader] = {
     "unsafe-fixes": _bool,
     "target-version": _version,
     "cache-dir": _directory,
+    "include-migrations": _bool,
 }
 
 
@@ -386,6 +395,7 @@ def _resolve(
         force_exclude=bool(found.force_exclude),
         per_file_ignores=per_file,
         cache_dir=found.cache_dir,
+        include_migrations=bool(found.include_migrations),
     )
 
 

@@ -140,6 +140,9 @@ class FileResult:
     # file's calls of such helpers allow: the runner converts both ends or neither.
     helpers: tuple[QueryHelper, ...] = ()
     helper_calls: tuple[HelperCall, ...] = ()
+    # Why the file was not checked: "generated" (marked `@generated`) or
+    # "migration" (an Alembic revision, unless migrations are included).
+    skipped: str | None = None
 
     @property
     def changed(self) -> bool:

@@ -82,12 +82,28 @@ def run(
     return sorted(results, key=lambda r: str(r.path))
 
 
+def skipped_as(path: Path, source: bytes, config: Configuration) -> str | None:
+    """Files checked only on request: generated code (regenerating it would undo
+    any fix) and Alembic revisions (rewriting one changes what an old migration
+    did to a database)."""
+    if b"@generated" in source[:GENERATED_WITHIN]:
+        return "generated"
+    if (
+        not config.include_migrations
+        and path.parent.name == "versions"
+        and b"down_revision" in source
+    ):
+        return "migration"
+    return None
+
+
 def check_source(path: Path, source: bytes, config: Configuration) -> FileResult:
     """Bytes from elsewhere (an editor's buffer, on stdin) checked as the file at
     `path` would be, with what that file alone tells of the project; nothing is
     written."""
-    if config.excluded(str(path), explicit=True):
-        return FileResult(path, source=source)
+    skipped = skipped_as(path, source, config)
+    if skipped is not None or config.excluded(str(path), explicit=True):
+        return FileResult(path, source=source, skipped=skipped)
     project = index_of([(path, module_facts(source))], pins=read_pins([path]))
     return _check_file((path, source, config.settings_for(path)), project, False)
 
@@ -136,6 +152,8 @@ def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
     return added, failed
 
 
+# The `@generated` marker counts in a file's header, as in Phabricator and Buck.
+GENERATED_WITHIN = 4096
 # progress(files parsed so far, files to parse)
 Progress = Callable[[int, int], None]
 
@@ -164,8 +182,9 @@ class _Checker:
             if isinstance(source, str):
                 done.append(FileResult(path, errors=(source,)))
                 continue
-            if not project.may_use_sqlalchemy(source):
-                done.append(FileResult(path))
+            skipped = skipped_as(path, source, self.config)
+            if skipped is not None or not project.may_use_sqlalchemy(source):
+                done.append(FileResult(path, skipped=skipped))
                 continue
             settings = self.config.settings_for(path)
             if self.cache is not None:

@@ -159,6 +159,9 @@ def test_a_file_named_on_the_command_line_is_checked_unless_forced_out(
     }
     code, out, _ = check("--force-exclude", "tests/test_app.py")
     assert (code, out) == (0, "All checks passed!\n")
+    (project / "build").mkdir()
+    (project / "build" / "gen.py").write_text(LEGACY)
+    assert found("--force-exclude", "build/gen.py") == set()  # a default exclude
     configured(project, 'extend-exclude = ["tests"]\nforce-exclude = true')
     assert found("tests/test_app.py", "app/views.py") == {
         "app/views.py ORM206",

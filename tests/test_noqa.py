@@ -9,7 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from orm_modernize.cli import main
-from orm_modernize.noqa import directives, file_exemption, with_directives
+from orm_modernize.noqa import (
+    Suppressions,
+    directives,
+    file_exemption,
+    with_directives,
+)
 
 # ORM301 (safe fix) on lines 2 and 3, ORM206 on line 3.
 LEGACY = """\
@@ -155,3 +160,22 @@ def test_with_directives_counts_the_lines_it_changed() -> None:
         b"a = 1\nb = 2  # noqa\n", "utf-8", {1: {"X1"}, 2: {"X2"}}
     )
     assert (new, count) == (b"a = 1  # noqa: X1\nb = 2  # noqa\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "line", "silenced"),
+    [
+        ("x = 1  # noqa: ORM001\n", "ORM001", 1, True),  # by the regex alone
+        ("x = 1  # noqa: ORM001\n", "ORM002", 1, False),
+        ("x = 1  # NOQA\n", "ORM002", 1, True),
+        ('x = "# noqa"\n', "ORM001", 1, False),  # a quote first: tokenized
+        ('x = "a"  # noqa\n', "ORM001", 1, True),
+        ('x = f("""\n""")  # noqa\n', "ORM001", 1, True),  # continued
+        ("x = 1 + \\\n  2  # noqa: ORM001\n", "ORM001", 1, True),
+        ("x = 1\ny = 2  # noqa\n", "ORM001", 1, False),
+    ],
+)
+def test_suppressions_read_comments_only(
+    text: str, code: str, line: int, silenced: bool
+) -> None:
+    assert Suppressions(text).suppresses(code, line) is silenced

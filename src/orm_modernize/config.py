@@ -97,9 +97,10 @@ class Patterns:
         """Whether `path` (absolute, or relative to the working directory) matches;
         with `containers`, or a directory above it within `root` does."""
         path = _posix(os.path.abspath(path))
-        if not path.startswith(self.root + "/"):
+        below = self.root.rstrip("/") + "/"
+        if not path.startswith(below):
             return self._matches(path.rsplit("/", 1)[-1], None)
-        relative = path[len(self.root) + 1 :]
+        relative = path[len(below) :]
         if not containers:
             return self._matches(relative.rsplit("/", 1)[-1], relative)
         parts = relative.split("/")
@@ -369,7 +370,10 @@ def _resolve(
     layers: Sequence[Options], source: Path | None, *, fix: bool
 ) -> Configuration:
     enabled = set(CODES)
-    exclude = DEFAULT.exclude
+    # The default names are anchored like the file's patterns (force-exclude looks
+    # at the directories above a named file, up to there).
+    anchor = source.parent if source is not None else Path.cwd()
+    exclude: tuple[Patterns, ...] = (Patterns.compile(DEFAULT_EXCLUDE, anchor),)
     per_file: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
     found = Options()
     for layer in layers:

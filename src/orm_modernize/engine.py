@@ -174,8 +174,8 @@ def _collect(
     code = module.code if source is None else source.decode(module.encoding)
     if "noqa" not in code and "NOQA" not in code:
         return violations, semantic
-    suppressed = noqa.directives(code)
-    if not suppressed.codes:
+    suppressed = noqa.Suppressions(code)
+    if not suppressed.found:
         return violations, semantic
     positions = semantic.positions
     return [

@@ -64,12 +64,54 @@ class Directives:
         return codes is None or code in codes
 
 
-def directives(text: str) -> Directives:
-    """The directives of a module's text. Comments are found by the tokenizer, so a
-    `# noqa` inside a string is text, not a directive."""
+class Suppressions:
+    """Which findings of a module its `# noqa` comments silence.
+
+    Tokenizing a module is slow (pure Python before 3.12), so the comments are
+    first found by a regular expression, line by line, and the tokenizer runs only
+    when a finding's line could mislead it: a quote before the `# noqa` (which may
+    then be inside a string), or a line that may continue into the next (a triple
+    quote, a trailing backslash), whose comment is where the continuation ends."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = LINE.findall(text)
+        self.found = {
+            n: match
+            for n, line in enumerate(self.lines, 1)
+            if (match := NOQA.search(line))
+        }
+        self._exact: Directives | None = None
+
+    def suppresses(self, code: str, line: int) -> bool:
+        if not self.found:
+            return False
+        if line <= len(self.lines) and _may_continue(self.lines[line - 1]):
+            return self._tokenized().suppresses(code, line)
+        match = self.found.get(line)
+        if match is None:
+            return False
+        if any(quote in self.lines[line - 1][: match.start()] for quote in "'\""):
+            return self._tokenized().suppresses(code, line)
+        codes = match.group("codes")
+        return codes is None or code in _split(codes)
+
+    def _tokenized(self) -> Directives:
+        if self._exact is None:
+            self._exact = directives(self.text, until=max(self.found))
+        return self._exact
+
+
+def _may_continue(line: str) -> bool:
+    return '"""' in line or "'''" in line or line.rstrip("\r\n").endswith("\\")
+
+
+def directives(text: str, until: int | None = None) -> Directives:
+    """The directives of a module's text (of its lines up to `until`). Comments
+    are found by the tokenizer, so a `# noqa` inside a string is text."""
     codes: dict[int, frozenset[str] | None] = {}
     try:
-        tokens = _tokens(text)
+        tokens = _tokens(text, until)
     except (tokenize.TokenError, SyntaxError):
         return _directives_by_line(text)
     for token in tokens:
@@ -84,7 +126,7 @@ def directives(text: str) -> Directives:
 def _directives_by_line(text: str) -> Directives:
     """For text the tokenizer refuses (LibCST reads some such files)."""
     codes: dict[int, frozenset[str] | None] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(LINE.findall(text), start=1):
         match = NOQA.search(line)
         if match:
             found = match.group("codes")
@@ -137,9 +179,17 @@ def _spans(tokens: Iterable[tokenize.TokenInfo]) -> Iterator[tuple[int, int]]:
             yield token.start[0], token.end[0]
 
 
-def _tokens(text: str) -> list[tokenize.TokenInfo]:
+def _tokens(text: str, until: int | None = None) -> list[tokenize.TokenInfo]:
+    """The tokens of `text`, or of its lines up to `until` (and of the token that
+    spans that line)."""
     # Universal newlines, so that rows count lines as LibCST does (`\r` too).
-    return list(tokenize.generate_tokens(io.StringIO(text, newline=None).readline))
+    reader = io.StringIO(text, newline=None).readline
+    tokens: list[tokenize.TokenInfo] = []
+    for token in tokenize.generate_tokens(reader):
+        if until is not None and token.start[0] > until:
+            break
+        tokens.append(token)
+    return tokens
 
 
 def _split(codes: str) -> frozenset[str]:

@@ -899,3 +899,55 @@ def test_progress_bar_only_for_many_files_on_a_terminal(project: Path) -> None:
     assert "/201 files" not in ci
     _, _, err = check("--no-cache", "many")  # stderr is a pipe
     assert "files" not in err
+
+
+def _applied(text: str, edits: list[dict]) -> str:
+    """`text` with ruff-shaped JSON edits applied (1-based rows and columns)."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(at: dict) -> int:
+        return starts[at["row"] - 1] + at["column"] - 1
+
+    ordered = sorted(edits, key=lambda e: offset(e["location"]), reverse=True)
+    for edit in ordered:
+        begin, end = offset(edit["location"]), offset(edit["end_location"])
+        text = text[:begin] + edit["content"] + text[end:]
+    return text
+
+
+def test_json_fix_edits_give_the_fixed_code(project: Path) -> None:
+    (project / "q.py").write_text(SELECT_LIST)
+    _, out, _ = check("--output-format", "json", "q.py")
+    (row,) = json.loads(out)
+    assert row["fix"]["edits"] == [
+        {
+            "content": "select(t)",
+            "location": {"row": 4, "column": 8},
+            "end_location": {"row": 4, "column": 19},
+        }
+    ]
+    check("--fix", "q.py")
+    assert _applied(SELECT_LIST, row["fix"]["edits"]) == (project / "q.py").read_text()
+
+
+def test_each_findings_edits_alone_remove_it_and_compile(project: Path) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for example in sorted(examples.glob("*.py")):
+        source = example.read_text()
+        (project / example.name).write_text(source)
+        _, out, _ = check("--output-format", "json", "--unsafe-fixes", example.name)
+        rows = [r for r in json.loads(out) if r["fix"] is not None]
+        assert rows
+        for row in rows:
+            fixed = _applied(source, row["fix"]["edits"])
+            compile(fixed, example.name, "exec")
+            (project / example.name).write_text(fixed)
+            _, again, _ = check("--output-format", "json", example.name)
+            # That finding is gone (a fix may uncover another, of another code).
+            left = [r["code"] for r in json.loads(again)]
+            before = [r["code"] for r in json.loads(out)]
+            assert left.count(row["code"]) < before.count(row["code"]), fixed
+            (project / example.name).write_text(source)

@@ -27,7 +27,13 @@ from typing import Any
 
 from orm_modernize import __version__
 from orm_modernize.atomic import write_atomically
-from orm_modernize.datatypes import Diagnostic, FileResult, HelperCall, QueryHelper
+from orm_modernize.datatypes import (
+    Diagnostic,
+    FileResult,
+    HelperCall,
+    QueryHelper,
+    TextEdit,
+)
 from orm_modernize.pins import project_root
 from orm_modernize.project import ModuleFacts, ProjectIndex, module_facts
 
@@ -243,11 +249,16 @@ def _result_json(result: FileResult) -> dict[str, Any]:
     }
 
 
+def _diagnostic(data: dict[str, Any]) -> Diagnostic:
+    edits = tuple(TextEdit(**e) for e in data.get("edits", ()))
+    return Diagnostic(**{**data, "edits": edits})
+
+
 def _result(data: dict[str, Any], path: Path) -> FileResult:
     return FileResult(
         path,
-        diagnostics=tuple(Diagnostic(**d) for d in data["diagnostics"]),
-        applied=tuple(Diagnostic(**d) for d in data["applied"]),
+        diagnostics=tuple(_diagnostic(d) for d in data["diagnostics"]),
+        applied=tuple(_diagnostic(d) for d in data["applied"]),
         helpers=tuple(
             QueryHelper(**{**h, "shapes": tuple(h["shapes"])}) for h in data["helpers"]
         ),

@@ -6,6 +6,7 @@ import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +19,7 @@ from orm_modernize.reporters import FORMATS, reporter
 from orm_modernize.reporters.text import display_path
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EDIT_FORMATS = ("json", "json-lines")  # formats that carry each fix's text edits
 PROGRESS_FROM = 200  # files to parse before a progress bar is worth showing
 
 
@@ -244,6 +246,8 @@ def check(
     except ConfigError as problem:
         click.echo(f"orm-modernize: error: {problem}", err=True)
         sys.exit(EXIT_ERROR)
+    if output_format in EDIT_FORMATS and not statistics:
+        config = replace(config, settings=replace(config.settings, edits=True))
     settings = config.settings
     out = sys.stdout
     if stdin:

@@ -27,6 +27,8 @@ class Settings:
     # The oldest SQLAlchemy the fixed code must run on: "1.4" applies only the fixes
     # whose output runs on 1.4 too. None: read from the project's pin, else "2.0".
     target_version: str | None = None
+    # Render each fix as text edits (for the JSON formats), which costs time.
+    edits: bool = False
 
     def enabled(self, code: str) -> bool:
         # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`
@@ -87,6 +89,18 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class TextEdit:
+    """Replace the text from (line, column) up to (end_line, end_column), 1-based
+    and end-exclusive, by `content` (ruff's JSON edit)."""
+
+    content: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """A finding as reported to the user: plain, picklable data."""
 
@@ -99,6 +113,8 @@ class Diagnostic:
     fix_title: str | None = None
     # "safe", "unsafe", or None when there is no fix for this finding.
     applicability: str | None = None
+    # The fix as text edits; computed only when `Settings.edits` asks for them.
+    edits: tuple[TextEdit, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,8 @@ def lint_source(
             and (v.code, module.code_for_node(v.node)) not in refused
         ]
         if not wanted:
+            if settings.edits:
+                diagnostics = _with_edits(module, violations, diagnostics, semantic)
             semantic.close()
             break
         chosen = _non_overlapping(wanted, semantic.positions)
@@ -221,6 +223,34 @@ def _diagnostic(
         fix_title=violation.fix_title if fix else None,
         applicability=None if fix is None else ("safe" if fix.safe else "unsafe"),
     )
+
+
+def _with_edits(
+    module: cst.Module,
+    violations: list[Violation],
+    diagnostics: list[Diagnostic],
+    semantic: Semantic,
+) -> list[Diagnostic]:
+    """Each fixable finding with its fix as text edits."""
+    from functools import cache
+
+    from orm_modernize.noqa import LINE
+    from orm_modernize.text_edits import text_edits
+
+    def alone(violation: Violation) -> cst.Module:
+        return _apply(module, [violation])
+
+    @cache
+    def lines() -> list[str]:
+        return LINE.findall(module.code)
+
+    positions = semantic.positions
+    return [
+        d
+        if v.fix is None
+        else replace(d, edits=text_edits(module, v, positions, lines, alone))
+        for v, d in zip(violations, diagnostics)
+    ]
 
 
 def _non_overlapping(

@@ -109,6 +109,18 @@ class Positions:
             CodePosition(first_line + printed.line(end), printed.column(end)),
         )
 
+    def code_in_place(self, node: cst.CSTNode, replacement: cst.CSTNode) -> str:
+        """The code of `replacement` standing where `node` stands: lines after its
+        first are indented as the blocks around `node` are."""
+        module = self._module
+        state = CodegenState(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+        )
+        state.indent_tokens.extend(self._indents(node))
+        replacement._codegen(state)
+        return "".join(state.tokens)
+
     def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The innermost statement around `node`, if its line is known."""
         if self._lines is None or self._parents is None:

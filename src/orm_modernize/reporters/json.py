@@ -23,7 +23,21 @@ def rows(results: Sequence[FileResult]) -> Iterator[dict[str, Any]]:
                 "end_location": {"row": d.end_line, "column": d.end_column},
                 "fix": None
                 if d.applicability is None
-                else {"applicability": d.applicability, "message": d.fix_title},
+                else {
+                    "applicability": d.applicability,
+                    "message": d.fix_title,
+                    "edits": [
+                        {
+                            "content": e.content,
+                            "location": {"row": e.line, "column": e.column},
+                            "end_location": {
+                                "row": e.end_line,
+                                "column": e.end_column,
+                            },
+                        }
+                        for e in d.edits
+                    ],
+                },
                 "url": docs_url(d.code),
             }
 

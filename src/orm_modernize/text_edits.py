@@ -1,0 +1,149 @@
+"""A fix as text edits (ruff's JSON `fix.edits`), for editors and bots that apply
+fixes without running the tool.
+
+Most fixes replace an expression: the edit is that expression's range and the
+replacement's code (indented as the blocks around it), and the imports the fix
+needs become a `from m import n` line after the module's last top-level import
+(valid Python, though `--fix` merges it into an existing import instead). A fix
+that replaces statements edits their whole lines; when a statement's lines
+cannot be told apart from its neighbours' (a block's trailing comments), the fix
+is applied alone and the module diffed: exact, and rare, since it costs a pass
+over the tree.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from orm_modernize.datatypes import Edit, ImportSpec, TextEdit, Violation
+from orm_modernize.noqa import LINE
+from orm_modernize.positions import Positions
+
+
+def text_edits(
+    module: cst.Module,
+    violation: Violation,
+    positions: Positions,
+    lines: Callable[[], list[str]],
+    applied_alone: Callable[[Violation], cst.Module],
+) -> tuple[TextEdit, ...]:
+    """The edits that turn `module`'s code into the code with `violation`'s fix;
+    `lines()` gives the module's lines."""
+    assert violation.fix is not None
+    edits: list[TextEdit] = []
+    for edit in violation.fix.edits:
+        replacement = edit.replacement
+        if not isinstance(replacement, cst.BaseExpression):
+            whole = _statement_edit(edit, positions, lines)
+            if whole is None:
+                return diffed(module.code, applied_alone(violation).code)
+            edits.append(whole)
+            continue
+        content = positions.code_in_place(edit.node, replacement)
+        where = positions[edit.node]
+        edits.append(
+            TextEdit(
+                content,
+                where.start.line,
+                where.start.column + 1,
+                where.end.line,
+                where.end.column + 1,
+            )
+        )
+    imports = _import_edit(module, violation.fix.imports, positions)
+    return tuple(edits + ([imports] if imports else []))
+
+
+def _statement_edit(
+    edit: Edit, positions: Positions, lines: Callable[[], list[str]]
+) -> TextEdit | None:
+    """A statement replaced (or removed) as whole lines, when printing it in place
+    gives back exactly the lines it stands on (else None)."""
+    node, replacement = edit.node, edit.replacement
+    if not isinstance(node, cst.BaseStatement):
+        return None
+    if isinstance(replacement, cst.RemovalSentinel):
+        content = ""
+    elif isinstance(replacement, cst.FlattenSentinel):
+        content = "".join(positions.code_in_place(node, n) for n in replacement.nodes)
+    elif isinstance(replacement, cst.BaseStatement):
+        content = positions.code_in_place(node, replacement)
+    else:
+        return None
+    original = LINE.findall(positions.code_in_place(node, node))
+    leading: Sequence[cst.EmptyLine] = getattr(node, "leading_lines", ())
+    first = positions[node].start.line - len(leading)
+    if lines()[first - 1 : first - 1 + len(original)] != original:
+        return None
+    return TextEdit(content, first, 1, first + len(original), 1)
+
+
+def diffed(before: str, after: str) -> tuple[TextEdit, ...]:
+    """Whole-line edits from `before` to `after`."""
+    old, new = LINE.findall(before), LINE.findall(after)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return tuple(
+        TextEdit("".join(new[j1:j2]), i1 + 1, 1, i2 + 1, 1)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    )
+
+
+def _import_edit(
+    module: cst.Module, imports: tuple[ImportSpec, ...], positions: Positions
+) -> TextEdit | None:
+    present = _imported(module)
+    needed = [spec for spec in dict.fromkeys(imports) if spec not in present]
+    if not needed:
+        return None
+    lines = "".join(f"from {m} import {n}{module.default_newline}" for m, n in needed)
+    line = _after_imports(module, positions)
+    return TextEdit(lines, line, 1, line, 1)
+
+
+def _imported(module: cst.Module) -> set[ImportSpec]:
+    """`from m import n` names bound at the top level of `module` (not renamed)."""
+    found: set[ImportSpec] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+                and not isinstance(small.names, cst.ImportStar)
+            ):
+                name = get_full_name_for_node(small.module)
+                for alias in small.names:
+                    if alias.asname is None and isinstance(alias.name, cst.Name):
+                        found.add((name or "", alias.name.value))
+    return found
+
+
+def _after_imports(module: cst.Module, positions: Positions) -> int:
+    """The line after the last top-level import, else after the docstring, else
+    the first line."""
+    last: cst.BaseSmallStatement | None = None
+    for index, statement in enumerate(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        imports = any(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
+        )
+        if imports or (index == 0 and _is_docstring(statement)):
+            last = statement.body[-1]
+    if last is None:
+        return 1
+    return positions[last].end.line + 1
+
+
+def _is_docstring(statement: cst.SimpleStatementLine) -> bool:
+    first = statement.body[0]
+    return isinstance(first, cst.Expr) and isinstance(
+        first.value, (cst.SimpleString, cst.ConcatenatedString)
+    )

@@ -17,11 +17,11 @@ import difflib
 from collections.abc import Callable, Sequence
 
 import libcst as cst
-from libcst.helpers import get_full_name_for_node
 
 from orm_modernize.datatypes import Edit, ImportSpec, TextEdit, Violation
 from orm_modernize.noqa import LINE
 from orm_modernize.positions import Positions
+from orm_modernize.semantic import module_imports
 
 
 def text_edits(
@@ -96,33 +96,18 @@ def diffed(before: str, after: str) -> tuple[TextEdit, ...]:
 def _import_edit(
     module: cst.Module, imports: tuple[ImportSpec, ...], positions: Positions
 ) -> TextEdit | None:
-    present = _imported(module)
+    # `from m import n` already at the top level, not renamed
+    present = {
+        (source, name)
+        for source, name, alias in module_imports(module)
+        if name is not None and alias is None
+    }
     needed = [spec for spec in dict.fromkeys(imports) if spec not in present]
     if not needed:
         return None
     lines = "".join(f"from {m} import {n}{module.default_newline}" for m, n in needed)
     line = _after_imports(module, positions)
     return TextEdit(lines, line, 1, line, 1)
-
-
-def _imported(module: cst.Module) -> set[ImportSpec]:
-    """`from m import n` names bound at the top level of `module` (not renamed)."""
-    found: set[ImportSpec] = set()
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if (
-                isinstance(small, cst.ImportFrom)
-                and small.module is not None
-                and not small.relative
-                and not isinstance(small.names, cst.ImportStar)
-            ):
-                name = get_full_name_for_node(small.module)
-                for alias in small.names:
-                    if alias.asname is None and isinstance(alias.name, cst.Name):
-                        found.add((name or "", alias.name.value))
-    return found
 
 
 def _after_imports(module: cst.Module, positions: Positions) -> int:

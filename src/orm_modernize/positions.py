@@ -16,11 +16,13 @@ from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState  # the printer's state: no public name
 from libcst._position import CodePosition, CodeRange  # as libcst.metadata, lighter
 
+S = TypeVar("S", bound=CodegenState)
 NEWLINE = re.compile(r"\r\n?|\n")
 
 
@@ -112,14 +114,7 @@ class Positions:
     def code_in_place(self, node: cst.CSTNode, replacement: cst.CSTNode) -> str:
         """The code of `replacement` standing where `node` stands: lines after its
         first are indented as the blocks around `node` are."""
-        module = self._module
-        state = CodegenState(
-            default_indent=module.default_indent,
-            default_newline=module.default_newline,
-        )
-        state.indent_tokens.extend(self._indents(node))
-        replacement._codegen(state)
-        return "".join(state.tokens)
+        return "".join(self._in_place(node, replacement, CodegenState).tokens)
 
     def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The innermost statement around `node`, if its line is known."""
@@ -133,15 +128,21 @@ class Positions:
     def _print(self, node: cst.CSTNode) -> _Printed:
         printed = self._printed.get(node)
         if printed is None:
-            module = self._module
-            state = _OffsetState(
-                default_indent=module.default_indent,
-                default_newline=module.default_newline,
-            )
-            state.indent_tokens.extend(self._indents(node))
-            node._codegen(state)
+            state = self._in_place(node, node, _OffsetState)
             printed = self._printed[node] = _Printed("".join(state.tokens), state.spans)
         return printed
+
+    def _in_place(self, node: cst.CSTNode, printed: cst.CSTNode, kind: type[S]) -> S:
+        """`printed`, printed into a new state of `kind` with the indentation of
+        the blocks around `node`."""
+        module = self._module
+        state = kind(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+        )
+        state.indent_tokens.extend(self._indents(node))
+        printed._codegen(state)
+        return state
 
     def _indents(self, node: cst.CSTNode) -> list[str]:
         """The indentation of each block around `node`, outermost first, as the

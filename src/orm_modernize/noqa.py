@@ -76,11 +76,7 @@ class Suppressions:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines = LINE.findall(text)
-        self.found = {
-            n: match
-            for n, line in enumerate(self.lines, 1)
-            if (match := NOQA.search(line))
-        }
+        self.found = _by_line(self.lines)
         self._exact: Directives | None = None
 
     def suppresses(self, code: str, line: int) -> bool:
@@ -93,8 +89,8 @@ class Suppressions:
             return False
         if any(quote in self.lines[line - 1][: match.start()] for quote in "'\""):
             return self._tokenized().suppresses(code, line)
-        codes = match.group("codes")
-        return codes is None or code in _split(codes)
+        codes = _silenced(match)
+        return codes is ALL or code in codes
 
     def _tokenized(self) -> Directives:
         if self._exact is None:
@@ -118,20 +114,25 @@ def directives(text: str, until: int | None = None) -> Directives:
         if token.type == tokenize.COMMENT:
             match = NOQA.search(token.string)
             if match:
-                found = match.group("codes")
-                codes[token.start[0]] = _split(found) if found else ALL
+                codes[token.start[0]] = _silenced(match)
     return Directives(codes, _continued(tokens))
 
 
 def _directives_by_line(text: str) -> Directives:
     """For text the tokenizer refuses (LibCST reads some such files)."""
-    codes: dict[int, frozenset[str] | None] = {}
-    for number, line in enumerate(LINE.findall(text), start=1):
-        match = NOQA.search(line)
-        if match:
-            found = match.group("codes")
-            codes[number] = _split(found) if found else ALL
-    return Directives(codes, {})
+    found = _by_line(LINE.findall(text))
+    return Directives({n: _silenced(m) for n, m in found.items()}, {})
+
+
+def _by_line(lines: list[str]) -> dict[int, re.Match[str]]:
+    """The `# noqa` each line holds, found by a regular expression."""
+    return {n: match for n, line in enumerate(lines, 1) if (match := NOQA.search(line))}
+
+
+def _silenced(match: re.Match[str]) -> frozenset[str] | None:
+    """The codes a `# noqa` match lists, or ALL."""
+    codes = match.group("codes")
+    return ALL if codes is None else _split(codes)
 
 
 # Tokens after which a line may end and hold a comment.

@@ -149,6 +149,7 @@ def _doc_preamble(code: str) -> str:
         "ORM403": "from sqlalchemy import Column, Integer\n"
         "from sqlalchemy.orm import declarative_base, relationship\n"
         "Base = declarative_base()\n",
+        "ORM404": "from sqlalchemy import Column, Integer\n",
     }[code]
 
 

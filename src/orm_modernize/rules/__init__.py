@@ -31,6 +31,7 @@ from orm_modernize.rules.legacy_session_transactions import (
 )
 from orm_modernize.rules.query_update_delete import QueryUpdateDelete
 from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
+from orm_modernize.rules.removed_orm_alias import RemovedOrmAlias
 from orm_modernize.rules.removed_query_api import RemovedQueryApi
 from orm_modernize.rules.row_mapping_access import RowMappingAccess
 from orm_modernize.rules.select_column_list import SelectColumnList
@@ -62,5 +63,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ExtDeclarativeImport,
     DeclarativeBaseFunction,
     RelationshipOutsideClass,
+    RemovedOrmAlias,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

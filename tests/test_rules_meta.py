@@ -150,6 +150,7 @@ def _doc_preamble(code: str) -> str:
         "from sqlalchemy.orm import declarative_base, relationship\n"
         "Base = declarative_base()\n",
         "ORM404": "from sqlalchemy import Column, Integer\n",
+        "ORM405": "from sqlalchemy.orm import relationship\n",
     }[code]
 
 

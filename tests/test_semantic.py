@@ -130,3 +130,38 @@ def test_shapes(expression: str, shape: Shape) -> None:
     assign = statement.body[0]
     assert isinstance(assign, cst.Assign)
     assert semantic.shape(assign.value) is shape
+
+
+def orm_function_evidence(code: str) -> Evidence:
+    """Evidence that the callee of the last call in `code` is `relationship`."""
+    module = cst.parse_module(textwrap.dedent(code))
+    semantic = Semantic(module)
+    call = [n for n in _walk(module) if isinstance(n, cst.Call)][-1]
+    return semantic.orm_function(call.func, ("relationship",))
+
+
+ORM_FUNCTION_ROWS = {
+    "imported": (
+        "from sqlalchemy.orm import relationship\nrelationship('A')",
+        "PROVEN",
+    ),
+    "aliased": ("from sqlalchemy.orm import relationship as r\nr('A')", "PROVEN"),
+    "through_module": ("import sqlalchemy as sa\nsa.orm.relationship('A')", "PROVEN"),
+    "flask_db_here": "from flask_sqlalchemy import SQLAlchemy\ndb = SQLAlchemy()\n"
+    "db.relationship('A')",
+    "flask_db_imported": (
+        "from app import db\nclass A(db.Model):\n    pass\ndb.relationship('A')",
+        "LIKELY",
+    ),
+    "db_imported_no_orm_in_sight": ("from app import db\ndb.relationship('A')", "NONE"),
+    "other_object": ("import graph\ng = graph.G()\ng.relationship('A')", "NONE"),
+    "own_function": ("def relationship(x):\n    pass\nrelationship('A')", "NONE"),
+}
+
+
+@pytest.mark.parametrize(
+    "row", ORM_FUNCTION_ROWS.values(), ids=ORM_FUNCTION_ROWS.keys()
+)
+def test_orm_function_evidence(row: str | tuple[str, str]) -> None:
+    code, expected = (row, "PROVEN") if isinstance(row, str) else row
+    assert orm_function_evidence(code) is Evidence[expected]

@@ -433,6 +433,35 @@ class Semantic:
             return None
         return value.elements[index].value
 
+    # -- ORM functions ---------------------------------------------------------------
+    def orm_function(
+        self, func: cst.BaseExpression, names: Collection[str]
+    ) -> Evidence:
+        """Is `func` one of the `sqlalchemy.orm` functions `names` (short names:
+        `relationship`)? PROVEN when it resolves there, or is the same name on a
+        module-level Flask-SQLAlchemy `db = SQLAlchemy()` (which re-exports them);
+        LIKELY on a `db` imported from elsewhere (the usual `from app import
+        db`) in a module that imports SQLAlchemy or maps a class."""
+        if self.is_one_of(func, {f"sqlalchemy.orm.{name}" for name in names}):
+            return Evidence.PROVEN
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in names
+            and isinstance(func.value, cst.Name)
+        ):
+            return Evidence.NONE
+        values = list(self.assigned_values(func.value))
+        if values and all(self.calls(v, FLASK_SQLALCHEMY) for v in values):
+            return Evidence.PROVEN
+        if (
+            func.value.value == "db"
+            and values
+            and all(isinstance(v, cst.ImportFrom) for v in values)
+            and (self.imports_sqlalchemy or bool(self.mapped_classes))
+        ):
+            return Evidence.LIKELY
+        return Evidence.NONE
+
     # -- sessions --------------------------------------------------------------------
     def session_evidence(
         self,

@@ -23,6 +23,7 @@ from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
 from orm_modernize.rules.future_flag import FutureFlag
 from orm_modernize.rules.implicit_execution import ImplicitExecution
 from orm_modernize.rules.implicit_subquery import ImplicitSubquery
+from orm_modernize.rules.lazy_boolean import LazyBoolean
 from orm_modernize.rules.legacy_query import LegacyQuery
 from orm_modernize.rules.legacy_query_get import LegacyQueryGet
 from orm_modernize.rules.legacy_select_methods import LegacySelectMethods
@@ -64,5 +65,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     DeclarativeBaseFunction,
     RelationshipOutsideClass,
     RemovedOrmAlias,
+    LazyBoolean,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

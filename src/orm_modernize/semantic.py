@@ -30,7 +30,13 @@ from orm_modernize.scopes import (
     QualifiedNameSource,
     Scope,
 )
-from orm_modernize.transforms import QueryChain, code_of, keyword_argument, walk
+from orm_modernize.transforms import (
+    QueryChain,
+    code_of,
+    eager_names,
+    keyword_argument,
+    walk,
+)
 
 T = TypeVar("T")
 N = TypeVar("N", bound=cst.CSTNode)
@@ -432,6 +438,34 @@ class Semantic:
         ):
             return None
         return value.elements[index].value
+
+    def bound_before(self, value: cst.BaseExpression, classdef: cst.ClassDef) -> bool:
+        """Every name `value` evaluates when it runs is bound, for good, at module
+        level before the top-level class statement `classdef`."""
+        module = self.module
+        position = {id(s): i for i, s in enumerate(module.body)}
+        limit = position[id(classdef)]
+        for name in eager_names(value):
+            if name.value == classdef.name.value:
+                return False
+            for assignment in self.assignments(name):
+                if not isinstance(assignment, Assignment):
+                    continue  # a builtin: always there
+                node = assignment.node
+                statement = top_level_statement(node, self.parent)
+                if statement is None or position.get(id(statement), limit) >= limit:
+                    return False
+                if (
+                    not isinstance(assignment, ImportAssignment)
+                    and statement is not node
+                    and (
+                        isinstance(
+                            statement, (cst.If, cst.Try, cst.For, cst.While, cst.With)
+                        )
+                    )
+                ):
+                    return False  # conditionally bound: may not exist in time
+        return True
 
     # -- ORM functions ---------------------------------------------------------------
     def orm_function(

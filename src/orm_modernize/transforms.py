@@ -259,3 +259,52 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         stack.extend(children(current))
+
+
+def eager_names(node: cst.CSTNode) -> list[cst.Name]:
+    """Names evaluated when the expression runs (not inside lambdas or strings)."""
+    collector = _EagerNames()
+    node.visit(collector)
+    return collector.names
+
+
+class _EagerNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False  # the attribute name itself is not a variable
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False  # a keyword is not a variable
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+
+def assigns_attribute(body: cst.IndentedBlock, attribute: str) -> bool:
+    """Whether a class body binds `attribute` (an assignment, a def, a class)."""
+    for statement in body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = (
+                    [t.target for t in small.targets]
+                    if isinstance(small, cst.Assign)
+                    else [small.target]
+                    if isinstance(small, cst.AnnAssign)
+                    else []
+                )
+                if any(
+                    isinstance(t, cst.Name) and t.value == attribute for t in targets
+                ):
+                    return True
+        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and (
+            statement.name.value == attribute
+        ):
+            return True
+    return False

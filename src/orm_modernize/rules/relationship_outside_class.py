@@ -6,8 +6,7 @@ import libcst as cst
 
 from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
-from orm_modernize.scopes import Assignment, ImportAssignment
-from orm_modernize.semantic import top_level_statement
+from orm_modernize.transforms import assigns_attribute
 
 RELATIONSHIP = frozenset(
     {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}
@@ -106,9 +105,11 @@ class RelationshipOutsideClass(Rule):
         classdef: cst.ClassDef,
     ) -> Fix | None:
         body = classdef.body
-        if not isinstance(body, cst.IndentedBlock) or _assigns(body, attribute):
+        if not isinstance(body, cst.IndentedBlock) or assigns_attribute(
+            body, attribute
+        ):
             return None
-        if not self._defined_before(assign.value, classdef):
+        if not self.semantic.bound_before(assign.value, classdef):
             return None
         moved = cst.SimpleStatementLine(
             body=[assign.with_changes(targets=[cst.AssignTarget(cst.Name(attribute))])],
@@ -131,35 +132,6 @@ class RelationshipOutsideClass(Rule):
             )
         return Fix(tuple(edits), safe=True)
 
-    def _defined_before(
-        self, value: cst.BaseExpression, classdef: cst.ClassDef
-    ) -> bool:
-        """Every name `value` evaluates now is bound, for good, before `classdef`."""
-        module = self.semantic.module
-        position = {id(s): i for i, s in enumerate(module.body)}
-        limit = position[id(classdef)]
-        for name in _eager_names(value):
-            if name.value == classdef.name.value:
-                return False
-            for assignment in self.semantic.assignments(name):
-                if not isinstance(assignment, Assignment):
-                    continue  # a builtin: always there
-                node = assignment.node
-                statement = top_level_statement(node, self.semantic.parent)
-                if statement is None or position.get(id(statement), limit) >= limit:
-                    return False
-                if (
-                    not isinstance(assignment, ImportAssignment)
-                    and statement is not node
-                    and (
-                        isinstance(
-                            statement, (cst.If, cst.Try, cst.For, cst.While, cst.With)
-                        )
-                    )
-                ):
-                    return False  # conditionally bound: may not exist in time
-        return True
-
 
 def _next_statement(
     module: cst.Module, statement: cst.CSTNode
@@ -167,51 +139,3 @@ def _next_statement(
     body = list(module.body)
     index = next(i for i, s in enumerate(body) if s is statement)
     return body[index + 1] if index + 1 < len(body) else None
-
-
-def _eager_names(node: cst.CSTNode) -> list[cst.Name]:
-    """Names evaluated when the expression runs (not inside lambdas or strings)."""
-    collector = _NameCollector()
-    node.visit(collector)
-    return collector.names
-
-
-class _NameCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: list[cst.Name] = []
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False  # the attribute name itself is not a variable
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False  # a keyword is not a variable
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node)
-
-
-def _assigns(body: cst.IndentedBlock, attribute: str) -> bool:
-    for statement in body.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                targets = (
-                    [t.target for t in small.targets]
-                    if isinstance(small, cst.Assign)
-                    else [small.target]
-                    if isinstance(small, cst.AnnAssign)
-                    else []
-                )
-                if any(
-                    isinstance(t, cst.Name) and t.value == attribute for t in targets
-                ):
-                    return True
-        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and (
-            statement.name.value == attribute
-        ):
-            return True
-    return False

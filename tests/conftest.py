@@ -71,10 +71,11 @@ def discover_cases() -> list[Case]:
     return cases
 
 
-def fixture_index() -> ProjectIndex:
-    """What the CLI would know when checking the whole `fixtures/` folder."""
-    models = FIXTURES / "_models.py"
-    return build_index([(models, models.read_bytes())])
+def fixture_index(case: Path) -> ProjectIndex:
+    """What the CLI knows when checking `case` with the modules it imports: the
+    shared models, and the case's own classes (those of `db.Model`, say)."""
+    files = [FIXTURES / "_models.py", case]
+    return build_index([(path, path.read_bytes()) for path in files])
 
 
 def discover_noops() -> list[Path]:

@@ -199,3 +199,37 @@ def test_execute_of_string_sql_is_one_finding_whatever_its_parameters() -> None:
         ("ORM201", 5),
         ("ORM201", 6),
     ]
+
+
+def test_findings_sharing_one_fix_are_all_applied_in_one_pass() -> None:
+    """ORM406 rewrites every backref of a module in one fix: three backrefs into
+    one class are three findings fixed, and the class gains three attributes
+    (the foreign keys named in Post's body become `lambda: [Post.user_id]`)."""
+    source = b"""\
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy.orm import declarative_base, relationship
+Base = declarative_base()
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(ForeignKey("users.id"))
+    editor_id = Column(ForeignKey("users.id"))
+    author = relationship(User, foreign_keys=[user_id], backref="posts")
+    editor = relationship(User, foreign_keys=[editor_id], backref="edits")
+class Comment(Base):
+    __tablename__ = "comments"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(ForeignKey("users.id"))
+    user = relationship(User, backref="comments")
+"""
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM406",), fix=True))
+    assert result.errors == ()
+    assert [d.line for d in result.applied] == [12, 13, 18]
+    assert result.diagnostics == ()
+    assert result.fixed is not None
+    fixed = result.fixed.decode()
+    assert fixed.count("back_populates") == 6 and "backref" not in fixed
+    assert "foreign_keys=lambda: [Post.editor_id]" in fixed

@@ -13,12 +13,14 @@ from orm_modernize.engine import lint_source
 
 CASES = discover_cases()
 NOOPS = discover_noops()
-PROJECT = fixture_index()
 
 
 def lint(case: Case, source: bytes, **settings: bool) -> FileResult:
     result = lint_source(
-        source, case.before, Settings(select=(case.code,), **settings), project=PROJECT
+        source,
+        case.before,
+        Settings(select=(case.code,), **settings),
+        project=fixture_index(case.before),
     )
     assert result.errors == ()
     return result
@@ -73,7 +75,7 @@ def test_noop_gives_no_finding(noop: Path) -> None:
         source,
         noop,
         Settings(select=(noop.parent.name,), fix=True, unsafe_fixes=True),
-        project=PROJECT,
+        project=fixture_index(noop),
     )
     assert result.errors == ()
     assert result.diagnostics == ()

@@ -151,6 +151,9 @@ def _doc_preamble(code: str) -> str:
         "Base = declarative_base()\n",
         "ORM404": "from sqlalchemy import Column, Integer\n",
         "ORM405": "from sqlalchemy.orm import relationship\n",
+        "ORM406": "from sqlalchemy import Column, ForeignKey, Integer\n"
+        "from sqlalchemy.orm import backref, declarative_base, relationship\n"
+        "Base = declarative_base()\n",
     }[code]
 
 

@@ -23,6 +23,7 @@ from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Semantic, module_imports
+from orm_modernize.transforms import Replacer
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
 # next pass); real files settle in two or three passes.
@@ -259,8 +260,12 @@ def _non_overlapping(
     """Fixes whose edits touch disjoint ranges; the rest wait for the next pass."""
     taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
     chosen = []
+    shared: set[int] = set()  # fixes chosen: several findings may share one
     for violation, diagnostic in wanted:
         assert violation.fix is not None
+        if id(violation.fix) in shared:
+            chosen.append((violation, diagnostic))
+            continue
         spans = []
         for edit in violation.fix.edits:
             where = positions[edit.node]
@@ -273,6 +278,7 @@ def _non_overlapping(
         if any(a[0] < b[1] and b[0] < a[1] for a in spans for b in taken):
             continue
         taken.extend(spans)
+        shared.add(id(violation.fix))
         chosen.append((violation, diagnostic))
     return chosen
 
@@ -313,7 +319,7 @@ def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
         for module_name, name in violation.fix.imports:
             AddImportsVisitor.add_needed_import(context, module_name, name)
         freed.update(violation.fix.unused)
-    module = module.visit(_Replacer(edits))
+    module = module.visit(Replacer(edits))
     if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
         module = AddImportsVisitor(context).transform_module(module)
     # Looked up after the edits: another fix of the same pass may have moved the
@@ -334,21 +340,6 @@ def _imports_binding(
         for spec in module_imports(module)
         if (spec[2] or spec[1] or spec[0]) in names
     ]
-
-
-class _Replacer(cst.CSTTransformer):
-    """Swaps nodes by identity; never descends into a node it replaces."""
-
-    def __init__(self, edits: dict[int, Replacement]) -> None:
-        self.edits = edits
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return id(node) not in self.edits
-
-    def on_leave(  # type: ignore[override]
-        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> Replacement:
-        return self.edits.get(id(original_node), updated_node)
 
 
 def _compile_error(module: cst.Module, path: Path) -> str | None:

@@ -17,7 +17,7 @@ from typing import Optional, TypeVar, cast
 
 import libcst as cst
 
-from orm_modernize import tree
+from orm_modernize import noqa, tree
 from orm_modernize.datatypes import HelperCall, ImportSpec, QueryHelper
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex, module_name
@@ -466,6 +466,16 @@ class Semantic:
                 ):
                     return False  # conditionally bound: may not exist in time
         return True
+
+    def suppressed(self, code: str, node: cst.CSTNode) -> bool:
+        """Whether a `# noqa` silences `code` where `node` starts. The engine drops
+        silenced findings itself; a fix that rewrites several findings at once
+        must also leave the silenced ones' code alone."""
+        return self._suppressions.suppresses(code, self.positions[node].start.line)
+
+    @cached_property
+    def _suppressions(self) -> noqa.Suppressions:
+        return noqa.Suppressions(self.module.code)
 
     # -- ORM functions ---------------------------------------------------------------
     def orm_function(

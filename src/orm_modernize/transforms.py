@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from orm_modernize.datatypes import Replacement
 from orm_modernize.tree import children
 
 if TYPE_CHECKING:
@@ -289,22 +290,37 @@ class _EagerNames(cst.CSTVisitor):
 
 def assigns_attribute(body: cst.IndentedBlock, attribute: str) -> bool:
     """Whether a class body binds `attribute` (an assignment, a def, a class)."""
+    return attribute in class_body_names(body)
+
+
+def class_body_names(body: cst.IndentedBlock) -> set[str]:
+    """The names a class body binds at its top: assignments, defs, classes."""
+    names: set[str] = set()
     for statement in body.body:
-        if isinstance(statement, cst.SimpleStatementLine):
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                targets = (
-                    [t.target for t in small.targets]
-                    if isinstance(small, cst.Assign)
-                    else [small.target]
-                    if isinstance(small, cst.AnnAssign)
-                    else []
-                )
-                if any(
-                    isinstance(t, cst.Name) and t.value == attribute for t in targets
-                ):
-                    return True
-        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and (
-            statement.name.value == attribute
-        ):
-            return True
-    return False
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                elif isinstance(small, cst.AnnAssign):
+                    targets = [small.target]
+                else:
+                    continue
+                names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return names
+
+
+class Replacer(cst.CSTTransformer):
+    """Swaps nodes by identity; never descends into a node it replaces."""
+
+    def __init__(self, edits: dict[int, Replacement]) -> None:
+        self.edits = edits
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) not in self.edits
+
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> Replacement:
+        return self.edits.get(id(original_node), updated_node)

@@ -31,6 +31,7 @@ from orm_modernize.rules.legacy_session_transactions import (
     LegacySessionTransactions,
 )
 from orm_modernize.rules.query_update_delete import QueryUpdateDelete
+from orm_modernize.rules.relationship_backref import RelationshipBackref
 from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
 from orm_modernize.rules.removed_orm_alias import RemovedOrmAlias
 from orm_modernize.rules.removed_query_api import RemovedQueryApi
@@ -66,5 +67,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RelationshipOutsideClass,
     RemovedOrmAlias,
     LazyBoolean,
+    RelationshipBackref,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

@@ -376,3 +376,41 @@ def test_generated_files_are_skipped_even_when_named(project: Path) -> None:
         main, ["check", "-", "--stdin-filename", "app/models.py"], input=generated
     )
     assert result.stdout == "All checks passed!\n"
+
+
+TYPED_MODEL = """\
+from sqlalchemy import Column, Integer, String
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(50))
+"""
+
+
+def test_opt_in_rule_runs_only_when_selected_by_its_code(project: Path) -> None:
+    (project / "app" / "typed.py").write_text(TYPED_MODEL)
+    assert not any("ORM407" in f for f in found("app/typed.py"))
+    assert not any("ORM407" in f for f in found("--select", "ALL", "app/typed.py"))
+    assert not any("ORM407" in f for f in found("--select", "ORM4", "app/typed.py"))
+    assert found("--select", "ORM407", "app/typed.py") == {"app/typed.py ORM407"}
+    configured(project, 'extend-select = ["ORM407"]')
+    assert "app/typed.py ORM407" in found("app/typed.py")
+
+
+def test_typed_models_follow_the_projects_python(project: Path) -> None:
+    """`X | None` and `list[...]` when the project requires Python 3.10."""
+    (project / "app" / "typed.py").write_text(TYPED_MODEL)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nrequires-python = ">=3.10"\n'
+    )
+    code, out, _ = check("--select", "ORM407", "--diff", "app/typed.py")
+    assert code == 1
+    assert "+    name: Mapped[str | None] = mapped_column(String(50))" in out
+    (project / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    _, out, _ = check("--select", "ORM407", "--diff", "app/typed.py")
+    assert "+    name: Mapped[Optional[str]] = mapped_column(String(50))" in out

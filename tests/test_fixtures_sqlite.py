@@ -45,3 +45,19 @@ def test_dual_compatible_after_runs_on_sqlalchemy_14(
     new = run_program(sqlalchemy14, case.after, strict=False)
     assert new.returncode == 0, new.stderr
     assert new.stdout == old.stdout
+
+
+TYPED = [c for c in PAIRS if c.code == "ORM407"]
+
+
+@pytest.mark.parametrize("case", TYPED, ids=[c.id for c in TYPED])
+def test_typed_models_create_the_same_tables(case: Case, sqlalchemy2: str) -> None:
+    """`Mapped[]` annotations decide nullability and, without an explicit type, the
+    SQL type: on the same SQLAlchemy, both files must emit the same DDL."""
+    assert case.after is not None
+    old = run_program(sqlalchemy2, case.before, strict=False)
+    new = run_program(sqlalchemy2, case.after, strict=True)
+    assert old.returncode == 0 and new.returncode == 0, old.stderr + new.stderr
+    ddl = [s for s in old.stdout.split("\n\n") if s.startswith("CREATE TABLE")]
+    assert ddl, "a typed-model fixture prints each CreateTable"
+    assert old.stdout == new.stdout

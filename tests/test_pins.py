@@ -41,6 +41,7 @@ def test_unpinned_or_other_libraries_give_no_pin(requirement: str) -> None:
 PYPROJECT_621 = """\
 [project]
 name = "app"
+requires-python = ">=3.10"
 dependencies = ["flask>=2", "Flask-SQLAlchemy>=3.0.2"]
 [project.optional-dependencies]
 legacy = ["sqlalchemy==1.4.54"]
@@ -54,6 +55,7 @@ sqlalchemy = "*"
 """
 SETUP_CFG = """\
 [options]
+python_requires = >=3.8
 install_requires =
     flask-sqlalchemy>=2.4
 """
@@ -66,14 +68,24 @@ install_requires =
             {"pyproject.toml": PYPROJECT_621},
             [
                 Pin("flask-sqlalchemy", (3, 0, 2), "pyproject.toml"),
+                Pin("python", (3, 10), "pyproject.toml"),
                 Pin("sqlalchemy", (1, 4, 54), "pyproject.toml"),
             ],
         ),
         (
             {"pyproject.toml": PYPROJECT_POETRY},
-            [Pin("flask-sqlalchemy", (2, 5), "pyproject.toml")],
+            [
+                Pin("flask-sqlalchemy", (2, 5), "pyproject.toml"),
+                Pin("python", (3, 9), "pyproject.toml"),
+            ],
         ),
-        ({"setup.cfg": SETUP_CFG}, [Pin("flask-sqlalchemy", (2, 4), "setup.cfg")]),
+        (
+            {"setup.cfg": SETUP_CFG},
+            [
+                Pin("flask-sqlalchemy", (2, 4), "setup.cfg"),
+                Pin("python", (3, 8), "setup.cfg"),
+            ],
+        ),
         (
             {"setup.py": "setup(install_requires=['Flask-SQLAlchemy==2.5.1'])\n"},
             [Pin("flask-sqlalchemy", (2, 5, 1), "setup.py")],

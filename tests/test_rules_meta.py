@@ -151,6 +151,10 @@ def _doc_preamble(code: str) -> str:
         "Base = declarative_base()\n",
         "ORM404": "from sqlalchemy import Column, Integer\n",
         "ORM405": "from sqlalchemy.orm import relationship\n",
+        "ORM407": "from typing import Optional\n"
+        "from sqlalchemy import Column, Integer, String\n"
+        "from sqlalchemy.orm import Mapped, declarative_base, mapped_column\n"
+        "Base = declarative_base()\n",
         "ORM406": "from sqlalchemy import Column, ForeignKey, Integer\n"
         "from sqlalchemy.orm import backref, declarative_base, relationship\n"
         "Base = declarative_base()\n",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from orm_modernize.codes import CODES
+from orm_modernize.codes import CODES, DEFAULT_CODES, OPT_IN
 from orm_modernize.datatypes import Settings
 
 if sys.version_info >= (3, 11):
@@ -369,7 +369,7 @@ def normalised(code: str) -> str:
 def _resolve(
     layers: Sequence[Options], source: Path | None, *, fix: bool
 ) -> Configuration:
-    enabled = set(CODES)
+    enabled = set(DEFAULT_CODES)
     # The default names are anchored like the file's patterns (force-exclude looks
     # at the directories above a named file, up to there).
     anchor = source.parent if source is not None else Path.cwd()
@@ -412,7 +412,11 @@ def _selected(enabled: set[str], layer: Options) -> set[str]:
     rules += [(p, False) for p in layer.ignore]
     # Least specific first, `ignore` after `select` on a tie: the last word wins.
     for prefix, on in sorted(rules, key=lambda rule: (len(rule[0]), rule[1] is False)):
-        matching = {code for code in CODES if code.startswith(prefix)}
+        matching = {
+            code
+            for code in CODES
+            if code.startswith(prefix) and (code not in OPT_IN or code == prefix)
+        }
         chosen = chosen | matching if on else chosen - matching
     return chosen
 
@@ -470,5 +474,6 @@ def _display(path: Path) -> str:
 
 # No configuration file and no flags.
 DEFAULT = Configuration(
-    Settings(select=CODES), exclude=(Patterns.compile(DEFAULT_EXCLUDE, Path("/")),)
+    Settings(select=DEFAULT_CODES),
+    exclude=(Patterns.compile(DEFAULT_EXCLUDE, Path("/")),),
 )

@@ -32,9 +32,18 @@ class Settings:
 
     def enabled(self, code: str) -> bool:
         # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`
-        # disables ORM0xx, `--ignore ORM --select ORM002` keeps ORM002 alone.
+        # disables ORM0xx, `--ignore ORM --select ORM002` keeps ORM002 alone. An
+        # opt-in rule is selected only by its full code.
+        from orm_modernize.codes import OPT_IN
+
         chosen = max(
-            (p for p in self.select if code.startswith(p)), key=len, default=""
+            (
+                p
+                for p in self.select
+                if code.startswith(p) and (code not in OPT_IN or p == code)
+            ),
+            key=len,
+            default="",
         )
         dropped = max(
             (p for p in self.ignore if code.startswith(p)), key=len, default=""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from orm_modernize.codes import docs_url
+from orm_modernize.codes import OPT_IN, docs_url
 from orm_modernize.rule import Rule
 from orm_modernize.rules import ALL_RULES
 
@@ -17,8 +17,9 @@ def rules_table() -> str:
     ]
     for rule in ALL_RULES:
         runs_on = "—" if rule.fix_availability == "never" else runs_on_text(rule)
+        opt_in = " (opt-in: select it by its code)" if rule.code in OPT_IN else ""
         rows.append(
-            f"| {rule.code} | `{rule.name}` | {rule.message}"
+            f"| {rule.code} | `{rule.name}` | {rule.message}{opt_in}"
             f" | {rule.fix_availability} | {runs_on} |"
         )
     return "\n".join(rows) + "\n"

@@ -25,8 +25,9 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 
 Version = tuple[int, ...]
 
-# The distributions whose pins the rules read, normalised (PEP 503).
-WATCHED = frozenset({"sqlalchemy", "flask-sqlalchemy"})
+# The distributions whose pins the rules read, normalised (PEP 503), and Python
+# itself (`requires-python`, Poetry's `python`, `python_requires`).
+WATCHED = frozenset({"sqlalchemy", "flask-sqlalchemy", "python"})
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 # name[extras] specifiers ; markers
 REQUIREMENT = re.compile(
@@ -140,6 +141,8 @@ def _pyproject(path: Path) -> Iterator[str]:
     except tomllib.TOMLDecodeError:
         return  # a broken pyproject is the config reader's error to report
     project = data.get("project", {})
+    if isinstance(project.get("requires-python"), str):
+        yield f"python {project['requires-python']}"
     yield from _strings(project.get("dependencies", ()))
     for group in project.get("optional-dependencies", {}).values():
         yield from _strings(group)
@@ -167,6 +170,8 @@ def _setup_cfg(path: Path) -> list[str]:
     except configparser.Error:
         return []
     lines: list[str] = []
+    if parser.has_option("options", "python_requires"):
+        lines.append(f"python {parser.get('options', 'python_requires')}")
     if parser.has_option("options", "install_requires"):
         lines += parser.get("options", "install_requires").splitlines()
     if parser.has_section("options.extras_require"):

@@ -38,6 +38,7 @@ from orm_modernize.rules.removed_query_api import RemovedQueryApi
 from orm_modernize.rules.row_mapping_access import RowMappingAccess
 from orm_modernize.rules.select_column_list import SelectColumnList
 from orm_modernize.rules.select_mutators import SelectMutators
+from orm_modernize.rules.untyped_mapped_attribute import UntypedMappedAttribute
 
 ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQueryGet,
@@ -68,5 +69,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RemovedOrmAlias,
     LazyBoolean,
     RelationshipBackref,
+    UntypedMappedAttribute,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

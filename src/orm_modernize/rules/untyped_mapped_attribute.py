@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import libcst as cst
 
 from orm_modernize.datatypes import Edit, Fix, ImportSpec
@@ -72,9 +70,7 @@ class UntypedMappedAttribute(Rule):
 
     Reported without a fix: a column with only a `ForeignKey` (its type comes
     from the referenced column, an annotation would replace it), an argument
-    `mapped_column()` does not take, a non-literal `nullable`; and then every
-    column of its class, since declarative maps annotated attributes first and
-    a half-converted class would select its columns in another order. Flask-SQLAlchemy
+    `mapped_column()` does not take, a non-literal `nullable`. Flask-SQLAlchemy
     models are not checked (`db.Model` takes `Mapped[]` from 3.1 only).
     `mapped_column()` needs SQLAlchemy 2.0.
 
@@ -97,7 +93,6 @@ class UntypedMappedAttribute(Rule):
         if any(isinstance(b.value, cst.Attribute) for b in node.bases):
             return  # `db.Model`
         assert isinstance(node.body, cst.IndentedBlock)
-        columns: list[int] = []  # indexes of this class's column findings
         for statement in node.body.body:
             if not (
                 isinstance(statement, cst.SimpleStatementLine)
@@ -114,25 +109,9 @@ class UntypedMappedAttribute(Rule):
                 continue
             call = assign.value
             if self.semantic.is_one_of(call.func, COLUMN):
-                columns.append(len(self.violations))
                 self._column(node, assign, call)
             elif self.semantic.is_one_of(call.func, RELATIONSHIP):
                 self._relationship(node, assign, call)
-        # Declarative maps a class's annotated attributes before the others: a
-        # class half converted lists its columns in another order in its
-        # SELECTs (seen on SQLAlchemy's examples/inheritance/joined.py). All or
-        # none.
-        if any(self.violations[i].fix is None for i in columns):
-            for i in columns:
-                violation = self.violations[i]
-                if violation.fix is not None:
-                    self.violations[i] = replace(
-                        violation,
-                        fix=None,
-                        message=f"{self.message} (another column of"
-                        f" `{node.name.value}` cannot be annotated: the class's"
-                        " columns are converted together)",
-                    )
 
     def _column(self, owner: cst.ClassDef, assign: cst.Assign, call: cst.Call) -> None:
         python = column_type(call, self.semantic)

@@ -23,10 +23,16 @@ in a lambda where SQLAlchemy accepts a callable, and refused otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from orm_modernize.relationships import (
+    RELATIONSHIP_FUNCTIONS,
+    class_body_calls,
+    class_name,
+    identifier,
+)
 from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import (
     class_body_names,
@@ -34,7 +40,6 @@ from orm_modernize.transforms import (
     eager_names,
     keyword,
     keyword_argument,
-    string_value,
 )
 
 # Arguments SQLAlchemy also accepts as a callable, resolved at mapper configuration.
@@ -44,7 +49,6 @@ DEFERRABLE = frozenset(
 )
 # Given to the backref by the relationship unless `backref()` sets them.
 INHERITED = ("viewonly", "post_update", "passive_updates", "sync_backref")
-RELATIONSHIP = ("relationship", "relation")
 LINE_LENGTH = 88  # black's and ruff's
 
 
@@ -104,71 +108,40 @@ class Backref:
 def module_backrefs(semantic: Semantic) -> list[Backref]:
     """Every `backref=` relationship declared in the body of a mapped class of the
     module, in source order."""
-    found = []
-    for owner in semantic.mapped_classes.values():
-        if not isinstance(owner.body, cst.IndentedBlock):
-            continue
-        for statement in owner.body.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                backref = _declared(small, owner, semantic)
-                if backref is not None:
-                    found.append(backref)
-    return found
+    return [
+        backref
+        for owner in semantic.mapped_classes.values()
+        for attribute, call in class_body_calls(owner)
+        if (backref := _declared(owner, attribute, call, semantic)) is not None
+    ]
 
 
 def _declared(
-    small: cst.BaseSmallStatement, owner: cst.ClassDef, semantic: Semantic
+    owner: cst.ClassDef, attribute: str, call: cst.Call, semantic: Semantic
 ) -> Backref | None:
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target, value = small.targets[0].target, small.value
-    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-        target, value = small.target, small.value
-    else:
-        return None
-    if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
-        return None
-    arg = keyword_argument(value, "backref")
+    arg = keyword_argument(call, "backref")
     if arg is None:
         return None
-    evidence = semantic.orm_function(value.func, RELATIONSHIP)
+    evidence = semantic.orm_function(call.func, RELATIONSHIP_FUNCTIONS)
     if evidence is Evidence.NONE:
         return None
-    partial = Backref(owner, target.value, value, arg, "", "", evidence)
+    found = Backref(owner, attribute, call, arg, "", "", evidence)
     name, options = _backref_argument(arg.value, semantic)
     if name is None:
-        return _refused(partial, "its `backref` is not a name or a `backref()` call")
-    related = _target(value)
+        problem = "its `backref` is not a name or a `backref()` call"
+        return replace(found, problem=problem)
+    related = _target(call)
     if related is None:
-        return _refused(partial, "its class is not named by a plain name or string")
-    partial = Backref(owner, target.value, value, arg, related, name, evidence)
-    if keyword_argument(value, "back_populates") is not None:
-        return _refused(partial, "it has `back_populates` too, which wins")
+        problem = "its class is not named by a plain name or string"
+        return replace(found, problem=problem)
+    found = replace(found, target=related, name=name)
+    if keyword_argument(call, "back_populates") is not None:
+        return replace(found, problem="it has `back_populates` too, which wins")
     overridden = {a.keyword.value for a in options if a.keyword is not None}
-    carried = [*options, *_inherited(value, overridden)]
-    return Backref(
-        owner,
-        target.value,
-        value,
-        arg,
-        related,
-        name,
-        evidence,
+    carried = [*options, *_inherited(call, overridden)]
+    return replace(
+        found,
         options=tuple(a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in carried),
-    )
-
-
-def _refused(backref: Backref, problem: str) -> Backref:
-    return Backref(
-        backref.owner,
-        backref.attribute,
-        backref.call,
-        backref.arg,
-        backref.target,
-        backref.name,
-        backref.evidence,
-        problem=problem,
     )
 
 
@@ -183,8 +156,8 @@ def _backref_argument(
         options = [a for a in value.args if a.keyword is not None]
         if len(positional) != 1 or len(options) + 1 != len(value.args):
             return None, []
-        return _identifier(positional[0].value), options
-    return _identifier(value), []
+        return identifier(positional[0].value), options
+    return identifier(value), []
 
 
 def _inherited(call: cst.Call, overridden: set[str]) -> list[cst.Arg]:
@@ -213,22 +186,13 @@ def _inherited(call: cst.Call, overridden: set[str]) -> list[cst.Arg]:
 
 
 def _target(call: cst.Call) -> str | None:
+    """The class the relationship leads to: its first argument or `argument=`."""
     first = call.args[0] if call.args else None
     if first is None or first.star:
         return None
     if first.keyword is not None:
-        argument = keyword_argument(call, "argument")
-        first = argument if argument is not None else None
-        if first is None:
-            return None
-    if isinstance(first.value, cst.Name):
-        return first.value.value
-    return _identifier(first.value)
-
-
-def _identifier(node: cst.BaseExpression) -> str | None:
-    value = string_value(node)
-    return value if value is not None and value.isidentifier() else None
+        first = keyword_argument(call, "argument")
+    return None if first is None else class_name(first.value)
 
 
 def carried_options(

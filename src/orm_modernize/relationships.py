@@ -20,7 +20,7 @@ the same names differently in different places.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -61,18 +61,8 @@ class Relationships:
         return Target(next(iter(found)).name, all(t.declared for t in found))
 
     def _class_body(self, node: cst.ClassDef) -> None:
-        for statement in node.body.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target, value = small.targets[0].target, small.value
-                elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                    target, value = small.target, small.value
-                else:
-                    continue
-                if isinstance(target, cst.Name) and isinstance(value, cst.Call):
-                    self._relationship(node.name.value, target.value, value, True)
+        for attribute, call in class_body_calls(node):
+            self._relationship(node.name.value, attribute, call, True)
 
     def _mapping_call(self, call: cst.Call) -> None:
         positional = [a.value for a in call.args if a.keyword is None]
@@ -90,7 +80,7 @@ class Relationships:
         if called_name(call) not in RELATIONSHIP_FUNCTIONS or not call.args:
             return
         first = call.args[0]
-        target = _class_name(first.value) if first.keyword is None else None
+        target = class_name(first.value) if first.keyword is None else None
         if target is None:
             return
         self._add(owner, attribute, Target(target, declared))
@@ -106,21 +96,40 @@ class Relationships:
         self._found.setdefault((owner, attribute), set()).add(target)
 
 
-def _class_name(node: cst.BaseExpression) -> str | None:
+def class_body_calls(node: cst.ClassDef) -> Iterator[tuple[str, cst.Call]]:
+    """`(name, call)` of each `name = f(...)` / `name: T = f(...)` at the top of
+    a class body: where a declarative class declares its attributes."""
+    if not isinstance(node.body, cst.IndentedBlock):
+        return
+    for statement in node.body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target, value = small.targets[0].target, small.value
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                target, value = small.target, small.value
+            else:
+                continue
+            if isinstance(target, cst.Name) and isinstance(value, cst.Call):
+                yield target.value, value
+
+
+def class_name(node: cst.BaseExpression) -> str | None:
     """`Order` or `"Order"`; None for anything that is not a plain class name."""
     if isinstance(node, cst.Name):
         return node.value
-    return _identifier(node)
+    return identifier(node)
 
 
 def _backref_name(node: cst.BaseExpression) -> str | None:
     """`"user"` or `backref("user", ...)`."""
     if isinstance(node, cst.Call) and called_name(node) == "backref" and node.args:
         node = node.args[0].value
-    return _identifier(node)
+    return identifier(node)
 
 
-def _identifier(node: cst.BaseExpression) -> str | None:
+def identifier(node: cst.BaseExpression) -> str | None:
     """`"user"`: a string literal that can name an attribute or a class."""
     value = string_value(node)
     return value if value is not None and value.isidentifier() else None

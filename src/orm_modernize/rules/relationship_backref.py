@@ -83,35 +83,40 @@ class RelationshipBackref(Rule):
     triggers = (b"backref",)
 
     def visit_Module(self, node: cst.Module) -> None:
-        backrefs = module_backrefs(self.semantic)
-        problems = {id(b): b.problem or self._problem(b) for b in backrefs}
+        backrefs = [self._checked(b) for b in module_backrefs(self.semantic)]
         fixable = [
             b
             for b in backrefs
-            if problems[id(b)] is None
-            and not self.semantic.suppressed(self.code, b.arg)
+            if b.problem is None and not self.semantic.suppressed(self.code, b.arg)
         ]
         fix = self._fix(fixable) if fixable else None
         for backref in backrefs:
-            problem = problems[id(backref)]
-            if problem is not None:
-                self.report(backref.arg, message=f"{self.message} ({problem})")
+            if backref.problem is not None:
+                self.report(backref.arg, message=f"{self.message} ({backref.problem})")
             else:
                 self.report(backref.arg, fix=fix)
 
-    def _problem(self, backref: Backref) -> str | None:
+    def _checked(self, backref: Backref) -> Backref:
+        """The backref with its options as the other class's body must spell
+        them, or with the reason it cannot be written out there."""
+        if backref.problem is not None:
+            return backref
         target = self.semantic.mapped_classes.get(backref.target)
+        problem: str | None
         if target is None:
-            return (
+            problem = (
                 f"`{backref.target}` is not a declarative class of this module:"
                 f" declare `{backref.name}` on it by hand"
             )
-        body = target.body
-        if not isinstance(body, cst.IndentedBlock):
-            return f"`{backref.target}` has a one-line body"
-        if backref.name in class_body_names(body):
-            return f"`{backref.target}` already has `{backref.name}`"
-        return carried_options(backref, target, self.semantic)[1]
+        elif not isinstance(target.body, cst.IndentedBlock):
+            problem = f"`{backref.target}` has a one-line body"
+        elif backref.name in class_body_names(target.body):
+            problem = f"`{backref.target}` already has `{backref.name}`"
+        else:
+            options, problem = carried_options(backref, target, self.semantic)
+            if problem is None:
+                return replace(backref, options=options)
+        return replace(backref, problem=problem)
 
     def _fix(self, backrefs: list[Backref]) -> Fix:
         """One fix for the module: each class that gains relationships is
@@ -119,15 +124,11 @@ class RelationshipBackref(Rule):
         classes = self.semantic.mapped_classes
         added: dict[str, list[cst.SimpleStatementLine]] = {}
         for backref in backrefs:
-            options, _ = carried_options(
-                backref, classes[backref.target], self.semantic
-            )
             body = classes[backref.target].body
             indent = (
                 getattr(body, "indent", None) or self.semantic.module.default_indent
             )
-            reverse = replace(backref, options=options).reverse(len(indent))
-            added.setdefault(backref.target, []).append(reverse)
+            added.setdefault(backref.target, []).append(backref.reverse(len(indent)))
         rewritten = {id(b.arg): b.back_populates() for b in backrefs}
         edits = []
         for name, classdef in classes.items():

@@ -495,7 +495,7 @@ class Semantic:
         ):
             return Evidence.NONE
         values = list(self.assigned_values(func.value))
-        if values and all(self.calls(v, FLASK_SQLALCHEMY) for v in values):
+        if self._flask_sqlalchemy(values):
             return Evidence.PROVEN
         if (
             func.value.value == "db"
@@ -505,6 +505,11 @@ class Semantic:
         ):
             return Evidence.LIKELY
         return Evidence.NONE
+
+    def _flask_sqlalchemy(self, values: list[cst.CSTNode | None]) -> bool:
+        """The values a name is bound to are all `SQLAlchemy(...)`: it is
+        Flask-SQLAlchemy's `db`."""
+        return bool(values) and all(self.calls(v, FLASK_SQLALCHEMY) for v in values)
 
     # -- sessions --------------------------------------------------------------------
     def session_evidence(
@@ -535,10 +540,12 @@ class Semantic:
         if isinstance(expr, cst.Attribute) and is_session_name(expr.attr.value):
             # Flask-SQLAlchemy: `db = SQLAlchemy(app)` makes `db.session` a scoped one.
             owner = expr.value
-            if expr.attr.value == "session" and isinstance(owner, cst.Name):
-                values = list(self.assigned_values(owner))
-                if values and all(self.calls(v, FLASK_SQLALCHEMY) for v in values):
-                    return Evidence.PROVEN
+            if (
+                expr.attr.value == "session"
+                and isinstance(owner, cst.Name)
+                and self._flask_sqlalchemy(list(self.assigned_values(owner)))
+            ):
+                return Evidence.PROVEN
             return Evidence.LIKELY
         return Evidence.NONE
 

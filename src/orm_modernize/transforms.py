@@ -288,11 +288,6 @@ class _EagerNames(cst.CSTVisitor):
         self.names.append(node)
 
 
-def assigns_attribute(body: cst.IndentedBlock, attribute: str) -> bool:
-    """Whether a class body binds `attribute` (an assignment, a def, a class)."""
-    return attribute in class_body_names(body)
-
-
 def class_body_names(body: cst.IndentedBlock) -> set[str]:
     """The names a class body binds at its top: assignments, defs, classes."""
     names: set[str] = set()

@@ -6,7 +6,7 @@ import libcst as cst
 
 from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
-from orm_modernize.transforms import assigns_attribute
+from orm_modernize.transforms import class_body_names
 
 RELATIONSHIP = frozenset(
     {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}
@@ -105,8 +105,8 @@ class RelationshipOutsideClass(Rule):
         classdef: cst.ClassDef,
     ) -> Fix | None:
         body = classdef.body
-        if not isinstance(body, cst.IndentedBlock) or assigns_attribute(
-            body, attribute
+        if not isinstance(body, cst.IndentedBlock) or attribute in class_body_names(
+            body
         ):
             return None
         if not self.semantic.bound_before(assign.value, classdef):

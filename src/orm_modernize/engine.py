@@ -174,10 +174,10 @@ def _collect(
     ]
     if not violations:
         return violations, semantic
-    code = module.code if source is None else source.decode(module.encoding)
+    code = semantic.text
     if "noqa" not in code and "NOQA" not in code:
         return violations, semantic
-    suppressed = noqa.Suppressions(code)
+    suppressed = semantic.suppressions
     if not suppressed.found:
         return violations, semantic
     positions = semantic.positions

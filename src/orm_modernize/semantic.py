@@ -471,11 +471,20 @@ class Semantic:
         """Whether a `# noqa` silences `code` where `node` starts. The engine drops
         silenced findings itself; a fix that rewrites several findings at once
         must also leave the silenced ones' code alone."""
-        return self._suppressions.suppresses(code, self.positions[node].start.line)
+        return self.suppressions.suppresses(code, self.positions[node].start.line)
 
     @cached_property
-    def _suppressions(self) -> noqa.Suppressions:
-        return noqa.Suppressions(self.module.code)
+    def suppressions(self) -> noqa.Suppressions:
+        """The module's `# noqa` comments, read from its bytes when unchanged
+        (printing the tree again costs as much as a walk)."""
+        return noqa.Suppressions(self.text)
+
+    @cached_property
+    def text(self) -> str:
+        """The module's source text."""
+        if self.source is not None:
+            return self.source.decode(self.module.encoding)
+        return self.module.code
 
     # -- ORM functions ---------------------------------------------------------------
     def orm_function(

@@ -76,6 +76,10 @@ SESSION_FUNCTIONS = frozenset(
     }
 )
 FLASK_SQLALCHEMY = frozenset({"flask_sqlalchemy.SQLAlchemy"})
+# `relationship()` by its qualified names (`relation()` is ORM404's).
+RELATIONSHIP = frozenset(
+    {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}
+)
 # Classical mapping: the first argument of these calls is a mapped class.
 MAPPER_FUNCTIONS = frozenset({"sqlalchemy.orm.mapper", "sqlalchemy.orm.mapper.mapper"})
 TABLE_CLASSES = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table"})

@@ -6,11 +6,9 @@ import libcst as cst
 
 from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
+from orm_modernize.semantic import RELATIONSHIP
 from orm_modernize.transforms import class_body_names
 
-RELATIONSHIP = frozenset(
-    {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}
-)
 COLUMN_PROPERTY = frozenset(
     {"sqlalchemy.orm.column_property", "sqlalchemy.orm.properties.column_property"}
 )

@@ -13,6 +13,7 @@ from orm_modernize.mapped_types import (
     table_name,
 )
 from orm_modernize.rule import Rule
+from orm_modernize.semantic import RELATIONSHIP
 from orm_modernize.transforms import imported_root, keyword_argument, string_value
 
 # Keyword arguments of `Column` that `mapped_column` takes alike.
@@ -23,9 +24,6 @@ SHARED = frozenset(
         "info", "comment", "quote", "system", "name",
     }
 )  # fmt: skip
-RELATIONSHIP = frozenset(
-    {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}
-)
 
 
 class UntypedMappedAttribute(Rule):

@@ -107,11 +107,11 @@ class UntypedMappedAttribute(Rule):
                 continue
             call = assign.value
             if self.semantic.is_one_of(call.func, COLUMN):
-                self._column(node, assign, call)
+                self._column(assign, call)
             elif self.semantic.is_one_of(call.func, RELATIONSHIP):
                 self._relationship(node, assign, call)
 
-    def _column(self, owner: cst.ClassDef, assign: cst.Assign, call: cst.Call) -> None:
+    def _column(self, assign: cst.Assign, call: cst.Call) -> None:
         python = column_type(call, self.semantic)
         if python is None:
             self.report(

@@ -48,7 +48,9 @@ class RemovedOrmAlias(Rule):
     Safe: each alias is the very function it names, on 1.4 as on 2.x, so the
     fixed code runs on both. The old import goes once nothing uses it. An import
     inside a `try: ... except ImportError:` block is compatibility code and is
-    left alone; a name that is only imported is reported on the import.
+    left alone; a name that is only imported is reported on the import. A use
+    where `relationship` (or `joinedload`) already names something else is
+    reported without a fix.
 
     ## References
     - SQLAlchemy 2.0 changelog, "removed the `relation()` and `eagerload()`
@@ -60,7 +62,7 @@ class RemovedOrmAlias(Rule):
     message = "`relation()` and `eagerload()` were removed in SQLAlchemy 2.0"
     fix_title = "Use `relationship()` / `joinedload()`"
     fix_runs_on = "1.4"
-    fix_availability = "always"
+    fix_availability = "sometimes"  # not when the new name is taken where used
     triggers = (b"relation", b"eagerload")
 
     def visit_Name(self, node: cst.Name) -> None:

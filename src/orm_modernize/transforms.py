@@ -6,7 +6,7 @@ module decides *how*, keeping the source's own whitespace wherever a node surviv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -309,7 +309,7 @@ def class_body_names(body: cst.IndentedBlock) -> set[str]:
 class Replacer(cst.CSTTransformer):
     """Swaps nodes by identity; never descends into a node it replaces."""
 
-    def __init__(self, edits: dict[int, Replacement]) -> None:
+    def __init__(self, edits: Mapping[int, Replacement]) -> None:
         self.edits = edits
 
     def on_visit(self, node: cst.CSTNode) -> bool:

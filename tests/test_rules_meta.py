@@ -155,6 +155,7 @@ def _doc_preamble(code: str) -> str:
         "from sqlalchemy import Column, Integer, String\n"
         "from sqlalchemy.orm import Mapped, declarative_base, mapped_column\n"
         "Base = declarative_base()\n",
+        "ORM408": "",
         "ORM406": "from sqlalchemy import Column, ForeignKey, Integer\n"
         "from sqlalchemy.orm import backref, declarative_base, relationship\n"
         "Base = declarative_base()\n",

@@ -38,6 +38,8 @@ CODES = (
     "ORM405",
     "ORM406",
     "ORM407",
+    "ORM408",
+    "ORM409",
 )
 # Rules that change what users see beyond the legacy idiom (annotations): on only
 # when selected by their full code, never by a prefix or `ALL`.

@@ -10,12 +10,14 @@ from __future__ import annotations
 from orm_modernize.rule import Rule
 from orm_modernize.rules.bound_metadata import BoundMetadata
 from orm_modernize.rules.case_when_list import CaseWhenList
+from orm_modernize.rules.classical_mapper import ClassicalMapper
 from orm_modernize.rules.compound_select_arguments import CompoundSelectArguments
 from orm_modernize.rules.connection_autocommit import ConnectionAutocommit
 from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
 from orm_modernize.rules.create_engine_arguments import CreateEngineArguments
 from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
+from orm_modernize.rules.dynamic_relationship import DynamicRelationship
 from orm_modernize.rules.engine_inspection import EngineInspection
 from orm_modernize.rules.execute_parameter_arguments import ExecuteParameterArguments
 from orm_modernize.rules.execute_string_sql import ExecuteStringSql
@@ -70,5 +72,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LazyBoolean,
     RelationshipBackref,
     UntypedMappedAttribute,
+    ClassicalMapper,
+    DynamicRelationship,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

@@ -1,4 +1,4 @@
-"""ORM402: `Base = declarative_base()` -> `class Base(DeclarativeBase): pass`."""
+"""ORM402: `declarative_base()`, `@as_declarative()` -> subclass `DeclarativeBase`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ import libcst as cst
 
 from orm_modernize.datatypes import Edit, Fix
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import DECLARATIVE_BASE_FUNCTIONS, in_import_fallback
-from orm_modernize.transforms import keyword_argument, string_value
+from orm_modernize.semantic import (
+    AS_DECLARATIVE,
+    DECLARATIVE_BASE_FUNCTIONS,
+    in_import_fallback,
+)
+from orm_modernize.transforms import (
+    class_body_names,
+    imported_root,
+    keyword_argument,
+    string_value,
+)
 
 StatementT = TypeVar("StatementT", cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
@@ -20,7 +29,8 @@ FUNCTIONS = DECLARATIVE_BASE_FUNCTIONS - {"sqlalchemy.ext.automap.automap_base"}
 class DeclarativeBaseFunction(Rule):
     """
     ## What it does
-    Checks for a declarative base made by calling `declarative_base()`.
+    Checks for a declarative base made by calling `declarative_base()` or by
+    decorating a class with `@as_declarative()`.
 
     ## Why is this bad?
     SQLAlchemy 2.0 supersedes `declarative_base()` with subclassing
@@ -41,6 +51,9 @@ class DeclarativeBaseFunction(Rule):
     DeclarativeMeta)` checks elsewhere stop matching; Flask-SQLAlchemy needs
     `SQLAlchemy(model_class=Base)`. `metadata=` becomes a class attribute, `cls=`
     mixins become base classes and a `name=` equal to the variable is dropped.
+    An `@as_declarative()` class keeps its body and gains `DeclarativeBase` as
+    its last base; one that defines `__init__` is reported without a fix, since
+    `as_declarative` replaced that constructor and `DeclarativeBase` keeps it.
     Any other argument (`bind=`, `metaclass=`, `constructor=`, positional
     arguments, another `name=`) or an assignment to anything but a plain name
     (`self.Base = ...`) is reported without a fix.
@@ -55,7 +68,66 @@ class DeclarativeBaseFunction(Rule):
     message = "`declarative_base()` is superseded by subclassing `DeclarativeBase`"
     fix_title = "Define `class Base(DeclarativeBase)`"
     fix_availability = "sometimes"
-    triggers = (b"declarative_base",)
+    triggers = (b"declarative_base", b"as_declarative")
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        decorator = next(
+            (
+                d
+                for d in node.decorators
+                if self.semantic.is_one_of(_called(d.decorator), AS_DECLARATIVE)
+            ),
+            None,
+        )
+        if decorator is None or in_import_fallback(node, self.semantic.parent):
+            return
+        self.report(
+            decorator,
+            message="`@as_declarative()` is superseded by subclassing"
+            " `DeclarativeBase`",
+            fix=self._decorated_fix(node, decorator),
+        )
+
+    def _decorated_fix(
+        self, classdef: cst.ClassDef, decorator: cst.Decorator
+    ) -> Fix | None:
+        call = decorator.decorator
+        arguments = call.args if isinstance(call, cst.Call) else ()
+        if (
+            len(classdef.decorators) != 1
+            or classdef.keywords
+            or not isinstance(classdef.body, cst.IndentedBlock)
+            or "__init__" in class_body_names(classdef.body)
+            or any(not (a.keyword and a.keyword.value == "metadata") for a in arguments)
+        ):
+            return None
+        found = self.semantic.reference(classdef, "sqlalchemy.orm", "DeclarativeBase")
+        if found is None:
+            return None
+        declarative, needed = found
+        bases = [
+            b.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            for b in classdef.bases
+            if not (isinstance(b.value, cst.Name) and b.value.value == "object")
+        ]
+        body = list(classdef.body.body)
+        if arguments:
+            body.insert(0, _attribute("metadata", arguments[0].value))
+        new = classdef.with_changes(
+            decorators=(),
+            leading_lines=[*classdef.leading_lines, *decorator.leading_lines],
+            bases=[*bases, cst.Arg(declarative)],
+            lpar=cst.LeftParen(),
+            rpar=cst.RightParen(),
+            body=classdef.body.with_changes(body=body),
+        )
+        return Fix.replace(
+            classdef,
+            new,
+            safe=False,
+            imports=(needed,) if needed else (),
+            unused=imported_root(_called(call)),
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.semantic.is_one_of(node.func, FUNCTIONS):
@@ -128,6 +200,11 @@ class DeclarativeBaseFunction(Rule):
             imports=(needed,) if needed else (),
             unused=(call.func.value,) if isinstance(call.func, cst.Name) else (),
         )
+
+
+def _called(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`f` of a decorator written `@f` or `@f(...)`."""
+    return expr.func if isinstance(expr, cst.Call) else expr
 
 
 def _spaced(statement: StatementT, blank: int) -> StatementT:

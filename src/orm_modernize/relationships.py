@@ -115,6 +115,25 @@ def class_body_calls(node: cst.ClassDef) -> Iterator[tuple[str, cst.Call]]:
                 yield target.value, value
 
 
+def is_abstract(node: cst.ClassDef) -> bool:
+    """The class sets `__abstract__ = True`: declarative maps none of its own
+    attributes; its subclasses copy its columns."""
+    if not isinstance(node.body, cst.IndentedBlock):
+        return False
+    return any(
+        isinstance(small, cst.Assign)
+        and any(
+            isinstance(t.target, cst.Name) and t.target.value == "__abstract__"
+            for t in small.targets
+        )
+        and isinstance(small.value, cst.Name)
+        and small.value.value == "True"
+        for statement in node.body.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+    )
+
+
 def class_name(node: cst.BaseExpression) -> str | None:
     """`Order` or `"Order"`; None for anything that is not a plain class name."""
     if isinstance(node, cst.Name):

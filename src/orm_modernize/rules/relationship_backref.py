@@ -8,6 +8,7 @@ import libcst as cst
 
 from orm_modernize.backrefs import Backref, carried_options, module_backrefs
 from orm_modernize.datatypes import Edit, Fix
+from orm_modernize.relationships import is_abstract
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
 from orm_modernize.transforms import Replacer, class_body_names, imported_root
@@ -62,9 +63,10 @@ class RelationshipBackref(Rule):
     `relationship` is only Flask-SQLAlchemy's `db` imported from elsewhere.
 
     All the backrefs of a module are rewritten together, in one fix. Reported
-    without a fix: the other class in another module or unknown, an option
-    that names something of the class's own body, a `backref` that is not a
-    string or a `backref()` call, or a class that already has the attribute.
+    without a fix: the other class in another module, unknown or
+    `__abstract__`, an option that names something of the class's own body, a
+    `backref` that is not a string or a `backref()` call, or a class that
+    already has the attribute.
 
     Whichever spelling, SQLAlchemy 2.0 no longer cascades an object into the
     session along a backref (`post.author = user` no longer adds `post` to
@@ -107,6 +109,11 @@ class RelationshipBackref(Rule):
             problem = (
                 f"`{backref.target}` is not a declarative class of this module:"
                 f" declare `{backref.name}` on it by hand"
+            )
+        elif is_abstract(target):
+            problem = (
+                f"`{backref.target}` is abstract (`__abstract__ = True`):"
+                " a relationship to it is not mapped"
             )
         elif not isinstance(target.body, cst.IndentedBlock):
             problem = f"`{backref.target}` has a one-line body"

@@ -14,6 +14,7 @@ CODES = (
     "ORM003",
     "ORM004",
     "ORM101",
+    "ORM102",
     "ORM201",
     "ORM202",
     "ORM203",

@@ -8,6 +8,7 @@ and relationships.
 from __future__ import annotations
 
 from orm_modernize.rule import Rule
+from orm_modernize.rules.backref_cascade import BackrefCascade
 from orm_modernize.rules.bound_metadata import BoundMetadata
 from orm_modernize.rules.case_when_list import CaseWhenList
 from orm_modernize.rules.classical_mapper import ClassicalMapper
@@ -48,6 +49,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     RemovedQueryApi,
     QueryUpdateDelete,
     LegacySessionTransactions,
+    BackrefCascade,
     ExecuteStringSql,
     ConnectionlessExecution,
     ExecuteParameterArguments,

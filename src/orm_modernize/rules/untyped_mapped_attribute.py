@@ -25,6 +25,12 @@ SHARED = frozenset(
     }
 )  # fmt: skip
 
+# `lazy=` strategies that load the collection or object itself: `Mapped[]` fits
+# (`"dynamic"` is `DynamicMapped`, `"write_only"` `WriteOnlyMapped`).
+LOADED = frozenset(
+    {"select", "joined", "selectin", "subquery", "immediate", "raise", "raise_on_sql"}
+)
+
 
 class UntypedMappedAttribute(Rule):
     """
@@ -64,7 +70,9 @@ class UntypedMappedAttribute(Rule):
     A relationship is annotated only when the foreign keys say its direction:
     `Mapped[list["Post"]]` when they are on the other class (or it has
     `secondary`), `Mapped[Optional["User"]]` when they are here; `uselist`,
-    `collection_class` and `lazy="dynamic"` relationships are left alone.
+    `collection_class` and relationships whose `lazy=` is not a loading
+    strategy of `Mapped[]` (`"dynamic"`, `"write_only"`, a non-literal) are
+    left alone.
 
     Reported without a fix: a column with only a `ForeignKey` (its type comes
     from the referenced column, an annotation would replace it), an argument
@@ -152,11 +160,13 @@ class UntypedMappedAttribute(Rule):
     def _relationship(
         self, owner: cst.ClassDef, assign: cst.Assign, call: cst.Call
     ) -> None:
+        lazy = keyword_argument(call, "lazy")
         if (
             any(
                 keyword_argument(call, k) is not None
-                for k in ("uselist", "collection_class", "lazy", "argument")
+                for k in ("uselist", "collection_class", "argument")
             )
+            or (lazy is not None and string_value(lazy.value) not in LOADED)
             or not call.args
             or call.args[0].keyword is not None
         ):

@@ -10,6 +10,9 @@ from orm_modernize.semantic import Evidence, in_import_fallback, top_level_state
 from orm_modernize.transforms import Replacer, imported_root
 
 REGISTRY_NAME = "mapper_registry"
+HOOK_FINDING = (
+    "`mapper()` was removed in SQLAlchemy 2.0; in `__mapper_cls__` call `Mapper()`"
+)
 REGISTRY = frozenset({"sqlalchemy.orm.registry", "sqlalchemy.orm.decl_api.registry"})
 
 
@@ -90,7 +93,8 @@ class ClassicalMapper(Rule):
         if calls:
             fix = self._fix(calls)
             for call, _ in calls:
-                self.report(call, fix=fix)
+                hooked = self._in_mapper_cls_hook(call)
+                self.report(call, fix=fix, message=HOOK_FINDING if hooked else None)
 
     def _fix(self, mappings: list[tuple[cst.Call, Evidence]]) -> Fix | None:
         statements: dict[int, cst.CSTNode] = {}

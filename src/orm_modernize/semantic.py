@@ -670,7 +670,7 @@ class Semantic:
                     self.is_one_of(arg.value, DECLARATIVE_BASE_CLASSES)
                     for arg in statement.bases
                 ) or any(
-                    self.is_one_of(_decorator_target(d), AS_DECLARATIVE)
+                    self.is_one_of(decorator_target(d), AS_DECLARATIVE)
                     for d in statement.decorators
                 ):
                     found[statement.name.value] = statement
@@ -975,13 +975,14 @@ def module_imports(
                     yield source, alias.evaluated_name, alias.evaluated_alias
 
 
-def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
+def decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
+    """`f` of a decorator written `@f` or `@f(...)`."""
     node = decorator.decorator
     return node.func if isinstance(node, cst.Call) else node
 
 
 def _decorator_name(decorator: cst.Decorator) -> str:
-    node = _decorator_target(decorator)
+    node = decorator_target(decorator)
     if isinstance(node, cst.Attribute):
         return node.attr.value
     return node.value if isinstance(node, cst.Name) else ""

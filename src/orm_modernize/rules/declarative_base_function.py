@@ -11,6 +11,7 @@ from orm_modernize.rule import Rule
 from orm_modernize.semantic import (
     AS_DECLARATIVE,
     DECLARATIVE_BASE_FUNCTIONS,
+    decorator_target,
     in_import_fallback,
 )
 from orm_modernize.transforms import (
@@ -75,7 +76,7 @@ class DeclarativeBaseFunction(Rule):
             (
                 d
                 for d in node.decorators
-                if self.semantic.is_one_of(_called(d.decorator), AS_DECLARATIVE)
+                if self.semantic.is_one_of(decorator_target(d), AS_DECLARATIVE)
             ),
             None,
         )
@@ -126,7 +127,7 @@ class DeclarativeBaseFunction(Rule):
             new,
             safe=False,
             imports=(needed,) if needed else (),
-            unused=imported_root(_called(call)),
+            unused=imported_root(decorator_target(decorator)),
         )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -200,11 +201,6 @@ class DeclarativeBaseFunction(Rule):
             imports=(needed,) if needed else (),
             unused=(call.func.value,) if isinstance(call.func, cst.Name) else (),
         )
-
-
-def _called(expr: cst.BaseExpression) -> cst.BaseExpression:
-    """`f` of a decorator written `@f` or `@f(...)`."""
-    return expr.func if isinstance(expr, cst.Call) else expr
 
 
 def _spaced(statement: StatementT, blank: int) -> StatementT:

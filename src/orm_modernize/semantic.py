@@ -384,10 +384,16 @@ class Semantic:
         return False
 
     def _enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        return next(
+            (p for p in self.ancestors(node) if isinstance(p, cst.FunctionDef)), None
+        )
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """The nodes that contain `node`, innermost first."""
         parent = self.parent(node)
-        while parent is not None and not isinstance(parent, cst.FunctionDef):
+        while parent is not None:
+            yield parent
             parent = self.parent(parent)
-        return parent
 
     def assigned_values(self, name: cst.Name) -> Iterator[cst.CSTNode | None]:
         """The value each binding of `name` gives it; None where it is no plain value.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import libcst as cst
 
 from orm_modernize.project import ProjectIndex
@@ -208,15 +206,9 @@ class BackrefCascade(Rule):
         )
 
     def _in_adding_call(self, node: cst.CSTNode) -> bool:
-        for above in self._ancestors(node):
+        for above in self.semantic.ancestors(node):
             if isinstance(above, cst.Call) and called_name(above) in ADDING:
                 return True
             if isinstance(above, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
                 return False
         return False
-
-    def _ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        parent = self.semantic.parent(node)
-        while parent is not None:
-            yield parent
-            parent = self.semantic.parent(parent)

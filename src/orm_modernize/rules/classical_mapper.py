@@ -174,15 +174,10 @@ class ClassicalMapper(Rule):
     def _in_mapper_cls_hook(self, call: cst.Call) -> bool:
         """Inside a declarative class's `__mapper_cls__`, which declarative calls
         in place of `mapper()` to map that class."""
-        node = self.semantic.parent(call)
-        while node is not None:
-            if (
-                isinstance(node, cst.FunctionDef)
-                and node.name.value == "__mapper_cls__"
-            ):
-                return True
-            node = self.semantic.parent(node)
-        return False
+        return any(
+            isinstance(node, cst.FunctionDef) and node.name.value == "__mapper_cls__"
+            for node in self.semantic.ancestors(call)
+        )
 
 
 def _after(

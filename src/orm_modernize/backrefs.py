@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from orm_modernize.datatypes import ForeignBackref
 from orm_modernize.relationships import (
     RELATIONSHIP_FUNCTIONS,
     class_body_calls,
@@ -65,6 +66,8 @@ class Backref:
     evidence: Evidence
     options: tuple[cst.Arg, ...] = ()  # what the new relationship carries
     problem: str | None = None  # why it cannot be written out
+    # The other class is in another module, which declares the new relationship.
+    elsewhere: ForeignBackref | None = None
 
     @property
     def self_referential(self) -> bool:
@@ -76,25 +79,39 @@ class Backref:
             keyword=cst.Name("back_populates"), value=self._string(self.name)
         )
 
-    def reverse(self, indent: int = 4) -> cst.SimpleStatementLine:
-        """`name = relationship("Owner", back_populates="attribute", ...)`, with
-        an argument per line when one line at `indent` would pass 88 columns."""
+    def arguments(self) -> list[str]:
+        """The new relationship's arguments, as code:
+        `"Owner", back_populates="attribute", ...`."""
         args = [
             cst.Arg(self._string(self.owner.name.value)),
             keyword("back_populates", self._string(self.attribute)),
             *self.options,
         ]
-        func = code_of(self.call.func)
-        spelled = [
-            code_of(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in args
-        ]
-        line = f"{self.name} = {func}({', '.join(spelled)})"
-        if indent + len(line) > LINE_LENGTH:
-            inner = "".join(f"    {a},\n" for a in spelled)
-            line = f"{self.name} = {func}(\n{inner})"
-        statement = cst.parse_statement(line + "\n")
-        assert isinstance(statement, cst.SimpleStatementLine)
-        return statement
+        return [code_of(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in args]
+
+    def reverse(self, indent: int = 4) -> cst.SimpleStatementLine:
+        """The new relationship, declared in the other class's body."""
+        return statement(self.name, code_of(self.call.func), self.arguments(), indent)
+
+    def foreign(self, semantic: Semantic) -> ForeignBackref | None:
+        """What another module needs to declare the new relationship: None when an
+        option is not a literal, whose names would mean something else there."""
+        if not all(_constant(a.value, lambdas=False) for a in self.options):
+            return None
+        func = self.call.func
+        return ForeignBackref(
+            module=semantic.module_name,
+            owner=self.owner.name.value,
+            attribute=self.attribute,
+            target=self.target,
+            name=self.name,
+            function=code_of(func),
+            flask=not semantic.is_one_of(
+                func, {f"sqlalchemy.orm.{name}" for name in RELATIONSHIP_FUNCTIONS}
+            ),
+            arguments=tuple(self.arguments()),
+            safe=self.evidence is Evidence.PROVEN,
+        )
 
     def _string(self, text: str) -> cst.SimpleString:
         """A string literal quoted as the `backref` name was."""
@@ -103,6 +120,20 @@ class Backref:
             value = value.args[0].value
         quote = value.quote if isinstance(value, cst.SimpleString) else '"'
         return cst.SimpleString(f"{quote}{text}{quote}")
+
+
+def statement(
+    name: str, function: str, arguments: list[str] | tuple[str, ...], indent: int
+) -> cst.SimpleStatementLine:
+    """`name = function(arguments)`, with an argument per line when one line at
+    `indent` would pass 88 columns."""
+    line = f"{name} = {function}({', '.join(arguments)})"
+    if indent + len(line) > LINE_LENGTH:
+        inner = "".join(f"    {a},\n" for a in arguments)
+        line = f"{name} = {function}(\n{inner})"
+    parsed = cst.parse_statement(line + "\n")
+    assert isinstance(parsed, cst.SimpleStatementLine)
+    return parsed
 
 
 def module_backrefs(semantic: Semantic) -> list[Backref]:
@@ -233,17 +264,23 @@ def carried_options(
     return tuple(options), None
 
 
-def _constant(node: cst.BaseExpression) -> bool:
-    """A literal, or a lambda (evaluated at mapper configuration)."""
-    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.Lambda)):
+def _constant(node: cst.BaseExpression, *, lambdas: bool = True) -> bool:
+    """A literal, or (with `lambdas`) a lambda, evaluated at mapper configuration
+    with the names of the module it is in."""
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
         return True
+    if isinstance(node, cst.Lambda):
+        return lambdas
     if isinstance(node, cst.ConcatenatedString):
-        return _constant(node.left) and _constant(node.right)
+        return _constant(node.left, lambdas=lambdas) and _constant(
+            node.right, lambdas=lambdas
+        )
     if isinstance(node, cst.Name):
         return node.value in ("True", "False", "None")
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(
-            isinstance(e, cst.Element) and _constant(e.value) for e in node.elements
+            isinstance(e, cst.Element) and _constant(e.value, lambdas=lambdas)
+            for e in node.elements
         )
     return False
 

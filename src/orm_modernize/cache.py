@@ -30,6 +30,7 @@ from orm_modernize.atomic import write_atomically
 from orm_modernize.datatypes import (
     Diagnostic,
     FileResult,
+    ForeignBackref,
     HelperCall,
     QueryHelper,
     TextEdit,
@@ -237,6 +238,8 @@ def _without_source(result: FileResult) -> FileResult:
         applied=result.applied,
         helpers=result.helpers,
         helper_calls=result.helper_calls,
+        foreign_backrefs=result.foreign_backrefs,
+        declarable_backrefs=result.declarable_backrefs,
     )
 
 
@@ -246,6 +249,8 @@ def _result_json(result: FileResult) -> dict[str, Any]:
         "applied": [asdict(d) for d in result.applied],
         "helpers": [asdict(h) for h in result.helpers],
         "helper_calls": [asdict(c) for c in result.helper_calls],
+        "foreign_backrefs": [asdict(b) for b in result.foreign_backrefs],
+        "declarable_backrefs": [asdict(b) for b in result.declarable_backrefs],
     }
 
 
@@ -263,4 +268,12 @@ def _result(data: dict[str, Any], path: Path) -> FileResult:
             QueryHelper(**{**h, "shapes": tuple(h["shapes"])}) for h in data["helpers"]
         ),
         helper_calls=tuple(HelperCall(**c) for c in data["helper_calls"]),
+        foreign_backrefs=_backrefs(data["foreign_backrefs"]),
+        declarable_backrefs=_backrefs(data["declarable_backrefs"]),
+    )
+
+
+def _backrefs(data: list[dict[str, Any]]) -> tuple[ForeignBackref, ...]:
+    return tuple(
+        ForeignBackref(**{**b, "arguments": tuple(b["arguments"])}) for b in data
     )

@@ -152,6 +152,27 @@ class HelperCall:
 
 
 @dataclass(frozen=True)
+class ForeignBackref:
+    """A `backref=` whose other class is mapped in another module of the project:
+    the relationship that class must declare for the backref to become a
+    `back_populates` pair. The runner edits both modules or neither."""
+
+    module: str  # dotted name of the module declaring the `backref=`
+    owner: str  # the class declaring it
+    attribute: str  # the relationship with the `backref=`
+    target: str  # the other class
+    name: str  # the attribute the backref makes on it
+    function: str  # how the owner spells `relationship` (`db.relationship`)
+    flask: bool  # `function` is an attribute of Flask-SQLAlchemy's `db`
+    arguments: tuple[str, ...]  # the new relationship's arguments, as code
+    safe: bool  # both ends are provably SQLAlchemy
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.module, self.owner, self.attribute)
+
+
+@dataclass(frozen=True)
 class FileResult:
     """Everything the engine learned about one file."""
 
@@ -165,6 +186,10 @@ class FileResult:
     # file's calls of such helpers allow: the runner converts both ends or neither.
     helpers: tuple[QueryHelper, ...] = ()
     helper_calls: tuple[HelperCall, ...] = ()
+    # Backrefs to classes of other modules that this file declares, and those of
+    # the project's it can write out on one of its own classes (their safety here).
+    foreign_backrefs: tuple[ForeignBackref, ...] = ()
+    declarable_backrefs: tuple[ForeignBackref, ...] = ()
     # Why the file was not checked: "generated" (marked `@generated`) or
     # "migration" (an Alembic revision, unless migrations are included).
     skipped: str | None = None

@@ -13,6 +13,7 @@ from orm_modernize import noqa, tree
 from orm_modernize.datatypes import (
     Diagnostic,
     FileResult,
+    ForeignBackref,
     HelperCall,
     QueryHelper,
     Replacement,
@@ -73,6 +74,8 @@ def lint_source(
     # the facts: holding its Semantic would keep that pass's tree alive).
     helpers: tuple[QueryHelper, ...] = ()
     helper_calls: tuple[HelperCall, ...] = ()
+    foreign_backrefs: tuple[ForeignBackref, ...] = ()
+    declarable_backrefs: tuple[ForeignBackref, ...] = ()
     for passes in range(MAX_PASSES):
         if passes:
             # Fixes may share a node between two places; the analyses key on
@@ -84,6 +87,8 @@ def lint_source(
         if passes == 0:
             helpers = tuple(semantic.helpers)
             helper_calls = tuple(semantic.helper_calls)
+            foreign_backrefs = tuple(semantic.foreign_backrefs)
+            declarable_backrefs = tuple(semantic.declarable_backrefs)
         pairs = sorted(
             (
                 (v, _diagnostic(v, semantic.positions[v.node], settings))
@@ -143,6 +148,8 @@ def lint_source(
         errors=tuple(errors),
         helpers=helpers,
         helper_calls=helper_calls,
+        foreign_backrefs=foreign_backrefs,
+        declarable_backrefs=declarable_backrefs,
     )
 
 

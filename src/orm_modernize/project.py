@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from orm_modernize.datatypes import QueryHelper
+from orm_modernize.datatypes import ForeignBackref, QueryHelper
 from orm_modernize.pins import Pin, lowest_floor
 
 # Base = declarative_base(...) / sa_orm.declarative_base(...) / automap_base(...)
@@ -63,6 +63,10 @@ class ProjectIndex:
     # those whose every call in the project converts: both ends are rewritten.
     query_helpers: frozenset[QueryHelper] = frozenset()
     accepted_helpers: frozenset[QueryHelper] = frozenset()
+    # Backrefs to a class of another module (found by a first run), and those the
+    # module of that class can declare: both modules are rewritten.
+    foreign_backrefs: frozenset[ForeignBackref] = frozenset()
+    accepted_backrefs: frozenset[ForeignBackref] = frozenset()
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
         """Whether a module can hold anything a rule reports: it names SQLAlchemy

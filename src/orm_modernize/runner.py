@@ -1,10 +1,12 @@
 """Files in, results out: discovery, project pre-pass, parallel map, atomic writes,
-and the extra runs that convert a query helper together with its callers."""
+and the extra runs that rewrite two modules together: a query helper with its
+callers, a `backref=` with the other class's module."""
 
 from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -76,6 +78,8 @@ def run(
     helpers = frozenset(h for r in checked for h in r.helpers)
     if helpers:
         checked = _with_shared_helpers(checked, helpers, checker, project)
+    if any(r.foreign_backrefs for r in checked):
+        checked = _with_foreign_backrefs(checked, checker, project)
     if cache is not None:
         cache.save()
     results.extend(checked)
@@ -268,6 +272,47 @@ def _with_shared_helpers(
         r.path: r
         for r in checker.check_all(items, replace(shared, accepted_helpers=accepted))
     }
+    return [_merged(r, final[r.path]) if r.path in final else r for r in results]
+
+
+def _with_foreign_backrefs(
+    results: list[FileResult], checker: _Checker, project: ProjectIndex
+) -> list[FileResult]:
+    """Backrefs to a class of another module, written out at both ends or not at
+    all: the class must be defined by one module of the run, which a first run
+    says can declare the new relationship; a last run over both ends rewrites
+    them."""
+    pending = {b.key: (r.path, b) for r in results for b in r.foreign_backrefs}
+    current = {r.path: s for r in results if (s := _current(r)) is not None}
+    defining: dict[str, list[Path]] = {}  # class name -> the modules defining one
+    for name in {b.target for _, b in pending.values()}:
+        header = re.compile(rb"^class\s+" + re.escape(name.encode()) + rb"\b", re.M)
+        defining[name] = [
+            path
+            for path, source in current.items()
+            if name.encode() in source and header.search(source)
+        ]
+    target = {
+        key: found[0]
+        for key, (_, backref) in pending.items()
+        if len(found := defining[backref.target]) == 1
+    }
+    shared = replace(
+        project, foreign_backrefs=frozenset(b for _, b in pending.values())
+    )
+    probed = [(path, current[path]) for path in sorted(set(target.values()))]
+    accepted = {  # the safety is that of both ends
+        backref.key: backref
+        for result in checker.probing().check_all(probed, shared)
+        for backref in result.declarable_backrefs
+        if target.get(backref.key) == result.path
+    }
+    if not accepted:
+        return results
+    paths = {target[key] for key in accepted} | {pending[key][0] for key in accepted}
+    items: list[tuple[Path, bytes | str]] = [(p, current[p]) for p in sorted(paths)]
+    both = replace(shared, accepted_backrefs=frozenset(accepted.values()))
+    final = {r.path: r for r in checker.check_all(items, both)}
     return [_merged(r, final[r.path]) if r.path in final else r for r in results]
 
 

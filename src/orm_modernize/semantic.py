@@ -18,7 +18,12 @@ from typing import Optional, TypeVar, cast
 import libcst as cst
 
 from orm_modernize import noqa, tree
-from orm_modernize.datatypes import HelperCall, ImportSpec, QueryHelper
+from orm_modernize.datatypes import (
+    ForeignBackref,
+    HelperCall,
+    ImportSpec,
+    QueryHelper,
+)
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex, module_name
 from orm_modernize.relationships import Relationships
@@ -185,6 +190,9 @@ class Semantic:
         # the runner (see `helpers.py`).
         self.helpers: list[QueryHelper] = []
         self.helper_calls: list[HelperCall] = []
+        # The same for backrefs to classes of other modules (see ORM406).
+        self.foreign_backrefs: list[ForeignBackref] = []
+        self.declarable_backrefs: list[ForeignBackref] = []
         # The Query chain starting at each node the Query rules visited (None: no
         # chain), shared by those rules within the pass.
         self.query_chains: dict[cst.CSTNode, QueryChain | None] = {}
@@ -520,6 +528,27 @@ class Semantic:
             func.value.value == "db"
             and values
             and all(isinstance(v, cst.ImportFrom) for v in values)
+            and (self.imports_sqlalchemy or bool(self.mapped_classes))
+        ):
+            return Evidence.LIKELY
+        return Evidence.NONE
+
+    def module_db(self, name: str) -> Evidence:
+        """Is the module-level `name` Flask-SQLAlchemy's `db`, as `orm_function`
+        judges a `db.relationship` of the module?"""
+        bound = self.scope(self.module)
+        if bound is None or name not in bound:
+            return Evidence.NONE
+        values = self.top_level.assigned.get(name, [])
+        assignments = bound[name]
+        if len(values) == len(assignments) and self._flask_sqlalchemy(list(values)):
+            return Evidence.PROVEN
+        if (
+            name == "db"
+            and all(
+                isinstance(a, ImportAssignment) and isinstance(a.node, cst.ImportFrom)
+                for a in assignments
+            )
             and (self.imports_sqlalchemy or bool(self.mapped_classes))
         ):
             return Evidence.LIKELY

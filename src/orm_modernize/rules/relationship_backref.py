@@ -6,12 +6,23 @@ from dataclasses import replace
 
 import libcst as cst
 
-from orm_modernize.backrefs import Backref, carried_options, module_backrefs
-from orm_modernize.datatypes import Edit, Fix
+from orm_modernize.backrefs import (
+    Backref,
+    carried_options,
+    module_backrefs,
+    statement,
+)
+from orm_modernize.datatypes import Edit, Fix, ForeignBackref, ImportSpec
+from orm_modernize.project import ProjectIndex
 from orm_modernize.relationships import is_abstract
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
-from orm_modernize.transforms import Replacer, class_body_names, imported_root
+from orm_modernize.transforms import (
+    Replacer,
+    class_body_names,
+    code_of,
+    imported_root,
+)
 
 
 class RelationshipBackref(Rule):
@@ -62,11 +73,19 @@ class RelationshipBackref(Rule):
     `secondary`, the joins, `foreign_keys`, `remote_side`). Unsafe when
     `relationship` is only Flask-SQLAlchemy's `db` imported from elsewhere.
 
-    All the backrefs of a module are rewritten together, in one fix. Reported
-    without a fix: the other class in another module, unknown or
-    `__abstract__`, an option that names something of the class's own body, a
-    `backref` that is not a string or a `backref()` call, or a class that
-    already has the attribute.
+    All the backrefs of a module are rewritten together, in one fix.
+
+    When the other class is mapped in another module checked in the same run,
+    both modules are rewritten, or neither: that module reports its class's
+    missing relationship (adding the `relationship` import it needs), and both
+    ends are unsafe if either is. Its options must then be literals, which mean
+    the same in any module (strings name classes and tables). A run that sees
+    only one of the modules (pre-commit's, on one changed file) leaves both.
+
+    Reported without a fix: the other class unknown, `__abstract__`, or defined
+    by more than one module, an option that names something of the class's
+    own body, a `backref` that is not a string or a `backref()` call, or a class
+    that already has the attribute.
 
     Whichever spelling, SQLAlchemy 2.0 no longer cascades an object into the
     session along a backref (`post.author = user` no longer adds `post` to
@@ -84,19 +103,33 @@ class RelationshipBackref(Rule):
     fix_availability = "sometimes"
     triggers = (b"backref",)
 
+    @classmethod
+    def triggered(cls, source: bytes, project: ProjectIndex | None) -> bool:
+        if b"backref" in source:
+            return True
+        return project is not None and any(
+            b.target.encode() in source
+            for b in project.foreign_backrefs | project.accepted_backrefs
+        )
+
     def visit_Module(self, node: cst.Module) -> None:
         backrefs = [self._checked(b) for b in module_backrefs(self.semantic)]
         fixable = [
             b
             for b in backrefs
-            if b.problem is None and not self.semantic.suppressed(self.code, b.arg)
+            if b.problem is None
+            and b.elsewhere is None
+            and not self.semantic.suppressed(self.code, b.arg)
         ]
         fix = self._fix(fixable) if fixable else None
         for backref in backrefs:
             if backref.problem is not None:
                 self.report(backref.arg, message=f"{self.message} ({backref.problem})")
+            elif backref.elsewhere is not None:
+                self.report(backref.arg, fix=self._fix_elsewhere(backref))
             else:
                 self.report(backref.arg, fix=fix)
+        self._declare_foreign()
 
     def _checked(self, backref: Backref) -> Backref:
         """The backref with its options as the other class's body must spell
@@ -106,9 +139,12 @@ class RelationshipBackref(Rule):
         target = self.semantic.mapped_classes.get(backref.target)
         problem: str | None
         if target is None:
+            elsewhere = self._elsewhere(backref)
+            if elsewhere is not None:
+                return replace(backref, elsewhere=elsewhere)
             problem = (
-                f"`{backref.target}` is not a declarative class of this module:"
-                f" declare `{backref.name}` on it by hand"
+                f"`{backref.target}` is not a declarative class of this module"
+                f" or of one checked with it: declare `{backref.name}` on it by hand"
             )
         elif is_abstract(target):
             problem = (
@@ -125,16 +161,129 @@ class RelationshipBackref(Rule):
                 return replace(backref, options=options)
         return replace(backref, problem=problem)
 
+    # -- the other class in another module -------------------------------------------
+    # The runner checks the project once, collecting the backrefs to classes of
+    # other modules; then the modules of those classes, which say which they can
+    # declare; then both ends of those, with `accepted_backrefs` set.
+    def _elsewhere(self, backref: Backref) -> ForeignBackref | None:
+        """The accepted backref to a class of another module, or None (noting
+        the backref for the runner when the other module may declare it)."""
+        project = self.semantic.project
+        if backref.target not in project.mapped:
+            return None
+        foreign = backref.foreign(self.semantic)
+        if foreign is None or self.semantic.suppressed(self.code, backref.arg):
+            return None
+        accepted = {b.key: b for b in project.accepted_backrefs}
+        if foreign.key in accepted:
+            return accepted[foreign.key]
+        self.semantic.foreign_backrefs.append(foreign)
+        return None
+
+    def _fix_elsewhere(self, backref: Backref) -> Fix:
+        """This end of a pair the other class's module completes in the same run;
+        both ends are as safe as the less safe of the two."""
+        assert backref.elsewhere is not None
+        return Fix.replace(
+            backref.arg,
+            backref.back_populates(),
+            safe=backref.elsewhere.safe,
+            unused=_freed([backref]),
+        )
+
+    def _declare_foreign(self) -> None:
+        """The other end: declare on this module's classes the relationships that
+        backrefs of other modules make, as far as each class can take them."""
+        project = self.semantic.project
+        pending = {b.key: b for b in project.foreign_backrefs}
+        pending.update((b.key, b) for b in project.accepted_backrefs)
+        accepted = {b.key for b in project.accepted_backrefs}
+        taken: set[tuple[str, str]] = set()
+        groups: dict[tuple[str, bool], list[tuple[ForeignBackref, str]]] = {}
+        imports: dict[tuple[str, bool], list[ImportSpec]] = {}
+        for foreign in sorted(pending.values(), key=lambda b: b.key):
+            target = self.semantic.mapped_classes.get(foreign.target)
+            if (
+                target is None
+                or (foreign.target, foreign.name) in taken
+                or is_abstract(target)
+                or not isinstance(target.body, cst.IndentedBlock)
+                or foreign.name in class_body_names(target.body)
+                or self.semantic.suppressed(self.code, target.name)
+            ):
+                continue
+            function = self._function(foreign, target)
+            if function is None:
+                continue
+            spelled, needed, evidence = function
+            taken.add((foreign.target, foreign.name))
+            if foreign.key not in accepted:
+                safe = foreign.safe and evidence is Evidence.PROVEN
+                self.semantic.declarable_backrefs.append(replace(foreign, safe=safe))
+                continue
+            group = (foreign.target, foreign.safe)
+            groups.setdefault(group, []).append((foreign, spelled))
+            if needed is not None:
+                imports.setdefault(group, []).append(needed)
+        for (name, safe), declared in groups.items():
+            classdef = self.semantic.mapped_classes[name]
+            indent = self._indent(classdef)
+            statements = [
+                statement(b.name, spelled, b.arguments, len(indent))
+                for b, spelled in declared
+            ]
+            fix = Fix(
+                (Edit(classdef, _with_statements(classdef, statements)),),
+                safe=safe,
+                imports=tuple(dict.fromkeys(imports.get((name, safe), []))),
+            )
+            for foreign, _ in declared:
+                self.report(
+                    classdef.name,
+                    fix=fix,
+                    message=(
+                        f"`{name}` does not declare `{foreign.name}`, which"
+                        f" `backref=` of `{foreign.owner}.{foreign.attribute}`"
+                        f" makes in `{foreign.module}`"
+                    ),
+                )
+
+    def _function(
+        self, foreign: ForeignBackref, target: cst.ClassDef
+    ) -> tuple[str, ImportSpec | None, Evidence] | None:
+        """How this module spells `relationship` for the new relationship: the
+        same Flask-SQLAlchemy `db` as the other end, or `sqlalchemy.orm`'s (its
+        import added if need be)."""
+        if foreign.flask:
+            root = foreign.function.split(".", 1)[0]
+            evidence = self.semantic.module_db(root)
+            if evidence is Evidence.NONE:
+                return None
+            return f"{root}.relationship", None, evidence
+        body = target.body
+        if isinstance(body, cst.IndentedBlock) and "relationship" in class_body_names(
+            body
+        ):
+            return None
+        found = self.semantic.reference(target, "sqlalchemy.orm", "relationship")
+        if found is None:
+            return None
+        expression, needed = found
+        return code_of(expression), needed, Evidence.PROVEN
+
+    def _indent(self, classdef: cst.ClassDef) -> str:
+        return (
+            getattr(classdef.body, "indent", None)
+            or self.semantic.module.default_indent
+        )
+
     def _fix(self, backrefs: list[Backref]) -> Fix:
         """One fix for the module: each class that gains relationships is
         replaced once, with its own `backref=` arguments rewritten."""
         classes = self.semantic.mapped_classes
         added: dict[str, list[cst.SimpleStatementLine]] = {}
         for backref in backrefs:
-            body = classes[backref.target].body
-            indent = (
-                getattr(body, "indent", None) or self.semantic.module.default_indent
-            )
+            indent = self._indent(classes[backref.target])
             added.setdefault(backref.target, []).append(backref.reverse(len(indent)))
         rewritten = {id(b.arg): b.back_populates() for b in backrefs}
         edits = []
@@ -148,14 +297,21 @@ class RelationshipBackref(Rule):
             new = _with_statements(replaced, added.get(name, []))
             edits.append(Edit(classdef, new))
         safe = all(b.evidence is Evidence.PROVEN for b in backrefs)
-        # `backref` itself, once no call of it is left
-        freed = {
-            name
-            for b in backrefs
-            if isinstance(b.arg.value, cst.Call)
-            for name in imported_root(b.arg.value.func)
-        }
-        return Fix(tuple(edits), safe=safe, unused=tuple(sorted(freed)))
+        return Fix(tuple(edits), safe=safe, unused=_freed(backrefs))
+
+
+def _freed(backrefs: list[Backref]) -> tuple[str, ...]:
+    """`backref` itself, once no call of it is left."""
+    return tuple(
+        sorted(
+            {
+                name
+                for b in backrefs
+                if isinstance(b.arg.value, cst.Call)
+                for name in imported_root(b.arg.value.func)
+            }
+        )
+    )
 
 
 def _with_statements(

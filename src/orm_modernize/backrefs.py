@@ -51,6 +51,7 @@ DEFERRABLE = frozenset(
 # Given to the backref by the relationship unless `backref()` sets them.
 INHERITED = ("viewonly", "post_update", "passive_updates", "sync_backref")
 LINE_LENGTH = 88  # black's and ruff's
+NO_SPACE = cst.SimpleWhitespace("")
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,29 @@ class Backref:
             keyword("back_populates", self._string(self.attribute)),
             *self.options,
         ]
-        return [code_of(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in args]
+        # Without the comma and the line break that may follow the last argument.
+        bare = {"comma": cst.MaybeSentinel.DEFAULT, "whitespace_after_arg": NO_SPACE}
+        return [code_of(a.with_changes(**bare)) for a in args]
 
     def reverse(self, indent: int = 4) -> cst.SimpleStatementLine:
         """The new relationship, declared in the other class's body."""
         return statement(self.name, code_of(self.call.func), self.arguments(), indent)
 
+    def non_literal_option(self) -> str | None:
+        """The first option whose value is not a literal."""
+        return next(
+            (
+                a.keyword.value
+                for a in self.options
+                if a.keyword is not None and not _constant(a.value, lambdas=False)
+            ),
+            None,
+        )
+
     def foreign(self, semantic: Semantic) -> ForeignBackref | None:
         """What another module needs to declare the new relationship: None when an
         option is not a literal, whose names would mean something else there."""
-        if not all(_constant(a.value, lambdas=False) for a in self.options):
+        if self.non_literal_option() is not None:
             return None
         func = self.call.func
         return ForeignBackref(

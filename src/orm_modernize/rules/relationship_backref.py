@@ -139,13 +139,25 @@ class RelationshipBackref(Rule):
         target = self.semantic.mapped_classes.get(backref.target)
         problem: str | None
         if target is None:
-            elsewhere = self._elsewhere(backref)
-            if elsewhere is not None:
+            if backref.target not in self.semantic.project.mapped:
+                problem = (
+                    f"`{backref.target}` is not a declarative class of this module"
+                    f" or of one checked with it: declare `{backref.name}` on it"
+                    " by hand"
+                )
+            elif (option := backref.non_literal_option()) is not None:
+                problem = (
+                    f"`{backref.target}` is mapped in another module, where"
+                    f" `{option}=` may not mean the same: declare `{backref.name}`"
+                    " on it by hand"
+                )
+            elif (elsewhere := self._elsewhere(backref)) is not None:
                 return replace(backref, elsewhere=elsewhere)
-            problem = (
-                f"`{backref.target}` is not a declarative class of this module"
-                f" or of one checked with it: declare `{backref.name}` on it by hand"
-            )
+            else:
+                problem = (
+                    f"`{backref.target}` is mapped in another module, which this"
+                    f" run cannot give `{backref.name}`: declare it there by hand"
+                )
         elif is_abstract(target):
             problem = (
                 f"`{backref.target}` is abstract (`__abstract__ = True`):"
@@ -169,8 +181,6 @@ class RelationshipBackref(Rule):
         """The accepted backref to a class of another module, or None (noting
         the backref for the runner when the other module may declare it)."""
         project = self.semantic.project
-        if backref.target not in project.mapped:
-            return None
         foreign = backref.foreign(self.semantic)
         if foreign is None or self.semantic.suppressed(self.code, backref.arg):
             return None

@@ -859,7 +859,7 @@ class Semantic:
             values = list(self.assigned_values(expr))
             if values and all(self.calls(v, ALIASED) for v in values):
                 return Shape.ENTITY
-            if values and all(self._is_selectable(v) for v in values):
+            if values and all(self.is_selectable(v) for v in values):
                 return Shape.COLUMN  # a Table or a subquery: rows of its columns
             if values and all(self._is_bundle(v) for v in values):
                 return Shape.COLUMN  # rows holding the bundle, never de-duplicated
@@ -878,7 +878,7 @@ class Semantic:
             return Shape.COLUMN
         return Shape.UNKNOWN
 
-    def _is_selectable(self, value: cst.CSTNode | None) -> bool:
+    def is_selectable(self, value: cst.CSTNode | None) -> bool:
         if value is None:
             return False
         if self.is_fixture(value, "tables") or self.calls(value, TABLE_CLASSES):

@@ -60,15 +60,29 @@ class Entity:
 
 
 def removed_join(step: Step, semantic: Semantic) -> bool:
-    """`join("a")`, `join((A, on))`, `join(A.b, B.c)`: forms 2.0 removed."""
+    """`join("a")`, `join((A, on))`, `join(A.b, B.c)`, `join(table, B)`: forms 2.0
+    removed."""
     if step.name not in ("join", "outerjoin"):
         return False
     positional = [a.value for a in step.call.args if a.keyword is None]
     if any(isinstance(v, (cst.BaseString, cst.Tuple)) for v in positional):
         return True
     return len(positional) > 2 or (
-        len(positional) == 2 and _is_relationship(positional[0], semantic)
+        len(positional) == 2
+        and (
+            _is_relationship(positional[0], semantic)
+            or _is_join_target(positional[1], semantic)
+        )
     )
+
+
+def _is_join_target(expr: cst.BaseExpression, semantic: Semantic) -> bool:
+    """A class, an alias or a table where 1.x's `join(a, b)` wanted an ON clause:
+    1.4 joined both in turn; 2.0's `join(target, onclause)` rejects it."""
+    if semantic.shape(expr) is Shape.ENTITY:
+        return True
+    values = list(semantic.assigned_values(expr)) if isinstance(expr, cst.Name) else []
+    return bool(values) and all(semantic.is_selectable(v) for v in values)
 
 
 def removed_options(step: Step, semantic: Semantic) -> bool:
@@ -202,6 +216,14 @@ class PathRewriter:
                     " filter on the alias"
                 )
         targets = self._join_targets(step)
+        if any(
+            len(t) == 1 and _is_join_target(t[0], self.semantic) for t in targets[1:]
+        ):
+            # 1.4 joined it from the target before it, which `join()` would not.
+            raise Refused(
+                f"`{step.name}(a, B)` joined `B` from `a`: write"
+                " `.join(a).join_from(a, B)`"
+            )
         if aliased is not None:
             if from_joinpoint or len(targets) != 1:
                 raise Refused(
@@ -241,6 +263,7 @@ class PathRewriter:
             and not isinstance(positional[0], (cst.BaseString, cst.Tuple))
             and not _is_relationship(positional[0], self.semantic)
             and not isinstance(positional[1], cst.Tuple)
+            and not _is_join_target(positional[1], self.semantic)
         ):
             return [positional]
         targets: list[list[cst.BaseExpression]] = []

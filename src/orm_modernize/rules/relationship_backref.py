@@ -327,17 +327,23 @@ def _freed(backrefs: list[Backref]) -> tuple[str, ...]:
 def _with_statements(
     classdef: cst.ClassDef, statements: list[cst.SimpleStatementLine]
 ) -> cst.ClassDef:
-    """`statements` after the class's attributes: before its first method or
-    nested class, else at the end."""
+    """`statements` after the class's attributes: after the last simple statement
+    before its first method (a nested class, such as a `query_class`, may come
+    first), else before that method, else at the end."""
     if not statements:
         return classdef
     body = classdef.body
     assert isinstance(body, cst.IndentedBlock)
     lines = list(body.body)
-    at = next(
-        (i for i, s in enumerate(lines) if not isinstance(s, cst.SimpleStatementLine)),
-        len(lines),
+    first_method = next(
+        (i for i, s in enumerate(lines) if isinstance(s, cst.FunctionDef)), len(lines)
     )
+    attributes = [
+        i
+        for i, s in enumerate(lines[:first_method])
+        if isinstance(s, cst.SimpleStatementLine)
+    ]
+    at = attributes[-1] + 1 if attributes else first_method
     return classdef.with_changes(
         body=body.with_changes(body=[*lines[:at], *statements, *lines[at:]])
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -12,6 +13,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     import tempfile  # 5 ms of imports that a run writing nothing does not need
 
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    if not mode & 0o222:
+        # Replacing it would succeed (the directory is what permits it), but a
+        # file its owner made read-only is not ours to rewrite.
+        raise PermissionError(errno.EACCES, "the file is read-only", str(path))
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )

@@ -140,6 +140,12 @@ def main() -> None:
     "--quiet", "-q", is_flag=True, help="Print the findings only, no summary."
 )
 @click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Print the traceback of an internal error, for a bug report.",
+)
+@click.option(
     "--exit-zero",
     is_flag=True,
     help="Exit 0 even when something is found (2 still means an error).",
@@ -198,6 +204,7 @@ def check(
     no_cache: bool,
     cache_dir: Path | None,
     statistics: bool,
+    verbose: bool,
     quiet: bool,
     exit_zero: bool,
     exit_non_zero_on_fix: bool,
@@ -289,6 +296,13 @@ def check(
     for result in results:
         for error in result.errors:
             click.echo(f"{display_path(result.path)}: {error}", err=True)
+        if verbose and result.crash is not None:
+            click.echo(result.crash, err=True, nl=False)
+    if not verbose and any(r.crash is not None for r in results):
+        click.echo(
+            "An internal error is a bug: --verbose prints its traceback to report.",
+            err=True,
+        )
     if add_noqa:
         if not quiet:
             plural = "" if added == 1 else "s"

@@ -190,6 +190,8 @@ class FileResult:
     # the project's it can write out on one of its own classes (their safety here).
     foreign_backrefs: tuple[ForeignBackref, ...] = ()
     declarable_backrefs: tuple[ForeignBackref, ...] = ()
+    # The traceback of an internal error, printed with `--verbose`.
+    crash: str | None = None
     # Why the file was not checked: "generated" (marked `@generated`) or
     # "migration" (an Alembic revision, unless migrations are included).
     skipped: str | None = None

@@ -20,6 +20,7 @@ from orm_modernize.datatypes import (
     Settings,
     Violation,
 )
+from orm_modernize.parsing import Unparseable, parse, syntax_error
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
@@ -59,11 +60,9 @@ def lint_source(
     if not active:
         return FileResult(path, source=source)
     try:
-        module = cst.parse_module(source)
-    except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError) as error:
-        return FileResult(
-            path, source=source, errors=(f"cannot parse: {_one_line(error)}",)
-        )
+        module, compiles = parse(source, path)
+    except Unparseable as error:
+        return FileResult(path, source=source, errors=(str(error),))
 
     target = target_version(settings, project)
     applied: list[Diagnostic] = []
@@ -114,7 +113,7 @@ def lint_source(
             break
         chosen = _non_overlapping(wanted, semantic.positions)
         semantic.close()
-        fixed, failed = _apply_verified(module, [v for v, _ in chosen], path)
+        fixed, failed = _apply_verified(module, [v for v, _ in chosen], path, compiles)
         for violation, diagnostic in chosen:
             if violation in failed:
                 refused.add((violation.code, module.code_for_node(violation.node)))
@@ -153,6 +152,10 @@ def lint_source(
     )
 
 
+class RuleError(Exception):
+    """A rule, or applying its fixes, raised `__cause__`; the message names it."""
+
+
 def target_version(settings: Settings, project: ProjectIndex | None) -> str:
     """The SQLAlchemy version fixes must run on: the setting, else the oldest one
     the project's `sqlalchemy` pin admits (1.x counts as 1.4, the version every
@@ -175,7 +178,11 @@ def _collect(
     walked = tree.walk(module)
     semantic = Semantic(module, project, path, walked, source)
     visitors = [rule(semantic) for rule in rules]
-    tree.dispatch(walked[1], visitors)
+    try:
+        tree.dispatch(walked[1], visitors)
+    except tree.VisitorError as error:
+        code = getattr(error.visitor, "code", str(error))
+        raise RuleError(code) from error.__cause__
     violations = [
         _within(v, visitor, target) for visitor in visitors for v in visitor.violations
     ]
@@ -291,24 +298,42 @@ def _non_overlapping(
 
 
 def _apply_verified(
-    module: cst.Module, violations: list[Violation], path: Path
+    module: cst.Module, violations: list[Violation], path: Path, compiles: bool
 ) -> tuple[cst.Module, dict[Violation, str]]:
-    """Apply the fixes; a fix whose output does not compile is left out and named."""
-    fixed = _apply(module, violations)
-    problem = _compile_error(fixed, path)
+    """Apply the fixes; a fix whose output is not valid Python is left out and
+    named."""
+
+    def error(fixed: cst.Module) -> str | None:
+        return syntax_error(fixed.code, path, compiles)
+
+    try:
+        fixed = _apply(module, violations)
+    except Exception as crash:
+        culprits = {v.code for v in violations if _crashes(module, v)}
+        codes = ", ".join(sorted(culprits or {v.code for v in violations}))
+        raise RuleError(f"the fix of {codes}") from crash
+    problem = error(fixed)
     if problem is None:
         return fixed, {}
     failed = {}
     for violation in violations:
-        alone = _compile_error(_apply(module, [violation]), path)
+        alone = error(_apply(module, [violation]))
         if alone is not None:
             failed[violation] = alone
     survivors = [v for v in violations if v not in failed]
     fixed = _apply(module, survivors)
-    if survivors and _compile_error(fixed, path) is not None:
-        # Each compiles alone but not together: keep the file, report them all.
+    if survivors and error(fixed) is not None:
+        # Each is valid alone but not together: keep the file, report them all.
         return module, {v: problem for v in violations}
     return fixed, failed
+
+
+def _crashes(module: cst.Module, violation: Violation) -> bool:
+    try:
+        _apply(module, [violation])
+    except Exception:
+        return True
+    return False
 
 
 def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
@@ -347,18 +372,3 @@ def _imports_binding(
         for spec in module_imports(module)
         if (spec[2] or spec[1] or spec[0]) in names
     ]
-
-
-def _compile_error(module: cst.Module, path: Path) -> str | None:
-    try:
-        compile(module.code, str(path), "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as error:
-        return _one_line(error)
-    return None
-
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, cst.ParserSyntaxError):
-        return f"{error.message} (line {error.raw_line}, column {error.raw_column + 1})"
-    text = " ".join(str(error).split())
-    return text or type(error).__name__

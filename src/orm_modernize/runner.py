@@ -7,6 +7,8 @@ from __future__ import annotations
 import gc
 import os
 import re
+import stat
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -360,7 +362,11 @@ def _facts(
 
 
 def _read(path: Path) -> bytes | str:
+    """The file's bytes, or why it cannot be read. Only a regular file is opened:
+    reading a named pipe called `x.py` would wait forever."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return "cannot read: not a regular file"
         return path.read_bytes()
     except OSError as error:
         return f"cannot read: {error.strerror or error}"
@@ -376,8 +382,17 @@ def _check_file(
         with _collected_after():
             result = lint_source(source, path, settings, project=project)
     except Exception as error:  # the one broad catch: a rule's crash stays in its file
-        detail = " ".join(str(error).split()) or type(error).__name__
-        return FileResult(path, source=source, errors=(f"internal error: {detail}",))
+        if isinstance(error.__cause__ or error, RecursionError):
+            # Not a bug: Python's recursion limit, on code CPython itself compiles.
+            return FileResult(
+                path, source=source, errors=("nested too deeply for the analysis",)
+            )
+        return FileResult(
+            path,
+            source=source,
+            errors=(f"internal error{_where(error)}: {_detail(error)}",),
+            crash="".join(traceback.format_exception(error)),
+        )
     if write and result.changed and result.fixed is not None:
         try:
             write_atomically(path, result.fixed)
@@ -389,6 +404,22 @@ def _check_file(
                 errors=(f"cannot write: {error.strerror or error}",),
             )
     return result
+
+
+def _where(error: Exception) -> str:
+    from orm_modernize.engine import RuleError
+
+    return f" in {error}" if isinstance(error, RuleError) else ""
+
+
+def _detail(error: BaseException) -> str:
+    """The error that started it, on one line, with its type."""
+    from orm_modernize.engine import RuleError
+
+    if isinstance(error, RuleError) and error.__cause__ is not None:
+        error = error.__cause__
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 @contextmanager

@@ -202,18 +202,32 @@ def walk(root: cst.CSTNode) -> tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CS
     return parents, order
 
 
+class VisitorError(Exception):
+    """A visitor raised `__cause__` on a node; `visitor` says which one."""
+
+    def __init__(self, visitor: object) -> None:
+        super().__init__(type(visitor).__name__)
+        self.visitor = visitor
+
+
 def dispatch(order: Sequence[cst.CSTNode], visitors: Sequence[object]) -> None:
-    """Call each visitor's `visit_<NodeType>` on each node, in `order`."""
-    table: dict[type[cst.CSTNode], list[Callable[[cst.CSTNode], object]]] = {}
+    """Call each visitor's `visit_<NodeType>` on each node, in `order`. An error is
+    raised again as a `VisitorError` naming the visitor."""
+    table: dict[
+        type[cst.CSTNode], list[tuple[object, Callable[[cst.CSTNode], object]]]
+    ] = {}
     for visitor in visitors:
         for name in _own_methods(type(visitor)):
             if name.startswith("leave_"):
                 raise TypeError(f"{type(visitor).__name__}.{name}: rules only visit")
             node_type = getattr(cst, name.removeprefix("visit_"))
-            table.setdefault(node_type, []).append(getattr(visitor, name))
+            table.setdefault(node_type, []).append((visitor, getattr(visitor, name)))
     for node in order:
-        for visit in table.get(type(node), ()):
-            visit(node)
+        for visitor, visit in table.get(type(node), ()):
+            try:  # free in Python 3.11 until something raises
+                visit(node)
+            except Exception as error:
+                raise VisitorError(visitor) from error
 
 
 def _own_methods(visitor: type) -> set[str]:

@@ -1,0 +1,99 @@
+"""Parsing a file into a LibCST tree without ever crashing on it.
+
+LibCST's native parser overflows the C stack, killing the process with SIGSEGV, on
+nesting that CPython refuses anyway (2,000 brackets; CPython allows 200), or on a
+chain of 10,000 operators. So CPython's own compiler reads each file first: it is
+a twentieth of LibCST's parse, and whatever it compiles, LibCST parses or fails on
+with an exception. A file it rejects as a syntax error may still be newer Python
+than the one running the tool (a `type` statement on 3.11), which LibCST reads:
+that file is parsed after a cheap check of its nesting.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from pathlib import Path
+
+import libcst as cst
+
+# CPython's own limit on nested brackets (MAXLEVEL in its tokenizer).
+MAX_BRACKETS = 200
+# Tokens at one bracket level without a comma: a chain `a + b + ...` or
+# `x.a.b...` whose tree is as deep. LibCST's Python side gives up near 500.
+MAX_CHAIN = 2_000
+
+
+class Unparseable(Exception):
+    """Why a file has no tree; the message is one line."""
+
+
+def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
+    """The tree of `source`, and whether the running Python compiles it (when not,
+    fixes are checked with LibCST's parser instead of `compile()`)."""
+    compiles = True
+    try:
+        compile(source, str(path), "exec", dont_inherit=True)
+    except (RecursionError, MemoryError):
+        raise Unparseable("nested too deeply to parse") from None
+    except ValueError as error:  # NUL bytes, on 3.11
+        raise Unparseable(f"cannot parse: {one_line(error)}") from None
+    except SyntaxError as error:
+        if "too many nested" in str(error.msg):
+            raise Unparseable(f"cannot parse: {one_line(error)}") from None
+        compiles = False
+        _check_nesting(source)
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError) as error:
+        raise Unparseable(f"cannot parse: {one_line(error)}") from None
+    except RecursionError:
+        raise Unparseable("nested too deeply for LibCST's parser") from None
+    return module, compiles
+
+
+def syntax_error(code: str, path: Path, compiles: bool) -> str | None:
+    """Why fixed code is not valid Python: by `compile()`, or by LibCST's parser
+    for a file the running Python does not compile in the first place."""
+    try:
+        if compiles:
+            compile(code, str(path), "exec", dont_inherit=True)
+        else:
+            cst.parse_module(code)
+    except (SyntaxError, ValueError, cst.ParserSyntaxError, RecursionError) as error:
+        return one_line(error)
+    return None
+
+
+def _check_nesting(source: bytes) -> None:
+    """Refuse what could overflow LibCST's parser: only for files CPython did not
+    compile, which are rare, so the pure-Python tokenizer is cheap enough."""
+    depth = chain = 0
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            if token.type == tokenize.OP:
+                if token.string in "([{":
+                    depth += 1
+                    if depth > MAX_BRACKETS:
+                        raise Unparseable("cannot parse: too many nested brackets")
+                elif token.string in ")]}":
+                    depth -= 1
+                elif token.string == ",":
+                    chain = 0
+                    continue
+            elif token.type in (tokenize.NEWLINE, tokenize.NL):
+                if depth == 0:
+                    chain = 0
+                continue
+            chain += 1
+            if chain > MAX_CHAIN:
+                raise Unparseable("nested too deeply to parse")
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return  # LibCST reports it
+
+
+def one_line(error: BaseException) -> str:
+    if isinstance(error, cst.ParserSyntaxError):
+        return f"{error.message} (line {error.raw_line}, column {error.raw_column + 1})"
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

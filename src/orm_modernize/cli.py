@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
@@ -275,9 +277,10 @@ def check(
             cache = Cache.load(config.cache_dir or default_directory(roots))
         write = fix and not diff
         progress = None if quiet else _progress_bar()
-        results = run(
-            roots, config, jobs=jobs, write=write, cache=cache, progress=progress
-        )
+        with _interruptible():
+            results = run(
+                roots, config, jobs=jobs, write=write, cache=cache, progress=progress
+            )
         if progress is not None:
             progress(0, 0)  # clears the bar
         migrations = sum(r.skipped == "migration" for r in results)
@@ -401,6 +404,34 @@ def _exit_code(results: Sequence[FileResult], found: bool) -> int:
     if any(r.errors for r in results):
         return EXIT_ERROR
     return EXIT_FINDINGS if found else EXIT_CLEAN
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is."""
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C or SIGTERM stops the run between two writes (each is atomic): every
+    file is then as it was or wholly fixed. The exit status is 128 + the signal's
+    number, as a shell gives."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt as interruption:
+        click.echo(
+            "Interrupted: each file is either as it was or wholly fixed.", err=True
+        )
+        number = (
+            signal.SIGTERM if isinstance(interruption, Terminated) else signal.SIGINT
+        )
+        sys.exit(128 + number)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_diff(results: Sequence[FileResult]) -> bool:

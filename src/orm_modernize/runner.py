@@ -111,7 +111,7 @@ def check_source(path: Path, source: bytes, config: Configuration) -> FileResult
     if skipped is not None or config.excluded(str(path), explicit=True):
         return FileResult(path, source=source, skipped=skipped)
     project = index_of([(path, module_facts(source))], pins=read_pins([path]))
-    return _check_file((path, source, config.settings_for(path)), project, False)
+    return _check_file((path, source, config.settings_for(path)), project)
 
 
 def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
@@ -204,10 +204,10 @@ class _Checker:
                     done.append(replace(hit, source=source))
                     continue
             todo.append((path, source, settings))
-        work = partial(_check_file, project=project, write=self.write)
+        work = partial(_check_file, project=project)
         fresh: list[FileResult] = []
         for result in self._parsed(work, todo):
-            fresh.append(result)
+            fresh.append(_written(result) if self.write else result)
             if progress is not None:
                 progress(len(fresh), len(todo))
         if self.cache is not None:
@@ -229,8 +229,13 @@ class _Checker:
         # Largest first, one at a time: the workers finish together instead of
         # one of them ending on a run of big test modules.
         todo.sort(key=lambda item: len(item[1]), reverse=True)
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
-            yield from pool.map(work, todo)
+        workers = min(self.jobs, len(todo))
+        with ProcessPoolExecutor(workers, initializer=_deaf_to_interrupts) as pool:
+            try:
+                yield from pool.map(work, todo)
+            except BaseException:  # interrupted: the files queued stay as they are
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
     def probing(self) -> _Checker:
         """The same checks, fixing and writing nothing."""
@@ -238,6 +243,14 @@ class _Checker:
         return replace(
             self, config=replace(self.config, settings=settings), write=False
         )
+
+
+def _deaf_to_interrupts() -> None:
+    """Ctrl-C reaches the workers too; the main process alone decides what an
+    interruption means (and the workers write nothing)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _with_shared_helpers(
@@ -373,8 +386,9 @@ def _read(path: Path) -> bytes | str:
 
 
 def _check_file(
-    item: tuple[Path, bytes, Settings], project: ProjectIndex, write: bool
+    item: tuple[Path, bytes, Settings], project: ProjectIndex
 ) -> FileResult:
+    """One file's result; workers compute, only the main process writes."""
     path, source, settings = item
     from orm_modernize.engine import lint_source  # LibCST: only when parsing
 
@@ -393,16 +407,24 @@ def _check_file(
             errors=(f"internal error{_where(error)}: {_detail(error)}",),
             crash="".join(traceback.format_exception(error)),
         )
-    if write and result.changed and result.fixed is not None:
-        try:
-            write_atomically(path, result.fixed)
-        except OSError as error:
-            return FileResult(
-                path,
-                diagnostics=result.diagnostics,
-                source=source,
-                errors=(f"cannot write: {error.strerror or error}",),
-            )
+    return result
+
+
+def _written(result: FileResult) -> FileResult:
+    """The result once its fixed bytes are written: in the main process, so that
+    an interrupted run stops writing when it stops, and workers can be left to
+    die at any moment."""
+    if not result.changed or result.fixed is None:
+        return result
+    try:
+        write_atomically(result.path, result.fixed)
+    except OSError as error:
+        return FileResult(
+            result.path,
+            diagnostics=result.diagnostics,
+            source=result.source,
+            errors=(f"cannot write: {error.strerror or error}",),
+        )
     return result
 
 

@@ -408,7 +408,12 @@ class Semantic:
 
         `x = v` gives v, `with v as x` gives v, a parameter gives the `Param`.
         """
-        for assignment in self.assignments(name):
+        return self._values(self.assignments(name))
+
+    def _values(
+        self, assignments: Collection[BaseAssignment]
+    ) -> Iterator[cst.CSTNode | None]:
+        for assignment in assignments:
             if isinstance(assignment, ImportAssignment):
                 yield assignment.node
                 continue
@@ -521,34 +526,28 @@ class Semantic:
             and isinstance(func.value, cst.Name)
         ):
             return Evidence.NONE
-        values = list(self.assigned_values(func.value))
-        if self._flask_sqlalchemy(values):
-            return Evidence.PROVEN
-        if (
-            func.value.value == "db"
-            and values
-            and all(isinstance(v, cst.ImportFrom) for v in values)
-            and (self.imports_sqlalchemy or bool(self.mapped_classes))
-        ):
-            return Evidence.LIKELY
-        return Evidence.NONE
+        return self._db_evidence(
+            func.value.value, list(self.assigned_values(func.value))
+        )
 
     def module_db(self, name: str) -> Evidence:
         """Is the module-level `name` Flask-SQLAlchemy's `db`, as `orm_function`
         judges a `db.relationship` of the module?"""
-        bound = self.scope(self.module)
-        if bound is None or name not in bound:
+        scope = self.scope(self.module)
+        if scope is None or name not in scope:
             return Evidence.NONE
-        values = self.top_level.assigned.get(name, [])
-        assignments = bound[name]
-        if len(values) == len(assignments) and self._flask_sqlalchemy(list(values)):
+        return self._db_evidence(name, list(self._values(scope[name])))
+
+    def _db_evidence(self, name: str, values: list[cst.CSTNode | None]) -> Evidence:
+        """PROVEN when `name` is bound to `SQLAlchemy(...)` only; LIKELY when it is
+        a `db` only imported, in a module that imports SQLAlchemy or maps a
+        class."""
+        if self._flask_sqlalchemy(values):
             return Evidence.PROVEN
         if (
             name == "db"
-            and all(
-                isinstance(a, ImportAssignment) and isinstance(a.node, cst.ImportFrom)
-                for a in assignments
-            )
+            and values
+            and all(isinstance(v, cst.ImportFrom) for v in values)
             and (self.imports_sqlalchemy or bool(self.mapped_classes))
         ):
             return Evidence.LIKELY

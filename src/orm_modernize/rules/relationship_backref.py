@@ -158,16 +158,7 @@ class RelationshipBackref(Rule):
                     f"`{backref.target}` is mapped in another module, which this"
                     f" run cannot give `{backref.name}`: declare it there by hand"
                 )
-        elif is_abstract(target):
-            problem = (
-                f"`{backref.target}` is abstract (`__abstract__ = True`):"
-                " a relationship to it is not mapped"
-            )
-        elif not isinstance(target.body, cst.IndentedBlock):
-            problem = f"`{backref.target}` has a one-line body"
-        elif backref.name in class_body_names(target.body):
-            problem = f"`{backref.target}` already has `{backref.name}`"
-        else:
+        elif (problem := _cannot_declare(target, backref.name)) is None:
             options, problem = carried_options(backref, target, self.semantic)
             if problem is None:
                 return replace(backref, options=options)
@@ -216,9 +207,7 @@ class RelationshipBackref(Rule):
             if (
                 target is None
                 or (foreign.target, foreign.name) in taken
-                or is_abstract(target)
-                or not isinstance(target.body, cst.IndentedBlock)
-                or foreign.name in class_body_names(target.body)
+                or _cannot_declare(target, foreign.name) is not None
                 or self.semantic.suppressed(self.code, target.name)
             ):
                 continue
@@ -308,6 +297,20 @@ class RelationshipBackref(Rule):
             edits.append(Edit(classdef, new))
         safe = all(b.evidence is Evidence.PROVEN for b in backrefs)
         return Fix(tuple(edits), safe=safe, unused=_freed(backrefs))
+
+
+def _cannot_declare(target: cst.ClassDef, name: str) -> str | None:
+    """Why the class cannot be given a relationship called `name` in its body."""
+    if is_abstract(target):
+        return (
+            f"`{target.name.value}` is abstract (`__abstract__ = True`):"
+            " a relationship to it is not mapped"
+        )
+    if not isinstance(target.body, cst.IndentedBlock):
+        return f"`{target.name.value}` has a one-line body"
+    if name in class_body_names(target.body):
+        return f"`{target.name.value}` already has `{name}`"
+    return None
 
 
 def _freed(backrefs: list[Backref]) -> tuple[str, ...]:

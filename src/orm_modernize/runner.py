@@ -150,9 +150,7 @@ def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
         try:
             write_atomically(result.path, new)
         except OSError as error:
-            failed.append(
-                FileResult(result.path, errors=(f"cannot write: {error.strerror}",))
-            )
+            failed.append(FileResult(result.path, errors=(_os_error("write", error),)))
             continue
         added += count
     return added, failed
@@ -382,7 +380,7 @@ def _read(path: Path) -> bytes | str:
             return "cannot read: not a regular file"
         return path.read_bytes()
     except OSError as error:
-        return f"cannot read: {error.strerror or error}"
+        return _os_error("read", error)
 
 
 def _check_file(
@@ -404,7 +402,7 @@ def _check_file(
         return FileResult(
             path,
             source=source,
-            errors=(f"internal error{_where(error)}: {_detail(error)}",),
+            errors=(_internal_error(error),),
             crash="".join(traceback.format_exception(error)),
         )
     return result
@@ -423,25 +421,28 @@ def _written(result: FileResult) -> FileResult:
             result.path,
             diagnostics=result.diagnostics,
             source=result.source,
-            errors=(f"cannot write: {error.strerror or error}",),
+            errors=(_os_error("write", error),),
         )
     return result
 
 
-def _where(error: Exception) -> str:
+def _os_error(action: str, error: OSError) -> str:
+    return f"cannot {action}: {error.strerror or error}"
+
+
+def _internal_error(error: Exception) -> str:
+    """`internal error in ORM406: KeyError: 'x'`: the rule, if one raised, and the
+    error that started it, on one line."""
     from orm_modernize.engine import RuleError
 
-    return f" in {error}" if isinstance(error, RuleError) else ""
-
-
-def _detail(error: BaseException) -> str:
-    """The error that started it, on one line, with its type."""
-    from orm_modernize.engine import RuleError
-
-    if isinstance(error, RuleError) and error.__cause__ is not None:
-        error = error.__cause__
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    where = ""
+    cause: BaseException = error
+    if isinstance(error, RuleError):
+        where = f" in {error}"
+        cause = error.__cause__ or error
+    text = " ".join(str(cause).split())
+    detail = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+    return f"internal error{where}: {detail}"
 
 
 @contextmanager

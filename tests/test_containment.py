@@ -116,3 +116,35 @@ def test_verbose_prints_the_traceback(
     assert code == 2
     assert "Traceback (most recent call last)" in err
     assert "in visit_Call" in err and "ValueError: boom" in err
+
+
+class InterruptedCleanup(Rule):
+    """Ctrl-C lands while it works, and its `finally` block then fails, as
+    `record_syntactic_position` in LibCST (and once in `positions.py`) does."""
+
+    code = "ORM997"
+    name = "interrupted-cleanup"
+    message = "never reported"
+    triggers = (b"explode",)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        spans: dict[str, int] = {}
+        try:
+            raise KeyboardInterrupt
+        finally:
+            spans["start"] = spans["missing"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_interruption_hidden_by_a_failing_cleanup_still_interrupts(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, jobs: str
+) -> None:
+    """Not an internal error of one file with the run going on: the run stops."""
+    install(monkeypatch, InterruptedCleanup)
+
+    code, _, err = check("--jobs", jobs)
+
+    assert code == 130, err
+    assert "internal error" not in err
+    assert "Interrupted: each file is either as it was or wholly fixed." in err
+    assert (tree / "bad.py").read_bytes() == BAD

@@ -68,7 +68,7 @@ def test_an_interrupted_fix_leaves_each_file_old_or_new(
         tree = tmp_path / f"trial{trial}"
         shutil.copytree(before, tree)
         run = subprocess.Popen(
-            [*COMMAND, "--fix", "--jobs", jobs, str(tree)],
+            [*COMMAND, "--fix", "--verbose", "--jobs", jobs, str(tree)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, as a shell job

@@ -56,16 +56,17 @@ class _OffsetState(CodegenState):
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
     ) -> Iterator[None]:
+        # Not in a `finally` (as LibCST's own): when printing fails, Ctrl-C in the
+        # middle of it say, the child spans are missing and a KeyError here would
+        # replace the interruption.
         start = self.offset
-        try:
-            yield
-        finally:
-            end = self.offset
-            if start_node is not None:
-                start = self.spans[start_node][0]
-            if end_node is not None:
-                end = self.spans[end_node][1]
-            self.spans[node] = (start, end)
+        yield
+        end = self.offset
+        if start_node is not None:
+            start = self.spans[start_node][0]
+        if end_node is not None:
+            end = self.spans[end_node][1]
+        self.spans[node] = (start, end)
 
 
 class Positions:

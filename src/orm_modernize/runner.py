@@ -394,6 +394,7 @@ def _check_file(
         with _collected_after():
             result = lint_source(source, path, settings, project=project)
     except Exception as error:  # the one broad catch: a rule's crash stays in its file
+        _raise_interruption(error)
         if isinstance(error.__cause__ or error, RecursionError):
             # Not a bug: Python's recursion limit, on code CPython itself compiles.
             return FileResult(
@@ -424,6 +425,17 @@ def _written(result: FileResult) -> FileResult:
             errors=(_os_error("write", error),),
         )
     return result
+
+
+def _raise_interruption(error: BaseException) -> None:
+    """An error raised while handling Ctrl-C (a `finally` block that fails, ours or
+    a library's) must not turn the interruption into one file's internal error
+    and let the run go on."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if not isinstance(seen, Exception):
+            raise seen
+        seen = seen.__context__
 
 
 def _os_error(action: str, error: OSError) -> str:

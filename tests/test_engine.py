@@ -138,6 +138,39 @@ def test_non_converging_fix_leaves_file_unchanged() -> None:
     assert result.errors and "did not converge (ORM998)" in result.errors[0]
 
 
+class UnparenthesizedFix(Rule):
+    """A rule whose fix builds `zero + n` into `n * 2` without parentheses: the tree
+    holds `(zero + n) * 2`, but its code `zero + n * 2` reads as `zero + (n * 2)`,
+    where the rule fires again."""
+
+    code = "ORM997"
+    name = "unparenthesized-fix"
+    message = "test rule"
+    fix_title = "prefix it"
+    fix_availability = "always"
+    triggers = (b"*",)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Multiply) and isinstance(node.left, cst.Name):
+            bigger = cst.BinaryOperation(cst.Name("zero"), cst.Add(), node.left)
+            self.report(node.left, fix=Fix.replace(node.left, bigger, safe=True))
+
+
+def test_a_second_run_would_fix_nothing_more() -> None:
+    # Each pass reads the code the last one printed, as a second run would: were it
+    # to read the tree, this file would be written as `zero + n * 2`, and each later
+    # run would add a `zero + `.
+    source = b"import sqlalchemy\nvalue = n * 2\n"
+    result = lint_source(
+        source,
+        Path("m.py"),
+        Settings(select=("ORM",), fix=True),
+        rules=[UnparenthesizedFix],
+    )
+    assert result.fixed is None
+    assert result.errors and "did not converge (ORM997)" in result.errors[0]
+
+
 def test_nested_query_is_fixed_on_a_later_pass() -> None:
     source = (
         QUERY + "n = session.query(User).filter(User.id.in_("

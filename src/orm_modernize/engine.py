@@ -50,13 +50,8 @@ def lint_source(
     exempt = noqa.file_exemption(source)
     if exempt is noqa.ALL:
         return FileResult(path, source=source)
-    active = [
-        r
-        for r in rules
-        if settings.enabled(r.code)
-        and r.code not in exempt
-        and r.triggered(source, project)
-    ]
+    enabled = [r for r in rules if settings.enabled(r.code) and r.code not in exempt]
+    active = [r for r in enabled if r.triggered(source, project)]
     if not active:
         return FileResult(path, source=source)
     try:
@@ -75,14 +70,24 @@ def lint_source(
     helper_calls: tuple[HelperCall, ...] = ()
     foreign_backrefs: tuple[ForeignBackref, ...] = ()
     declarable_backrefs: tuple[ForeignBackref, ...] = ()
+    text = source
     for passes in range(MAX_PASSES):
         if passes:
-            # Fixes may share a node between two places; the analyses key on
-            # identity, so each node must occur once.
-            module = module.deep_clone()
-        violations, semantic = _collect(
-            module, active, project, target, path, None if passes else source
-        )
+            # Each pass reads what the last one printed, as a second run would, so
+            # the last pass, with nothing left to fix, proves that a second run
+            # changes nothing. A tree that fixes built is not enough: it may print
+            # as code that parses differently, and it may share nodes, on whose
+            # identity the analyses key.
+            text = module.bytes
+            try:
+                module, _ = parse(text, path)
+            except Unparseable as error:
+                codes = ", ".join(sorted({d.code for d in applied}))
+                return _unchanged(
+                    source, path, first_pass, f"the fixes of {codes}: {error}"
+                )
+            active = [r for r in enabled if r.triggered(text, project)]
+        violations, semantic = _collect(module, active, project, target, path, text)
         if passes == 0:
             helpers = tuple(semantic.helpers)
             helper_calls = tuple(semantic.helper_calls)
@@ -128,15 +133,7 @@ def lint_source(
     else:
         # Leave the file as it was and say which rules kept firing.
         codes = ", ".join(sorted({d.code for d in diagnostics}))
-        return FileResult(
-            path,
-            diagnostics=tuple(first_pass or ()),
-            source=source,
-            errors=(
-                f"internal error: fixes did not converge ({codes});"
-                " file left unchanged",
-            ),
-        )
+        return _unchanged(source, path, first_pass, f"fixes did not converge ({codes})")
     new = module.bytes if applied else None
     return FileResult(
         path,
@@ -149,6 +146,18 @@ def lint_source(
         helper_calls=helper_calls,
         foreign_backrefs=foreign_backrefs,
         declarable_backrefs=declarable_backrefs,
+    )
+
+
+def _unchanged(
+    source: bytes, path: Path, diagnostics: list[Diagnostic] | None, why: str
+) -> FileResult:
+    """The file as it was, its first findings, and why its fixes were all dropped."""
+    return FileResult(
+        path,
+        diagnostics=tuple(diagnostics or ()),
+        source=source,
+        errors=(f"internal error: {why}; file left unchanged",),
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import libcst as cst
+import libcst.matchers as m
 from libcst._position import CodeRange  # no public name outside libcst.metadata
 
 from orm_modernize import noqa, tree
@@ -24,7 +26,7 @@ from orm_modernize.parsing import Unparseable, parse, syntax_error
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import Semantic, module_imports
+from orm_modernize.semantic import Semantic, import_specs
 from orm_modernize.transforms import Replacer
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
@@ -375,9 +377,14 @@ def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
 def _imports_binding(
     module: cst.Module, names: set[str]
 ) -> list[tuple[str, str | None, str | None]]:
-    """(module, name, alias) of each module-level import that binds one of `names`."""
+    """(module, name, alias) of each import, at any depth, that binds one of
+    `names`: a fix inside a function may free that function's own import."""
+    if not names:
+        return []
+    statements = m.findall(module, m.Import() | m.ImportFrom())
     return [
         spec
-        for spec in module_imports(module)
+        for statement in statements
+        for spec in import_specs(cast(cst.BaseSmallStatement, statement))
         if (spec[2] or spec[1] or spec[0]) in names
     ]

@@ -992,21 +992,28 @@ def module_imports(
     `import a.b as c` gives ("a.b", None, "c"), `from a import b` ("a", "b", None).
     """
     for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Import):
-                for alias in small.names:
-                    yield alias.evaluated_name, None, alias.evaluated_alias
-            elif (
-                isinstance(small, cst.ImportFrom)
-                and small.module is not None
-                and not small.relative
-                and not isinstance(small.names, cst.ImportStar)
-            ):
-                source = code_of(small.module)
-                for alias in small.names:
-                    yield source, alias.evaluated_name, alias.evaluated_alias
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                yield from import_specs(small)
+
+
+def import_specs(
+    statement: cst.BaseSmallStatement,
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """(module, name, alias) of each name an absolute import binds; nothing for any
+    other statement."""
+    if isinstance(statement, cst.Import):
+        for alias in statement.names:
+            yield alias.evaluated_name, None, alias.evaluated_alias
+    elif (
+        isinstance(statement, cst.ImportFrom)
+        and statement.module is not None
+        and not statement.relative
+        and not isinstance(statement.names, cst.ImportStar)
+    ):
+        source = code_of(statement.module)
+        for alias in statement.names:
+            yield source, alias.evaluated_name, alias.evaluated_alias
 
 
 def decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:

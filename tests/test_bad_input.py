@@ -119,6 +119,11 @@ KEPT: dict[str, tuple[bytes, Callable[[bytes, bytes], None]]] = {
         _fixed_keeping(b"\x0c", b"\tx = 1", b"\t\ty = 2"),
     ),
     "empty": (b"", _unchanged),
+    # compile() warns about these on stderr; a linter must not.
+    "code-python-warns-about": (
+        GOOD + b'x = [1]()\nassert (x, "always true")\nif x is 1:\n    y = "\\d"\n',
+        _fixed_keeping(b"[1]()", b'"\\d"'),
+    ),
     "python-3.12-syntax": (PYTHON_312, _fixed_keeping(b"type Pair", b"[T]", b'f"{f"')),
 }
 

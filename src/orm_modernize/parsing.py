@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import tokenize
+import warnings
 from pathlib import Path
 
 import libcst as cst
@@ -33,7 +34,7 @@ def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
     fixes are checked with LibCST's parser instead of `compile()`)."""
     compiles = True
     try:
-        compile(source, str(path), "exec", dont_inherit=True)
+        _compile(source, path)
     except (RecursionError, MemoryError):
         raise Unparseable("nested too deeply to parse") from None
     except ValueError as error:  # NUL bytes, on 3.11
@@ -57,12 +58,20 @@ def syntax_error(code: str, path: Path, compiles: bool) -> str | None:
     for a file the running Python does not compile in the first place."""
     try:
         if compiles:
-            compile(code, str(path), "exec", dont_inherit=True)
+            _compile(code, path)
         else:
             cst.parse_module(code)
     except (SyntaxError, ValueError, cst.ParserSyntaxError, RecursionError) as error:
         return one_line(error)
     return None
+
+
+def _compile(code: str | bytes, path: Path) -> None:
+    """Compile, without the warnings CPython prints about the user's code (`x is
+    1`, `[1]()`): they are not ours to report, and they would repeat on each pass."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compile(code, str(path), "exec", dont_inherit=True)
 
 
 def _check_nesting(source: bytes) -> None:

@@ -18,8 +18,10 @@ def write_atomically(path: Path, data: bytes) -> None:
         # Replacing it would succeed (the directory is what permits it), but a
         # file its owner made read-only is not ours to rewrite.
         raise PermissionError(errno.EACCES, "the file is read-only", str(path))
+    # Only SIGKILL can leave it behind (the original then intact): its name says
+    # whose it is, for a user to delete; the tool cannot prove it is not theirs.
     descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        dir=path.parent, prefix=f".{path.name}.orm-modernize.", suffix=".tmp"
     )
     try:
         with os.fdopen(descriptor, "wb") as handle:

@@ -27,6 +27,26 @@ MARKER = re.compile(r"[ \t]*# expect: (?P<items>[^\n]*)$", re.M)
 ITEM = re.compile(r"(?P<code>ORM\d{3})(?:\[(?P<kind>unsafe|nofix)\])?")
 
 
+# `pytest --fuzz N`: N random examples per test of test_fuzz.py (0: its short run).
+# Set before the test modules are imported, which read it in their decorators.
+fuzz_examples = 0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N random examples per fuzz test instead of the short fixed run",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global fuzz_examples
+    fuzz_examples = config.getoption("fuzz")
+
+
 @dataclass(frozen=True)
 class Expected:
     code: str

@@ -102,6 +102,12 @@ PYTHON_312 = (
     b"def first[T](items: list[T]) -> T:\n    return items[0]\n\n\n"
     b'label = f"{f"{first([1])}"!r}"\n'
 )
+PYTHON_314 = (
+    LEGACY_IMPORT + b"def f[T = int](x: T) -> T:\n    return x\n\n\n"  # 3.13
+    b"class A[*Ts = *tuple[int]]:\n    pass\n\n\n"
+    b"try:\n    pass\nexcept ValueError, TypeError:\n    pass\n"  # 3.14
+    b'greeting = t"hello {A}"\n'
+)
 # name -> (the file's bytes, what the fix must keep)
 KEPT: dict[str, tuple[bytes, Callable[[bytes, bytes], None]]] = {
     "latin-1-with-cookie": (
@@ -125,6 +131,10 @@ KEPT: dict[str, tuple[bytes, Callable[[bytes, bytes], None]]] = {
         _fixed_keeping(b"[1]()", b'"\\d"'),
     ),
     "python-3.12-syntax": (PYTHON_312, _fixed_keeping(b"type Pair", b"[T]", b'f"{f"')),
+    "python-3.13-3.14-syntax": (
+        PYTHON_314,
+        _fixed_keeping(b"[T = int]", b"[*Ts = *tuple[int]]", b"ValueError, ", b't"'),
+    ),
 }
 
 
@@ -150,18 +160,25 @@ def test_paths_that_are_not_readable_files(tmp_path: Path) -> None:
     (tmp_path / "loop_b.py").symlink_to(tmp_path / "loop_a.py")
     os.mkfifo(tmp_path / "pipe.py")  # reading it would wait forever
     (tmp_path / "folder.py").mkdir()  # a directory is walked, not read
+    # A regular file whose read fails (EIO), even for root: the reader's own memory.
+    memory = Path("/proc/self/mem")
+    if memory.exists():  # Linux
+        (tmp_path / "memory.py").symlink_to(memory)
 
     done = run("--fix", ".", "missing.py", cwd=tmp_path)
 
     assert done.returncode == 2
     errors = sorted(line for line in done.stderr.splitlines() if ": " in line)
-    assert errors == [
+    expected = [
         "broken.py: cannot read: No such file or directory",
         "loop_a.py: cannot read: Too many levels of symbolic links",
         "loop_b.py: cannot read: Too many levels of symbolic links",
         "missing.py: no such file or directory",
         "pipe.py: cannot read: not a regular file",
-    ], done.stderr
+    ]
+    if memory.exists():
+        expected.append("memory.py: cannot read: Input/output error")
+    assert errors == sorted(expected), done.stderr
     assert (tmp_path / "good.py").read_bytes().startswith(MODERN_IMPORT)
 
 

@@ -40,7 +40,11 @@ def nested(opening: str, closing: str, depth: int) -> bytes:
 # name -> (the file's bytes, the start of the one error line after "bad.py: ")
 REFUSED: dict[str, tuple[bytes, str]] = {
     "syntax-error": (LEGACY_IMPORT + b"def f(:\n    pass\n", "cannot parse: "),
-    "python-2": (LEGACY_IMPORT + b'print "hello"\nexec "x = 1"\n', "cannot parse: "),
+    # CPython's reason, which says more than LibCST's "expected one of ...".
+    "python-2": (
+        LEGACY_IMPORT + b'print "hello"\nexec "x = 1"\n',
+        "cannot parse: Missing parentheses in call to 'print'.",
+    ),
     "latin-1-without-cookie": (b"# caf\xe9\n" + LEGACY_IMPORT, "cannot parse: "),
     "undecodable-bytes": (LEGACY_IMPORT + b"x = '\xff\xfe\xc3'\n", "cannot parse: "),
     "nul-byte": (LEGACY_IMPORT + b"x = 1\x00\n", "cannot parse: "),

@@ -32,7 +32,7 @@ class Unparseable(Exception):
 def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
     """The tree of `source`, and whether the running Python compiles it (when not,
     fixes are checked with LibCST's parser instead of `compile()`)."""
-    compiles = True
+    rejected: SyntaxError | None = None  # CPython's reason, if it does not compile
     try:
         _compile(source, path)
     except (RecursionError, MemoryError):
@@ -42,15 +42,17 @@ def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
     except SyntaxError as error:
         if "too many nested" in str(error.msg):
             raise Unparseable(f"cannot parse: {one_line(error)}") from None
-        compiles = False
+        rejected = error
         _check_nesting(source)
     try:
         module = cst.parse_module(source)
     except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError) as error:
-        raise Unparseable(f"cannot parse: {one_line(error)}") from None
+        # CPython's "Missing parentheses in call to 'print'" says more than
+        # LibCST's "expected one of !=, %, &, (, ...".
+        raise Unparseable(f"cannot parse: {one_line(rejected or error)}") from None
     except RecursionError:
         raise Unparseable("nested too deeply for LibCST's parser") from None
-    return module, compiles
+    return module, rejected is None
 
 
 def syntax_error(code: str, path: Path, compiles: bool) -> str | None:
@@ -104,5 +106,9 @@ def _check_nesting(source: bytes) -> None:
 def one_line(error: BaseException) -> str:
     if isinstance(error, cst.ParserSyntaxError):
         return f"{error.message} (line {error.raw_line}, column {error.raw_column + 1})"
+    if isinstance(error, SyntaxError) and error.msg and error.lineno:
+        # Not str(error), which names the file again: "msg (path, line 3)".
+        column = f", column {error.offset}" if error.offset else ""
+        return f"{' '.join(error.msg.split())} (line {error.lineno}{column})"
     text = " ".join(str(error).split())
     return text or type(error).__name__

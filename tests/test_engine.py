@@ -266,3 +266,18 @@ class Comment(Base):
     fixed = result.fixed.decode()
     assert fixed.count("back_populates") == 6 and "backref" not in fixed
     assert "foreign_keys=lambda: [Post.editor_id]" in fixed
+
+
+def test_an_import_freed_in_a_function_goes_with_the_blank_line_after_it() -> None:
+    source = (
+        b"import sqlalchemy\n\n\ndef f():\n"
+        b"    from sqlalchemy.orm import relation\n\n"
+        b"    # a comment stays\n"
+        b'    return relation("A")\n'
+    )
+    result = lint_source(source, Path("m.py"), Settings(select=("ORM404",), fix=True))
+    assert result.fixed == (
+        b"import sqlalchemy\nfrom sqlalchemy.orm import relationship\n\n\ndef f():\n"
+        b"    # a comment stays\n"
+        b'    return relationship("A")\n'
+    )

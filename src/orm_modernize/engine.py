@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
 
 import libcst as cst
-import libcst.matchers as m
 from libcst._position import CodeRange  # no public name outside libcst.metadata
 
 from orm_modernize import noqa, tree
@@ -17,6 +15,7 @@ from orm_modernize.datatypes import (
     FileResult,
     ForeignBackref,
     HelperCall,
+    ImportSpec,
     QueryHelper,
     Replacement,
     Settings,
@@ -26,7 +25,7 @@ from orm_modernize.parsing import Unparseable, parse, syntax_error
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
-from orm_modernize.semantic import Semantic, import_specs
+from orm_modernize.semantic import Semantic
 from orm_modernize.transforms import Replacer
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
@@ -349,42 +348,18 @@ def _crashes(module: cst.Module, violation: Violation) -> bool:
 
 def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
     edits: dict[int, Replacement] = {}
-    # LibCST's codemod package imports its matchers: 0.15 s a check never needs.
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-
-    context = CodemodContext()
+    needed: list[ImportSpec] = []
     freed: set[str] = set()
     for violation in violations:
         assert violation.fix is not None
         for edit in violation.fix.edits:
             edits[id(edit.node)] = edit.replacement
-        for module_name, name in violation.fix.imports:
-            AddImportsVisitor.add_needed_import(context, module_name, name)
+        needed.extend(violation.fix.imports)
         freed.update(violation.fix.unused)
     module = module.visit(Replacer(edits))
-    if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-        module = AddImportsVisitor(context).transform_module(module)
-    # Looked up after the edits: another fix of the same pass may have moved the
-    # import (ORM401 rewrites the very import that ORM402 frees).
-    for spec in _imports_binding(module, freed):
-        RemoveImportsVisitor.remove_unused_import(context, *spec)
-    if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
-        module = RemoveImportsVisitor(context).transform_module(module)
-    return module
+    if not needed and not freed:
+        return module
+    # LibCST's codemod package and its matchers: 0.15 s that a check never needs.
+    from orm_modernize import import_edits
 
-
-def _imports_binding(
-    module: cst.Module, names: set[str]
-) -> list[tuple[str, str | None, str | None]]:
-    """(module, name, alias) of each import, at any depth, that binds one of
-    `names`: a fix inside a function may free that function's own import."""
-    if not names:
-        return []
-    statements = m.findall(module, m.Import() | m.ImportFrom())
-    return [
-        spec
-        for statement in statements
-        for spec in import_specs(cast(cst.BaseSmallStatement, statement))
-        if (spec[2] or spec[1] or spec[0]) in names
-    ]
+    return import_edits.add_and_remove(module, needed, freed)

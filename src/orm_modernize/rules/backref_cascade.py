@@ -75,10 +75,16 @@ class BackrefCascade(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         cls = node.func
-        if not (isinstance(cls, cst.Name) and self.semantic.is_mapped_class(cls)):
+        named = [arg for arg in node.args if arg.keyword is not None]
+        if not (
+            named  # checked first: most calls are not of a class, whose test costs
+            and isinstance(cls, cst.Name)
+            and self.semantic.is_mapped_class(cls)
+        ):
             return
-        for arg in node.args:
-            if arg.keyword is None or not self._two_way(cls.value, arg.keyword.value):
+        for arg in named:
+            assert arg.keyword is not None
+            if not self._two_way(cls.value, arg.keyword.value):
                 continue
             if self._kept_alone(node) and self._maybe_persistent(arg.value, node):
                 self._report(arg, cls.value, arg.keyword.value)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from orm_modernize.datatypes import Fix
 from orm_modernize.rule import Rule
 from orm_modernize.scopes import ImportAssignment
-from orm_modernize.semantic import in_import_fallback
+from orm_modernize.semantic import Semantic, in_import_fallback
 from orm_modernize.transforms import imported_root, keep_parentheses
 
 # The alias and the name it stood for, both in `sqlalchemy.orm`.
 ALIASES = {"relation": "relationship", "eagerload": "joinedload"}
 QUALIFIED = {f"sqlalchemy.orm.{old}": new for old, new in ALIASES.items()}
 FINDING = "`{old}()` was removed in SQLAlchemy 2.0; it is `{new}()`"
+# What an import may rename an alias to (`relation as rel`): with the aliases' own
+# names, the only names worth resolving, out of every name of the module.
+RENAMED = re.compile(r"\b(?:relation|eagerload)[\s\\]+as[\s\\]+(\w+)")
 
 
 class RemovedOrmAlias(Rule):
@@ -65,8 +70,13 @@ class RemovedOrmAlias(Rule):
     fix_availability = "sometimes"  # not when the new name is taken where used
     triggers = (b"relation", b"eagerload")
 
+    def __init__(self, semantic: Semantic) -> None:
+        super().__init__(semantic)
+        self._names = set(ALIASES).union(RENAMED.findall(semantic.text))
+
     def visit_Name(self, node: cst.Name) -> None:
-        self._reference(node)
+        if node.value in self._names:
+            self._reference(node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value in ALIASES:

@@ -115,6 +115,7 @@ def test_positions_agree_with_libcst(name: str, code: str) -> None:
     anchored = Positions(module, tree.walk(module)[0], code.encode())
     assert statement_lines(module, code.encode()) is not None
     assert all(anchored[node] == where for node, where in expected.items())
+    assert all(anchored.start(node) == where.start for node, where in expected.items())
 
 
 def test_positions_of_a_syntax_newer_than_the_running_python() -> None:
@@ -134,6 +135,8 @@ def test_positions_of_a_syntax_newer_than_the_running_python() -> None:
         "# coding: latin-1\n\x0cs = 'caf\xe9'; t = g(s)\nu = \\\n    h(t)\n",
         "@d\n# between\n@e(1)\nasync def f():\n    try:\n        pass\n"
         "    except* E:\n        pass\n    finally:\n        return [w for w in v]\n",
+        "if a:\n    pass\nelif b:\n  # c\n\n  while d: pass\n"
+        "else:\n\tclass E(F): x = 1\n",
     ],
 )
 def test_positions_of_line_endings_and_layouts(code: str) -> None:
@@ -145,6 +148,7 @@ def test_positions_of_line_endings_and_layouts(code: str) -> None:
         Positions(module, tree.walk(module)[0], source),
     ):
         assert all(positions[node] == where for node, where in expected.items())
+        assert all(positions.start(n) == where.start for n, where in expected.items())
     assert statement_lines(module, source) is not None
 
 

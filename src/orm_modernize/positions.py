@@ -112,6 +112,17 @@ class Positions:
             CodePosition(first_line + printed.line(end), printed.column(end)),
         )
 
+    def start(self, node: cst.CSTNode) -> CodePosition:
+        """`self[node].start`; for a statement whose line Python's parser gave,
+        without printing it (a compound one may be a whole class)."""
+        line = self._lines.get(node) if self._lines is not None else None
+        decorated = isinstance(node, (cst.FunctionDef, cst.ClassDef)) and bool(
+            node.decorators  # the statement starts at the first
+        )
+        if line is None or decorated:
+            return self[node].start
+        return CodePosition(line, sum(map(len, self._indents(node))))
+
     def code_in_place(self, node: cst.CSTNode, replacement: cst.CSTNode) -> str:
         """The code of `replacement` standing where `node` stands: lines after its
         first are indented as the blocks around `node` are."""

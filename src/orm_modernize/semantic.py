@@ -269,7 +269,7 @@ class Semantic:
     def source_position(self, node: cst.CSTNode) -> tuple[int, int]:
         """Where `node` starts: a sort key for what scopes hand out as sets, whose
         order changes from run to run."""
-        start = self.positions[node].start
+        start = self.positions.start(node)
         return start.line, start.column
 
     def source_end(self, node: cst.CSTNode) -> tuple[int, int]:

@@ -48,6 +48,12 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "latin-1-without-cookie": (b"# caf\xe9\n" + LEGACY_IMPORT, "cannot parse: "),
     "undecodable-bytes": (LEGACY_IMPORT + b"x = '\xff\xfe\xc3'\n", "cannot parse: "),
     "nul-byte": (LEGACY_IMPORT + b"x = 1\x00\n", "cannot parse: "),
+    # Parsed by CPython's grammar, refused by its compiler (found by fuzzing: it
+    # was taken for a newer syntax and fixed).
+    "return-outside-function": (
+        LEGACY_IMPORT + b"return 1\n",
+        "cannot parse: 'return' outside function",
+    ),
     # CPython refuses more than 200 brackets; LibCST's parser overflows its stack
     # near 2,000 and kills the process.
     "3000-parentheses": (nested("(", ")", 3000), "cannot parse: too many nested"),

@@ -11,6 +11,7 @@ that file is parsed after a cheap check of its nesting.
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 import warnings
@@ -40,7 +41,9 @@ def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
     except ValueError as error:  # NUL bytes, on 3.11
         raise Unparseable(f"cannot parse: {one_line(error)}") from None
     except SyntaxError as error:
-        if "too many nested" in str(error.msg):
+        if "too many nested" in str(error.msg) or _grammatical(source):
+            # This Python's grammar, refused by its compiler ('return' outside a
+            # function): no newer syntax, but code that cannot run.
             raise Unparseable(f"cannot parse: {one_line(error)}") from None
         rejected = error
         _check_nesting(source)
@@ -74,6 +77,18 @@ def _compile(code: str | bytes, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         compile(code, str(path), "exec", dont_inherit=True)
+
+
+def _grammatical(source: bytes) -> bool:
+    """Whether the running Python's parser, without its compiler, reads `source`;
+    asked only of a file `compile()` refused, which is rare."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _check_nesting(source: bytes) -> None:

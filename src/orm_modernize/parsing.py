@@ -41,7 +41,7 @@ def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
     except ValueError as error:  # NUL bytes, on 3.11
         raise Unparseable(f"cannot parse: {one_line(error)}") from None
     except SyntaxError as error:
-        if "too many nested" in str(error.msg) or _grammatical(source):
+        if "too many nested" in str(error.msg) or _grammatical(source, path):
             # This Python's grammar, refused by its compiler ('return' outside a
             # function): no newer syntax, but code that cannot run.
             raise Unparseable(f"cannot parse: {one_line(error)}") from None
@@ -71,21 +71,20 @@ def syntax_error(code: str, path: Path, compiles: bool) -> str | None:
     return None
 
 
-def _compile(code: str | bytes, path: Path) -> None:
-    """Compile, without the warnings CPython prints about the user's code (`x is
-    1`, `[1]()`): they are not ours to report, and they would repeat on each pass."""
+def _compile(code: str | bytes, path: Path, flags: int = 0) -> None:
+    """Compile (only parse, with `ast.PyCF_ONLY_AST`), without the warnings CPython
+    prints about the user's code (`x is 1`, `[1]()`): they are not ours to report,
+    and they would repeat on each pass."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        compile(code, str(path), "exec", dont_inherit=True)
+        compile(code, str(path), "exec", flags=flags, dont_inherit=True)
 
 
-def _grammatical(source: bytes) -> bool:
+def _grammatical(source: bytes, path: Path) -> bool:
     """Whether the running Python's parser, without its compiler, reads `source`;
     asked only of a file `compile()` refused, which is rare."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(source)
+        _compile(source, path, ast.PyCF_ONLY_AST)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

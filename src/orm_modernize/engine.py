@@ -79,7 +79,6 @@ def lint_source(
             # changes nothing. A tree that fixes built is not enough: it may print
             # as code that parses differently, and it may share nodes, on whose
             # identity the analyses key.
-            text = module.bytes
             try:
                 module, _ = parse(text, path)
             except Unparseable as error:
@@ -120,6 +119,7 @@ def lint_source(
         chosen = _non_overlapping(wanted, semantic.positions)
         semantic.close()
         fixed, failed = _apply_verified(module, [v for v, _ in chosen], path, compiles)
+        text = fixed.encode(module.encoding)  # read by the next pass
         for violation, diagnostic in chosen:
             if violation in failed:
                 refused.add((violation.code, module.code_for_node(violation.node)))
@@ -130,12 +130,11 @@ def lint_source(
                 )
             else:
                 applied.append(diagnostic)
-        module = fixed
     else:
         # Leave the file as it was and say which rules kept firing.
         codes = ", ".join(sorted({d.code for d in diagnostics}))
         return _unchanged(source, path, first_pass, f"fixes did not converge ({codes})")
-    new = module.bytes if applied else None
+    new = text if applied else None  # what the last pass read, and found done
     return FileResult(
         path,
         diagnostics=tuple(diagnostics),
@@ -309,15 +308,18 @@ def _non_overlapping(
 
 def _apply_verified(
     module: cst.Module, violations: list[Violation], path: Path, compiles: bool
-) -> tuple[cst.Module, dict[Violation, str]]:
-    """Apply the fixes; a fix whose output is not valid Python is left out and
-    named."""
+) -> tuple[str, dict[Violation, str]]:
+    """The code of `module` with the fixes applied; a fix whose output is not valid
+    Python is left out and named."""
 
-    def error(fixed: cst.Module) -> str | None:
-        return syntax_error(fixed.code, path, compiles)
+    def code(chosen: list[Violation]) -> str:
+        return _apply(module, chosen).code
+
+    def error(fixed: str) -> str | None:
+        return syntax_error(fixed, path, compiles)
 
     try:
-        fixed = _apply(module, violations)
+        fixed = code(violations)
     except Exception as crash:
         culprits = {v.code for v in violations if _crashes(module, v)}
         codes = ", ".join(sorted(culprits or {v.code for v in violations}))
@@ -327,14 +329,14 @@ def _apply_verified(
         return fixed, {}
     failed = {}
     for violation in violations:
-        alone = error(_apply(module, [violation]))
+        alone = error(code([violation]))
         if alone is not None:
             failed[violation] = alone
     survivors = [v for v in violations if v not in failed]
-    fixed = _apply(module, survivors)
+    fixed = code(survivors)
     if survivors and error(fixed) is not None:
         # Each is valid alone but not together: keep the file, report them all.
-        return module, {v: problem for v in violations}
+        return module.code, {v: problem for v in violations}
     return fixed, failed
 
 

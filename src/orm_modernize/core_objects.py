@@ -15,6 +15,7 @@ from collections.abc import Collection
 
 import libcst as cst
 
+from orm_modernize.memo import Memo
 from orm_modernize.scopes import Assignment, ImportAssignment
 from orm_modernize.semantic import Evidence, Semantic
 from orm_modernize.transforms import is_constant
@@ -138,18 +139,15 @@ class CoreObjects:
 
     def __init__(self, semantic: Semantic) -> None:
         self.semantic = semantic
-        self._seen: set[tuple[cst.CSTNode, Core]] = set()
-        self._selects: set[cst.CSTNode] = set()
+        self._evidence_memo: Memo[tuple[cst.CSTNode, Core], Evidence] = Memo(
+            Evidence.NONE  # `x = f(x)`: a cycle proves nothing
+        )
+        self._string_memo: Memo[cst.CSTNode, tuple[bool, str | None]] = Memo(
+            (False, None)
+        )
 
     def evidence(self, expr: cst.BaseExpression, kind: Core) -> Evidence:
-        key = (expr, kind)
-        if key in self._seen:  # `x = f(x)`: a cycle proves nothing
-            return Evidence.NONE
-        self._seen.add(key)
-        try:
-            return self._evidence(expr, kind)
-        finally:
-            self._seen.discard(key)
+        return self._evidence_memo.ask((expr, kind), lambda: self._evidence(expr, kind))
 
     def executor(self, expr: cst.BaseExpression) -> tuple[str, Evidence]:
         """What `expr.execute(...)` runs on: "engine", "connection", "session" or,
@@ -187,25 +185,37 @@ class CoreObjects:
         return self._select(expr) is True
 
     def _select(self, expr: cst.BaseExpression) -> bool | None:
-        """True or False; None when `expr` is already being judged (a cycle,
-        which neither proves nor disproves)."""
-        if expr in self._selects:
-            return None
-        self._selects.add(expr)
-        try:
-            return self._judge_select(expr)
-        finally:
-            self._selects.discard(expr)
+        """False when anything `expr` can come from is not a SELECT, True when one
+        is and none is not, None when nothing says (only cycles: `s = s.where()`).
 
-    def _judge_select(self, expr: cst.BaseExpression) -> bool | None:
-        if isinstance(expr, cst.Name):
-            found = [
-                self._select(v) if isinstance(v, cst.BaseExpression) else False
-                for v in self.semantic.assigned_values(expr)
-            ]
-            if False in found:
+        A walk back through generative calls and the bindings of names, each node
+        visited once: linear in the bindings, however they branch."""
+        found = False
+        todo, seen = [expr], set()
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if isinstance(node, cst.Name):
+                for value in self.semantic.assigned_values(node):
+                    if not isinstance(value, cst.BaseExpression):
+                        return False
+                    todo.append(value)
+                continue
+            source = self._statement_source(node)
+            if isinstance(source, cst.BaseExpression):
+                todo.append(source)
+            elif source:
+                found = True
+            else:
                 return False
-            return True if True in found else None
+        return True if found else None
+
+    def _statement_source(self, expr: cst.CSTNode) -> cst.BaseExpression | bool:
+        """For one step of a statement's making: True when it makes a SELECT, the
+        statement it refines when it is a generative method (`s.where(...)`), False
+        when it is anything else."""
         if not isinstance(expr, cst.Call):
             return False
         func = expr.func
@@ -215,7 +225,7 @@ class CoreObjects:
             return False
         if func.attr.value == "select":
             return self.evidence(func.value, Core.TABLE) is Evidence.PROVEN
-        return func.attr.value in GENERATIVE and self._select(func.value)
+        return func.value if func.attr.value in GENERATIVE else False
 
     def is_opaque(self, receiver: cst.BaseExpression) -> bool:
         """Nothing in this module says what `receiver` is: a parameter, an import,
@@ -230,6 +240,9 @@ class CoreObjects:
     def sql_string(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
         """Whether `value` is surely a string (SQL for `execute()`), and its text
         when it is a literal."""
+        return self._string_memo.ask(value, lambda: self._sql_string(value))
+
+    def _sql_string(self, value: cst.BaseExpression) -> tuple[bool, str | None]:
         if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
             text = value.evaluated_value
             return isinstance(text, str), text if isinstance(text, str) else None

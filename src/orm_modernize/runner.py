@@ -391,8 +391,14 @@ def _check_file(
     from orm_modernize.engine import lint_source  # LibCST: only when parsing
 
     try:
-        with _collected_after():
+        with _collected_after(), _budget(len(source)) as seconds:
             result = lint_source(source, path, settings, project=project)
+    except OverBudget:
+        return FileResult(
+            path,
+            source=source,
+            errors=(f"analysis took too long (over {seconds:g} s); file left as is",),
+        )
     except Exception as error:  # the one broad catch: a rule's crash stays in its file
         _raise_interruption(error)
         if isinstance(error.__cause__ or error, RecursionError):
@@ -455,6 +461,53 @@ def _internal_error(error: Exception) -> str:
     text = " ".join(str(cause).split())
     detail = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
     return f"internal error{where}: {detail}"
+
+
+class OverBudget(BaseException):
+    """A file's analysis ran past its budget. Not an `Exception`: no `except
+    Exception` on the way up may take it for a rule's error and go on."""
+
+
+# The time one file's analysis may take: a base, and more for a larger file (a
+# linear analysis of a 5 MB module takes half a minute). Every analysis is meant to
+# be linear; this is the second line of defence, so that a case we missed is one
+# file's error, never a run that hangs pre-commit or CI.
+BUDGET_SECONDS = 30.0
+BUDGET_SECONDS_PER_MB = 30.0
+
+
+@contextmanager
+def _budget(size: int) -> Iterator[float]:
+    """Raise `OverBudget` in the block when it runs past the budget of a file of
+    `size` bytes; `ORM_MODERNIZE_FILE_BUDGET` sets one for every file, in seconds.
+    Needs SIGALRM and the main thread (as in the CLI and its workers); elsewhere
+    the block runs without a budget."""
+    import signal
+    import threading
+
+    chosen = os.environ.get("ORM_MODERNIZE_FILE_BUDGET")
+    seconds = (
+        float(chosen)
+        if chosen
+        else BUDGET_SECONDS + BUDGET_SECONDS_PER_MB * size / 1_000_000
+    )
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield seconds
+        return
+
+    def over(signum: int, frame: object) -> None:
+        raise OverBudget
+
+    previous = signal.signal(signal.SIGALRM, over)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield seconds
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager

@@ -951,3 +951,49 @@ def test_each_findings_edits_alone_remove_it_and_compile(project: Path) -> None:
             before = [r["code"] for r in json.loads(out)]
             assert left.count(row["code"]) < before.count(row["code"]), fixed
             (project / example.name).write_text(source)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+@pytest.mark.parametrize("command", [["check", "--exit-zero"], ["rules"]])
+def test_a_crash_of_any_command_exits_2_with_one_line(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    verbose: bool,
+) -> None:
+    # A bug outside any one file's analysis (here the run's discovery, or the
+    # rules' docs): CI must not read it as findings (1) nor, with --exit-zero, as
+    # a clean run.
+    import orm_modernize.docs
+    import orm_modernize.runner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("broken\nbadly")
+
+    monkeypatch.setattr(orm_modernize.runner, "discover", broken)
+    monkeypatch.setattr(orm_modernize.docs, "runs_on_text", broken)
+    args = command + (["--verbose"] if verbose and command[0] == "check" else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    last = result.stderr.splitlines()[-1]
+    assert last == (
+        "orm-modernize: internal error: ValueError: broken badly"
+        " (a bug: --verbose prints its traceback to report)"
+    )
+    assert ("Traceback" in result.stderr) == (verbose and command[0] == "check")
+
+
+def test_a_reader_that_leaves_early_ends_the_run_quietly(project: Path) -> None:
+    # `orm-modernize rules | head -1`: the reader is gone before the first write
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "orm_modernize", "rules"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")

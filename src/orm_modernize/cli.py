@@ -47,7 +47,36 @@ def _globs(
     return tuple(g.strip() for g in value.split(",") if g.strip())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Any crash of a command exits 2 with one line (its traceback with
+    `--verbose`), so that CI never reads a bug as "findings" (1) or a pass (0)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        verbose = "--verbose" in ctx.args  # the command's own, before it parses them
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:  # `orm-modernize rules | head`: the reader left
+            # Quietly, as a process killed by SIGPIPE; the flush at exit would fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(128 + 13)
+        except Exception as error:  # one line, exit 2: the CLI's own broad catch
+            if verbose:
+                import traceback
+
+                traceback.print_exc()
+            detail = " ".join(str(error).split())
+            click.echo(
+                f"orm-modernize: internal error: {type(error).__name__}"
+                + (f": {detail}" if detail else "")
+                + " (a bug: --verbose prints its traceback to report)",
+                err=True,
+            )
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="orm-modernize")
 def main() -> None:
     """Find legacy SQLAlchemy 1.x code and rewrite it to SQLAlchemy 2.0 style."""

@@ -197,6 +197,18 @@ def statement_lines(module: cst.Module, source: bytes) -> dict[cst.CSTNode, int]
     return lines if _pair_body(module.body, tree.body, lines) else None
 
 
+class _AbsentTry(ast.Try):
+    """`except*` on a Python before 3.11, whose `ast` lacks it: code using it does
+    not compile there, so no tree holds one."""
+
+
+class _AbsentMatch(ast.stmt):
+    """`match` on Python 3.9, likewise."""
+
+
+_TRY_STAR: type[ast.Try] = getattr(ast, "TryStar", _AbsentTry)
+_MATCH: type[ast.stmt] = getattr(ast, "Match", _AbsentMatch)
+
 COMPOUND: dict[type[cst.CSTNode], tuple[type[ast.stmt], ...]] = {
     cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
     cst.ClassDef: (ast.ClassDef,),
@@ -205,8 +217,8 @@ COMPOUND: dict[type[cst.CSTNode], tuple[type[ast.stmt], ...]] = {
     cst.While: (ast.While,),
     cst.With: (ast.With, ast.AsyncWith),
     cst.Try: (ast.Try,),
-    cst.TryStar: (ast.TryStar,),
-    cst.Match: (ast.Match,),
+    cst.TryStar: (_TRY_STAR,),
+    cst.Match: (_MATCH,),
 }
 
 
@@ -248,7 +260,7 @@ def _pair_compound(
             )
         pairs.append((orelse.body if orelse is not None else None, node.orelse))
     elif isinstance(statement, (cst.Try, cst.TryStar)):
-        assert isinstance(node, (ast.Try, ast.TryStar))
+        assert isinstance(node, (ast.Try, _TRY_STAR))
         if len(statement.handlers) != len(node.handlers):
             return False
         pairs.append((statement.body, node.body))

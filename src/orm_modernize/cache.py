@@ -132,7 +132,7 @@ def _key(path: Path) -> str:
 def default_directory(paths: Sequence[Path]) -> Path:
     """`.orm_modernize_cache` in the project root (where its `pyproject.toml` is),
     else in the current directory."""
-    return (project_root(paths) or Path.cwd()) / DIRECTORY
+    return (project_root(paths[0] if paths else Path.cwd()) or Path.cwd()) / DIRECTORY
 
 
 def result_key(content: str, settings_key: str, project: ProjectIndex) -> str:

@@ -330,6 +330,9 @@ def check(
             click.echo(f"{display_path(result.path)}: {error}", err=True)
         if verbose and result.crash is not None:
             click.echo(result.crash, err=True, nl=False)
+    if not quiet:
+        for note in _target_notes(results):
+            click.echo(f"orm-modernize: {note}", err=True)
     if not verbose and any(r.crash is not None for r in results):
         click.echo(
             "An internal error is a bug: --verbose prints its traceback to report.",
@@ -427,6 +430,35 @@ def _progress_bar() -> Callable[[int, int], None] | None:
         shown = True
 
     return draw
+
+
+def _target_notes(results: Sequence[FileResult]) -> list[str]:
+    """What a user must know of the SQLAlchemy version the fixes were written for:
+    a pin that rules every fix out, once per pin; the version assumed when
+    nothing pins SQLAlchemy and a fix that needs 2.0 was written."""
+    from orm_modernize.rules import RULES_BY_CODE
+
+    notes: dict[str, None] = {}
+    for result in results:
+        target = result.target
+        if target is None:
+            continue
+        if target.version == "1.3" and result.diagnostics:
+            notes[
+                f"warning: {target.source} admits SQLAlchemy before 1.4, which no fix"
+                " runs on: findings are reported without fixes. Upgrade to"
+                " SQLAlchemy 1.4 first, or pass --target-version 1.4."
+            ] = None
+        if not target.source and any(
+            getattr(RULES_BY_CODE.get(d.code), "fix_runs_on", "") == "2.0"
+            for d in result.applied
+        ):
+            notes[
+                "note: nothing pins SQLAlchemy (pyproject.toml, setup.cfg, setup.py,"
+                " requirements files), so the fixes target SQLAlchemy 2.0; pass"
+                " --target-version 1.4 for code that must still run on 1.4."
+            ] = None
+    return list(notes)
 
 
 def _exit_code(results: Sequence[FileResult], found: bool) -> int:

@@ -173,6 +173,21 @@ class ForeignBackref:
 
 
 @dataclass(frozen=True)
+class Target:
+    """The oldest SQLAlchemy a file's fixes must run on, and where that comes from:
+    "1.3" stands for any version before 1.4, on which no fix runs."""
+
+    version: str  # "1.3", "1.4" or "2.0"
+    # "--target-version", the pin (`setup.py: sqlalchemy>=1.2.9,<1.4`), or "" when
+    # nothing pins SQLAlchemy and the newest version is assumed
+    source: str = ""
+
+    @property
+    def pinned(self) -> bool:
+        return self.source not in ("", "--target-version")
+
+
+@dataclass(frozen=True)
 class FileResult:
     """Everything the engine learned about one file."""
 
@@ -195,6 +210,8 @@ class FileResult:
     # Why the file was not checked: "generated" (marked `@generated`) or
     # "migration" (an Alembic revision, unless migrations are included).
     skipped: str | None = None
+    # The target its fixes had to run on (set by the runner for files checked).
+    target: Target | None = None
 
     @property
     def changed(self) -> bool:

@@ -19,9 +19,11 @@ from orm_modernize.datatypes import (
     QueryHelper,
     Replacement,
     Settings,
+    Target,
     Violation,
 )
 from orm_modernize.parsing import Unparseable, parse, syntax_error
+from orm_modernize.pins import target_of
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
@@ -60,7 +62,9 @@ def lint_source(
     except Unparseable as error:
         return FileResult(path, source=source, errors=(str(error),))
 
-    target = target_version(settings, project)
+    target = target_of(
+        settings.target_version, (project or ProjectIndex()).pins_for(path)
+    )
     applied: list[Diagnostic] = []
     errors: list[str] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
@@ -165,21 +169,11 @@ class RuleError(Exception):
     """A rule, or applying its fixes, raised `__cause__`; the message names it."""
 
 
-def target_version(settings: Settings, project: ProjectIndex | None) -> str:
-    """The SQLAlchemy version fixes must run on: the setting, else the oldest one
-    the project's `sqlalchemy` pin admits (1.x counts as 1.4, the version every
-    migration goes through), else 2.0."""
-    if settings.target_version is not None:
-        return settings.target_version
-    pin = project.pin("sqlalchemy") if project is not None else None
-    return "1.4" if pin is not None and pin.admits_below((2, 0)) else "2.0"
-
-
 def _collect(
     module: cst.Module,
     rules: Sequence[type[Rule]],
     project: ProjectIndex | None,
-    target: str,
+    target: Target,
     path: Path,
     source: bytes | None,
 ) -> tuple[list[Violation], Semantic]:
@@ -211,16 +205,17 @@ def _collect(
     ], semantic
 
 
-def _within(violation: Violation, rule: Rule, target: str) -> Violation:
+def _within(violation: Violation, rule: Rule, target: Target) -> Violation:
     """The violation without its fix when the fixed code needs a newer SQLAlchemy
     than the target: still reported, never applied."""
-    if violation.fix is None or _version(rule.fix_runs_on) <= _version(target):
+    if violation.fix is None or _version(rule.fix_runs_on) <= _version(target.version):
         return violation
+    why = f" ({target.source})" if target.pinned else ""
     return replace(
         violation,
         fix=None,
         message=f"{violation.message} (no fix: it needs SQLAlchemy"
-        f" {rule.fix_runs_on}, the target is {target})",
+        f" {rule.fix_runs_on}, the target is {target.version}{why})",
     )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from orm_modernize.conversion import Refused
+from orm_modernize.pins import admitting_below
 from orm_modernize.semantic import FLASK_SQLALCHEMY, Evidence, Semantic
 from orm_modernize.transforms import (
     QueryChain,
@@ -29,7 +30,7 @@ from orm_modernize.transforms import (
 )
 
 # The `db.*_or_404()` and `db.paginate()` helpers that replace Query's own.
-HELPERS_SINCE = (3, 0)
+HELPERS_SINCE = "3.0"
 # Query.paginate()'s positional parameters in Flask-SQLAlchemy 2.x (3.0 made them
 # keyword-only); `db.paginate()` takes them as keywords.
 PAGINATE_POSITIONS = ("page", "per_page", "error_out", "max_per_page")
@@ -140,8 +141,8 @@ def helper_db(
 ) -> cst.BaseExpression:
     """The `db` whose `db.<helper>()` replaces `Query.<helper>()`: the object the
     session is `db.session` of, when the project's Flask-SQLAlchemy has the helper."""
-    pin = semantic.project.pin("flask-sqlalchemy")
-    if pin is not None and pin.admits_below(HELPERS_SINCE):
+    pin = admitting_below(semantic.pins, "flask-sqlalchemy", HELPERS_SINCE)
+    if pin is not None:
         raise Refused(
             f"`db.{terminal.name}()` needs Flask-SQLAlchemy 3.0 and {pin.source}"
             " admits older versions"

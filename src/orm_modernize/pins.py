@@ -1,116 +1,205 @@
 """The project's version pins of the libraries whose API a fix may use.
 
-    flask-sqlalchemy>=2.5,<3     ->  Pin("flask-sqlalchemy", floor=(2, 5), ...)
+    flask-sqlalchemy>=2.5,<3     ->  Pin("flask-sqlalchemy", ">=2.5,<3", ...)
 
 A fix may only emit code that runs on every version the project admits: a pin
 that still allows Flask-SQLAlchemy 2.x rules out `db.paginate()`, which 3.0 added.
-The pins are read without installing anything, from the nearest directory (walking
-up from the checked paths) that holds `pyproject.toml` (PEP 621 or Poetry),
-`setup.cfg`, `setup.py` or `requirements*.txt`. Only the lowest version a pin admits
-matters, so specifiers are reduced to that floor.
+The pins are read without installing anything, from the project that owns a file:
+the nearest directory above it with `pyproject.toml` (PEP 621, PEP 735 groups or
+Poetry), `setup.cfg` or `setup.py`, else the nearest with requirement files,
+never past the repository's top. There, `requirements*.txt`, `constraints*.txt`
+and every `.txt`/`.in` under `requirements/` are read, with the files they include
+(`-r`, `-c`). Specifiers and markers are PEP 440/508, read by `packaging`. Where
+sources disagree, the most permissive one counts: a fix must run on every version
+some source admits.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from orm_modernize.datatypes import Target
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
-Version = tuple[int, ...]
-
 # The distributions whose pins the rules read, normalised (PEP 503), and Python
 # itself (`requires-python`, Poetry's `python`, `python_requires`).
 WATCHED = frozenset({"sqlalchemy", "flask-sqlalchemy", "python"})
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
-# name[extras] specifiers ; markers
-REQUIREMENT = re.compile(
-    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(\(?[^;#@]*)", re.A
-)
-SPECIFIER = re.compile(r"(===|==|~=|>=|<=|!=|>|<|\^|~)\s*([0-9][0-9.*]*)")
-LOWER_BOUNDS = frozenset({"===", "==", "~=", ">=", ">", "^", "~"})
+REPOSITORY_MARKERS = (".git", ".hg", ".svn")
 # A quoted requirement in setup.py: "Flask-SQLAlchemy>=2.5"
 QUOTED = re.compile(
     r"""["']([A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*[=<>!~][^"']*)["']"""
 )
+# name[extras] specifiers
+SPELLED = re.compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?(.*)")
+# Poetry's caret and tilde (`^2.5`, `~2.5`), which PEP 440 lacks: their floor
+POETRY = re.compile(r"[\^~](?!=)\s*")
+# The Pythons SQLAlchemy 1.4 and 2.x run on: a requirement whose marker holds on
+# none of them (`sqlalchemy<1.4; python_version < "3"`) binds no code we write.
+PYTHONS = tuple(f"3.{minor}" for minor in range(7, 15))
 
 
 @dataclass(frozen=True)
 class Pin:
-    """The lowest version of `name` that the file at `source` admits."""
+    """What one file of the project at `root` requires of `name`."""
 
     name: str
-    floor: Version  # (0,): no lower bound at all
+    specifier: str  # a PEP 440 specifier set: ">=1.2.9,<1.4"
     source: str  # the file it was read from, relative to the project root
+    root: str = ""  # the project root (an absolute path)
 
-    def admits_below(self, version: Version) -> bool:
-        return self.floor < version
+    @cached_property
+    def _bounds(self) -> tuple[Version | None, Version | None]:
+        """The lowest version admitted, and the version below which the newest
+        admitted one lies; None where the specifiers set no such bound."""
+        floors, caps = [], []
+        for spec in SpecifierSet(self.specifier):
+            try:
+                version = Version(spec.version.removesuffix(".*"))
+            except InvalidVersion:  # `===` of a non-PEP 440 version
+                continue
+            if spec.operator in ("==", "===", "~=", ">=", ">"):
+                floors.append(version)
+            if spec.operator in ("==", "===", "<", "<="):
+                caps.append(version)
+        return max(floors, default=None), min(caps, default=None)
 
+    def admits_below(self, version: str) -> bool:
+        """Some version older than `version` satisfies the pin. Without a lower
+        bound, what an install gets counts: the newest version below its upper
+        bound (`<2.0` means 1.4), and nothing older for a pin with neither."""
+        floor, cap = self._bounds
+        if floor is not None:
+            return floor < Version(version)
+        return cap is not None and cap <= Version(version)
 
-def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def read_pins(paths: Sequence[Path]) -> tuple[Pin, ...]:
-    """The pins of the watched libraries in the project that holds `paths`."""
-    root = project_root(paths)
-    if root is None:
-        return ()
-    pins: list[Pin] = []
-    for path, requirements in _requirements(root):
-        source = path.relative_to(root).as_posix()
-        for requirement in requirements:
-            pin = parse_requirement(requirement, source)
-            if pin is not None:
-                pins.append(pin)
-    return tuple(sorted(set(pins), key=lambda p: (p.name, p.floor, p.source)))
-
-
-def lowest_floor(pins: Iterable[Pin], name: str) -> Pin | None:
-    """The pin of `name` that admits the oldest version (None: not pinned)."""
-    found = [pin for pin in pins if pin.name == name]
-    return min(found, key=lambda p: p.floor) if found else None
-
-
-def project_root(paths: Sequence[Path]) -> Path | None:
-    """The nearest directory above the first path that declares dependencies."""
-    start = (paths[0] if paths else Path.cwd()).resolve()
-    for directory in [start, *start.parents]:
-        if not directory.is_dir():
-            continue
-        if any((directory / name).is_file() for name in PROJECT_FILES) or any(
-            directory.glob("requirements*.txt")
-        ):
-            return directory
-        if (directory / ".git").exists():
-            return None  # the repository's top: nothing declares dependencies
-    return None
+    def describe(self) -> str:
+        """`setup.py: SQLAlchemy>=1.2.9,<1.4`."""
+        return f"{self.source}: {self.name}{self.specifier}"
 
 
-def parse_requirement(text: str, source: str) -> Pin | None:
-    """A watched library's requirement (`Flask_SQLAlchemy >= 2.5, < 3`) as a Pin."""
-    match = REQUIREMENT.match(text)
-    if match is None or normalise(match.group(1)) not in WATCHED:
+def parse_requirement(text: str, source: str, root: str = "") -> Pin | None:
+    """A watched library's requirement (`Flask_SQLAlchemy >= 2.5, < 3`) as a Pin;
+    None for other libraries, a requirement without a version, one whose marker
+    excludes every Python 3.7+, or one that does not parse."""
+    text = POETRY.sub(">=", text.strip())
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
         return None
-    return _pin(normalise(match.group(1)), match.group(2), source)
+    name = canonicalize_name(requirement.name)
+    if name not in WATCHED or not str(requirement.specifier):
+        return None
+    if requirement.marker is not None and not _holds_somewhere(requirement.marker):
+        return None
+    spelled = SPELLED.match(text.split(";", 1)[0])  # as written, for messages
+    specifier = re.sub(r"[\s()]", "", spelled.group(1)) if spelled else ""
+    return Pin(name, specifier or str(requirement.specifier), source, root)
 
 
-def _pin(name: str, specifiers: str, source: str) -> Pin | None:
-    found = SPECIFIER.findall(specifiers)
-    if not found:
-        return None  # unconstrained: whatever is current, which is what we target
-    floors = [
-        tuple(int(part) for part in version.split(".") if part.isdigit())
-        for operator, version in found
-        if operator in LOWER_BOUNDS
-    ]
-    return Pin(name, max(floors, default=(0,)) or (0,), source)
+def _holds_somewhere(marker: Marker) -> bool:
+    for python in PYTHONS:
+        environment = {"python_version": python, "python_full_version": python + ".0"}
+        for extra in ("", *_extras(marker)):
+            try:
+                if marker.evaluate({**environment, "extra": extra}):
+                    return True
+            except (InvalidMarker, ValueError, TypeError):
+                return True  # a marker we cannot judge: the pin counts
+    return False
+
+
+def _extras(marker: Marker) -> list[str]:
+    return re.findall(r"""extra\s*==\s*["']([^"']+)["']""", str(marker))
+
+
+def admitting_below(pins: Iterable[Pin], name: str, version: str) -> Pin | None:
+    """The pin of `name` that admits a version older than `version`, if one does
+    (the most permissive source counts): the one admitting the oldest."""
+    found = [p for p in pins if p.name == name and p.admits_below(version)]
+    return min(found, key=_oldest, default=None)
+
+
+def _oldest(pin: Pin) -> tuple[Version, str]:
+    floor, cap = pin._bounds
+    return (floor or cap or Version("0"), pin.source)
+
+
+def target_of(chosen: str | None, pins: Iterable[Pin]) -> Target:
+    """The SQLAlchemy version fixes must run on: the one `chosen`
+    (`--target-version`), else the oldest one the `sqlalchemy` pins admit ("1.3"
+    for any version before 1.4, which no fix runs on), else the newest."""
+    if chosen is not None:
+        return Target(chosen, "--target-version")
+    pins = tuple(pins)
+    for version, below in (("1.3", "1.4"), ("1.4", "2.0")):
+        pin = admitting_below(pins, "sqlalchemy", below)
+        if pin is not None:
+            return Target(version, pin.describe())
+    pinned = next((p for p in pins if p.name == "sqlalchemy"), None)
+    return Target("2.0", pinned.describe() if pinned is not None else "")
+
+
+def project_root(path: Path) -> Path | None:
+    """The root of the project that owns `path`: the nearest directory above it
+    with project metadata, else the nearest with requirement files; never past
+    the repository's top (a `.git`, `.hg` or `.svn`). None when there is none."""
+    start = os.path.abspath(path)
+    directory = start if os.path.isdir(start) else os.path.dirname(start)
+    with_requirements: str | None = None
+    while True:
+        if any(os.path.isfile(os.path.join(directory, n)) for n in PROJECT_FILES):
+            return Path(directory)
+        if with_requirements is None and _requirement_files(Path(directory)):
+            with_requirements = directory
+        if any(os.path.exists(os.path.join(directory, m)) for m in REPOSITORY_MARKERS):
+            break
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return Path(with_requirements) if with_requirements is not None else None
+
+
+def project_pins(files: Iterable[Path]) -> tuple[tuple[Pin, ...], tuple[str, ...]]:
+    """The pins of every project that owns one of `files`, and those projects'
+    roots: each directory's root is found once, each root's pins read once."""
+    roots: dict[str, Path | None] = {}
+    for path in files:
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in roots:
+            roots[directory] = project_root(Path(directory))
+    found = sorted({str(root) for root in roots.values() if root is not None})
+    pins = tuple(pin for root in found for pin in read_pins(Path(root)))
+    return pins, tuple(found)
+
+
+def read_pins(root: Path) -> tuple[Pin, ...]:
+    """The pins of the watched libraries declared by the project at `root`."""
+    pins: set[Pin] = set()
+    for path, requirements in _requirements(root):
+        source = Path(os.path.relpath(path, root)).as_posix()
+        for requirement in requirements:
+            pin = parse_requirement(requirement, source, str(root))
+            if pin is not None:
+                pins.add(pin)
+    return tuple(sorted(pins, key=lambda p: (p.name, p.source, p.specifier)))
 
 
 def _requirements(root: Path) -> Iterator[tuple[Path, list[str]]]:
@@ -123,9 +212,48 @@ def _requirements(root: Path) -> Iterator[tuple[Path, list[str]]]:
     setup_py = root / "setup.py"
     if setup_py.is_file():
         yield setup_py, QUOTED.findall(_text(setup_py))
-    listed = [*root.glob("requirements*.txt"), *root.glob("requirements/*.txt")]
-    for path in sorted(listed):
-        yield path, _text(path).splitlines()
+    read: set[Path] = set()
+    todo = sorted(_requirement_files(root))
+    while todo:  # each file once, with the files it includes
+        path = todo.pop(0).resolve()
+        if path in read or not path.is_file():
+            continue
+        read.add(path)
+        lines, included = _requirement_lines(path)
+        todo.extend(included)
+        yield path, lines
+
+
+def _requirement_files(directory: Path) -> list[Path]:
+    found = [
+        *directory.glob("requirements*.txt"),
+        *directory.glob("requirements*.in"),
+        *directory.glob("constraints*.txt"),
+    ]
+    nested = directory / "requirements"
+    if nested.is_dir():
+        found += [*nested.rglob("*.txt"), *nested.rglob("*.in")]
+    return [path for path in found if path.is_file()]
+
+
+INCLUDE = re.compile(
+    r"^(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=\S))(\S+)"
+)
+
+
+def _requirement_lines(path: Path) -> tuple[list[str], list[Path]]:
+    """The requirements of a pip requirements file, and the files it includes
+    (`-r other.txt`, `-c constraints.txt`, relative to it)."""
+    text = re.sub(r"\\\r?\n", " ", _text(path))  # line continuations
+    lines, included = [], []
+    for line in text.splitlines():
+        line = re.sub(r"(^|\s)#.*", "", line).strip()
+        include = INCLUDE.match(line)
+        if include:
+            included.append(path.parent / include.group(1))
+        elif line and not line.startswith("-"):  # options: -e, --index-url, ...
+            lines.append(line)
+    return lines, included
 
 
 def _text(path: Path) -> str:
@@ -146,6 +274,8 @@ def _pyproject(path: Path) -> Iterator[str]:
     yield from _strings(project.get("dependencies", ()))
     for group in project.get("optional-dependencies", {}).values():
         yield from _strings(group)
+    for group in data.get("dependency-groups", {}).values():  # PEP 735
+        yield from _strings(group)
     poetry = data.get("tool", {}).get("poetry", {})
     tables = [poetry.get("dependencies", {}), poetry.get("dev-dependencies", {})]
     tables += [g.get("dependencies", {}) for g in poetry.get("group", {}).values()]
@@ -153,8 +283,12 @@ def _pyproject(path: Path) -> Iterator[str]:
         for name, spec in table.items():
             if isinstance(spec, dict):
                 spec = spec.get("version", "")
-            if isinstance(spec, str):
-                yield f"{name} {'' if spec.strip() == '*' else spec}"
+            if isinstance(spec, str) and spec.strip() not in ("", "*"):
+                yield (
+                    f"{name} {spec}"
+                    if spec.strip()[0] in "<>=!~^"
+                    else f"{name}=={spec}"
+                )
 
 
 def _strings(values: object) -> list[str]:

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from orm_modernize.datatypes import ForeignBackref, QueryHelper
-from orm_modernize.pins import Pin, lowest_floor
+from orm_modernize.pins import Pin
 
 # Base = declarative_base(...) / sa_orm.declarative_base(...) / automap_base(...)
 BASE_FUNCTION = re.compile(
@@ -50,7 +50,10 @@ class ProjectIndex:
 
     packages: frozenset[str] = frozenset()  # top-level module names of the project
     mapped: frozenset[str] = frozenset()  # declarative bases and mapped classes
-    pins: tuple[Pin, ...] = ()  # versions of SQLAlchemy and friends it admits
+    # Versions of SQLAlchemy and friends each project admits: the pins of every
+    # project root of the run (a pin with no root, built by hand, is everyone's)
+    pins: tuple[Pin, ...] = ()
+    roots: tuple[str, ...] = ()
     # (class, module, session): the class inherits `Base.query =
     # session.query_property()` made in `module`
     query_properties: frozenset[tuple[str, str, str]] = frozenset()
@@ -92,9 +95,16 @@ class ProjectIndex:
         found = {(m, s) for c, m, s in self.query_properties if c == cls}
         return found.pop() if len(found) == 1 else None
 
-    def pin(self, name: str) -> Pin | None:
-        """The pin of `name` admitting the oldest version (None: not pinned)."""
-        return lowest_floor(self.pins, name)
+    def pins_for(self, path: Path | None) -> tuple[Pin, ...]:
+        """The pins of the project that owns `path`: its root is the deepest root
+        of the run above it."""
+        where = os.path.abspath(path) if path is not None else ""
+        root = max(
+            (r for r in self.roots if where == r or where.startswith(r + os.sep)),
+            key=len,
+            default="",
+        )
+        return tuple(p for p in self.pins if p.root in ("", root))
 
     def knows(self, module: str, name: str, relative: bool) -> bool:
         local = relative or module.split(".", 1)[0] in self.packages
@@ -195,7 +205,9 @@ def build_index(
 
 
 def index_of(
-    modules: Iterable[tuple[Path, ModuleFacts]], pins: tuple[Pin, ...] = ()
+    modules: Iterable[tuple[Path, ModuleFacts]],
+    pins: tuple[Pin, ...] = (),
+    roots: tuple[str, ...] = (),
 ) -> ProjectIndex:
     """Merge the modules' facts: a class is mapped when one of its bases is, in
     any module, and inherits its bases' `query` properties."""
@@ -236,6 +248,7 @@ def index_of(
         packages=frozenset(packages),
         mapped=frozenset(_text(n) for n in mapped),
         pins=pins,
+        roots=roots,
         query_properties=frozenset(
             (_text(cls), module, _text(session))
             for cls, found in properties.items()

@@ -19,7 +19,7 @@ from orm_modernize.atomic import write_atomically
 from orm_modernize.cache import Cache, digest, result_key
 from orm_modernize.config import DEFAULT, Configuration
 from orm_modernize.datatypes import FileResult, QueryHelper, Settings
-from orm_modernize.pins import read_pins
+from orm_modernize.pins import project_pins, target_of
 from orm_modernize.project import ModuleFacts, ProjectIndex, index_of, module_facts
 
 
@@ -71,7 +71,8 @@ def run(
     `cache`, reuse the results of unchanged files, and save the new ones.
     `progress(done, total)` is told of each file parsed."""
     files, results = discover(paths, config)
-    project = index_of(_facts(files, cache), pins=read_pins(paths))
+    pins, roots = project_pins(files)
+    project = index_of(_facts(files, cache), pins, roots)
     checker = _Checker(config, write, jobs or os.cpu_count() or 1, cache)
     # Each file is read again here rather than held since the pre-pass: the bytes
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
@@ -84,8 +85,19 @@ def run(
         checked = _with_foreign_backrefs(checked, checker, project)
     if cache is not None:
         cache.save()
-    results.extend(checked)
+    results.extend(_targeted(r, config, project) for r in checked)
     return sorted(results, key=lambda r: str(r.path))
+
+
+def _targeted(
+    result: FileResult, config: Configuration, project: ProjectIndex
+) -> FileResult:
+    """The result with the SQLAlchemy version its fixes had to run on, which the
+    CLI explains when it was assumed or ruled every fix out."""
+    if result.skipped is not None:
+        return result
+    chosen = config.settings_for(result.path).target_version
+    return replace(result, target=target_of(chosen, project.pins_for(result.path)))
 
 
 def skipped_as(path: Path, source: bytes, config: Configuration) -> str | None:
@@ -110,8 +122,9 @@ def check_source(path: Path, source: bytes, config: Configuration) -> FileResult
     skipped = skipped_as(path, source, config)
     if skipped is not None or config.excluded(str(path), explicit=True):
         return FileResult(path, source=source, skipped=skipped)
-    project = index_of([(path, module_facts(source))], pins=read_pins([path]))
-    return _check_file((path, source, config.settings_for(path)), project)
+    project = index_of([(path, module_facts(source))], *project_pins([path]))
+    result = _check_file((path, source, config.settings_for(path)), project)
+    return _targeted(result, config, project)
 
 
 def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:

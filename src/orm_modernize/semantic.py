@@ -24,6 +24,7 @@ from orm_modernize.datatypes import (
     ImportSpec,
     QueryHelper,
 )
+from orm_modernize.pins import Pin
 from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex, module_name
 from orm_modernize.relationships import Relationships
@@ -199,6 +200,11 @@ class Semantic:
         self._shared: dict[Callable[[Semantic], object], object] = {}
         self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
         self._qualified_names: dict[cst.CSTNode, frozenset[str]] = {}
+
+    @cached_property
+    def pins(self) -> tuple[Pin, ...]:
+        """The version pins of the project that owns this module."""
+        return self.project.pins_for(self.path)
 
     @cached_property
     def module_name(self) -> str:

@@ -12,6 +12,7 @@ from orm_modernize.mapped_types import (
     references,
     table_name,
 )
+from orm_modernize.pins import admitting_below
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import RELATIONSHIP
 from orm_modernize.transforms import imported_root, keyword_argument, string_value
@@ -240,7 +241,7 @@ class UntypedMappedAttribute(Rule):
     def _optional(
         self, at: cst.CSTNode, inner: cst.BaseExpression
     ) -> tuple[cst.BaseExpression, tuple[ImportSpec, ...]] | None:
-        if self._python_at_least((3, 10)) and not isinstance(inner, cst.SimpleString):
+        if self._python_at_least("3.10") and not isinstance(inner, cst.SimpleString):
             return cst.BinaryOperation(inner, cst.BitOr(), cst.Name("None")), ()
         found = self._name(at, "typing", "Optional")
         if found is None:
@@ -251,7 +252,7 @@ class UntypedMappedAttribute(Rule):
     def _list(
         self, at: cst.CSTNode, inner: cst.BaseExpression
     ) -> tuple[cst.BaseExpression, tuple[ImportSpec, ...]] | None:
-        if self._python_at_least((3, 9)):
+        if self._python_at_least("3.9"):
             container: tuple[cst.BaseExpression, tuple[ImportSpec, ...]] = (
                 cst.Name("list"),
                 (),
@@ -274,9 +275,12 @@ class UntypedMappedAttribute(Rule):
             return None
         return found[0], (found[1],) if found[1] else ()
 
-    def _python_at_least(self, version: tuple[int, ...]) -> bool:
-        pin = self.semantic.project.pin("python")
-        return pin is not None and not pin.admits_below(version)
+    def _python_at_least(self, version: str) -> bool:
+        """The project requires that Python or a newer one."""
+        pins = self.semantic.pins
+        return any(p.name == "python" for p in pins) and not admitting_below(
+            pins, "python", version
+        )
 
 
 def _literal(arg: cst.Arg) -> bool | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection
+from functools import cached_property
 
 import libcst as cst
 
@@ -115,6 +116,7 @@ CLASSES: dict[Core, frozenset[str]] = {
     Core.METADATA: _names("sqlalchemy.MetaData", "sqlalchemy.schema.MetaData"),
     Core.STATEMENT: frozenset(),
 }
+OPTIONAL = _names("typing.Optional", "typing_extensions.Optional")
 # Objects of SQLAlchemy's test suite
 TESTING_ENGINES = _names("sqlalchemy.testing.db", "sqlalchemy.testing.config.db")
 # Names that make an unannotated parameter or an attribute LIKELY
@@ -288,6 +290,8 @@ class CoreObjects:
     def _name(self, name: cst.Name, kind: Core) -> Evidence:
         if kind is Core.ENGINE and self.semantic.is_one_of(name, TESTING_ENGINES):
             return Evidence.PROVEN
+        if self._narrowed_away(name, kind):
+            return Evidence.NONE
         found = []
         for assignment in self.semantic.assignments(name):
             if isinstance(assignment, ImportAssignment):
@@ -300,6 +304,41 @@ class CoreObjects:
         # `users = None`, set for real in `setup_class`: using it as a table while
         # it is None fails anyway, so only the other bindings say what it is
         return min(found, default=Evidence.NONE)
+
+    def _narrowed_away(self, name: cst.Name, kind: Core) -> bool:
+        """Its scope checks the name against other classes (`isinstance(record,
+        dict)`): the code expects something else there, and no guess goes
+        against that."""
+        scope = self.semantic.scope(name)
+        checked = self._isinstance_checks.get((scope, name.value), ())
+        return any(
+            not any(self.semantic.is_one_of(c, CLASSES[kind]) for c in classes)
+            for classes in checked
+        )
+
+    @cached_property
+    def _isinstance_checks(
+        self,
+    ) -> dict[tuple[object, str], list[list[cst.BaseExpression]]]:
+        """(scope, name) -> the classes of each `isinstance(name, classes)`."""
+        found: dict[tuple[object, str], list[list[cst.BaseExpression]]] = {}
+        for call in self.semantic.nodes(cst.Call):
+            if not (
+                isinstance(call.func, cst.Name)
+                and call.func.value == "isinstance"
+                and len(call.args) == 2
+                and isinstance(call.args[0].value, cst.Name)
+            ):
+                continue
+            classes = call.args[1].value
+            listed = (
+                [e.value for e in classes.elements]
+                if isinstance(classes, cst.Tuple)
+                else [classes]
+            )
+            key = (self.semantic.scope(call), call.args[0].value.value)
+            found.setdefault(key, []).append(listed)
+        return found
 
     def _placeholder(self, node: cst.CSTNode) -> bool:
         """`name = None`."""
@@ -314,7 +353,9 @@ class CoreObjects:
     def _bound(self, node: cst.CSTNode, name: str, kind: Core) -> Evidence:
         """The evidence one binding site gives `name`."""
         if isinstance(node, cst.Param):
-            return self._annotated(node.annotation, kind) or self._by_name(name, kind)
+            if node.annotation is not None:  # `record: dict` is no row
+                return self._annotated(node.annotation, kind)
+            return self._by_name(name, kind)
         iterated = self._iterated(node)
         if iterated is not None:
             return self._element_of(iterated, kind)
@@ -444,9 +485,21 @@ class CoreObjects:
         return Evidence.NONE
 
     def _annotated(self, annotation: cst.Annotation | None, kind: Core) -> Evidence:
+        """PROVEN for the kind's class (`Optional[...]` or `| None` of it too)."""
         if annotation is None:
             return Evidence.NONE
         node = annotation.annotation
+        if (
+            isinstance(node, cst.Subscript)
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+            and self.semantic.is_one_of(node.value, OPTIONAL)
+        ):
+            node = node.slice[0].slice.value
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, cst.BitOr
+        ):
+            node = node.right if is_constant(node.left, "None") else node.left
         if isinstance(node, (cst.Name, cst.Attribute)) and self.semantic.is_one_of(
             node, CLASSES[kind]
         ):

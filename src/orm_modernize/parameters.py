@@ -12,12 +12,15 @@ are many rows when they are all dicts, lists or tuples, else one positional row.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import libcst as cst
 
 from orm_modernize.conversion import Refused
+from orm_modernize.core_objects import CoreObjects
 from orm_modernize.transforms import code_of
 
 
@@ -141,3 +144,85 @@ def _tuple_of(items: Sequence[cst.BaseExpression]) -> cst.Tuple:
     if len(elements) == 1:  # (x,)
         elements = [cst.Element(items[0], comma=cst.Comma())]
     return cst.Tuple(elements)
+
+
+# Annotations of a value 1.x read as one parameter, and of a row or rows.
+SCALAR_TYPES = frozenset(
+    {"int", "str", "float", "bool", "bytes", "Decimal", "date", "datetime", "UUID"}
+)
+ROW_TYPES = frozenset(
+    {"list", "tuple", "dict", "List", "Tuple", "Dict", "Sequence", "Mapping"}
+)
+# A name that holds a row or rows: `rows`, `params`, `values`, ... (a guess)
+ROWS_NAME = re.compile(r"(?:.*[^s]s|params|args|parameters|data|batch|row)$")
+# Driver placeholders outside quotes: positional (`?`, `%s`) and named
+POSITIONAL_MARK = re.compile(r"\?|%s")
+NAMED_MARK = re.compile(r"%\(\w+\)s|(?<![:\w]):\w")
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def one_driver_parameter(
+    parameters: Parameters, sql: str | None, core: CoreObjects
+) -> tuple[Parameters, bool]:
+    """The `exec_driver_sql()` argument for one 1.x parameter argument that is not
+    a literal dict, list or tuple, and whether that is exact. 1.x judged it by its
+    type at run time: a dict was a named row, a list or tuple a row or rows, any
+    other value one positional value (`(value,)` in 2.x, which rejects a bare
+    one). The value's bindings or annotation say which it is; without them, the
+    SQL's placeholders, then the name (`rows` holds rows), guess."""
+    value = parameters.value
+    if parameters.style is not Style.UNKNOWN or value is None:
+        return parameters, parameters.style is not Style.UNKNOWN
+    kind = _value_kind(value, core)
+    if kind == "rows":
+        return parameters, False  # a list of values was one row in 1.x, not in 2.x
+    if kind is None and sql is not None:
+        bare = QUOTED.sub("", sql)
+        if NAMED_MARK.search(bare) or len(POSITIONAL_MARK.findall(bare)) != 1:
+            return parameters, False
+    if kind is None and isinstance(value, (cst.Name, cst.Attribute)):
+        name = value.value if isinstance(value, cst.Name) else value.attr.value
+        if ROWS_NAME.match(name.lower()):
+            return parameters, False
+    one = Parameters(_tuple_of([value]), Style.POSITIONAL, changed=True)
+    return one, kind == "scalar"
+
+
+def _value_kind(
+    value: cst.BaseExpression, core: CoreObjects
+) -> Literal["scalar", "rows"] | None:
+    if _is_scalar(value) or core.sql_string(value)[0]:
+        return "scalar"
+    if isinstance(value, (*ROWS, cst.ListComp, cst.DictComp)):
+        return "rows"
+    if not isinstance(value, cst.Name):
+        return None
+    kinds = set()
+    for bound in core.semantic.assigned_values(value):
+        if isinstance(bound, cst.Param):
+            kinds.add(_annotated_kind(bound.annotation))
+        elif isinstance(bound, cst.BaseExpression):
+            kinds.add(
+                _value_kind(bound, core) if not isinstance(bound, cst.Name) else None
+            )
+        else:
+            kinds.add(None)
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _annotated_kind(
+    annotation: cst.Annotation | None,
+) -> Literal["scalar", "rows"] | None:
+    node = annotation.annotation if annotation is not None else None
+    if isinstance(node, cst.Subscript):
+        node = node.value
+    name = (
+        node.value
+        if isinstance(node, cst.Name)
+        else node.attr.value
+        if isinstance(node, cst.Attribute)
+        else None
+    )
+    if name in SCALAR_TYPES:
+        return "scalar"
+    return "rows" if name in ROW_TYPES else None

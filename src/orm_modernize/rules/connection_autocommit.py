@@ -18,6 +18,36 @@ from orm_modernize.transforms import keyword_argument, walk
 
 # What 1.x autocommitted when run outside a transaction (`AUTOCOMMIT_REGEXP`)
 AUTOCOMMITTED_SQL = re.compile(r"\s*(?:UPDATE|INSERT|CREATE|DELETE|DROP|ALTER)", re.I)
+
+
+def sql_head(value: cst.BaseExpression) -> str | None:
+    """The text a string built at run time starts with, which says what kind of
+    statement it is: a literal's whole text, an f-string's up to its first
+    field, the format string of `"..." % args`, `"...".format(...)` or `"..." +
+    more`. None when `value` is none of those."""
+    if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+        text = value.evaluated_value
+        return text if isinstance(text, str) else None
+    if isinstance(value, cst.FormattedString):
+        head = []
+        for part in value.parts:
+            if not isinstance(part, cst.FormattedStringText):
+                break
+            head.append(part.value)
+        return "".join(head)
+    if isinstance(value, cst.BinaryOperation) and isinstance(
+        value.operator, (cst.Modulo, cst.Add)
+    ):
+        return sql_head(value.left)
+    if (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value == "format"
+    ):
+        return sql_head(value.func.value)
+    return None
+
+
 DML = frozenset(
     n
     for n in MAKERS[Core.STATEMENT]
@@ -32,7 +62,9 @@ class ConnectionAutocommit(Rule):
     """
     ## What it does
     Checks for INSERT, UPDATE, DELETE and DDL run on a connection from
-    `engine.connect()` that never begins a transaction or commits.
+    `engine.connect()` that never begins a transaction or commits. SQL built at
+    run time counts by how it starts: an f-string up to its first field,
+    `"..." % args`, `"...".format(...)`, or a name bound to one of them.
 
     ## Why is this bad?
     SQLAlchemy 1.x committed such a write on its own ("library-level
@@ -108,7 +140,6 @@ class ConnectionAutocommit(Rule):
 
     def _is_write(self, statement: cst.BaseExpression) -> bool:
         """An INSERT, UPDATE, DELETE or DDL statement, as far as can be seen."""
-        core = self.semantic.shared(CoreObjects)
         if isinstance(statement, cst.Name):
             values = list(self.semantic.assigned_values(statement))
             return (
@@ -116,11 +147,7 @@ class ConnectionAutocommit(Rule):
                 and isinstance(values[0], cst.BaseExpression)
                 and (self._is_write(values[0]))
             )
-        if isinstance(statement, cst.BinaryOperation) and isinstance(
-            statement.operator, cst.Modulo
-        ):
-            return self._is_write(statement.left)  # "INSERT ... %s" % value
-        _, sql = core.sql_string(statement)
+        sql = sql_head(statement)
         if sql is not None:
             return AUTOCOMMITTED_SQL.match(sql) is not None
         if not isinstance(statement, cst.Call):

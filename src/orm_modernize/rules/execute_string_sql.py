@@ -10,7 +10,12 @@ from orm_modernize.clauses import with_arguments
 from orm_modernize.conversion import Namer, Refused, namer
 from orm_modernize.core_objects import EXECUTE_METHODS, CoreObjects
 from orm_modernize.datatypes import Fix, ImportSpec
-from orm_modernize.parameters import Parameters, Style, distilled
+from orm_modernize.parameters import (
+    Parameters,
+    Style,
+    distilled,
+    one_driver_parameter,
+)
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Evidence
 from orm_modernize.transforms import keep_parentheses, method
@@ -48,9 +53,14 @@ class ExecuteStringSql(Rule):
     inside a quoted literal, positional parameters, or a string built at run
     time. On a session, 1.x already wrapped the string in `text()`. Parameters
     given as keywords or as several arguments become the one dict or list that
-    2.0 takes. Unsafe when the receiver is only named like one, or when one
-    parameter argument could be a list of values (which `exec_driver_sql()`
-    rejects). Both forms run on SQLAlchemy 1.4 as well as 2.x.
+    2.0 takes. One parameter that is not a literal row was read by 1.x by its
+    type at run time: a single value (`execute(sql, name)`) becomes `(name,)`,
+    as `exec_driver_sql()` needs; safe when its bindings or annotation show a
+    single value, unsafe when only the SQL's one placeholder and a name not
+    like `rows` suggest it. Unsafe when the receiver is only named like one, or
+    when one parameter argument could be a list of values (which
+    `exec_driver_sql()` rejects). Both forms run on SQLAlchemy 1.4 as well as
+    2.x.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "execute() method more strict, execution
@@ -90,7 +100,7 @@ class ExecuteStringSql(Rule):
             if kind == "session":
                 replacement, exact = _on_session(node, name), True
             elif kind == "connection":
-                replacement, exact = _on_connection(node, sql, name)
+                replacement, exact = _on_connection(node, sql, name, core)
             else:  # named like either: only a form both read the same way
                 replacement, exact = _on_either(node, sql, name), True
         except Refused as why:
@@ -111,12 +121,13 @@ def _on_session(call: cst.Call, name: Namer) -> cst.Call:
 
 
 def _on_connection(
-    call: cst.Call, sql: str | None, name: Namer
+    call: cst.Call, sql: str | None, name: Namer, core: CoreObjects
 ) -> tuple[cst.BaseExpression, bool]:
     """The 2.0 call, and whether it is exact whatever the parameters hold."""
     parameters = distilled(call.args[1:])
     if _text_reads_alike(sql, parameters):
         return _with_parameters(call, _wrapped(call.args[0], name), parameters), True
+    parameters, exact = one_driver_parameter(parameters, sql, core)
     assert isinstance(call.func, cst.Attribute)
     statement = call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     driver = with_arguments(
@@ -125,7 +136,6 @@ def _on_connection(
         ),
         [statement, *_argument(parameters)],
     )
-    exact = parameters.style is not Style.UNKNOWN
     if call.func.attr.value == "scalar":
         return method(driver, "scalar"), exact
     return driver, exact

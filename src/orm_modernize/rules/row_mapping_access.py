@@ -46,7 +46,10 @@ class RowMappingAccess(Rule):
     `row.values()` and `row.items()` are wrapped in `list()`, as 1.x returned
     lists.
     Integer indexes and slices were tuple access already and are left alone; an
-    index held in a variable is too, as it may be a position.
+    index held in a variable is too, as it may be a position. A name the code
+    says is something else is never taken for a row: a parameter annotated
+    with another class (`dict`, `Mapping`, `RowMapping`), one checked with
+    `isinstance()` against another class, a row of `result.mappings()`.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Result rows act like named tuples"

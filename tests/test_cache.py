@@ -138,3 +138,42 @@ def test_concurrent_runs_share_one_cache_safely(project: Path) -> None:
     assert outputs == [expected] * 4
     json.loads((project / CACHE / "cache.json").read_text())
     assert subprocess.run(command, capture_output=True).stdout == expected
+
+
+def test_an_edited_tool_does_not_reuse_the_results_of_the_old_one(
+    tmp_path: Path,
+) -> None:
+    # A copy of the package, run from source as an editable install is: editing a
+    # rule's message must show in the next run, not the cached old message.
+    import shutil
+
+    import orm_modernize
+
+    source = tmp_path / "tool"
+    shutil.copytree(
+        Path(orm_modernize.__file__).parent,
+        source / "orm_modernize",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "models.py").write_text(
+        "from sqlalchemy.ext.declarative import declarative_base\n"
+    )
+
+    def check() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "orm_modernize", "check", "--isolated", "."],
+            capture_output=True,
+            text=True,
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(source)},
+        )
+        return done.stdout
+
+    assert "is not where this name lives" in check()
+    rule = source / "orm_modernize" / "rules" / "ext_declarative_import.py"
+    text = rule.read_text()
+    assert "is not where this name lives" in text
+    rule.write_text(text.replace("is not where this name lives", "moved (edited)"))
+    assert "moved (edited)" in check()

@@ -197,3 +197,52 @@ def test_a_cached_run_sees_the_pair_too(
     second = CliRunner().invoke(main, [*args, "."])
     assert first.exit_code == second.exit_code == 1
     assert first.stdout == second.stdout and "6 fixable" in second.stdout
+
+
+MODELS_WRITTEN_OUT = """\
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    addresses = relationship("Address", back_populates="user")
+
+
+class Address(Base):
+    __tablename__ = "addresses"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(ForeignKey("users.id"))
+    user = relationship(User, back_populates="addresses")
+"""
+VIEWS = """\
+from app.models import Address
+
+
+def add_address(session, user):
+    Address(user=user)
+    session.commit()
+"""
+
+
+@pytest.mark.parametrize("link", ['backref="user"', 'back_populates="user"'])
+def test_a_two_way_relationship_of_another_module_is_two_way_however_spelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    # ORM406 writes `backref=` out as a `back_populates=` pair; the object that
+    # 1.4 cascaded along it is as lost on 2.x as before.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    models = MODELS_WRITTEN_OUT
+    if link.startswith("backref"):  # as it was before ORM406
+        models = models.replace(
+            '    user = relationship(User, back_populates="addresses")\n', ""
+        ).replace('back_populates="user"', 'backref="user"')
+    (tmp_path / "app" / "models.py").write_text(models)
+    (tmp_path / "app" / "views.py").write_text(VIEWS)
+    result = CliRunner().invoke(main, ["check", "--select", "ORM102", "app"])
+    assert "app/views.py:5:13: ORM102" in result.stdout, result.output

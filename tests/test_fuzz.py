@@ -204,5 +204,14 @@ def test_fix_without_findings_leaves_the_file_byte_identical(
         )
         assert result.exception is None or isinstance(result.exception, SystemExit)
         assert result.exit_code in (0, 1, 2), result.output
+        if result.exit_code == 2:  # only for input that does not parse, never a bug
+            errors = [  # `<path shown relative to the cwd>m.py: <error>`
+                line.split("m.py: ", 1)[1]
+                for line in result.stderr.splitlines()
+                if "m.py: " in line
+            ]
+            assert errors and all(e.startswith(INPUT_ERRORS) for e in errors), (
+                result.stderr
+            )
         if " fixed" not in result.output:
             assert path.read_bytes() == source

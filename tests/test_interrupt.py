@@ -1,10 +1,11 @@
 """Interrupting `check --fix` at any moment leaves every file either wholly as it
 was or wholly fixed, no temporary file behind, and no worker running on.
 
-A real run over a tree of legacy modules is killed at random points, with Ctrl-C
-(SIGINT to the whole process group, as a terminal sends it) or SIGTERM (to the
-main process only, as `kill` or a CI timeout sends it). The seed is printed, and
-`ORM_MODERNIZE_INTERRUPT_SEED` replays a failure.
+A real run over a tree of legacy modules is killed at points drawn from a fixed
+seed, with Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or
+SIGTERM (to the main process, as `kill` sends it, or to the group, as a CI
+timeout may). `ORM_MODERNIZE_INTERRUPT_SEED` draws other points. At least one
+trial must stop part way, or the test proves nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ import pytest
 from conftest import FIXTURES
 
 MODULES = 40
-TRIALS = 4
+SEED = 2026
+# (signal, whom it is sent to, --jobs): a terminal's Ctrl-C reaches the whole
+# process group; `kill` or a CI timeout the main process, or the whole group.
+CASES = [
+    ("SIGINT", "group", "2"),
+    ("SIGTERM", "main", "2"),
+    ("SIGTERM", "group", "2"),
+    ("SIGINT", "group", "1"),
+    ("SIGTERM", "main", "1"),
+]
 COMMAND = [sys.executable, "-m", "orm_modernize", "check", "--isolated", "--no-cache"]
 
 
@@ -53,20 +63,25 @@ def files(root: Path) -> dict[Path, bytes]:
     }
 
 
+def inodes(root: Path) -> dict[Path, int]:
+    return {p.relative_to(root): p.stat().st_ino for p in root.rglob("*.py")}
+
+
 def test_an_interrupted_fix_leaves_each_file_old_or_new(
     trees: tuple[Path, Path, float], tmp_path: Path
 ) -> None:
     before, after, duration = trees
     old, new = files(before), files(after)
     assert old.keys() == new.keys() and all(old[p] != new[p] for p in old)
-    seed = int(os.environ.get("ORM_MODERNIZE_INTERRUPT_SEED", random.randrange(10**6)))
+    # A fixed seed, so that a run is the same run; the variable replays others.
+    seed = int(os.environ.get("ORM_MODERNIZE_INTERRUPT_SEED", SEED))
     print(f"ORM_MODERNIZE_INTERRUPT_SEED={seed}")
     chance = random.Random(seed)
-    cases = [("SIGINT", "2"), ("SIGTERM", "2"), ("SIGINT", "1"), ("SIGTERM", "1")]
     fixed_counts = []
-    for trial, (name, jobs) in enumerate(cases[:TRIALS]):
+    for trial, (name, target, jobs) in enumerate(CASES):
         tree = tmp_path / f"trial{trial}"
         shutil.copytree(before, tree)
+        original = inodes(tree)
         run = subprocess.Popen(
             [*COMMAND, "--fix", "--verbose", "--jobs", jobs, str(tree)],
             stdout=subprocess.PIPE,
@@ -74,22 +89,62 @@ def test_an_interrupted_fix_leaves_each_file_old_or_new(
             start_new_session=True,  # its own process group, as a shell job
         )
         time.sleep(chance.uniform(0.5, duration * 0.8))
-        if name == "SIGINT":
-            os.killpg(run.pid, signal.SIGINT)  # a terminal's Ctrl-C: every process
-        else:
-            os.kill(run.pid, signal.SIGTERM)  # the main process alone
-        _, err = run.communicate(timeout=120)
-
         number = getattr(signal, name)
-        finished = run.returncode == 1  # it may have ended before the signal
-        assert finished or run.returncode == 128 + number, (trial, err)
-        if not finished:
-            assert b"Interrupted: each file is either as it was or wholly fixed" in err
+        if target == "group":
+            os.killpg(run.pid, number)  # a terminal's Ctrl-C: every process
+        else:
+            os.kill(run.pid, number)  # the main process alone: `kill`, a timeout
+        _, err = run.communicate(timeout=120)
         # No worker lives on: each would hold the pipes, and `communicate()` would
         # have waited for it.
         now = files(tree)
         assert now.keys() == old.keys(), (trial, set(now) ^ set(old))  # no temporary
         torn = [p for p, data in now.items() if data not in (old[p], new[p])]
         assert not torn, (trial, torn)
-        fixed_counts.append(sum(now[p] == new[p] for p in now))
+        fixed = [p for p in now if now[p] == new[p]]
+        fixed_counts.append(len(fixed))
+        # A fixed file is a new file put in place (`os.replace`), never the old
+        # one written over, which an interruption would leave torn.
+        replaced = inodes(tree)
+        assert all(replaced[p] != original[p] for p in fixed), trial
+        if len(fixed) < MODULES:  # stopped by the signal: says so, exits 128 + n
+            assert run.returncode == 128 + number, (trial, run.returncode, err)
+            assert b"Interrupted: each file is either as it was or wholly fixed" in err
+        else:
+            assert run.returncode in (1, 128 + number), (trial, err)
+        assert b"Traceback" not in err, (trial, err.decode())  # no worker's either
     print("files fixed before each interruption:", fixed_counts)
+    assert any(0 < n < MODULES for n in fixed_counts), fixed_counts
+
+
+def test_sigterm_to_the_group_ends_idle_workers_quietly(tmp_path: Path) -> None:
+    # One worker busy on a large module, the other idle once the small one is
+    # done: the idle one used to raise the main process's SIGTERM handler in its
+    # wait for work, and multiprocessing printed its traceback.
+    models = "".join(
+        f"class M{n}(Base):\n    __tablename__ = 'm{n}'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        for n in range(6000)
+    )
+    large = (
+        "from sqlalchemy import Column, Integer\n"
+        "from sqlalchemy.ext.declarative import declarative_base\n"
+        "Base = declarative_base()\n" + models
+    )
+    (tmp_path / "large.py").write_text(large)
+    (tmp_path / "small.py").write_text(
+        "from sqlalchemy.ext.declarative import declarative_base\n"
+    )
+    run = subprocess.Popen(
+        [*COMMAND, "--jobs", "2", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    time.sleep(3)  # the small module takes well under that, the large one more
+    os.killpg(run.pid, signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert err.decode().splitlines() == [
+        "Interrupted: each file is either as it was or wholly fixed."
+    ]

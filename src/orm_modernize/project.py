@@ -41,6 +41,10 @@ FROM_IMPORT = re.compile(rb"from[ \t]+[\w.]+[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)
 IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+\w+)?")
 # relationship(..., backref="user") / backref=backref("user", ...)
 BACKREF = re.compile(rb"""\bbackref\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']""")
+# relationship(..., back_populates="user"): each side of a pair names the other,
+# so these names are every attribute of the pairs (a backref that ORM406 wrote
+# out is as two-way as it was)
+BACK_POPULATES = re.compile(rb"""\bback_populates\s*=\s*["'](\w+)["']""")
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,11 @@ def module_facts(source: bytes) -> ModuleFacts:
             classes.append((cls, names))
     return ModuleFacts(
         imported=frozenset(imported),
-        backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
+        backrefs=frozenset(
+            BACKREF.findall(source) + BACK_POPULATES.findall(source)
+            if b"backref" in source or b"back_populates" in source
+            else ()
+        ),
         properties=frozenset(
             QUERY_PROPERTY.findall(source) if b".query_property(" in source else ()
         ),

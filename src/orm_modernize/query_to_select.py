@@ -191,7 +191,10 @@ class Converter:
         if name.startswith("_"):
             raise Refused(f"`Query.{name}()` is private API")
         if _has_star(call):
-            raise Refused(f"`{name}(*...)` arguments are not checked; rewrite by hand")
+            stars = "*args" if any(a.star == "*" for a in call.args) else "**kwargs"
+            raise Refused(
+                f"`{name}({stars})` arguments are not checked; rewrite by hand"
+            )
         if name == "params":
             converted.params.extend(_params(call))
             return
@@ -384,8 +387,14 @@ class Converter:
             or not isinstance(target, (cst.Name, cst.Attribute))
             or self.semantic.shape(target) is not Shape.ENTITY
         ):
+            # Say what hides the entity: the join only when there is one.
+            where = (
+                "after a join"
+                if converted.joins and not converted.joinpoint_reset
+                else "here"
+            )
             raise Refused(
-                "`filter_by()` after a join: its entity cannot be named here;"
+                f"the entity `filter_by()` filters {where} cannot be named;"
                 " use `where(Entity.attr == value)`"
             )
         return target

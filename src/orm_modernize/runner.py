@@ -258,10 +258,14 @@ class _Checker:
 
 def _deaf_to_interrupts() -> None:
     """Ctrl-C reaches the workers too; the main process alone decides what an
-    interruption means (and the workers write nothing)."""
+    interruption means (and the workers write nothing). A SIGTERM sent to the
+    whole group ends a worker at once, as it would any process: the handler
+    inherited from the main process would raise in an idle worker's wait for
+    work, and multiprocessing would print its traceback."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _with_shared_helpers(

@@ -37,6 +37,44 @@ TERMINALS = (
 )
 
 
+# Each terminal's signature on SQLAlchemy 1.4's Query (and Flask-SQLAlchemy's):
+# (fewest positional arguments, most, keywords). A call that does not fit is a
+# method of the same name on a custom query class (`query_class=`), with its own
+# meaning: `Person.query.get(id, project)` is not `Query.get`.
+SIGNATURES: dict[str, tuple[int, int, frozenset[str]]] = {
+    **{name: (0, 0, frozenset()) for name in ROW_TERMINALS - {"value"}},
+    "value": (1, 1, frozenset({"column"})),
+    "subquery": (0, 3, frozenset({"name", "with_labels", "reduce_columns"})),
+    "scalar_subquery": (0, 0, frozenset()),
+    "as_scalar": (0, 0, frozenset()),
+    "label": (1, 1, frozenset({"name"})),
+    "cte": (0, 3, frozenset({"name", "recursive", "nesting"})),
+    "exists": (0, 0, frozenset()),
+    "update": (1, 3, frozenset({"values", "synchronize_session", "update_args"})),
+    "delete": (0, 1, frozenset({"synchronize_session"})),
+    "get": (1, 1, frozenset({"ident"})),
+    "get_or_404": (1, 2, frozenset({"ident", "description"})),
+    "first_or_404": (0, 1, frozenset({"description"})),
+    "one_or_404": (0, 1, frozenset({"description"})),
+    "paginate": (0, 4, frozenset({"page", "per_page", "error_out", "max_per_page"})),
+}
+
+
+def fits(name: str, call: cst.Call) -> bool:
+    """The arguments of `call` can be those of the Query method `name` (any can,
+    with `*args` or `**kwargs`, which say nothing)."""
+    fewest, most, keywords = SIGNATURES.get(name, (0, 1 << 16, None))
+    if any(arg.star for arg in call.args):
+        return True
+    positional = sum(arg.keyword is None for arg in call.args)
+    named = [arg.keyword.value for arg in call.args if arg.keyword is not None]
+    return (
+        positional <= most
+        and positional + len(named) >= fewest
+        and (keywords is None or all(k in keywords for k in named))
+    )
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
@@ -139,9 +177,11 @@ def steps_from(
         call = parent(attribute)
         if not (isinstance(call, cst.Call) and call.func is attribute):
             break
-        steps.append(Step(attribute.attr.value, call))
         if attribute.attr.value in TERMINALS:
+            if fits(attribute.attr.value, call):
+                steps.append(Step(attribute.attr.value, call))
             break  # what follows applies to the result, not to the Query
+        steps.append(Step(attribute.attr.value, call))
         node = call
     return tuple(steps)
 

@@ -1,0 +1,51 @@
+"""Messages say what is there: a refusal names the construct the code has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orm_modernize.datatypes import Settings
+from orm_modernize.engine import lint_source
+
+MODELS = """\
+from sqlalchemy import Column, Integer, String
+from sqlalchemy.orm import Session, declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    name = Column(String)
+
+
+session = Session()
+"""
+
+
+def messages(code: str) -> list[str]:
+    result = lint_source((MODELS + code).encode(), Path("app.py"), Settings())
+    return [d.message for d in result.diagnostics if d.code == "ORM002"]
+
+
+def test_a_refused_filter_by_without_a_join_does_not_mention_one() -> None:
+    code = "rows = session.query(User.id, User.name).filter_by(id=1).all()\n"
+    (message,) = messages(code)
+    assert "join" not in message
+    assert "the entity `filter_by()` filters here cannot be named" in message
+
+
+def test_a_refused_filter_by_after_a_join_says_so() -> None:
+    code = "rows = session.query(User.name).join(User.id).filter_by(id=1).all()\n"
+    (message,) = messages(code)
+    assert "filters after a join cannot be named" in message
+
+
+def test_keyword_arguments_are_called_so() -> None:
+    code = "def f(kw):\n    return session.query(User).filter_by(**kw).all()\n"
+    (message,) = messages(code)
+    assert "`filter_by(**kwargs)` arguments are not checked" in message
+    code = "def f(c):\n    return session.query(User).filter(*c).all()\n"
+    (message,) = messages(code)
+    assert "`filter(*args)` arguments are not checked" in message

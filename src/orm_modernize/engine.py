@@ -251,23 +251,11 @@ def _with_edits(
     semantic: Semantic,
 ) -> list[Diagnostic]:
     """Each fixable finding with its fix as text edits."""
-    from functools import cache
+    from orm_modernize.text_edits import TextEdits
 
-    from orm_modernize.noqa import LINE
-    from orm_modernize.text_edits import text_edits
-
-    def alone(violation: Violation) -> cst.Module:
-        return _apply(module, [violation])
-
-    @cache
-    def lines() -> list[str]:
-        return LINE.findall(module.code)
-
-    positions = semantic.positions
+    edits = TextEdits(module, semantic.positions, lambda v: _apply(module, [v]))
     return [
-        d
-        if v.fix is None
-        else replace(d, edits=text_edits(module, v, positions, lines, alone))
+        d if v.fix is None else replace(d, edits=edits.of(v))
         for v, d in zip(violations, diagnostics)
     ]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
+from functools import cached_property
 
 import libcst as cst
 
@@ -24,42 +25,78 @@ from orm_modernize.positions import Positions
 from orm_modernize.semantic import module_imports
 
 
-def text_edits(
-    module: cst.Module,
-    violation: Violation,
-    positions: Positions,
-    lines: Callable[[], list[str]],
-    applied_alone: Callable[[Violation], cst.Module],
-) -> tuple[TextEdit, ...]:
-    """The edits that turn `module`'s code into the code with `violation`'s fix;
-    `lines()` gives the module's lines."""
-    assert violation.fix is not None
-    edits: list[TextEdit] = []
-    for edit in violation.fix.edits:
-        replacement = edit.replacement
-        if not isinstance(replacement, cst.BaseExpression):
-            whole = _statement_edit(edit, positions, lines)
-            if whole is None:
-                return diffed(module.code, applied_alone(violation).code)
-            edits.append(whole)
-            continue
-        content = positions.code_in_place(edit.node, replacement)
-        where = positions[edit.node]
-        edits.append(
-            TextEdit(
-                content,
-                where.start.line,
-                where.start.column + 1,
-                where.end.line,
-                where.end.column + 1,
-            )
+class TextEdits:
+    """The text edits of each fix of one module. What every fix's edits need of
+    the module (its lines, its imports, where a new import goes) is read once,
+    not once per fix: a module with hundreds of findings has hundreds of fixes."""
+
+    def __init__(
+        self,
+        module: cst.Module,
+        positions: Positions,
+        applied_alone: Callable[[Violation], cst.Module],
+    ) -> None:
+        self.module = module
+        self.positions = positions
+        self.applied_alone = applied_alone
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return LINE.findall(self.module.code)
+
+    @cached_property
+    def present(self) -> frozenset[ImportSpec]:
+        """`from m import n` already at the top level, not renamed."""
+        return frozenset(
+            (source, name)
+            for source, name, alias in module_imports(self.module)
+            if name is not None and alias is None
         )
-    imports = _import_edit(module, violation.fix.imports, positions)
-    return tuple(edits + ([imports] if imports else []))
+
+    @cached_property
+    def import_line(self) -> int:
+        return _after_imports(self.module, self.positions)
+
+    def of(self, violation: Violation) -> tuple[TextEdit, ...]:
+        """The edits that turn the module's code into the code with `violation`'s
+        fix."""
+        assert violation.fix is not None
+        positions = self.positions
+        edits: list[TextEdit] = []
+        for edit in violation.fix.edits:
+            replacement = edit.replacement
+            if not isinstance(replacement, cst.BaseExpression):
+                whole = _statement_edit(edit, positions, self.lines)
+                if whole is None:
+                    alone = self.applied_alone(violation)
+                    return diffed(self.module.code, alone.code)
+                edits.append(whole)
+                continue
+            content = positions.code_in_place(edit.node, replacement)
+            where = positions[edit.node]
+            edits.append(
+                TextEdit(
+                    content,
+                    where.start.line,
+                    where.start.column + 1,
+                    where.end.line,
+                    where.end.column + 1,
+                )
+            )
+        imports = self._import_edit(violation.fix.imports)
+        return tuple(edits + ([imports] if imports else []))
+
+    def _import_edit(self, imports: tuple[ImportSpec, ...]) -> TextEdit | None:
+        needed = [spec for spec in dict.fromkeys(imports) if spec not in self.present]
+        if not needed:
+            return None
+        newline = self.module.default_newline
+        lines = "".join(f"from {m} import {n}{newline}" for m, n in needed)
+        return TextEdit(lines, self.import_line, 1, self.import_line, 1)
 
 
 def _statement_edit(
-    edit: Edit, positions: Positions, lines: Callable[[], list[str]]
+    edit: Edit, positions: Positions, lines: list[str]
 ) -> TextEdit | None:
     """A statement replaced (or removed) as whole lines, when printing it in place
     gives back exactly the lines it stands on (else None)."""
@@ -77,7 +114,7 @@ def _statement_edit(
     original = LINE.findall(positions.code_in_place(node, node))
     leading: Sequence[cst.EmptyLine] = getattr(node, "leading_lines", ())
     first = positions[node].start.line - len(leading)
-    if lines()[first - 1 : first - 1 + len(original)] != original:
+    if lines[first - 1 : first - 1 + len(original)] != original:
         return None
     return TextEdit(content, first, 1, first + len(original), 1)
 
@@ -91,23 +128,6 @@ def diffed(before: str, after: str) -> tuple[TextEdit, ...]:
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     )
-
-
-def _import_edit(
-    module: cst.Module, imports: tuple[ImportSpec, ...], positions: Positions
-) -> TextEdit | None:
-    # `from m import n` already at the top level, not renamed
-    present = {
-        (source, name)
-        for source, name, alias in module_imports(module)
-        if name is not None and alias is None
-    }
-    needed = [spec for spec in dict.fromkeys(imports) if spec not in present]
-    if not needed:
-        return None
-    lines = "".join(f"from {m} import {n}{module.default_newline}" for m, n in needed)
-    line = _after_imports(module, positions)
-    return TextEdit(lines, line, 1, line, 1)
 
 
 def _after_imports(module: cst.Module, positions: Positions) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,8 +42,11 @@ def lint_source(
     *,
     project: ProjectIndex | None = None,
     rules: Sequence[type[Rule]] | None = None,
+    each_pass: Callable[[], None] | None = None,
 ) -> FileResult:
-    """Check one file's bytes and, when `settings.fix`, rewrite them."""
+    """Check one file's bytes and, when `settings.fix`, rewrite them;
+    `each_pass()` is called as each pass over the module starts (the runner
+    gives each its own time budget)."""
     if not (project or ProjectIndex()).may_use_sqlalchemy(source):
         return FileResult(path, source=source)
     if rules is None:
@@ -77,6 +80,8 @@ def lint_source(
     declarable_backrefs: tuple[ForeignBackref, ...] = ()
     text = source
     for passes in range(MAX_PASSES):
+        if each_pass is not None:
+            each_pass()
         if passes:
             # Each pass reads what the last one printed, as a second run would, so
             # the last pass, with nothing left to fix, proves that a second run

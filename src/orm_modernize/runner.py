@@ -408,15 +408,17 @@ def _check_file(
     from orm_modernize.engine import lint_source  # LibCST: only when parsing
 
     try:
-        with _collected_after(), _budget(len(source)) as seconds:
-            result = lint_source(source, path, settings, project=project)
+        with _collected_after(), _budget(len(source)) as (seconds, rearm):
+            result = lint_source(
+                source, path, settings, project=project, each_pass=rearm
+            )
     except OverBudget:
         return FileResult(
             path,
             source=source,
             errors=(
-                f"analysis took too long (over {round(seconds, 1):g} s of processor"
-                " time); file left as is",
+                f"analysis took too long (a pass over {round(seconds, 1):g} s of"
+                " processor time); file left as is",
             ),
         )
     except Exception as error:  # the one broad catch: a rule's crash stays in its file
@@ -488,8 +490,9 @@ class OverBudget(BaseException):
     Exception` on the way up may take it for a rule's error and go on."""
 
 
-# The processor time one file's analysis may take: a base, and more for a larger
-# file (a linear analysis of a 5 MB module takes half a minute). Processor time,
+# The processor time one pass of a file's analysis may take: a base, and more for
+# a larger file (a linear analysis of a 5 MB module takes half a minute; fixing a
+# module takes a pass per wave of fixes, each with its own budget). Processor time,
 # not wall time, so that a loaded machine does not fail a file that is merely
 # slow. Every analysis is meant to be linear; this is the second line of defence,
 # so that a case we missed is one file's error, never a run that hangs.
@@ -498,11 +501,12 @@ BUDGET_SECONDS_PER_MB = 30.0
 
 
 @contextmanager
-def _budget(size: int) -> Iterator[float]:
-    """Raise `OverBudget` in the block when it uses more processor time than the
-    budget of a file of `size` bytes; `ORM_MODERNIZE_FILE_BUDGET` sets one for
-    every file, in seconds. Needs SIGVTALRM and the main thread (as in the CLI and
-    its workers); elsewhere the block runs without a budget."""
+def _budget(size: int) -> Iterator[tuple[float, Callable[[], None]]]:
+    """Raise `OverBudget` in the block when a pass uses more processor time than
+    the budget of a file of `size` bytes; the block calls the function it is
+    given as each pass starts. `ORM_MODERNIZE_FILE_BUDGET` sets one budget for
+    every file, in seconds. Needs SIGVTALRM and the main thread (as in the CLI
+    and its workers); elsewhere the block runs without a budget."""
     import signal
     import threading
 
@@ -516,16 +520,19 @@ def _budget(size: int) -> Iterator[float]:
         not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
     ):
-        yield seconds
+        yield seconds, lambda: None
         return
 
     def over(signum: int, frame: object) -> None:
         raise OverBudget
 
+    def rearm() -> None:
+        signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+
     previous = signal.signal(signal.SIGVTALRM, over)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    rearm()
     try:
-        yield seconds
+        yield seconds, rearm
     finally:
         signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         signal.signal(signal.SIGVTALRM, previous)

@@ -181,7 +181,9 @@ def test_the_search_stops_at_the_repository_top(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("flask-sqlalchemy==2.5.1\n")
     repository = tmp_path / "repo"
     (repository / ".git").mkdir(parents=True)
-    assert project_root(repository / "app.py") is None
+    assert project_root(repository / "app.py") == repository
+    assert read_pins(repository) == ()
+    assert project_root(tmp_path / "elsewhere" / "app.py") == tmp_path
 
 
 def test_project_metadata_owns_the_files_over_a_nearer_requirements_file(

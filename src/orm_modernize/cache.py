@@ -40,7 +40,7 @@ from orm_modernize.project import ModuleFacts, ProjectIndex, module_facts
 
 DIRECTORY = ".orm_modernize_cache"
 FILE = "cache.json"
-FORMAT = 1
+FORMAT = 2  # 2: facts carry the stat they were read with
 
 
 def digest(data: bytes) -> str:
@@ -50,8 +50,8 @@ def digest(data: bytes) -> str:
 @dataclass
 class Cache:
     directory: Path
-    # absolute path -> (digest of its bytes, its facts)
-    facts: dict[str, tuple[str, ModuleFacts]] = field(default_factory=dict)
+    # absolute path -> (digest of its bytes, its facts, its stat when read)
+    facts: dict[str, tuple[str, ModuleFacts, Stamp]] = field(default_factory=dict)
     # absolute path -> result key -> result. A file keeps the entries its last run
     # used: a run that converts query helpers checks some files under three keys.
     results: dict[str, dict[str, FileResult]] = field(default_factory=dict)
@@ -66,8 +66,8 @@ class Cache:
         data = _read(directory / FILE)
         if data is not None:
             cache.facts = {
-                path: (key, _facts(value))
-                for path, (key, value) in data["facts"].items()
+                path: (key, _facts(value), tuple(stamp))
+                for path, (key, value, stamp) in data["facts"].items()
             }
             cache.results = {
                 path: {
@@ -77,13 +77,23 @@ class Cache:
             }
         return cache
 
+    def unchanged_facts(self, path: Path) -> ModuleFacts | None:
+        """The facts of a file whose stat is as when they were read: a warm run
+        over a project reads no bytes of the files it does not check."""
+        known = self.facts.get(_key(path))
+        if known is None or known[2] != _stamp(path):
+            return None
+        return known[1]
+
     def module_facts(self, path: Path, source: bytes) -> ModuleFacts:
+        """The facts of a file read anew: the stored ones when its bytes are the
+        same (a `touch`, a checkout), else made from them."""
         content = digest(source)
         known = self.facts.get(_key(path))
-        if known is not None and known[0] == content:
-            return known[1]
-        facts = module_facts(source)
-        self.facts[_key(path)] = (content, facts)
+        facts = known[1] if known is not None and known[0] == content else None
+        if facts is None:
+            facts = module_facts(source)
+        self.facts[_key(path)] = (content, facts, _stamp(path))
         self.dirty = True
         return facts
 
@@ -187,8 +197,25 @@ def _existing(entries: dict[str, Any]) -> dict[str, Any]:
     return {path: entry for path, entry in entries.items() if os.path.exists(path)}
 
 
-def _dump_facts(entries: dict[str, tuple[str, ModuleFacts]]) -> dict[str, Any]:
-    return {path: [key, _facts_json(facts)] for path, (key, facts) in entries.items()}
+def _dump_facts(
+    entries: dict[str, tuple[str, ModuleFacts, Stamp]],
+) -> dict[str, Any]:
+    return {
+        path: [key, _facts_json(facts), list(stamp)]
+        for path, (key, facts, stamp) in entries.items()
+    }
+
+
+# (st_mtime_ns, st_size, st_ino): a file whose stamp is unchanged is unchanged
+Stamp = tuple[int, ...]
+
+
+def _stamp(path: Path) -> Stamp:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return ()
+    return (status.st_mtime_ns, status.st_size, status.st_ino)
 
 
 def _dump_results(entries: dict[str, dict[str, FileResult]]) -> dict[str, Any]:

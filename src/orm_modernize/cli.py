@@ -16,7 +16,7 @@ import click
 
 from orm_modernize import __version__
 from orm_modernize.config import TARGET_VERSIONS
-from orm_modernize.datatypes import FileResult
+from orm_modernize.datatypes import Diagnostic, FileResult
 from orm_modernize.reporters import FORMATS, reporter
 from orm_modernize.reporters.text import display_path
 
@@ -288,22 +288,23 @@ def check(
         config = replace(config, settings=replace(config.settings, edits=True))
     settings = config.settings
     out = sys.stdout
+    cache = None
+    if not no_cache:
+        from orm_modernize.cache import Cache, default_directory
+
+        where = (stdin_filename or Path("."),) if stdin else roots
+        cache = Cache.load(config.cache_dir or default_directory(where))
     if stdin:
         from orm_modernize.runner import check_source
 
         name = stdin_filename or Path("-")
-        results = [check_source(name, sys.stdin.buffer.read(), config)]
+        results = [check_source(name, sys.stdin.buffer.read(), config, cache)]
         if fix and not diff:  # the fixed source is the output; findings go aside
             source = results[0].fixed or results[0].source or b""
             sys.stdout.buffer.write(source)
             sys.stdout.flush()
             out = sys.stderr
     else:
-        cache = None
-        if not no_cache:
-            from orm_modernize.cache import Cache, default_directory
-
-            cache = Cache.load(config.cache_dir or default_directory(roots))
         write = fix and not diff
         progress = None if quiet else _progress_bar()
         with _interruptible():
@@ -436,8 +437,6 @@ def _target_notes(results: Sequence[FileResult]) -> list[str]:
     """What a user must know of the SQLAlchemy version the fixes were written for:
     a pin that rules every fix out, once per pin; the version assumed when
     nothing pins SQLAlchemy and a fix that needs 2.0 was written."""
-    from orm_modernize.rules import RULES_BY_CODE
-
     notes: dict[str, None] = {}
     for result in results:
         target = result.target
@@ -449,16 +448,21 @@ def _target_notes(results: Sequence[FileResult]) -> list[str]:
                 " runs on: findings are reported without fixes. Upgrade to"
                 " SQLAlchemy 1.4 first, or pass --target-version 1.4."
             ] = None
-        if not target.source and any(
-            getattr(RULES_BY_CODE.get(d.code), "fix_runs_on", "") == "2.0"
-            for d in result.applied
-        ):
+        if not target.source and result.applied and _needs_2(result.applied):
             notes[
                 "note: nothing pins SQLAlchemy (pyproject.toml, setup.cfg, setup.py,"
                 " requirements files), so the fixes target SQLAlchemy 2.0; pass"
                 " --target-version 1.4 for code that must still run on 1.4."
             ] = None
     return list(notes)
+
+
+def _needs_2(applied: Sequence[Diagnostic]) -> bool:
+    """Some fix applied writes code that needs SQLAlchemy 2.0. (The rules import
+    LibCST: only a run that fixed something pays for it here.)"""
+    from orm_modernize.rules import RULES_BY_CODE
+
+    return any(RULES_BY_CODE[d.code].fix_runs_on == "2.0" for d in applied)
 
 
 def _exit_code(results: Sequence[FileResult], found: bool) -> int:

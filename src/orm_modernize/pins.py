@@ -158,8 +158,9 @@ def target_of(chosen: str | None, pins: Iterable[Pin]) -> Target:
 
 def project_root(path: Path) -> Path | None:
     """The root of the project that owns `path`: the nearest directory above it
-    with project metadata, else the nearest with requirement files; never past
-    the repository's top (a `.git`, `.hg` or `.svn`). None when there is none."""
+    with project metadata, else the nearest with requirement files, else the
+    repository's top (a `.git`, `.hg` or `.svn`), never past it. None when there
+    is none of them."""
     start = os.path.abspath(path)
     directory = start if os.path.isdir(start) else os.path.dirname(start)
     with_requirements: str | None = None
@@ -169,7 +170,7 @@ def project_root(path: Path) -> Path | None:
         if with_requirements is None and _requirement_files(Path(directory)):
             with_requirements = directory
         if any(os.path.exists(os.path.join(directory, m)) for m in REPOSITORY_MARKERS):
-            break
+            return Path(with_requirements or directory)
         parent = os.path.dirname(directory)
         if parent == directory:
             break

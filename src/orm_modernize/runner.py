@@ -71,8 +71,7 @@ def run(
     `cache`, reuse the results of unchanged files, and save the new ones.
     `progress(done, total)` is told of each file parsed."""
     files, results = discover(paths, config)
-    pins, roots = project_pins(files)
-    project = index_of(_facts(files, cache), pins, roots)
+    project = project_index(files, config, cache)
     checker = _Checker(config, write, jobs or os.cpu_count() or 1, cache)
     # Each file is read again here rather than held since the pre-pass: the bytes
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
@@ -100,6 +99,28 @@ def _targeted(
     return replace(result, target=target_of(chosen, project.pins_for(result.path)))
 
 
+def project_index(
+    files: Sequence[Path],
+    config: Configuration,
+    cache: Cache | None = None,
+    *,
+    given: tuple[Path, bytes] | None = None,
+) -> ProjectIndex:
+    """What the projects owning `files` say of themselves: every module under
+    each project's root is indexed, whichever of them are checked, so that a file
+    checked alone gets the findings it gets in the whole project's run. `given`
+    is a module whose current bytes are not on disk (stdin)."""
+    pins, roots = project_pins(files)
+    modules: dict[str, Path] = {}
+    for root in roots:
+        for path in _walk(Path(root), config):
+            modules.setdefault(os.path.realpath(path), path)
+    for path in files:  # a file outside any project, or one excluded there
+        modules.setdefault(os.path.realpath(path), path)
+    facts = list(_facts(sorted(modules.values()), cache, given))
+    return index_of(facts, pins, roots)
+
+
 def skipped_as(path: Path, source: bytes, config: Configuration) -> str | None:
     """Files checked only on request: generated code (regenerating it would undo
     any fix) and Alembic revisions (rewriting one changes what an old migration
@@ -115,15 +136,19 @@ def skipped_as(path: Path, source: bytes, config: Configuration) -> str | None:
     return None
 
 
-def check_source(path: Path, source: bytes, config: Configuration) -> FileResult:
+def check_source(
+    path: Path, source: bytes, config: Configuration, cache: Cache | None = None
+) -> FileResult:
     """Bytes from elsewhere (an editor's buffer, on stdin) checked as the file at
     `path` would be, with what that file alone tells of the project; nothing is
     written."""
     skipped = skipped_as(path, source, config)
     if skipped is not None or config.excluded(str(path), explicit=True):
         return FileResult(path, source=source, skipped=skipped)
-    project = index_of([(path, module_facts(source))], *project_pins([path]))
+    project = project_index([path], config, cache, given=(path, source))
     result = _check_file((path, source, config.settings_for(path)), project)
+    if cache is not None:
+        cache.save()
     return _targeted(result, config, project)
 
 
@@ -378,11 +403,19 @@ def _merged(first: FileResult, last: FileResult) -> FileResult:
 
 
 def _facts(
-    files: Iterable[Path], cache: Cache | None
+    files: Iterable[Path], cache: Cache | None, given: tuple[Path, bytes] | None
 ) -> Iterator[tuple[Path, ModuleFacts]]:
     """What each readable file tells the project index, one file in memory at a
-    time."""
+    time; a file the cache knows unchanged (by its stat) is not read at all."""
+    here = os.path.realpath(given[0]) if given is not None else None
     for path in files:
+        if given is not None and os.path.realpath(path) == here:
+            yield path, module_facts(given[1])
+            continue
+        known = cache.unchanged_facts(path) if cache is not None else None
+        if known is not None:
+            yield path, known
+            continue
         source = _read(path)
         if isinstance(source, bytes):
             facts = cache.module_facts(path, source) if cache else module_facts(source)

@@ -39,6 +39,8 @@ from orm_modernize.pins import (
         ("sqlalchemy<2", "1.4", False),
         ("sqlalchemy<1.4", "1.4", True),
         ("sqlalchemy!=1.4.3", "1.4", False),
+        # an inline comment, as setup.cfg allows (ihatemoney's pin was missed)
+        ("SQLAlchemy>=1.3.0,<1.4  # New 1.4 changes API, see #728", "1.4", True),
     ],
 )
 def test_a_requirement_admits_versions_as_pep_440_says(

@@ -98,7 +98,7 @@ def parse_requirement(text: str, source: str, root: str = "") -> Pin | None:
     """A watched library's requirement (`Flask_SQLAlchemy >= 2.5, < 3`) as a Pin;
     None for other libraries, a requirement without a version, one whose marker
     excludes every Python 3.7+, or one that does not parse."""
-    text = POETRY.sub(">=", text.strip())
+    text = POETRY.sub(">=", re.sub(r"(^|\s)#.*", "", text).strip())  # a comment
     try:
         requirement = Requirement(text)
     except InvalidRequirement:

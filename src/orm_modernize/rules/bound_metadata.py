@@ -87,10 +87,19 @@ class BoundMetadata(Rule):
             return
         argument = binds.bind_argument(node)
         if argument is not None:
-            # MetadataBinds holds every bind assigned to a name; any other
-            # (`f(MetaData(bind=e))`) has no key that something could rely on
+            # MetadataBinds holds every bind assigned to a name. Any other goes
+            # where its uses cannot be followed (`meta.metadata = MetaData(e)`,
+            # `Repository(MetaData(e))`), and those may rely on the bind: CKAN's
+            # `meta.metadata.reflect()` ran on it.
             bind = next((b for b in binds.binds if b.site is argument), None)
-            self._unbind(node, bind or Bind("", argument.value, argument), binds)
+            if bind is None:
+                self.report(
+                    node,
+                    message=f"{self.message} (no fix: what it goes to may rely on its"
+                    " bind; pass the engine to its uses, then remove the bind)",
+                )
+                return
+            self._unbind(node, bind, binds)
             return
         if not isinstance(func, cst.Attribute) or any(
             a.keyword is None or a.keyword.value == "bind" for a in node.args
@@ -131,7 +140,15 @@ class BoundMetadata(Rule):
         line = self.semantic.parent(node)
         assert isinstance(line, cst.SimpleStatementLine)
         bind = next((b for b in binds.binds if b.site is line), None)
-        self._unbind(node, bind or Bind("", node.value, line), binds)
+        if bind is None:  # `meta.metadata.bind = e`: its uses cannot be followed
+            self.report(
+                node,
+                message=f"{self.message} (no fix: `{code_of(target.value)}` may be"
+                " used where this module cannot see; pass the engine to its uses,"
+                " then remove the bind)",
+            )
+            return
+        self._unbind(node, bind, binds)
 
     def _autoload(self, table: cst.Call, binds: MetadataBinds) -> None:
         autoload = keyword_argument(table, "autoload")

@@ -40,7 +40,7 @@ from orm_modernize.project import ModuleFacts, ProjectIndex, module_facts
 
 DIRECTORY = ".orm_modernize_cache"
 FILE = "cache.json"
-FORMAT = 2  # 2: facts carry the stat they were read with
+FORMAT = 3  # 2: facts carry the stat they were read with; 3: paired
 
 
 def digest(data: bytes) -> str:
@@ -234,6 +234,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
     return {
         "imported": _bytes(facts.imported),
         "backrefs": _bytes(facts.backrefs),
+        "paired": _bytes(facts.paired),
         "properties": [_bytes(pair) for pair in sorted(facts.properties)],
         "mapped": _bytes(facts.mapped),
         "classes": [[c.decode("latin-1"), _bytes(b)] for c, b in facts.classes],
@@ -247,6 +248,7 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
     return ModuleFacts(
         imported=raw(data["imported"]),
         backrefs=raw(data["backrefs"]),
+        paired=raw(data["paired"]),
         properties=frozenset(
             (c.encode("latin-1"), s.encode("latin-1")) for c, s in data["properties"]
         ),

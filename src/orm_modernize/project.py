@@ -43,7 +43,7 @@ IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+\w+)?")
 BACKREF = re.compile(rb"""\bbackref\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']""")
 # relationship(..., back_populates="user"): each side of a pair names the other,
 # so these names are every attribute of the pairs (a backref that ORM406 wrote
-# out is as two-way as it was)
+# out is as two-way as it was, though no backref makes it)
 BACK_POPULATES = re.compile(rb"""\bback_populates\s*=\s*["'](\w+)["']""")
 
 
@@ -66,6 +66,9 @@ class ProjectIndex:
     imported_names: frozenset[str] = frozenset()
     # Attribute names that `backref=` makes on the other class of a relationship
     backrefs: frozenset[str] = frozenset()
+    # And those `back_populates=` pairs declare on both classes: with the above,
+    # every relationship SQLAlchemy keeps in step with another
+    paired: frozenset[str] = frozenset()
     # Query helpers other modules import (found by a first run over the files), and
     # those whose every call in the project converts: both ends are rewritten.
     query_helpers: frozenset[QueryHelper] = frozenset()
@@ -159,6 +162,7 @@ class ModuleFacts:
 
     imported: frozenset[bytes] = frozenset()  # names of `from x import name`
     backrefs: frozenset[bytes] = frozenset()
+    paired: frozenset[bytes] = frozenset()  # back_populates= names
     properties: frozenset[tuple[bytes, bytes]] = frozenset()  # (class, session)
     mapped: frozenset[bytes] = frozenset()  # bases, and classes mapped by one here
     # (class, names of its bases) of every top-level class
@@ -191,10 +195,9 @@ def module_facts(source: bytes) -> ModuleFacts:
             classes.append((cls, names))
     return ModuleFacts(
         imported=frozenset(imported),
-        backrefs=frozenset(
-            BACKREF.findall(source) + BACK_POPULATES.findall(source)
-            if b"backref" in source or b"back_populates" in source
-            else ()
+        backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
+        paired=frozenset(
+            BACK_POPULATES.findall(source) if b"back_populates" in source else ()
         ),
         properties=frozenset(
             QUERY_PROPERTY.findall(source) if b".query_property(" in source else ()
@@ -225,6 +228,7 @@ def index_of(
     properties: dict[bytes, set[tuple[str, bytes]]] = {}  # class -> (module, session)
     imported: set[bytes] = set()
     backrefs: set[bytes] = set()
+    paired: set[bytes] = set()
     directories: dict[str, str] = {}
     for path, facts in modules:
         name = module_name(path, directories)
@@ -232,6 +236,7 @@ def index_of(
             packages.add(name.split(".", 1)[0])
         imported |= facts.imported
         backrefs |= facts.backrefs
+        paired |= facts.paired
         mapped |= facts.mapped
         classes.extend(facts.classes)
         for cls, session in facts.properties:
@@ -264,6 +269,7 @@ def index_of(
         ),
         imported_names=frozenset(_text(n) for n in imported),
         backrefs=frozenset(_text(n) for n in backrefs),
+        paired=frozenset(_text(n) for n in paired),
     )
 
 

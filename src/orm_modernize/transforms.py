@@ -56,7 +56,11 @@ SIGNATURES: dict[str, tuple[int, int, frozenset[str]]] = {
     "get_or_404": (1, 2, frozenset({"ident", "description"})),
     "first_or_404": (0, 1, frozenset({"description"})),
     "one_or_404": (0, 1, frozenset({"description"})),
-    "paginate": (0, 4, frozenset({"page", "per_page", "error_out", "max_per_page"})),
+    "paginate": (
+        0,
+        4,
+        frozenset({"page", "per_page", "error_out", "max_per_page", "count"}),
+    ),
 }
 
 

@@ -71,7 +71,9 @@ class BackrefCascade(Rule):
     @classmethod
     def triggered(cls, source: bytes, project: ProjectIndex | None) -> bool:
         """A module using the project's models holds no `backref` itself."""
-        return super().triggered(source, project) or bool(project and project.backrefs)
+        return super().triggered(source, project) or bool(
+            project and (project.backrefs or project.paired)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         cls = node.func
@@ -133,7 +135,8 @@ class BackrefCascade(Rule):
                 )
                 for name, call in class_body_calls(classdef)
             )
-        return attribute in self.semantic.project.backrefs
+        project = self.semantic.project
+        return attribute in project.backrefs or attribute in project.paired
 
     # -- the new object --------------------------------------------------------------
     def _created_by(self, name: cst.Name) -> cst.Call | None:

@@ -256,9 +256,15 @@ def _with_edits(
     semantic: Semantic,
 ) -> list[Diagnostic]:
     """Each fixable finding with its fix as text edits."""
+    from orm_modernize.semantic import top_level_statement
     from orm_modernize.text_edits import TextEdits
 
-    edits = TextEdits(module, semantic.positions, lambda v: _apply(module, [v]))
+    edits = TextEdits(
+        module,
+        semantic.positions,
+        lambda v: _apply(module, [v]),
+        lambda node: top_level_statement(node, semantic.parent),
+    )
     return [
         d if v.fix is None else replace(d, edits=edits.of(v))
         for v, d in zip(violations, diagnostics)

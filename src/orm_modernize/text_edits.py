@@ -23,6 +23,7 @@ from orm_modernize.datatypes import Edit, ImportSpec, TextEdit, Violation
 from orm_modernize.noqa import LINE
 from orm_modernize.positions import Positions
 from orm_modernize.semantic import module_imports
+from orm_modernize.transforms import Replacer
 
 
 class TextEdits:
@@ -35,10 +36,12 @@ class TextEdits:
         module: cst.Module,
         positions: Positions,
         applied_alone: Callable[[Violation], cst.Module],
+        top_of: Callable[[cst.CSTNode], cst.CSTNode | None],
     ) -> None:
         self.module = module
         self.positions = positions
         self.applied_alone = applied_alone
+        self.top_of = top_of  # the module-level statement holding a node
 
     @cached_property
     def lines(self) -> list[str]:
@@ -68,8 +71,7 @@ class TextEdits:
             if not isinstance(replacement, cst.BaseExpression):
                 whole = _statement_edit(edit, positions, self.lines)
                 if whole is None:
-                    alone = self.applied_alone(violation)
-                    return diffed(self.module.code, alone.code)
+                    return self._rewritten_statement(violation)
                 edits.append(whole)
                 continue
             content = positions.code_in_place(edit.node, replacement)
@@ -85,6 +87,30 @@ class TextEdits:
             )
         imports = self._import_edit(violation.fix.imports)
         return tuple(edits + ([imports] if imports else []))
+
+    def _rewritten_statement(self, violation: Violation) -> tuple[TextEdit, ...]:
+        """The fix as one edit of the whole lines of the module-level statement
+        that holds all its edits, printed with them (and its imports); else the
+        module with the fix alone, diffed, which costs a pass over the module
+        per fix."""
+        assert violation.fix is not None
+        tops = {
+            id(self.top_of(e.node)): self.top_of(e.node) for e in violation.fix.edits
+        }
+        top = next(iter(tops.values())) if len(tops) == 1 else None
+        if isinstance(top, cst.BaseStatement):
+            replacements = {id(e.node): e.replacement for e in violation.fix.edits}
+            new = top.visit(Replacer(replacements))
+            old_lines = LINE.findall(self.module.code_for_node(top))
+            leading: Sequence[cst.EmptyLine] = getattr(top, "leading_lines", ())
+            first = self.positions[top].start.line - len(leading)
+            stands = self.lines[first - 1 : first - 1 + len(old_lines)] == old_lines
+            if stands and isinstance(new, cst.BaseStatement):
+                content = self.module.code_for_node(new)
+                imports = self._import_edit(violation.fix.imports)
+                edit = TextEdit(content, first, 1, first + len(old_lines), 1)
+                return (edit, *([imports] if imports else []))
+        return diffed(self.module.code, self.applied_alone(violation).code)
 
     def _import_edit(self, imports: tuple[ImportSpec, ...]) -> TextEdit | None:
         needed = [spec for spec in dict.fromkeys(imports) if spec not in self.present]

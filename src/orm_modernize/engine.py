@@ -262,7 +262,6 @@ def _with_edits(
     edits = TextEdits(
         module,
         semantic.positions,
-        lambda v: _apply(module, [v]),
         lambda node: top_level_statement(node, semantic.parent),
     )
     return [

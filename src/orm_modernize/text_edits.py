@@ -6,9 +6,10 @@ replacement's code (indented as the blocks around it), and the imports the fix
 needs become a `from m import n` line after the module's last top-level import
 (valid Python, though `--fix` merges it into an existing import instead). A fix
 that replaces statements edits their whole lines; when a statement's lines
-cannot be told apart from its neighbours' (a block's trailing comments), the fix
-is applied alone and the module diffed: exact, and rare, since it costs a pass
-over the tree.
+cannot be told apart from its neighbours' (a block's trailing comments), the edit
+is the whole lines of the module-level statement that holds the fix, printed
+with it; failing that (a fix across several), the module with the fix's edits,
+diffed. Imports the fix frees are left in place: `--fix` removes them.
 """
 
 from __future__ import annotations
@@ -35,12 +36,10 @@ class TextEdits:
         self,
         module: cst.Module,
         positions: Positions,
-        applied_alone: Callable[[Violation], cst.Module],
         top_of: Callable[[cst.CSTNode], cst.CSTNode | None],
     ) -> None:
         self.module = module
         self.positions = positions
-        self.applied_alone = applied_alone
         self.top_of = top_of  # the module-level statement holding a node
 
     @cached_property
@@ -90,16 +89,18 @@ class TextEdits:
 
     def _rewritten_statement(self, violation: Violation) -> tuple[TextEdit, ...]:
         """The fix as one edit of the whole lines of the module-level statement
-        that holds all its edits, printed with them (and its imports); else the
-        module with the fix alone, diffed, which costs a pass over the module
-        per fix."""
+        that holds all its edits, printed with them; else the module with the
+        fix's edits alone, diffed. Either way with the imports it needs (not
+        LibCST's import codemods: a whole-module pass of seconds each)."""
         assert violation.fix is not None
         tops = {
             id(self.top_of(e.node)): self.top_of(e.node) for e in violation.fix.edits
         }
         top = next(iter(tops.values())) if len(tops) == 1 else None
+        replacements = {id(e.node): e.replacement for e in violation.fix.edits}
+        imports = self._import_edit(violation.fix.imports)
+        also = [imports] if imports else []
         if isinstance(top, cst.BaseStatement):
-            replacements = {id(e.node): e.replacement for e in violation.fix.edits}
             new = top.visit(Replacer(replacements))
             old_lines = LINE.findall(self.module.code_for_node(top))
             leading: Sequence[cst.EmptyLine] = getattr(top, "leading_lines", ())
@@ -107,10 +108,10 @@ class TextEdits:
             stands = self.lines[first - 1 : first - 1 + len(old_lines)] == old_lines
             if stands and isinstance(new, cst.BaseStatement):
                 content = self.module.code_for_node(new)
-                imports = self._import_edit(violation.fix.imports)
                 edit = TextEdit(content, first, 1, first + len(old_lines), 1)
-                return (edit, *([imports] if imports else []))
-        return diffed(self.module.code, self.applied_alone(violation).code)
+                return (edit, *also)
+        fixed = self.module.visit(Replacer(replacements)).code
+        return (*diffed(self.module.code, fixed), *also)
 
     def _import_edit(self, imports: tuple[ImportSpec, ...]) -> TextEdit | None:
         needed = [spec for spec in dict.fromkeys(imports) if spec not in self.present]

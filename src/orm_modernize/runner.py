@@ -267,8 +267,14 @@ class _Checker:
         todo.sort(key=lambda item: len(item[1]), reverse=True)
         workers = min(self.jobs, len(todo))
         with ProcessPoolExecutor(workers, initializer=_deaf_to_interrupts) as pool:
+            # Not `pool.map`: interrupted, it cancels its futures from this thread
+            # while the pool's own thread may be failing them for a worker the
+            # signal killed, and Python < 3.12 prints that race's traceback
+            # (InvalidStateError). `shutdown` cancels them in the pool's thread.
+            futures = [pool.submit(work, item) for item in todo]
             try:
-                yield from pool.map(work, todo)
+                for future in futures:
+                    yield future.result()
             except BaseException:  # interrupted: the files queued stay as they are
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise

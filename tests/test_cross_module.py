@@ -139,7 +139,7 @@ class User(db.Model):
     posts = db.relationship("Post", backref="author")
 """
 FLASK_POST = """\
-from app.user import db
+from {db} import db
 
 
 class Post(db.Model):
@@ -151,26 +151,20 @@ class Post(db.Model):
 @pytest.mark.parametrize(
     "db",
     [
-        "from app.ext import db",  # both ends only likely
+        "from flask_ext import db",  # both ends only likely: not the project's
         "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()",  # one proven
     ],
-    ids=["both-imported", "one-proven"],
+    ids=["both-likely", "one-proven"],
 )
 def test_both_ends_are_as_safe_as_the_less_safe(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str
 ) -> None:
-    """An imported `db` is only likely Flask-SQLAlchemy's: then both ends are
-    unsafe, so without `--unsafe-fixes` neither changes, and with it both do."""
+    """A `db` imported from outside the project is only likely Flask-SQLAlchemy's:
+    then both ends are unsafe (though one is proven), so without `--unsafe-fixes`
+    neither changes, and with it both do."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "app").mkdir()
-    user, post = FLASK_USER.format(db=db), FLASK_POST
-    for name, text in [
-        ("__init__.py", ""),
-        ("ext.py", "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"),
-        ("user.py", user),
-        ("post.py", post),
-    ]:
-        (tmp_path / "app" / name).write_text(text)
+    user, post = FLASK_USER.format(db=db), FLASK_POST.format(db="flask_ext")
+    write_flask_app(tmp_path, user, post)
     code, out = check("--fix", "app")
     assert code == 1 and "2 hidden fixes can be enabled" in out, out
     assert (tmp_path / "app/user.py").read_text() == user
@@ -186,6 +180,32 @@ def test_both_ends_are_as_safe_as_the_less_safe(
         '    author = db.relationship("User", back_populates="posts")\n'
         in (tmp_path / "app/post.py").read_text()
     )
+
+
+def test_a_db_imported_from_the_module_of_the_project_that_makes_it_is_proven(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`from app.ext import db` where `app/ext.py` makes `db = SQLAlchemy()`, and
+    `from app.user import db` re-exporting it: as proven as in `ext.py`, so both
+    ends are safe fixes."""
+    monkeypatch.chdir(tmp_path)
+    user = FLASK_USER.format(db="from app.ext import db")
+    write_flask_app(tmp_path, user, FLASK_POST.format(db="app.user"))
+    code, out = check("--fix", "app")
+    assert code == 0, out
+    assert "back_populates" in (tmp_path / "app/user.py").read_text()
+    assert "author = db.relationship(" in (tmp_path / "app/post.py").read_text()
+
+
+def write_flask_app(root: Path, user: str, post: str) -> None:
+    (root / "app").mkdir()
+    for name, text in [
+        ("__init__.py", ""),
+        ("ext.py", "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"),
+        ("user.py", user),
+        ("post.py", post),
+    ]:
+        (root / "app" / name).write_text(text)
 
 
 def test_a_cached_run_sees_the_pair_too(

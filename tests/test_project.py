@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orm_modernize.project import ProjectIndex, build_index
+from orm_modernize.project import ProjectIndex, absolute, build_index
 
 
 def index_of(tmp_path: Path, files: dict[str, str]) -> ProjectIndex:
     sources = []
     for name, text in files.items():
         path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         sources.append((path, text.encode()))
     return build_index(sources)
@@ -66,3 +67,78 @@ def test_sqlalchemy_evidence_is_a_word_of_the_project_or_sqlalchemy() -> None:
     assert index.may_use_sqlalchemy(b"from app.models import User\n")
     assert not index.may_use_sqlalchemy(b"from app.people import UserName\n")
     assert not ProjectIndex().may_use_sqlalchemy(b"session.query(User)\n")
+
+
+def test_shared_objects_and_every_name_they_are_imported_as(tmp_path: Path) -> None:
+    index = index_of(
+        tmp_path,
+        {
+            "app/__init__.py": "from .extensions import db  # noqa: F401\n",
+            "app/extensions.py": (
+                "from flask_sqlalchemy import SQLAlchemy\n"
+                "from sqlalchemy import orm\n\n"
+                "db = SQLAlchemy()\n"
+                "Session = orm.scoped_session(orm.sessionmaker())\n"
+                "SessionLocal: orm.sessionmaker = orm.sessionmaker(bind=None)\n"
+                "def f():\n    inner = orm.sessionmaker()\n"
+            ),
+            "app/models.py": "from app import db\nfrom . import extensions as ext\n",
+            "app/views/__init__.py": (
+                "from ..extensions import (\n    Session,  # the scoped one\n"
+                "    SessionLocal as Local,\n)\n"
+            ),
+            # Not the library's: the module imports neither package
+            "other.py": "db = SQLAlchemy()\nSession = scoped_session(x)\n",
+            # A cycle of re-exports ends nowhere
+            "loop/__init__.py": "from loop.a import x\n",
+            "loop/a.py": "from loop import x\n",
+        },
+    )
+    assert index.object("app.extensions.db") == "db"
+    assert index.object("app.db") == "db"  # the package re-exports it
+    assert index.origin("app.db") == "app.extensions.db"
+    assert index.object("app.models.db") == "db"  # through the package
+    assert index.object("app.extensions.Session") == "scoped_session"
+    assert index.object("app.views.Session") == "scoped_session"
+    assert index.object("app.views.Local") == "sessionmaker"
+    assert index.object("app.extensions.inner") is None  # not at the top level
+    assert index.object("other.db") is None and index.object("other.Session") is None
+    assert index.object("loop.x") is None
+
+
+def test_flask_models_know_their_db_and_query_class(tmp_path: Path) -> None:
+    index = index_of(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/ext.py": (
+                "from flask_sqlalchemy import SQLAlchemy\n"
+                "db = SQLAlchemy()\n"
+                "custom = SQLAlchemy(\n    query_class=MyQuery,\n)\n"
+            ),
+            "app/models.py": (
+                "from app.ext import db, custom\n\n"
+                "class User(db.Model):\n    id = 1\n\n"
+                "class Tagged(db.Model):\n    query_class = TagQuery\n\n"
+                "class Note(custom.Model):\n    id = 1\n"
+            ),
+            "app/admin.py": (
+                "from app.models import User\n\nclass Admin(User):\n    pass\n"
+            ),
+            "app/api.py": "from .models import User as Person\n",
+        },
+    )
+    assert index.flask_model("app.models.User") == ("app.ext.db", False)
+    assert index.flask_model("app.models.Tagged") == ("app.ext.db", True)
+    assert index.flask_model("app.models.Note") == ("app.ext.custom", True)
+    assert index.flask_model("app.admin.Admin") == ("app.ext.db", False)
+    assert index.flask_model("app.api.Person") == ("app.ext.db", False)
+    assert index.flask_model("app.ext.db") is None
+
+
+def test_relative_names_are_made_absolute() -> None:
+    assert absolute(".models.User", "app") == "app.models.User"
+    assert absolute("..models.User", "app.views") == "app.models.User"
+    assert absolute("app.models.User", "anything") == "app.models.User"
+    assert absolute(".models.User", "") is None  # a module outside any package
+    assert absolute("...x", "app.views") is None  # above the top package

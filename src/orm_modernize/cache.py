@@ -40,7 +40,7 @@ from orm_modernize.project import ModuleFacts, ProjectIndex, module_facts
 
 DIRECTORY = ".orm_modernize_cache"
 FILE = "cache.json"
-FORMAT = 3  # 2: facts carry the stat they were read with; 3: paired
+FORMAT = 4  # 2: facts carry the stat they were read with; 3: paired; 4: objects
 
 
 def digest(data: bytes) -> str:
@@ -230,14 +230,22 @@ def _bytes(values: Any) -> list[str]:
     return sorted(v.decode("latin-1") for v in values)
 
 
+def _pair(values: tuple[bytes, bytes]) -> list[str]:
+    return [v.decode("latin-1") for v in values]  # in order, unlike `_bytes()`
+
+
 def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
     return {
-        "imported": _bytes(facts.imported),
+        "imports": [_pair(pair) for pair in sorted(facts.imports)],
         "backrefs": _bytes(facts.backrefs),
         "paired": _bytes(facts.paired),
-        "properties": [_bytes(pair) for pair in sorted(facts.properties)],
+        "properties": [_pair(pair) for pair in sorted(facts.properties)],
         "mapped": _bytes(facts.mapped),
         "classes": [[c.decode("latin-1"), _bytes(b)] for c, b in facts.classes],
+        "objects": [[n.decode("latin-1"), kind] for n, kind in sorted(facts.objects)],
+        "flask_models": [_pair(pair) for pair in sorted(facts.flask_models)],
+        "query_classes": _bytes(facts.query_classes),
+        "aliases": [_pair(pair) for pair in sorted(facts.aliases)],
     }
 
 
@@ -246,7 +254,9 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         return frozenset(v.encode("latin-1") for v in values)
 
     return ModuleFacts(
-        imported=raw(data["imported"]),
+        imports=frozenset(
+            (n.encode("latin-1"), q.encode("latin-1")) for n, q in data["imports"]
+        ),
         backrefs=raw(data["backrefs"]),
         paired=raw(data["paired"]),
         properties=frozenset(
@@ -256,6 +266,14 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         classes=tuple(
             (c.encode("latin-1"), tuple(b.encode("latin-1") for b in bases))
             for c, bases in data["classes"]
+        ),
+        objects=frozenset((n.encode("latin-1"), kind) for n, kind in data["objects"]),
+        flask_models=frozenset(
+            (c.encode("latin-1"), d.encode("latin-1")) for c, d in data["flask_models"]
+        ),
+        query_classes=raw(data["query_classes"]),
+        aliases=frozenset(
+            (n.encode("latin-1"), v.encode("latin-1")) for n, v in data["aliases"]
         ),
     )
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from orm_modernize.conversion import Refused
+from orm_modernize.datatypes import ImportSpec
 from orm_modernize.pins import admitting_below
 from orm_modernize.semantic import FLASK_SQLALCHEMY, Evidence, Semantic
 from orm_modernize.transforms import (
@@ -45,20 +46,32 @@ def flask_chain_at(
     found = _model_db(model, semantic)
     if found is None:
         return None
-    db, evidence, refusal = found
     session_query = cst.Attribute(
-        cst.Attribute(cst.Name(db), cst.Name("session")), cst.Name("query")
+        cst.Attribute(found.db, cst.Name("session")), cst.Name("query")
     )
     query = cst.Call(session_query, [cst.Arg(model)])
     chain = QueryChain(query, steps_from(node, semantic.parent))
-    return dataclasses.replace(chain, origin=node, evidence=evidence, refusal=refusal)
+    return dataclasses.replace(
+        chain,
+        origin=node,
+        evidence=found.evidence,
+        refusal=found.refusal,
+        imports=found.imports,
+    )
 
 
-def _model_db(
-    model: cst.Name, semantic: Semantic
-) -> tuple[str, Evidence, str | None] | None:
-    """The name of `model`'s `db`, how sure that is, and why its chains must not be
-    rewritten (a custom `query_class`), if so."""
+@dataclasses.dataclass(frozen=True)
+class _ModelDb:
+    """How to spell a model's `db` here, how sure that is, why its chains must not
+    be rewritten (a custom `query_class`) if so, and what the spelling imports."""
+
+    db: cst.BaseExpression
+    evidence: Evidence
+    refusal: str | None = None
+    imports: tuple[ImportSpec, ...] = ()
+
+
+def _model_db(model: cst.Name, semantic: Semantic) -> _ModelDb | None:
     if not semantic.is_mapped_class(model):
         return None
     classdef = next(
@@ -70,16 +83,40 @@ def _model_db(
         if db is None or not _global_name(db, model, semantic):
             return None
         evidence = Evidence.PROVEN if _is_flask_db(db, semantic) else Evidence.LIKELY
-        return db, evidence, _custom_query_class(classdef, db, semantic)
-    # A model imported from elsewhere in the project: `db` must be in scope here.
+        refusal = _custom_query_class(classdef, db, semantic)
+        return _ModelDb(cst.Name(db), evidence, refusal)
+    imported = semantic.project_name(model)
+    known = semantic.project.flask_model(imported) if imported else None
+    if known is not None:
+        return _project_db(model, *known, semantic)
+    # A model the project index does not know: `db` must be in scope here.
     if not _global_name("db", model, semantic):
         return None
     evidence = Evidence.PROVEN if _is_flask_db("db", semantic) else Evidence.LIKELY
-    return (
-        "db",
-        min(evidence, Evidence.LIKELY),
-        _custom_query_class(None, "db", semantic),
-    )
+    refusal = _custom_query_class(None, "db", semantic)
+    return _ModelDb(cst.Name("db"), min(evidence, Evidence.LIKELY), refusal)
+
+
+def _project_db(
+    model: cst.Name, origin: str, custom: bool, semantic: Semantic
+) -> _ModelDb | None:
+    """The `db` of a model imported from the project, known to be the
+    `SQLAlchemy()` that `origin` names: this module's name for that object, or
+    an import of it (a form or schema module importing the model alone)."""
+    refusal = _QUERY_CLASS if custom else None
+    module, _, name = origin.rpartition(".")
+    scope = semantic.scope(model)
+    if scope is None:
+        return None
+    if name in scope.globals:
+        bound = semantic.project_name(cst.Name(name), model)
+        if bound is not None and semantic.project.origin(bound) == origin:
+            return _ModelDb(cst.Name(name), Evidence.PROVEN, refusal)
+    spelled = semantic.reference(model, module, name)
+    if spelled is None:
+        return None  # the name is this module's for something else
+    db, spec = spelled
+    return _ModelDb(db, Evidence.PROVEN, refusal, (spec,) if spec else ())
 
 
 def _db_of_bases(classdef: cst.ClassDef) -> str | None:
@@ -105,18 +142,24 @@ def _db_values(name: str, semantic: Semantic) -> list[cst.BaseExpression]:
 
 
 def _is_flask_db(name: str, semantic: Semantic) -> bool:
-    """`name = SQLAlchemy(...)` at module level."""
+    """`name = SQLAlchemy(...)` at module level, or imported from the module of
+    the project that makes it."""
     values = _db_values(name, semantic)
-    return bool(values) and all(semantic.calls(v, FLASK_SQLALCHEMY) for v in values)
+    if values:
+        return all(semantic.calls(v, FLASK_SQLALCHEMY) for v in values)
+    return semantic.project_object(cst.Name(name), semantic.module) == "db"
+
+
+_QUERY_CLASS = (
+    "the model has its own `query_class`: its methods may not be Query's;"
+    " rewrite by hand"
+)
 
 
 def _custom_query_class(
     classdef: cst.ClassDef | None, db: str, semantic: Semantic
 ) -> str | None:
-    reason = (
-        "the model has its own `query_class`: its methods may not be Query's;"
-        " rewrite by hand"
-    )
+    reason = _QUERY_CLASS
     if classdef is not None:
         for statement in classdef.body.body:
             if not isinstance(statement, cst.SimpleStatementLine):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,9 +36,30 @@ DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
 CLASSICAL = re.compile(rb"\b(?:mapper|map_imperatively)\(\s*(\w+)\s*,")
 # Base.query = db_session.query_property()
 QUERY_PROPERTY = re.compile(rb"^(\w+)\.query\s*=\s*(\w+)\.query_property\(", re.M)
-# from app.queries import (active_users, recent as latest): the names it imports
-FROM_IMPORT = re.compile(rb"from[ \t]+[\w.]+[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
-IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+\w+)?")
+# from app.queries import (active_users, recent as latest): the module, the names
+FROM_IMPORT = re.compile(rb"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
+IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+(\w+))?")
+# db = SQLAlchemy() / Session = orm.scoped_session(...) / Local: T = sessionmaker(
+# at module level: objects other modules import and use as they are
+SHARED_OBJECT = re.compile(
+    rb"(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*(?:[\w.]+\.)?"
+    rb"(SQLAlchemy|scoped_session|sessionmaker)\("
+)
+# class User(db.Model): a Flask-SQLAlchemy model, and the name of its `db`
+FLASK_MODEL = re.compile(rb"(\w+)\.Model\b")
+# `query_class = ...` in a class body: the model's `Model.query` is not a Query
+QUERY_CLASS = re.compile(rb"^[ \t]+query_class\s*=", re.M)
+# Model = Base / Session: Any = scoped: a plain alias at the top level (after a
+# newline: a pattern that begins with a literal is ten times faster)
+ALIAS = re.compile(rb"\n(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*(\w+)[ \t]*(?=\n|#)")
+# The packages whose names a project module may re-export for its others
+LIBRARIES = ("sqlalchemy.", "flask_sqlalchemy.")
+# What each makes, and the package its module must import for the call to be its
+OBJECT_KINDS = {
+    b"SQLAlchemy": ("db", b"flask_sqlalchemy"),
+    b"scoped_session": ("scoped_session", b"sqlalchemy"),
+    b"sessionmaker": ("sessionmaker", b"sqlalchemy"),
+}
 # relationship(..., backref="user") / backref=backref("user", ...)
 BACKREF = re.compile(rb"""\bbackref\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']""")
 # relationship(..., back_populates="user"): each side of a pair names the other,
@@ -69,6 +90,16 @@ class ProjectIndex:
     # And those `back_populates=` pairs declare on both classes: with the above,
     # every relationship SQLAlchemy keeps in step with another
     paired: frozenset[str] = frozenset()
+    # "pkg.module.name" -> what it is ("db", "scoped_session", "sessionmaker"): the
+    # objects modules make at their top level, and every re-export of them through
+    # `from x import name` (a package's `__init__.py`, a models module importing db)
+    objects: tuple[tuple[str, str, str], ...] = ()  # (name, kind, where it is made)
+    # "pkg.module.Model" (and each re-export) -> (where its `db` is made, whether
+    # it or its `db` has a `query_class`) of every Flask-SQLAlchemy model
+    flask_models: tuple[tuple[str, str, bool], ...] = ()
+    # "pkg.module.name" -> the SQLAlchemy name a project module re-exports as it
+    # ("app.database.relationship" -> "sqlalchemy.orm.relationship")
+    reexports: tuple[tuple[str, str], ...] = ()
     # Query helpers other modules import (found by a first run over the files), and
     # those whose every call in the project converts: both ends are rewritten.
     query_helpers: frozenset[QueryHelper] = frozenset()
@@ -112,6 +143,39 @@ class ProjectIndex:
             default="",
         )
         return tuple(p for p in self.pins if p.root in ("", root))
+
+    @cached_property
+    def _objects(self) -> dict[str, tuple[str, str]]:
+        return {name: (kind, origin) for name, kind, origin in self.objects}
+
+    def object(self, qualified: str) -> str | None:
+        """What the project's `qualified` name is ("db", "scoped_session",
+        "sessionmaker"), if a module makes one by that name or re-exports it."""
+        found = self._objects.get(qualified)
+        return found[0].partition("+")[0] if found else None
+
+    def origin(self, qualified: str) -> str | None:
+        """Where the object `qualified` names is made: "app.extensions.db" for the
+        "app.db" that `app/__init__.py` re-exports."""
+        found = self._objects.get(qualified)
+        return found[1] if found else None
+
+    @cached_property
+    def _reexports(self) -> dict[str, str]:
+        return dict(self.reexports)
+
+    def reexport(self, qualified: str) -> str | None:
+        """The library name a project module's `qualified` re-exports, if any."""
+        return self._reexports.get(qualified)
+
+    @cached_property
+    def _flask_models(self) -> dict[str, tuple[str, bool]]:
+        return {name: (db, custom) for name, db, custom in self.flask_models}
+
+    def flask_model(self, qualified: str) -> tuple[str, bool] | None:
+        """(where its `db` is made, whether its `Model.query` has a custom
+        `query_class`) of the Flask-SQLAlchemy model `qualified` names."""
+        return self._flask_models.get(qualified)
 
     def knows(self, module: str, name: str, relative: bool) -> bool:
         local = relative or module.split(".", 1)[0] in self.packages
@@ -160,20 +224,41 @@ class ModuleFacts:
     """What the pre-pass reads off one module's bytes: a function of those bytes
     alone, so the cache can keep it."""
 
-    imported: frozenset[bytes] = frozenset()  # names of `from x import name`
+    # (local name, "module.name" as written, dots of a relative one included) of
+    # every `from module import name [as local]`
+    imports: frozenset[tuple[bytes, bytes]] = frozenset()
     backrefs: frozenset[bytes] = frozenset()
     paired: frozenset[bytes] = frozenset()  # back_populates= names
     properties: frozenset[tuple[bytes, bytes]] = frozenset()  # (class, session)
     mapped: frozenset[bytes] = frozenset()  # bases, and classes mapped by one here
     # (class, names of its bases) of every top-level class
     classes: tuple[tuple[bytes, tuple[bytes, ...]], ...] = ()
+    # (name, kind) of the objects made at the top level (see SHARED_OBJECT); a
+    # `db` made with a `query_class=` is of kind "db+query_class"
+    objects: frozenset[tuple[bytes, str]] = frozenset()
+    # (class, name of its db) of each class with a `db.Model` base
+    flask_models: frozenset[tuple[bytes, bytes]] = frozenset()
+    # The top-level classes whose body sets `query_class`
+    query_classes: frozenset[bytes] = frozenset()
+    # (name, name it is bound to) of each top-level `name = other`
+    aliases: frozenset[tuple[bytes, bytes]] = frozenset()
+
+    @property
+    def imported(self) -> frozenset[bytes]:
+        """The names of `from x import name`: what other modules can call."""
+        return frozenset(qualified.rsplit(b".", 1)[-1] for _, qualified in self.imports)
 
 
 def module_facts(source: bytes) -> ModuleFacts:
-    imported: set[bytes] = set()
+    imports: set[tuple[bytes, bytes]] = set()
     if b"import" in source:
         for found in _line_start(FROM_IMPORT, source, indented=True):
-            imported.update(IMPORTED_NAME.findall(found.group(1)))
+            module, names = found.groups()
+            joint = module if module.endswith(b".") else module + b"."
+            names = b"\n".join(line.split(b"#", 1)[0] for line in names.split(b"\n"))
+            for name, local in IMPORTED_NAME.findall(names):
+                if name != b"as":
+                    imports.add((local or name, joint + name))
     mapped: set[bytes] = set()
     if b"_base(" in source:  # a base made in a module without classes, too
         mapped.update(BASE_FUNCTION.findall(source))
@@ -182,6 +267,8 @@ def module_facts(source: bytes) -> ModuleFacts:
     if b"as_declarative" in source:
         mapped.update(AS_DECLARATIVE.findall(source))
     classes = []
+    flask_models: set[tuple[bytes, bytes]] = set()
+    starts: list[tuple[int, bytes]] = []  # where each top-level class begins
     if b"class " in source:
         for found in _line_start(CLASS, source, indented=False):
             cls, bases = found.groups()
@@ -192,9 +279,17 @@ def module_facts(source: bytes) -> ModuleFacts:
                 mapped.add(cls)
             elif b"Model" in names and b".Model" in bases:
                 mapped.add(cls)  # Flask-SQLAlchemy's db.Model
+                flask_models.update((cls, db) for db in FLASK_MODEL.findall(bases))
             classes.append((cls, names))
+            starts.append((found.start(), cls))
+    query_classes = set()
+    if starts and b"query_class" in source:
+        for found in QUERY_CLASS.finditer(source):
+            before = [cls for start, cls in starts if start < found.start()]
+            if before:  # in the last class begun above it (or a function after it)
+                query_classes.add(before[-1])
     return ModuleFacts(
-        imported=frozenset(imported),
+        imports=frozenset(imports),
         backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
         paired=frozenset(
             BACK_POPULATES.findall(source) if b"back_populates" in source else ()
@@ -204,7 +299,42 @@ def module_facts(source: bytes) -> ModuleFacts:
         ),
         mapped=frozenset(mapped),
         classes=tuple(classes),
+        objects=_objects(source),
+        flask_models=frozenset(flask_models),
+        query_classes=frozenset(query_classes),
+        aliases=frozenset(
+            (name, value)
+            for name, value in ALIAS.findall(source)
+            if name != value and value not in (b"None", b"True", b"False")
+        ),
     )
+
+
+def _objects(source: bytes) -> frozenset[tuple[bytes, str]]:
+    """The shared objects made at the module's top level, by a call of the name
+    the module imports from the library (a name made twice, as two kinds, is
+    neither)."""
+    if not any(kind + b"(" in source for kind in OBJECT_KINDS):
+        return frozenset()
+    found: dict[bytes, set[str]] = {}
+    for match in _line_start(SHARED_OBJECT, source, indented=False):
+        name, call = match.groups()
+        kind, package = OBJECT_KINDS[call]
+        if package not in source:
+            continue
+        if kind == "db" and b"query_class" in _statement(source, match.end()):
+            kind = "db+query_class"
+        found.setdefault(name, set()).add(kind)
+    return frozenset(
+        (name, kinds.pop()) for name, kinds in found.items() if len(kinds) == 1
+    )
+
+
+def _statement(source: bytes, start: int) -> bytes:
+    """The rest of the top-level statement going on at `start`: up to the next
+    line that begins at column 0."""
+    end = re.compile(rb"\n(?=[^\s)#])").search(source, start)
+    return source[start : end.start() if end else len(source)]
 
 
 def build_index(
@@ -230,11 +360,35 @@ def index_of(
     backrefs: set[bytes] = set()
     paired: set[bytes] = set()
     directories: dict[str, str] = {}
+    objects: dict[str, str] = {}
+    models: dict[str, tuple[str, bool]] = {}  # Flask model -> (its db, query_class)
+    # class name -> (module, its bases' names, sets query_class) of each so named
+    named: dict[bytes, list[tuple[str, tuple[bytes, ...], bool]]] = {}
+    renamed: list[tuple[bytes, bytes]] = []  # `Model = Base`, by bare names
+    # "module.local" -> "module.name" it imports, relative imports made absolute
+    aliases: dict[str, str] = {}
     for path, facts in modules:
         name = module_name(path, directories)
         if name:
             packages.add(name.split(".", 1)[0])
         imported |= facts.imported
+        for local, kind in facts.objects:
+            objects[f"{name}.{_text(local)}"] = kind
+        for cls, db in facts.flask_models:
+            models[f"{name}.{_text(cls)}"] = (
+                f"{name}.{_text(db)}",
+                cls in facts.query_classes,
+            )
+        for cls, bases in facts.classes:
+            named.setdefault(cls, []).append((name, bases, cls in facts.query_classes))
+        package = name if path.stem == "__init__" else name.rpartition(".")[0]
+        for local, qualified in facts.imports:
+            source = absolute(_text(qualified), package)
+            if source is not None:
+                aliases[f"{name}.{_text(local)}"] = source
+        for local, value in facts.aliases:
+            aliases[f"{name}.{_text(local)}"] = f"{name}.{_text(value)}"
+            renamed.append((local, value))
         backrefs |= facts.backrefs
         paired |= facts.paired
         mapped |= facts.mapped
@@ -242,11 +396,15 @@ def index_of(
         for cls, session in facts.properties:
             properties.setdefault(cls, set()).add((name, session))
     changed = True
-    while changed:  # a mapped class's subclasses are mapped too, across files
+    while changed:  # a mapped class's subclasses and aliases are mapped too
         changed = False
         for cls, names in classes:
             if cls not in mapped and mapped.intersection(names):
                 mapped.add(cls)
+                changed = True
+        for renamed_as, value in renamed:
+            if renamed_as not in mapped and value in mapped:
+                mapped.add(renamed_as)
                 changed = True
     changed = bool(properties)
     while changed:  # and they inherit their bases' `query` property
@@ -257,6 +415,17 @@ def index_of(
                 if new:
                     properties.setdefault(cls, set()).update(new)
                     changed = True
+    origins = {name: (kind, name) for name, kind in objects.items()}
+    for alias in aliases:  # each chain of re-exports followed to its end
+        source = _followed(alias, aliases, objects)
+        if source in objects:
+            origins[alias] = (objects[source], source)
+    flask_models = _flask_models(models, named, aliases, origins)
+    reexports: dict[str, str] = {}
+    for middle in set(aliases.values()) & aliases.keys():  # imported from a
+        end = _followed(middle, aliases, ())  # module that imports it in turn
+        if end.startswith(LIBRARIES) and end.split(".", 1)[0] not in packages:
+            reexports[middle] = end
     return ProjectIndex(
         packages=frozenset(packages),
         mapped=frozenset(_text(n) for n in mapped),
@@ -270,7 +439,67 @@ def index_of(
         imported_names=frozenset(_text(n) for n in imported),
         backrefs=frozenset(_text(n) for n in backrefs),
         paired=frozenset(_text(n) for n in paired),
+        objects=tuple(sorted((n, kind, at) for n, (kind, at) in origins.items())),
+        flask_models=tuple(sorted((n, db, q) for n, (db, q) in flask_models.items())),
+        reexports=tuple(sorted(reexports.items())),
     )
+
+
+def _followed(name: str, aliases: dict[str, str], ends: Collection[str]) -> str:
+    """Where the imports `name` goes through end: at one of `ends`, or where the
+    project no longer says (a cycle of imports ends where it closes)."""
+    seen = {name}
+    while name not in ends and name in aliases and aliases[name] not in seen:
+        name = aliases[name]
+        seen.add(name)
+    return name
+
+
+def _flask_models(
+    models: dict[str, tuple[str, bool]],
+    named: dict[bytes, list[tuple[str, tuple[bytes, ...], bool]]],
+    aliases: dict[str, str],
+    objects: dict[str, tuple[str, str]],
+) -> dict[str, tuple[str, bool]]:
+    """Each Flask-SQLAlchemy model by every name it is imported as: where its
+    `db` is made, and whether its `query` has a custom class. Subclasses of
+    models (by name, as `mapped`) are models of the same `db`."""
+    found: dict[str, tuple[str, bool]] = {}
+    for model, (db, custom) in models.items():
+        kind, origin = objects.get(_followed(db, aliases, objects), ("", ""))
+        if kind.startswith("db"):
+            found[model] = (origin, custom or kind == "db+query_class")
+    by_name = {name.rpartition(".")[2].encode(): name for name in found}
+    changed = True
+    while changed:  # `class Admin(User)` in any module
+        changed = False
+        for cls, places in named.items():
+            for module, bases, custom in places:
+                name = f"{module}.{_text(cls)}"
+                inherited = {found[by_name[b]] for b in bases if b in by_name}
+                if name in found or len(inherited) != 1:
+                    continue
+                db, base_custom = inherited.pop()
+                found[name] = (db, base_custom or custom)
+                by_name.setdefault(cls, name)
+                changed = True
+    for alias in aliases:
+        source = _followed(alias, aliases, found)
+        if source in found and alias not in found:
+            found[alias] = found[source]
+    return found
+
+
+def absolute(qualified: str, package: str) -> str | None:
+    """`..models.User` imported in package `app.views` is `app.models.User`; None
+    when the dots climb above the top package."""
+    dots = len(qualified) - len(qualified.lstrip("."))
+    if not dots:
+        return qualified
+    parts = package.split(".") if package else []
+    if dots - 1 >= len(parts):
+        return None
+    return ".".join([*parts[: len(parts) - (dots - 1)], qualified[dots:]])
 
 
 def _text(name: bytes) -> str:

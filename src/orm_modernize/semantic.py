@@ -26,7 +26,7 @@ from orm_modernize.datatypes import (
 )
 from orm_modernize.pins import Pin
 from orm_modernize.positions import Positions
-from orm_modernize.project import ProjectIndex, module_name
+from orm_modernize.project import ProjectIndex, absolute, module_name
 from orm_modernize.relationships import Relationships
 from orm_modernize.scope_walk import Scopes
 from orm_modernize.scopes import (
@@ -35,6 +35,7 @@ from orm_modernize.scopes import (
     ImportAssignment,
     QualifiedNameSource,
     Scope,
+    full_name_of,
 )
 from orm_modernize.transforms import (
     QueryChain,
@@ -291,10 +292,25 @@ class Semantic:
         found = self._qualified_names.get(node)
         if found is None:
             scope = self.scope(node)
-            found = self._qualified_names[node] = frozenset(
+            found = frozenset(
                 () if scope is None else (q.name for q in scope.qualified_names(node))
             )
+            if self.project.reexports:
+                found |= self._reexported(found)
+            self._qualified_names[node] = found
         return found
+
+    def _reexported(self, names: frozenset[str]) -> frozenset[str]:
+        """The SQLAlchemy names that project modules re-export as `names`
+        (`from app.database import relationship`)."""
+        found = set()
+        for name in names:
+            if name.startswith(".") or name.split(".", 1)[0] in self.project.packages:
+                qualified = absolute(name, self._package)
+                library = qualified and self.project.reexport(qualified)
+                if library:
+                    found.add(library)
+        return frozenset(found)
 
     def is_one_of(self, node: cst.CSTNode, names: Collection[str]) -> bool:
         """Does `node` (a name or dotted attribute) resolve to one of `names`?"""
@@ -533,7 +549,7 @@ class Semantic:
         ):
             return Evidence.NONE
         return self._db_evidence(
-            func.value.value, list(self.assigned_values(func.value))
+            func.value.value, list(self.assigned_values(func.value)), func.value
         )
 
     def module_db(self, name: str) -> Evidence:
@@ -542,13 +558,20 @@ class Semantic:
         scope = self.scope(self.module)
         if scope is None or name not in scope:
             return Evidence.NONE
-        return self._db_evidence(name, list(self._values(scope[name])))
+        values = list(self._values(scope[name]))
+        return self._db_evidence(name, values, cst.Name(name), self.module)
 
-    def _db_evidence(self, name: str, values: list[cst.CSTNode | None]) -> Evidence:
-        """PROVEN when `name` is bound to `SQLAlchemy(...)` only; LIKELY when it is
-        a `db` only imported, in a module that imports SQLAlchemy or maps a
-        class."""
-        if self._flask_sqlalchemy(values):
+    def _db_evidence(
+        self,
+        name: str,
+        values: list[cst.CSTNode | None],
+        node: cst.BaseExpression,
+        at: cst.CSTNode | None = None,
+    ) -> Evidence:
+        """PROVEN when `name` is bound to `SQLAlchemy(...)` only, here or by the
+        module of the project it is imported from; LIKELY when it is a `db` only
+        imported, in a module that imports SQLAlchemy or maps a class."""
+        if self._flask_sqlalchemy(values) or self.project_object(node, at) == "db":
             return Evidence.PROVEN
         if (
             name == "db"
@@ -563,6 +586,46 @@ class Semantic:
         """The values a name is bound to are all `SQLAlchemy(...)`: it is
         Flask-SQLAlchemy's `db`."""
         return bool(values) and all(self.calls(v, FLASK_SQLALCHEMY) for v in values)
+
+    # -- objects other modules of the project make -----------------------------------
+    def project_object(
+        self, expr: cst.BaseExpression, at: cst.CSTNode | None = None
+    ) -> str | None:
+        """What `expr` (`db`, `model.Session`) is when every binding it can have
+        here imports an object another module of the project makes at its top
+        level: "db" (`SQLAlchemy()`), "scoped_session" or "sessionmaker". As
+        proven as in the module that makes it: its call is the library's."""
+        name = self.project_name(expr, at)
+        return None if name is None else self.project.object(name)
+
+    def project_name(
+        self, expr: cst.BaseExpression, at: cst.CSTNode | None = None
+    ) -> str | None:
+        """The absolute name (`app.models.User`) that `expr` imports, when every
+        binding it can have at `at` (default: where it is) imports the same."""
+        dotted = full_name_of(expr)
+        if not dotted:
+            return None
+        scope = self.scope(at if at is not None else expr)
+        head = dotted.split(".", 1)[0]
+        if scope is None or head not in scope:
+            return None
+        names: set[str | None] = set()
+        for assignment in scope[head]:
+            if not isinstance(assignment, ImportAssignment):
+                return None
+            names.update(
+                absolute(q.name, self._package)
+                for q in assignment.qualified_names(dotted)
+            )
+        return names.pop() if len(names) == 1 else None
+
+    @cached_property
+    def _package(self) -> str:
+        """The package relative imports of this module start from."""
+        if self.path is not None and self.path.stem == "__init__":
+            return self.module_name
+        return self.module_name.rpartition(".")[0]
 
     # -- sessions --------------------------------------------------------------------
     def session_evidence(
@@ -590,19 +653,29 @@ class Semantic:
             return self._name_evidence(expr)
         if isinstance(expr, cst.Call):
             return self._session_value_evidence(expr)
-        if isinstance(expr, cst.Attribute) and is_session_name(expr.attr.value):
+        if isinstance(expr, cst.Attribute):
+            if self.project_object(expr) == "scoped_session":  # model.Session
+                return Evidence.PROVEN
+            if not is_session_name(expr.attr.value):
+                return Evidence.NONE
             # Flask-SQLAlchemy: `db = SQLAlchemy(app)` makes `db.session` a scoped one.
             owner = expr.value
             if (
                 expr.attr.value == "session"
                 and isinstance(owner, cst.Name)
-                and self._flask_sqlalchemy(list(self.assigned_values(owner)))
+                and (
+                    self._flask_sqlalchemy(list(self.assigned_values(owner)))
+                    or self.project_object(owner) == "db"
+                )
             ):
                 return Evidence.PROVEN
             return Evidence.LIKELY
         return Evidence.NONE
 
     def _name_evidence(self, name: cst.Name) -> Evidence:
+        imported = self.project_object(name)
+        if imported is not None:  # a scoped_session is used as a session
+            return Evidence.PROVEN if imported == "scoped_session" else Evidence.NONE
         values = list(self.assigned_values(name))
         if not values:
             return Evidence.LIKELY if is_session_name(name.value) else Evidence.NONE
@@ -622,6 +695,11 @@ class Semantic:
             return Evidence.PROVEN
         if isinstance(func, cst.Name) and self._is_session_factory(func):
             return Evidence.PROVEN
+        if isinstance(func, cst.Attribute) and self.project_object(func) in (
+            "sessionmaker",
+            "scoped_session",
+        ):
+            return Evidence.PROVEN  # model.Session(): a session of a factory
         # `with factory.begin() as session` yields a session too.
         if (
             isinstance(func, cst.Attribute)
@@ -640,7 +718,10 @@ class Semantic:
         return self._session_value_evidence(expr) is Evidence.PROVEN
 
     def _is_session_factory(self, name: cst.Name) -> bool:
-        """`name` is bound only to `sessionmaker(...)` or `scoped_session(...)`."""
+        """`name` is bound only to `sessionmaker(...)` or `scoped_session(...)`,
+        here or by the module of the project it is imported from."""
+        if self.project_object(name) in ("sessionmaker", "scoped_session"):
+            return True
         values = list(self.assigned_values(name))
         return bool(values) and all(
             self.calls(v, SESSION_FACTORIES | SCOPED_SESSIONS) for v in values

@@ -201,6 +201,10 @@ class Semantic:
         self._shared: dict[Callable[[Semantic], object], object] = {}
         self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
         self._qualified_names: dict[cst.CSTNode, frozenset[str]] = {}
+        self._subclasses_of: dict[cst.ClassDef, list[cst.ClassDef]] = {}
+        self._attributes_of: dict[
+            cst.ClassDef, dict[str, list[cst.BaseExpression | None]]
+        ] = {}
 
     @cached_property
     def pins(self) -> tuple[Pin, ...]:
@@ -656,6 +660,8 @@ class Semantic:
         if isinstance(expr, cst.Attribute):
             if self.project_object(expr) == "scoped_session":  # model.Session
                 return Evidence.PROVEN
+            if self._instance_session(expr):
+                return Evidence.PROVEN
             if not is_session_name(expr.attr.value):
                 return Evidence.NONE
             # Flask-SQLAlchemy: `db = SQLAlchemy(app)` makes `db.session` a scoped one.
@@ -671,6 +677,74 @@ class Semantic:
                 return Evidence.PROVEN
             return Evidence.LIKELY
         return Evidence.NONE
+
+    def _instance_session(self, expr: cst.Attribute) -> bool:
+        """`self.db` where every assignment of `self.db` in the class is a proven
+        session (`self.db = scoped_session(sessionmaker(...))` in `__init__`)."""
+        if not (isinstance(expr.value, cst.Name) and expr.value.value == "self"):
+            return False
+        classdef = next(
+            (a for a in self.ancestors(expr) if isinstance(a, cst.ClassDef)), None
+        )
+        if classdef is None:
+            return False
+        values = [
+            value
+            for cls in self._with_subclasses(classdef)
+            for value in self._instance_attributes(cls).get(expr.attr.value, ())
+        ]
+        return bool(values) and all(
+            v is not None and self._session_value_evidence(v) is Evidence.PROVEN
+            for v in values
+        )
+
+    def _with_subclasses(self, classdef: cst.ClassDef) -> list[cst.ClassDef]:
+        """`classdef` and the classes of the module that derive from it, which
+        may assign its attributes otherwise."""
+        known = self._subclasses_of.get(classdef)
+        if known is not None:
+            return known
+        found = self._subclasses_of[classdef] = [classdef]
+        names = {classdef.name.value}
+        for other in self.nodes(cst.ClassDef):
+            if other not in found and any(
+                isinstance(b.value, cst.Name) and b.value.value in names
+                for b in other.bases
+            ):
+                found.append(other)
+                names.add(other.name.value)
+        return found
+
+    def _instance_attributes(
+        self, classdef: cst.ClassDef
+    ) -> dict[str, list[cst.BaseExpression | None]]:
+        """What the methods of `classdef` assign to `self.<name>`, by name (None:
+        a value not written out, as in `self.a, self.b = pair`)."""
+        known = self._attributes_of.get(classdef)
+        if known is not None:
+            return known
+        found: dict[str, list[cst.BaseExpression | None]] = {}
+        for node in tree.walk(classdef)[1]:
+            targets: list[tuple[cst.BaseExpression, cst.BaseExpression | None]] = []
+            if isinstance(node, cst.Assign):
+                for assign in node.targets:
+                    if isinstance(assign.target, (cst.Tuple, cst.List)):
+                        targets.extend((e.value, None) for e in assign.target.elements)
+                    else:
+                        targets.append((assign.target, node.value))
+            elif isinstance(node, cst.AnnAssign):
+                targets = [(node.target, node.value)]
+            elif isinstance(node, (cst.AugAssign, cst.For)):
+                targets = [(node.target, None)]
+            for target, value in targets:
+                if (
+                    isinstance(target, cst.Attribute)
+                    and isinstance(target.value, cst.Name)
+                    and target.value.value == "self"
+                ):
+                    found.setdefault(target.attr.value, []).append(value)
+        self._attributes_of[classdef] = found
+        return found
 
     def _name_evidence(self, name: cst.Name) -> Evidence:
         imported = self.project_object(name)
@@ -856,7 +930,31 @@ class Semantic:
             return any(self._is_local_base(arg.value) for arg in value.bases)
         if isinstance(value, cst.ImportFrom):
             return self._imported_mapped(name)
+        if isinstance(value, cst.Param):
+            return self._mapped_cls(value)
         return value is not None and self.is_fixture(value, "classes")
+
+    def _mapped_cls(self, param: cst.Param) -> bool:
+        """`cls` of a classmethod of a mapped class: the class or a subclass,
+        mapped too."""
+        function = self.parent(self.parent(param) or param)
+        if not (
+            isinstance(function, cst.FunctionDef)
+            and function.params.params[:1] == (param,)
+            and any(
+                isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod"
+                for d in function.decorators
+            )
+        ):
+            return False
+        body = self.parent(function)
+        classdef = self.parent(body) if body is not None else None
+        if not isinstance(classdef, cst.ClassDef):
+            return False
+        name = classdef.name
+        if self.mapped_classes.get(name.value) is classdef:
+            return True
+        return self.is_mapped_class(name) if self.scope(name) is not None else False
 
     def _is_local_base(self, expr: cst.BaseExpression) -> bool:
         """A base of a class defined inside a function: `Base = declarative_base()`

@@ -26,8 +26,8 @@ BASE_FUNCTION = re.compile(
 # The patterns matched at the start of a line begin with a literal instead of `^`,
 # which lets the regex engine skip ahead to it (ten times faster over the stdlib);
 # `_line_start()` then keeps the matches that begin a line.
-# class Name(Base1, mod.Base2): (bases may span lines)
-CLASS = re.compile(rb"class\s+(\w+)\s*\(([^)]*)\)\s*:")
+# class Name(Base1, mod.Base2): (bases may span lines, or be none)
+CLASS = re.compile(rb"class\s+(\w+)\s*(?:\(([^)]*)\))?\s*:")
 AS_DECLARATIVE = re.compile(
     rb"^@(?:[\w.]+\.)?as_declarative\b[^\n]*\nclass\s+(\w+)", re.M
 )
@@ -271,7 +271,7 @@ def module_facts(source: bytes) -> ModuleFacts:
     starts: list[tuple[int, bytes]] = []  # where each top-level class begins
     if b"class " in source:
         for found in _line_start(CLASS, source, indented=False):
-            cls, bases = found.groups()
+            cls, bases = found.group(1), found.group(2) or b""
             names = tuple(
                 b.strip().rsplit(b".", 1)[-1] for b in bases.split(b",") if b.strip()
             )

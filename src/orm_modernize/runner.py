@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -71,7 +70,7 @@ def run(
     `cache`, reuse the results of unchanged files, and save the new ones.
     `progress(done, total)` is told of each file parsed."""
     files, results = discover(paths, config)
-    project = project_index(files, config, cache)
+    modules, project = project_modules(files, config, cache)
     checker = _Checker(config, write, jobs or os.cpu_count() or 1, cache)
     # Each file is read again here rather than held since the pre-pass: the bytes
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
@@ -80,8 +79,7 @@ def run(
     helpers = frozenset(h for r in checked for h in r.helpers)
     if helpers:
         checked = _with_shared_helpers(checked, helpers, checker, project)
-    if any(r.foreign_backrefs for r in checked):
-        checked = _with_foreign_backrefs(checked, checker, project)
+    checked = _with_foreign_backrefs(checked, checker, project, modules)
     if cache is not None:
         cache.save()
     results.extend(_targeted(r, config, project) for r in checked)
@@ -99,17 +97,18 @@ def _targeted(
     return replace(result, target=target_of(chosen, project.pins_for(result.path)))
 
 
-def project_index(
+def project_modules(
     files: Sequence[Path],
     config: Configuration,
     cache: Cache | None = None,
     *,
     given: tuple[Path, bytes] | None = None,
-) -> ProjectIndex:
-    """What the projects owning `files` say of themselves: every module under
-    each project's root is indexed, whichever of them are checked, so that a file
-    checked alone gets the findings it gets in the whole project's run. `given`
-    is a module whose current bytes are not on disk (stdin)."""
+) -> tuple[list[tuple[Path, ModuleFacts]], ProjectIndex]:
+    """The modules of the projects owning `files`, with what each says of itself,
+    and the index they make: every module under each project's root is indexed,
+    whichever of them are checked, so that a file checked alone gets the
+    findings it gets in the whole project's run. `given` is a module whose
+    current bytes are not on disk (stdin)."""
     pins, roots = project_pins(files)
     modules: dict[str, Path] = {}
     for root in roots:
@@ -118,7 +117,7 @@ def project_index(
     for path in files:  # a file outside any project, or one excluded there
         modules.setdefault(os.path.realpath(path), path)
     facts = list(_facts(sorted(modules.values()), cache, given))
-    return index_of(facts, pins, roots)
+    return facts, index_of(facts, pins, roots)
 
 
 def skipped_as(path: Path, source: bytes, config: Configuration) -> str | None:
@@ -145,8 +144,10 @@ def check_source(
     skipped = skipped_as(path, source, config)
     if skipped is not None or config.excluded(str(path), explicit=True):
         return FileResult(path, source=source, skipped=skipped)
-    project = project_index([path], config, cache, given=(path, source))
+    modules, project = project_modules([path], config, cache, given=(path, source))
     result = _check_file((path, source, config.settings_for(path)), project)
+    checker = _Checker(config, write=False, jobs=1, cache=cache)
+    (result,) = _with_foreign_backrefs([result], checker, project, modules)
     if cache is not None:
         cache.save()
     return _targeted(result, config, project)
@@ -337,44 +338,106 @@ def _with_shared_helpers(
 
 
 def _with_foreign_backrefs(
-    results: list[FileResult], checker: _Checker, project: ProjectIndex
+    results: list[FileResult],
+    checker: _Checker,
+    project: ProjectIndex,
+    modules: Sequence[tuple[Path, ModuleFacts]],
 ) -> list[FileResult]:
     """Backrefs to a class of another module, written out at both ends or not at
-    all: the class must be defined by one module of the run, which a first run
-    says can declare the new relationship; a last run over both ends rewrites
-    them."""
+    all. Either end may be a module of the project that is not checked (a
+    pre-commit run passes the changed files): it is read and probed, never
+    written. The class must be defined by one module of the project, which a
+    probe says can declare the new relationship; a last run over the ends that
+    are checked rewrites them. Fixing, a pair whose other end is not checked is
+    left as it is: one end alone would break the mapping."""
+    checked = {os.path.realpath(r.path): r for r in results}
+    current: dict[str, bytes] = {}
+
+    def source_of(path: Path) -> bytes | None:
+        where = os.path.realpath(path)
+        if where not in current:
+            result = checked.get(where)
+            found = _current(result) if result is not None else _read(path)
+            if not isinstance(found, bytes):
+                return None
+            current[where] = found
+        return current[where]
+
+    # Owners: the checked modules' backrefs, and those of other modules naming a
+    # class that a checked module defines.
     pending = {b.key: (r.path, b) for r in results for b in r.foreign_backrefs}
-    current = {r.path: s for r in results if (s := _current(r)) is not None}
+    defined = {
+        name
+        for path, facts in modules
+        if os.path.realpath(path) in checked
+        for cls, _ in facts.classes
+        if (name := cls.decode("latin-1")) in project.mapped
+    }
+    owners = [
+        (path, source)
+        for path, facts in modules
+        if facts.backrefs
+        and os.path.realpath(path) not in checked
+        and (source := source_of(path)) is not None
+        and any(name.encode() in source for name in defined)
+    ]
+    for result in checker.probing().check_all(owners, project):
+        pending.update(
+            (b.key, (result.path, b))
+            for b in result.foreign_backrefs
+            if b.target in defined
+        )
+    if not pending:
+        return results
     defining: dict[str, list[Path]] = {}  # class name -> the modules defining one
-    for name in {b.target for _, b in pending.values()}:
-        header = re.compile(rb"^class\s+" + re.escape(name.encode()) + rb"\b", re.M)
-        defining[name] = [
-            path
-            for path, source in current.items()
-            if name.encode() in source and header.search(source)
-        ]
+    wanted = {b.target.encode() for _, b in pending.values()}
+    for path, facts in modules:
+        for cls, _ in facts.classes:
+            if cls in wanted:
+                defining.setdefault(cls.decode("latin-1"), []).append(path)
     target = {
         key: found[0]
         for key, (_, backref) in pending.items()
-        if len(found := defining[backref.target]) == 1
+        if len(found := defining.get(backref.target, [])) == 1
     }
     shared = replace(
         project, foreign_backrefs=frozenset(b for _, b in pending.values())
     )
-    probed = [(path, current[path]) for path in sorted(set(target.values()))]
+    probed = [
+        (path, source)
+        for path in sorted(set(target.values()))
+        if (source := source_of(path)) is not None
+    ]
     accepted = {  # the safety is that of both ends
         backref.key: backref
         for result in checker.probing().check_all(probed, shared)
         for backref in result.declarable_backrefs
-        if target.get(backref.key) == result.path
+        if backref.key in target
+        and os.path.realpath(target[backref.key]) == os.path.realpath(result.path)
     }
-    if not accepted:
+    ends = {key: {target[key], pending[key][0]} for key in accepted}
+    if checker.write or checker.config.settings.fix:
+        accepted = {
+            key: backref
+            for key, backref in accepted.items()
+            if all(os.path.realpath(end) in checked for end in ends[key])
+        }
+    paths = {
+        end for key in accepted for end in ends[key] if os.path.realpath(end) in checked
+    }
+    if not paths:
         return results
-    paths = {target[key] for key in accepted} | {pending[key][0] for key in accepted}
-    items: list[tuple[Path, bytes | str]] = [(p, current[p]) for p in sorted(paths)]
+    items: list[tuple[Path, bytes | str]] = [
+        (checked[os.path.realpath(p)].path, source)
+        for p in sorted(paths)
+        if (source := source_of(p)) is not None
+    ]
     both = replace(shared, accepted_backrefs=frozenset(accepted.values()))
-    final = {r.path: r for r in checker.check_all(items, both)}
-    return [_merged(r, final[r.path]) if r.path in final else r for r in results]
+    final = {os.path.realpath(r.path): r for r in checker.check_all(items, both)}
+    return [
+        _merged(r, final[where]) if (where := os.path.realpath(r.path)) in final else r
+        for r in results
+    ]
 
 
 def _current(result: FileResult) -> bytes | None:

@@ -916,10 +916,25 @@ class Semantic:
         classes (`self.classes.User`)."""
         if self.is_fixture(expr, "classes"):
             return True
+        if isinstance(expr, cst.Attribute):
+            return self._module_attribute_mapped(expr)
         if not isinstance(expr, cst.Name):
             return False
         values = list(self.assigned_values(expr))
         return bool(values) and all(self._is_mapped_value(expr, v) for v in values)
+
+    def _module_attribute_mapped(self, expr: cst.Attribute) -> bool:
+        """`model.Package` where `model` is a module of the project (`from ckan
+        import model`) and `Package` a class mapped in the project."""
+        name = self.project_name(expr)
+        if name is None:
+            return False
+        module, _, cls = name.rpartition(".")
+        return (
+            module.split(".", 1)[0] in self.project.packages
+            and cls in self.project.mapped
+            and module.rpartition(".")[2] not in self.project.mapped
+        )
 
     def _is_mapped_value(self, name: cst.Name, value: cst.CSTNode | None) -> bool:
         if isinstance(value, cst.ClassDef):
@@ -1030,8 +1045,11 @@ class Semantic:
         )
 
     def is_mapped_reference(self, expr: cst.BaseExpression) -> bool:
-        """A mapped class, or an attribute of one (`User`, `User.name`)."""
+        """A mapped class, or an attribute of one (`User`, `User.name`,
+        `model.User.name`)."""
         while isinstance(expr, cst.Attribute) and not self.is_fixture(expr, "classes"):
+            if self._module_attribute_mapped(expr):
+                return True
             expr = expr.value
         return self.is_mapped_class(expr)
 

@@ -67,3 +67,16 @@ def test_a_string_that_merely_spells_the_name_does_not_keep_it() -> None:
     assert edited(source, freed={"declarative_base"}) == (
         'expect_warning("declarative_base")\n'
     )
+
+
+def test_a_class_bodys_import_is_not_read_by_the_classes_nested_in_it() -> None:
+    source = (
+        "class Wrapper:\n"
+        "    from sqlalchemy.orm import relation as rel\n"
+        "\n"
+        "    class User:\n"
+        "        addresses = rel()\n"
+    )
+    assert edited(source, freed={"rel"}) == (
+        "class Wrapper:\n    class User:\n        addresses = rel()\n"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import libcst as cst
 from libcst._position import CodeRange  # no public name outside libcst.metadata
@@ -28,7 +29,7 @@ from orm_modernize.positions import Positions
 from orm_modernize.project import ProjectIndex
 from orm_modernize.rule import Rule
 from orm_modernize.semantic import Semantic
-from orm_modernize.transforms import Replacer
+from orm_modernize.transforms import replaced
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
 # next pass); real files settle in two or three passes.
@@ -351,7 +352,7 @@ def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
             edits[id(edit.node)] = edit.replacement
         needed.extend(violation.fix.imports)
         freed.update(violation.fix.unused)
-    module = module.visit(Replacer(edits))
+    module = cast(cst.Module, replaced(module, edits))
     if not needed and not freed:
         return module
     # LibCST's codemod package and its matchers: 0.15 s that a check never needs.

@@ -10,12 +10,13 @@ from collections.abc import Iterable, Sequence
 from typing import cast
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 
 from orm_modernize import tree
 from orm_modernize.datatypes import ImportSpec
+from orm_modernize.scope_walk import Scopes
+from orm_modernize.scopes import ImportAssignment
 from orm_modernize.semantic import import_specs, module_imports
 from orm_modernize.transforms import code_of
 
@@ -187,11 +188,22 @@ def _spec_of(
 def _unused_imports(
     module: cst.Module,
 ) -> dict[cst.ImportAlias, cst.Import | cst.ImportFrom]:
-    """The aliases of the module's imports whose name nothing else in it uses:
-    no name spelled the same outside an import, no string of `__all__` equal to
-    it, no string annotation naming it. Coarser than scopes (a name
-    used anywhere keeps every import of it), never wrong the other way."""
-    used: set[str] = set()
+    """The aliases of the module's imports that nothing reads: no name that
+    resolves to their binding (scopes as Python sees them: a class body's import
+    is not seen from the classes nested in it), no string of `__all__` equal to
+    their name, no string annotation naming it. `import a.b` counts as read when
+    any name `a` is."""
+    scopes = Scopes(module)
+    read: set[tuple[int, str]] = set()  # (import statement, name it binds)
+    for scope in {id(s): s for s in scopes._of.values()}.values():
+        for node in list(scope._accesses_by_node):
+            for access in scope.accesses_at(node):
+                for binding in access.referents:
+                    if isinstance(binding, ImportAssignment):
+                        read.add((id(binding.node), binding.name))
+    scopes.close()
+    names: set[str] = set()  # every name, for `import a.b`
+    strings: set[str] = set()
     aliases: dict[cst.ImportAlias, cst.Import | cst.ImportFrom] = {}
     # (node, inside an annotation, inside the value given to `__all__`)
     stack: list[tuple[cst.CSTNode, bool, bool]] = [(module, False, False)]
@@ -202,20 +214,26 @@ def _unused_imports(
                 aliases.update((alias, node) for alias in node.names)
             continue
         if isinstance(node, cst.Name):
-            used.add(node.value)
+            names.add(node.value)
         elif isinstance(node, cst.SimpleString):
             if exported:
-                used.add(node.raw_value)
+                strings.add(node.raw_value)
             elif annotation:
-                used.update(re.findall(r"\w+", node.raw_value))
+                strings.update(re.findall(r"\w+", node.raw_value))
         annotation = annotation or isinstance(node, cst.Annotation)
         exported = exported or _assigns_all(node)
         stack.extend((child, annotation, exported) for child in tree.children(node))
-    return {
-        alias: statement
-        for alias, statement in aliases.items()
-        if _bound_name(alias) not in used
-    }
+    unused: dict[cst.ImportAlias, cst.Import | cst.ImportFrom] = {}
+    for alias, statement in aliases.items():
+        bound = _bound_name(alias)
+        if bound in strings:
+            continue
+        if isinstance(statement, cst.Import):
+            if bound not in names:
+                unused[alias] = statement
+        elif (id(statement), bound) not in read:
+            unused[alias] = statement
+    return unused
 
 
 def _assigns_all(node: cst.CSTNode) -> bool:
@@ -243,7 +261,11 @@ def _imports_binding(
     `names`: a fix inside a function may free that function's own import."""
     if not names:
         return []
-    statements = m.findall(module, m.Import() | m.ImportFrom())
+    statements = [
+        node
+        for node in tree.walk(module)[1]
+        if isinstance(node, (cst.Import, cst.ImportFrom))
+    ]
     return [
         spec
         for statement in statements
@@ -253,11 +275,11 @@ def _imports_binding(
 
 
 class _TidyRemoveImports(RemoveImportsVisitor):
-    """LibCST's remover, with its own way to tell an unused import (a count of
-    names, not LibCST's scope analysis: that took 29 of the 76 s of fixing
-    SQLAlchemy's 330 KB test/orm/test_deprecations.py, a pass over the module for
-    every import edit). When it takes the first statement of a block, the block
-    does not then start with the blank lines that came after that import."""
+    """LibCST's remover, told which imports are unused by our scopes (LibCST's
+    scope analysis took 29 of the 76 s of fixing SQLAlchemy's 330 KB
+    test/orm/test_deprecations.py). When it takes the first statement of a
+    block, the block does not then start with the blank lines that came after
+    that import."""
 
     METADATA_DEPENDENCIES = ()  # type: ignore[assignment,misc]  # none needed
     unused: dict[cst.ImportAlias, cst.Import | cst.ImportFrom] = {}

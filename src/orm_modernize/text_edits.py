@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 from functools import cached_property
+from typing import cast
 
 import libcst as cst
 
@@ -24,7 +25,7 @@ from orm_modernize.datatypes import Edit, ImportSpec, TextEdit, Violation
 from orm_modernize.noqa import LINE
 from orm_modernize.positions import Positions
 from orm_modernize.semantic import module_imports
-from orm_modernize.transforms import Replacer
+from orm_modernize.transforms import Replacer, replaced
 
 
 class TextEdits:
@@ -110,7 +111,7 @@ class TextEdits:
                 content = self.module.code_for_node(new)
                 edit = TextEdit(content, first, 1, first + len(old_lines), 1)
                 return (edit, *also)
-        fixed = self.module.visit(Replacer(replacements)).code
+        fixed = cast(cst.Module, replaced(self.module, replacements)).code
         return (*diffed(self.module.code, fixed), *also)
 
     def _import_edit(self, imports: tuple[ImportSpec, ...]) -> TextEdit | None:

@@ -10,4 +10,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-exec .venv/bin/python -m pytest "$@"
+# On every core (pytest-xdist); pass `-n 0` to run in one process.
+start=$SECONDS
+status=0
+.venv/bin/python -m pytest -n auto "$@" || status=$?
+echo "test suite: $((SECONDS - start)) s wall" >&2
+exit "$status"

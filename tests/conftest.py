@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
 import sys
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,23 +111,37 @@ def legacy_python() -> Path:
     python = LEGACY_ENV / "bin" / "python"
     ready = LEGACY_ENV / ".ready"
     wanted = "\n".join(LEGACY_REQUIREMENTS) + "\n"
-    if python.exists() and ready.exists() and ready.read_text() == wanted:
-        return python
-    venv.create(LEGACY_ENV, with_pip=True, clear=True)
-    subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            *LEGACY_REQUIREMENTS,
-        ],
-        check=True,
-    )
-    ready.write_text(wanted)
+    with made_once(LEGACY_ENV):  # by one of the suite's workers (pytest-xdist)
+        if python.exists() and ready.exists() and ready.read_text() == wanted:
+            return python
+        venv.create(LEGACY_ENV, with_pip=True, clear=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *LEGACY_REQUIREMENTS,
+            ],
+            check=True,
+        )
+        ready.write_text(wanted)
     return python
+
+
+@contextmanager
+def made_once(path: Path) -> Iterator[None]:
+    """Held while `path` is checked and made: the suite's workers each run the
+    session's fixtures, and the first to come makes what the others then find."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

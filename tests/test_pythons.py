@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, made_once
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,14 +60,15 @@ def tool_env(version: str, python: str) -> Path:
     runs this checkout's code), made once and reused."""
     env = ENVS / f"python{version}"
     ready = env / ".ready"
-    if not ready.exists():
-        subprocess.run([python, "-m", "venv", "--clear", str(env)], check=True)
-        subprocess.run(
-            [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-            + ["--disable-pip-version-check", "-e", str(ROOT)],
-            check=True,
-        )
-        ready.write_text(python + "\n")
+    with made_once(env):
+        if not ready.exists():
+            subprocess.run([python, "-m", "venv", "--clear", str(env)], check=True)
+            subprocess.run(
+                [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+                + ["--disable-pip-version-check", "-e", str(ROOT)],
+                check=True,
+            )
+            ready.write_text(python + "\n")
     return env / "bin" / "orm-modernize"
 
 

@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, made_once
 
 from orm_modernize.codes import CODES
 
@@ -29,13 +29,15 @@ FIXED_FILE = re.compile(r"^- (?P<path>.+):$", re.M)
 def sqlalchemy_sdist() -> Path:
     """The sdist, downloaded once and checked against its published digest."""
     sdist = DOWNLOADS / SDIST
-    if not sdist.exists():
-        DOWNLOADS.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
-            + ["--no-binary", ":all:", "--dest", str(DOWNLOADS), "sqlalchemy==1.4.54"],
-            check=True,
-        )
+    with made_once(sdist):
+        if not sdist.exists():
+            DOWNLOADS.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+                + ["--no-binary", ":all:", "--dest", str(DOWNLOADS)]
+                + ["sqlalchemy==1.4.54"],
+                check=True,
+            )
     digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
     assert digest == SDIST_SHA256, f"{sdist}: unexpected sha256 {digest}"
     return sdist

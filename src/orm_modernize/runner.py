@@ -110,12 +110,15 @@ def project_modules(
     findings it gets in the whole project's run. `given` is a module whose
     current bytes are not on disk (stdin)."""
     pins, roots = project_pins(files)
+    # Every path absolute, by walking from absolute roots (the walk follows no
+    # link); a realpath() per module was most of a warm run over 20,000 of them.
     modules: dict[str, Path] = {}
     for root in roots:
-        for path in _walk(Path(root), config):
-            modules.setdefault(os.path.realpath(path), path)
+        for path in _walk(Path(os.path.abspath(root)), config):
+            modules.setdefault(str(path), path)
     for path in files:  # a file outside any project, or one excluded there
-        modules.setdefault(os.path.realpath(path), path)
+        where = os.path.abspath(path)
+        modules.setdefault(where, Path(where))
     facts = list(_facts(sorted(modules.values()), cache, given))
     return facts, index_of(facts, pins, roots)
 
@@ -350,11 +353,11 @@ def _with_foreign_backrefs(
     probe says can declare the new relationship; a last run over the ends that
     are checked rewrites them. Fixing, a pair whose other end is not checked is
     left as it is: one end alone would break the mapping."""
-    checked = {os.path.realpath(r.path): r for r in results}
+    checked = {os.path.abspath(r.path): r for r in results}
     current: dict[str, bytes] = {}
 
     def source_of(path: Path) -> bytes | None:
-        where = os.path.realpath(path)
+        where = os.path.abspath(path)
         if where not in current:
             result = checked.get(where)
             found = _current(result) if result is not None else _read(path)
@@ -369,7 +372,7 @@ def _with_foreign_backrefs(
     defined = {
         name
         for path, facts in modules
-        if os.path.realpath(path) in checked
+        if str(path) in checked
         for cls, _ in facts.classes
         if (name := cls.decode("latin-1")) in project.mapped
     }
@@ -377,7 +380,7 @@ def _with_foreign_backrefs(
         (path, source)
         for path, facts in modules
         if facts.backrefs
-        and os.path.realpath(path) not in checked
+        and str(path) not in checked
         and (source := source_of(path)) is not None
         and any(name.encode() in source for name in defined)
     ]
@@ -413,29 +416,29 @@ def _with_foreign_backrefs(
         for result in checker.probing().check_all(probed, shared)
         for backref in result.declarable_backrefs
         if backref.key in target
-        and os.path.realpath(target[backref.key]) == os.path.realpath(result.path)
+        and os.path.abspath(target[backref.key]) == os.path.abspath(result.path)
     }
     ends = {key: {target[key], pending[key][0]} for key in accepted}
     if checker.write or checker.config.settings.fix:
         accepted = {
             key: backref
             for key, backref in accepted.items()
-            if all(os.path.realpath(end) in checked for end in ends[key])
+            if all(os.path.abspath(end) in checked for end in ends[key])
         }
     paths = {
-        end for key in accepted for end in ends[key] if os.path.realpath(end) in checked
+        end for key in accepted for end in ends[key] if os.path.abspath(end) in checked
     }
     if not paths:
         return results
     items: list[tuple[Path, bytes | str]] = [
-        (checked[os.path.realpath(p)].path, source)
+        (checked[os.path.abspath(p)].path, source)
         for p in sorted(paths)
         if (source := source_of(p)) is not None
     ]
     both = replace(shared, accepted_backrefs=frozenset(accepted.values()))
-    final = {os.path.realpath(r.path): r for r in checker.check_all(items, both)}
+    final = {os.path.abspath(r.path): r for r in checker.check_all(items, both)}
     return [
-        _merged(r, final[where]) if (where := os.path.realpath(r.path)) in final else r
+        _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
         for r in results
     ]
 
@@ -476,9 +479,9 @@ def _facts(
 ) -> Iterator[tuple[Path, ModuleFacts]]:
     """What each readable file tells the project index, one file in memory at a
     time; a file the cache knows unchanged (by its stat) is not read at all."""
-    here = os.path.realpath(given[0]) if given is not None else None
-    for path in files:
-        if given is not None and os.path.realpath(path) == here:
+    here = os.path.abspath(given[0]) if given is not None else None
+    for path in files:  # absolute paths
+        if given is not None and str(path) == here:
             yield path, module_facts(given[1])
             continue
         known = cache.unchanged_facts(path) if cache is not None else None

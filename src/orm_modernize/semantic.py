@@ -202,6 +202,7 @@ class Semantic:
         self._used_names: dict[cst.CSTNode, dict[str, bool]] = {}
         self._qualified_names: dict[cst.CSTNode, frozenset[str]] = {}
         self._subclasses_of: dict[cst.ClassDef, list[cst.ClassDef]] = {}
+        self._functions_open: set[cst.FunctionDef] = set()  # against recursion
         self._attributes_of: dict[
             cst.ClassDef, dict[str, list[cst.BaseExpression | None]]
         ] = {}
@@ -784,7 +785,81 @@ class Semantic:
             return Evidence.PROVEN
         if self._is_foreign_call(func):
             return Evidence.NONE  # requests.Session(), boto3.Session(), ...
+        if self._session_function(value):
+            return Evidence.PROVEN
         return by_name
+
+    def _session_function(self, call: cst.Call) -> bool:
+        """A call of a function of this module (or a method of this class, as
+        `self._session()`) that returns only proven sessions, or is annotated to;
+        or, as the item of a `with`, a `@contextmanager` one that yields only
+        them."""
+        function = self._called_function(call.func)
+        if function is None or function in self._functions_open:
+            return False
+        generator = any(isinstance(n, (cst.Yield)) for n in self._own_nodes(function))
+        if generator:
+            if not (
+                isinstance(self.parent(call), cst.WithItem)
+                and any(
+                    _decorator_name(d) == "contextmanager" for d in function.decorators
+                )
+            ):
+                return False
+        elif (
+            function.returns is not None
+            and self._annotation_evidence(function.returns) is Evidence.PROVEN
+        ):
+            return True
+        kind = cst.Yield if generator else cst.Return
+        results = [
+            n.value
+            for n in self._own_nodes(function)
+            if isinstance(n, kind) and isinstance(n.value, cst.BaseExpression)
+        ]
+        self._functions_open.add(function)
+        try:
+            return bool(results) and all(
+                self._receiver_evidence(r) is Evidence.PROVEN for r in results
+            )
+        finally:
+            self._functions_open.discard(function)
+
+    def _called_function(self, func: cst.BaseExpression) -> cst.FunctionDef | None:
+        if isinstance(func, cst.Name):
+            values = list(self.assigned_values(func))
+            if len(values) == 1 and isinstance(values[0], cst.FunctionDef):
+                return values[0]
+            return None
+        if not (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+        ):
+            return None
+        classdef = next(
+            (a for a in self.ancestors(func) if isinstance(a, cst.ClassDef)), None
+        )
+        if classdef is None:
+            return None
+        found = [
+            s
+            for s in classdef.body.body
+            if isinstance(s, cst.FunctionDef) and s.name.value == func.attr.value
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def _own_nodes(self, function: cst.FunctionDef) -> list[cst.CSTNode]:
+        """The nodes of `function`'s body, not those of functions or classes
+        defined in it."""
+        found: list[cst.CSTNode] = []
+        stack: list[cst.CSTNode] = [function.body]
+        while stack:
+            node = stack.pop()
+            found.append(node)
+            if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                stack.extend(tree.children(node))
+        return found
 
     def _is_session_source(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):

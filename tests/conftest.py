@@ -152,6 +152,21 @@ class Run:
 
 
 def run_program(python: Path | str, path: Path, *, strict: bool) -> Run:
+    """What the program at `path` prints under `python`. A fixture's program is
+    run once per worker (three tests run each `_before.py` on 1.4); a program
+    written by a test is run every time."""
+    if Path(path).is_relative_to(FIXTURES):
+        key = (str(python), str(path), strict, Path(path).stat().st_mtime_ns)
+        if key not in _RUNS:
+            _RUNS[key] = _run_program(python, path, strict=strict)
+        return _RUNS[key]
+    return _run_program(python, path, strict=strict)
+
+
+_RUNS: dict[tuple[str, str, bool, int], Run] = {}
+
+
+def _run_program(python: Path | str, path: Path, *, strict: bool) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SQLALCHEMY_WARN")}
     done = subprocess.run(
         [str(python), str(RUNNER), "strict" if strict else "legacy", str(path)],

@@ -512,6 +512,9 @@ def _check_file(
     path, source, settings = item
     from orm_modernize.engine import lint_source  # LibCST: only when parsing
 
+    if settings.fix:  # imported once, outside the file's budget
+        import orm_modernize.import_edits  # noqa: F401
+
     try:
         with _collected_after(), _budget(len(source)) as (seconds, rearm):
             result = lint_source(

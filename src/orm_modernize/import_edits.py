@@ -41,9 +41,11 @@ def add_and_remove(
         module = _added(module, missing)
     # Looked up after the edits: another fix of the same pass may have moved the
     # import (ORM401 rewrites the very import that ORM402 frees).
-    specs = _imports_binding(module, freed)
-    if specs:
-        module = _removed(module, specs)
+    if freed:
+        parents, order = tree.walk(module)
+        specs = _imports_binding(order, freed)
+        if specs:
+            module = _removed(module, specs, parents)
     return module
 
 
@@ -59,16 +61,7 @@ def _added(module: cst.Module, missing: dict[str, set[str]]) -> cst.Module:
     end = start
     while end < len(body) and _is_import_line(body[end]):
         end += 1
-    for index in range(start, end):
-        statement = cast(cst.SimpleStatementLine, body[index]).body[0]
-        if not isinstance(statement, cst.ImportFrom):
-            continue
-        source = _absolute_module(statement)
-        if source is None or isinstance(statement.names, cst.ImportStar):
-            continue
-        missing[source] = missing.get(source, set()) - {
-            alias.evaluated_name for alias in statement.names if alias.asname is None
-        }
+    # (`missing` holds no name imported at the top level already.)
     for index in range(start, end):
         line = cast(cst.SimpleStatementLine, body[index])
         statement = line.body[0]
@@ -138,23 +131,26 @@ def _absolute_module(statement: cst.ImportFrom) -> str | None:
 
 
 def _removed(
-    module: cst.Module, specs: list[tuple[str, str | None, str | None]]
+    module: cst.Module,
+    specs: list[tuple[str, str | None, str | None]],
+    parents: dict[cst.CSTNode, cst.CSTNode],
 ) -> cst.Module:
     """The imports of `specs` removed where nothing uses their name, by LibCST's
-    remover run over the statements that hold them only."""
+    remover run over the statements that hold them only; `parents` is
+    `tree.walk(module)`'s."""
     context = CodemodContext()
     for spec in specs:
         RemoveImportsVisitor.remove_unused_import(context, *spec)
     remover = _TidyRemoveImports(context)
     remover.unused = _unused_imports(module)
+    wanted = set(specs)
     holders = {
         statement
-        for alias, statement in remover.unused.items()
-        if _spec_of(alias, statement) in specs
+        for statement in set(remover.unused.values())
+        if wanted.intersection(import_specs(statement))
     }
     if not holders:
         return module
-    parents, _ = tree.walk(module)
     tops = set()
     for holder in holders:
         node: cst.CSTNode = holder
@@ -172,19 +168,6 @@ def _removed(
     return module.with_changes(body=body)
 
 
-def _spec_of(
-    alias: cst.ImportAlias, statement: cst.Import | cst.ImportFrom
-) -> tuple[str, str | None, str | None]:
-    if isinstance(statement, cst.Import):
-        return alias.evaluated_name, None, alias.evaluated_alias
-    module = code_of(statement.module) if statement.module is not None else ""
-    return (
-        "." * len(statement.relative) + module,
-        alias.evaluated_name,
-        (alias.evaluated_alias),
-    )
-
-
 def _unused_imports(
     module: cst.Module,
 ) -> dict[cst.ImportAlias, cst.Import | cst.ImportFrom]:
@@ -194,13 +177,12 @@ def _unused_imports(
     their name, no string annotation naming it. `import a.b` counts as read when
     any name `a` is."""
     scopes = Scopes(module)
-    read: set[tuple[int, str]] = set()  # (import statement, name it binds)
-    for scope in {id(s): s for s in scopes._of.values()}.values():
-        for node in list(scope._accesses_by_node):
-            for access in scope.accesses_at(node):
-                for binding in access.referents:
-                    if isinstance(binding, ImportAssignment):
-                        read.add((id(binding.node), binding.name))
+    read = {  # (import statement, name it binds)
+        (id(binding.node), binding.name)
+        for access in scopes.accesses()
+        for binding in access.referents
+        if isinstance(binding, ImportAssignment)
+    }
     scopes.close()
     names: set[str] = set()  # every name, for `import a.b`
     strings: set[str] = set()
@@ -255,21 +237,16 @@ def _bound_name(alias: cst.ImportAlias) -> str:
 
 
 def _imports_binding(
-    module: cst.Module, names: set[str]
+    nodes: Iterable[cst.CSTNode], names: set[str]
 ) -> list[tuple[str, str | None, str | None]]:
-    """(module, name, alias) of each import, at any depth, that binds one of
-    `names`: a fix inside a function may free that function's own import."""
-    if not names:
-        return []
-    statements = [
-        node
-        for node in tree.walk(module)[1]
-        if isinstance(node, (cst.Import, cst.ImportFrom))
-    ]
+    """(module, name, alias) of each import among `nodes` (a module's, at any
+    depth) that binds one of `names`: a fix inside a function may free that
+    function's own import."""
     return [
         spec
-        for statement in statements
-        for spec in import_specs(cast(cst.BaseSmallStatement, statement))
+        for node in nodes
+        if isinstance(node, (cst.Import, cst.ImportFrom))
+        for spec in import_specs(node)
         if (spec[2] or spec[1] or spec[0]) in names
     ]
 

@@ -9,6 +9,7 @@ and resolves bases by name across the project until nothing changes.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator
@@ -284,10 +285,12 @@ def module_facts(source: bytes) -> ModuleFacts:
             starts.append((found.start(), cls))
     query_classes = set()
     if starts and b"query_class" in source:
+        begins = [start for start, _ in starts]  # in source order
         for found in QUERY_CLASS.finditer(source):
-            before = [cls for start, cls in starts if start < found.start()]
-            if before:  # in the last class begun above it (or a function after it)
-                query_classes.add(before[-1])
+            # In the last class begun above it (or a function after that class).
+            above = bisect.bisect_left(begins, found.start())
+            if above:
+                query_classes.add(starts[above - 1][1])
     return ModuleFacts(
         imports=frozenset(imports),
         backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
@@ -330,10 +333,14 @@ def _objects(source: bytes) -> frozenset[tuple[bytes, str]]:
     )
 
 
+# A newline before a line that begins at column 0 (not a closing bracket)
+TOP_LEVEL_LINE = re.compile(rb"\n(?=[^\s)#])")
+
+
 def _statement(source: bytes, start: int) -> bytes:
     """The rest of the top-level statement going on at `start`: up to the next
     line that begins at column 0."""
-    end = re.compile(rb"\n(?=[^\s)#])").search(source, start)
+    end = TOP_LEVEL_LINE.search(source, start)
     return source[start : end.start() if end else len(source)]
 
 

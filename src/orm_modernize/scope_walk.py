@@ -15,7 +15,7 @@ parses each string again) and whether a read is a type hint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Callable, Union
 
 import libcst as cst
@@ -110,6 +110,12 @@ class Scopes:
 
     def get(self, node: cst.CSTNode) -> Scope | None:
         return self._of.get(node)
+
+    def accesses(self) -> Iterator[Access]:
+        """Every read of a name in the module, whatever its scope."""
+        for scope in set(self._of.values()):
+            for found in scope._accesses_by_node.values():
+                yield from found
 
     def close(self) -> None:
         """Break the scopes' cycles (a scope and its bindings, a read and what it

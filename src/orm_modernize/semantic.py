@@ -423,6 +423,11 @@ class Semantic:
             (p for p in self.ancestors(node) if isinstance(p, cst.FunctionDef)), None
         )
 
+    def _enclosing_class(self, node: cst.CSTNode) -> cst.ClassDef | None:
+        return next(
+            (p for p in self.ancestors(node) if isinstance(p, cst.ClassDef)), None
+        )
+
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """The nodes that contain `node`, innermost first."""
         parent = self.parent(node)
@@ -684,9 +689,7 @@ class Semantic:
         session (`self.db = scoped_session(sessionmaker(...))` in `__init__`)."""
         if not (isinstance(expr.value, cst.Name) and expr.value.value == "self"):
             return False
-        classdef = next(
-            (a for a in self.ancestors(expr) if isinstance(a, cst.ClassDef)), None
-        )
+        classdef = self._enclosing_class(expr)
         if classdef is None:
             return False
         values = [
@@ -797,7 +800,8 @@ class Semantic:
         function = self._called_function(call.func)
         if function is None or function in self._functions_open:
             return False
-        generator = any(isinstance(n, (cst.Yield)) for n in self._own_nodes(function))
+        nodes = self._own_nodes(function)
+        generator = any(isinstance(n, cst.Yield) for n in nodes)
         if generator:
             if not (
                 isinstance(self.parent(call), cst.WithItem)
@@ -814,7 +818,7 @@ class Semantic:
         kind = cst.Yield if generator else cst.Return
         results = [
             n.value
-            for n in self._own_nodes(function)
+            for n in nodes
             if isinstance(n, kind) and isinstance(n.value, cst.BaseExpression)
         ]
         self._functions_open.add(function)
@@ -837,9 +841,7 @@ class Semantic:
             and func.value.value == "self"
         ):
             return None
-        classdef = next(
-            (a for a in self.ancestors(func) if isinstance(a, cst.ClassDef)), None
-        )
+        classdef = self._enclosing_class(func)
         if classdef is None:
             return None
         found = [

@@ -177,3 +177,39 @@ def test_an_edited_tool_does_not_reuse_the_results_of_the_old_one(
     assert "is not where this name lives" in text
     rule.write_text(text.replace("is not where this name lives", "moved (edited)"))
     assert "moved (edited)" in check()
+
+
+def test_the_cached_index_is_the_index(tmp_path: Path) -> None:
+    # Every field the modules' facts make survives the round trip through
+    # index.json: a field forgotten there would differ here.
+    import shutil
+
+    from conftest import FIXTURES
+
+    from orm_modernize.cache import Cache
+    from orm_modernize.config import DEFAULT
+    from orm_modernize.runner import project_modules
+
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "_projects" / "flask_factory", root)
+    (root / ".git").mkdir()
+    files = [root / "app" / "views.py"]
+    fresh = project_modules(files, DEFAULT)
+    assert fresh[0] and fresh[1].mapped and fresh[1].flask_models
+    cache = Cache.load(tmp_path / "cache")
+    assert project_modules(files, DEFAULT, cache) == fresh
+    cache.save()
+    assert project_modules(files, DEFAULT, Cache.load(tmp_path / "cache")) == fresh
+
+
+def test_a_warm_one_file_run_reads_the_index_not_the_modules_facts(
+    project: Path,
+) -> None:
+    check("app")
+    (project / CACHE / "facts.json").unlink()
+    assert "views.py:5:12: ORM001" in check("app/views.py")
+    assert not (project / CACHE / "facts.json").exists()  # never needed
+    # A module that changes makes the index again, from every module's facts.
+    (project / "app" / "models.py").write_text(PLAIN_MODELS)
+    assert "views.py" not in check("app/views.py")
+    assert (project / CACHE / "facts.json").is_file()

@@ -1,17 +1,21 @@
 """What earlier runs learned, so that a run over unchanged files parses nothing.
 
-Two tables, both keyed on a file's path and the digest of its bytes:
-- the pre-pass facts of each module (they depend on its bytes alone);
-- each file's result, valid for one set of settings and one project index (a class
-  mapped in another module changes what this one reports).
+Three files, each read only when a run needs it:
+- `index.json`: the project index of each set of project roots last checked, valid
+  while every module under them has the stat it had (a warm one-file run over a
+  project of 20,000 modules reads this, not 20,000 modules' facts);
+- `facts.json`: the pre-pass facts of each module (they depend on its bytes alone),
+  read when the index must be merged again;
+- `cache.json`: each file's result, valid for one set of settings and one project
+  index (a class mapped in another module changes what this one reports).
 Everything is under one key made of the tool's version and the digest of its own
 code, so an upgrade, or an edit to an editable install, starts afresh.
 
-The cache is one JSON file in `.orm_modernize_cache/` (with its own `.gitignore`),
-read whole at the start and replaced atomically at the end, merged with what
-another run wrote meanwhile: concurrent runs never read a torn file, and at worst
-one run's new entries are lost and recomputed next time. JSON, not pickle: the
-directory lives in the user's checkout, and loading it must not run code.
+The files live in `.orm_modernize_cache/` (with its own `.gitignore`); each is
+replaced atomically, merged with what another run wrote meanwhile: concurrent
+runs never read a torn file, and at worst one run's new entries are lost and
+recomputed next time. JSON, not pickle: the directory lives in the user's
+checkout, and loading it must not run code.
 """
 
 from __future__ import annotations
@@ -36,11 +40,22 @@ from orm_modernize.datatypes import (
     TextEdit,
 )
 from orm_modernize.pins import project_root
-from orm_modernize.project import ModuleFacts, ProjectIndex, module_facts
+from orm_modernize.project import (
+    ModuleClasses,
+    ModuleFacts,
+    ProjectIndex,
+    module_facts,
+)
 
 DIRECTORY = ".orm_modernize_cache"
-FILE = "cache.json"
-FORMAT = 4  # 2: facts carry the stat they were read with; 3: paired; 4: objects
+FILE = "cache.json"  # results
+FACTS = "facts.json"
+INDEX = "index.json"
+# 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three files
+FORMAT = 5
+# The indexes of this many sets of roots are kept (a run over one project, another
+# over two, ...): those used last.
+INDEXES = 8
 
 
 def digest(data: bytes) -> str:
@@ -50,38 +65,40 @@ def digest(data: bytes) -> str:
 @dataclass
 class Cache:
     directory: Path
-    # absolute path -> (digest of its bytes, its facts, its stat when read)
-    facts: dict[str, tuple[str, ModuleFacts, Stamp]] = field(default_factory=dict)
-    # absolute path -> result key -> result. A file keeps the entries its last run
-    # used: a run that converts query helpers checks some files under three keys.
-    results: dict[str, dict[str, FileResult]] = field(default_factory=dict)
-    used: dict[str, dict[str, FileResult]] = field(default_factory=dict)
-    dirty: bool = False
+    # absolute path -> (digest of its bytes, its facts, its stat when read); read
+    # from the directory on first use
+    _facts: dict[str, tuple[str, ModuleFacts, Stamp]] | None = None
+    # absolute path -> result key -> result, as JSON until asked for. A file keeps
+    # the entries its last run used: a run that converts query helpers checks some
+    # files under three keys.
+    _results: dict[str, dict[str, Any]] | None = None
+    used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the scope (roots) of the run -> [key, index, classes], as JSON
+    _indexes: dict[str, Any] | None = None
+    dirty: set[str] = field(default_factory=set)  # the files to write
 
     @classmethod
     def load(cls, directory: Path) -> Cache:
-        """The cache in `directory`; empty when there is none, or it is unreadable,
-        or another version of the tool wrote it."""
-        cache = cls(directory)
-        data = _read(directory / FILE)
-        if data is not None:
-            cache.facts = {
-                path: (key, _facts(value), tuple(stamp))
-                for path, (key, value, stamp) in data["facts"].items()
-            }
-            cache.results = {
-                path: {
-                    key: _result(value, Path(path)) for key, value in entries.items()
-                }
-                for path, entries in data["results"].items()
-            }
-        return cache
+        """The cache in `directory`. Each file is read when first needed; one that
+        is missing, unreadable or written by another version of the tool counts
+        as empty."""
+        return cls(directory)
 
-    def unchanged_facts(self, path: Path) -> ModuleFacts | None:
-        """The facts of a file whose stat is as when they were read: a warm run
-        over a project reads no bytes of the files it does not check."""
+    @property
+    def facts(self) -> dict[str, tuple[str, ModuleFacts, Stamp]]:
+        if self._facts is None:
+            data = _read(self.directory / FACTS) or {}
+            self._facts = {
+                path: (key, _facts(value), tuple(stamp))
+                for path, (key, value, stamp) in data.get("facts", {}).items()
+            }
+        return self._facts
+
+    def unchanged_facts(self, path: Path, stamp: Stamp) -> ModuleFacts | None:
+        """The facts of a file whose stat (`stamp`) is as when they were read: a
+        warm run over a project reads no bytes of the files it does not check."""
         known = self.facts.get(_key(path))
-        if known is None or known[2] != _stamp(path):
+        if known is None or known[2] != stamp:
             return None
         return known[1]
 
@@ -93,26 +110,56 @@ class Cache:
         facts = known[1] if known is not None and known[0] == content else None
         if facts is None:
             facts = module_facts(source)
-        self.facts[_key(path)] = (content, facts, _stamp(path))
-        self.dirty = True
+        self.facts[_key(path)] = (content, facts, stamp_of(path))
+        self.dirty.add(FACTS)
         return facts
 
+    def project(
+        self, scope: str, key: str
+    ) -> tuple[ProjectIndex, tuple[ModuleClasses, ...]] | None:
+        """The index (without pins and roots) and the classes of the modules of
+        `scope`, when `key` (their paths and stats) is as when they were made."""
+        if self._indexes is None:
+            self._indexes = (_read(self.directory / INDEX) or {}).get("indexes", {})
+        found = self._indexes.get(scope)
+        if found is None or found[0] != key:
+            return None
+        modules = tuple(ModuleClasses(p, tuple(c), b) for p, c, b in found[2])
+        return _index(found[1]), modules
+
+    def keep_project(
+        self,
+        scope: str,
+        key: str,
+        index: ProjectIndex,
+        classes: tuple[ModuleClasses, ...],
+    ) -> None:
+        if self._indexes is None:
+            self._indexes = {}
+        self._indexes.pop(scope, None)  # the last used last
+        modules = [[m.path, m.classes, m.backrefs] for m in classes]
+        self._indexes[scope] = [key, _index_json(index), modules]
+        self.dirty.add(INDEX)
+
     def result(self, path: Path, key: str) -> FileResult | None:
-        found = self.results.get(_key(path), {}).get(key)
-        if found is not None:
-            self.used.setdefault(_key(path), {})[key] = found
-        return found
+        if self._results is None:
+            self._results = (_read(self.directory / FILE) or {}).get("results", {})
+        found = self._results.get(_key(path), {}).get(key)
+        if found is None:
+            return None
+        self.used.setdefault(_key(path), {})[key] = found
+        return _result(found, path)
 
     def store(self, result: FileResult, key: str) -> None:
         """Keep a result that later runs can reuse as is: one that wrote nothing
         and met no error (an unreadable file may be readable next time)."""
         if result.fixed is not None or result.errors:
             return
-        self.used.setdefault(_key(result.path), {})[key] = _without_source(result)
-        self.dirty = True
+        self.used.setdefault(_key(result.path), {})[key] = _result_json(result)
+        self.dirty.add(FILE)
 
     def save(self) -> None:
-        """Write the cache, merged with entries another run saved meanwhile; a
+        """Write what changed, merged with entries another run saved meanwhile; a
         cache that cannot be written is silently left as it was."""
         if not self.dirty:
             return
@@ -121,18 +168,25 @@ class Cache:
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Made by orm-modernize.\n*\n")
-            saved = _read(self.directory / FILE) or {"facts": {}, "results": {}}
-            facts = {**saved["facts"], **_dump_facts(self.facts)}
-            results = {**saved["results"], **_dump_results(self.used)}
-            data = {
-                "format": FORMAT,
-                "tool": tool_key(),
-                "facts": _existing(facts),
-                "results": _existing(results),
-            }
-            write_atomically(self.directory / FILE, json.dumps(data).encode())
+            if FACTS in self.dirty:
+                saved = (_read(self.directory / FACTS) or {}).get("facts", {})
+                facts = _existing({**saved, **_dump_facts(self.facts)})
+                self._write(FACTS, {"facts": facts})
+            if FILE in self.dirty:
+                saved = (_read(self.directory / FILE) or {}).get("results", {})
+                self._write(FILE, {"results": _existing({**saved, **self.used})})
+            if INDEX in self.dirty and self._indexes is not None:
+                saved = (_read(self.directory / INDEX) or {}).get("indexes", {})
+                mine = self._indexes
+                kept = {**{s: i for s, i in saved.items() if s not in mine}, **mine}
+                newest = list(kept.items())[-INDEXES:]
+                self._write(INDEX, {"indexes": dict(newest)})
         except OSError:
             return  # a read-only checkout: the run itself succeeded
+
+    def _write(self, name: str, data: dict[str, Any]) -> None:
+        data = {"format": FORMAT, "tool": tool_key(), **data}
+        write_atomically(self.directory / name, json.dumps(data).encode())
 
 
 def _key(path: Path) -> str:
@@ -210,19 +264,13 @@ def _dump_facts(
 Stamp = tuple[int, ...]
 
 
-def _stamp(path: Path) -> Stamp:
+def stamp_of(path: str | Path | os.DirEntry[str]) -> Stamp:
+    """The stamp of a file; a walk's entry gives it without a second stat()."""
     try:
-        status = os.stat(path)
+        status = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
     except OSError:
         return ()
     return (status.st_mtime_ns, status.st_size, status.st_ino)
-
-
-def _dump_results(entries: dict[str, dict[str, FileResult]]) -> dict[str, Any]:
-    return {
-        path: {key: _result_json(result) for key, result in results.items()}
-        for path, results in entries.items()
-    }
 
 
 # -- JSON shapes -----------------------------------------------------------------------
@@ -278,15 +326,36 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
     )
 
 
-def _without_source(result: FileResult) -> FileResult:
-    return FileResult(
-        result.path,
-        diagnostics=result.diagnostics,
-        applied=result.applied,
-        helpers=result.helpers,
-        helper_calls=result.helper_calls,
-        foreign_backrefs=result.foreign_backrefs,
-        declarable_backrefs=result.declarable_backrefs,
+# The fields of the index that the modules' facts make (`index_of()`); the rest
+# (pins, roots, what the runs over several modules learn) belong to one run.
+INDEXED = (
+    "packages",
+    "mapped",
+    "query_properties",
+    "imported_names",
+    "backrefs",
+    "paired",
+    "objects",
+    "flask_models",
+    "reexports",
+)
+
+
+def _index_json(index: ProjectIndex) -> dict[str, Any]:
+    return {name: _sorted(getattr(index, name)) for name in INDEXED}
+
+
+def _index(data: dict[str, Any]) -> ProjectIndex:
+    return ProjectIndex(
+        packages=frozenset(data["packages"]),
+        mapped=frozenset(data["mapped"]),
+        query_properties=frozenset((c, m, s) for c, m, s in data["query_properties"]),
+        imported_names=frozenset(data["imported_names"]),
+        backrefs=frozenset(data["backrefs"]),
+        paired=frozenset(data["paired"]),
+        objects=tuple((n, kind, at) for n, kind, at in data["objects"]),
+        flask_models=tuple((n, db, q) for n, db, q in data["flask_models"]),
+        reexports=tuple((n, end) for n, end in data["reexports"]),
     )
 
 

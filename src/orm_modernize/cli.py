@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import signal
 import sys
@@ -500,6 +499,8 @@ def _interruptible() -> Iterator[None]:
 
 
 def _print_diff(results: Sequence[FileResult]) -> bool:
+    import difflib  # not at start: only `--diff` needs it
+
     changed = False
     for result in results:
         if not result.changed or result.fixed is None or result.source is None:

@@ -24,6 +24,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -93,20 +94,36 @@ class Patterns:
             _combined(paths) if paths else None,
         )
 
-    def match(self, path: str, *, containers: bool = True) -> bool:
-        """Whether `path` (absolute, or relative to the working directory) matches;
-        with `containers`, or a directory above it within `root` does."""
+    def match(self, path: str) -> bool:
+        """Whether `path` (absolute, or relative to the working directory), or a
+        directory above it within `root`, matches."""
         path = _posix(os.path.abspath(path))
-        below = self.root.rstrip("/") + "/"
+        below = self._below
         if not path.startswith(below):
             return self._matches(path.rsplit("/", 1)[-1], None)
         relative = path[len(below) :]
-        if not containers:
-            return self._matches(relative.rsplit("/", 1)[-1], relative)
         parts = relative.split("/")
         return any(
             self._matches(parts[i], "/".join(parts[: i + 1])) for i in range(len(parts))
         )
+
+    def match_walked(self, path: str) -> bool:
+        """Whether `path`, met by a walk (absolute and normalized), matches: its
+        own name or path, the walk has pruned the directories that match. This
+        runs for every file of a project, so it takes no detour."""
+        path = _posix(path)
+        if self.names is not None and self.names.fullmatch(path[path.rfind("/") + 1 :]):
+            return True
+        below = self._below
+        return (
+            self.paths is not None
+            and path.startswith(below)
+            and self.paths.fullmatch(path[len(below) :]) is not None
+        )
+
+    @cached_property
+    def _below(self) -> str:
+        return self.root.rstrip("/") + "/"
 
     def _matches(self, name: str, relative: str | None) -> bool:
         if self.names is not None and self.names.fullmatch(name):
@@ -148,13 +165,15 @@ class Configuration:
     cache_dir: Path | None = None
     include_migrations: bool = False
 
-    def excluded(self, path: str, *, explicit: bool = False) -> bool:
-        """Whether to skip `path`: met while walking a directory (only its own name
-        or path counts, the walk has pruned excluded directories), or passed on
-        the command line, which only `force-exclude` skips."""
-        if explicit:
-            return self.force_exclude and any(p.match(path) for p in self.exclude)
-        return any(p.match(path, containers=False) for p in self.exclude)
+    def excluded(self, path: str) -> bool:
+        """Whether to skip `path`, passed on the command line: only
+        `force-exclude` skips it."""
+        return self.force_exclude and any(p.match(path) for p in self.exclude)
+
+    def walked_past(self, path: str) -> bool:
+        """Whether a walk skips `path` (absolute and normalized): only its own name
+        or path counts, the walk has pruned excluded directories."""
+        return any(p.match_walked(path) for p in self.exclude)
 
     def settings_for(self, path: Path) -> Settings:
         """The settings for one file: the enabled rules less its per-file ignores."""

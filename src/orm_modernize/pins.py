@@ -23,14 +23,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
 from orm_modernize.datatypes import Target
+
+if TYPE_CHECKING:  # `packaging` is imported when a pin is read: 35 ms a run
+    from packaging.markers import Marker
+    from packaging.version import Version
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,6 +39,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 # The distributions whose pins the rules read, normalised (PEP 503), and Python
 # itself (`requires-python`, Poetry's `python`, `python_requires`).
 WATCHED = frozenset({"sqlalchemy", "flask-sqlalchemy", "python"})
+CANONICAL = re.compile(r"[-_.]+")  # PEP 503: how a project name is normalized
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 REPOSITORY_MARKERS = (".git", ".hg", ".svn")
 # A quoted requirement in setup.py: "Flask-SQLAlchemy>=2.5"
@@ -68,6 +68,9 @@ class Pin:
     def _bounds(self) -> tuple[Version | None, Version | None]:
         """The lowest version admitted, and the version below which the newest
         admitted one lies; None where the specifiers set no such bound."""
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion, Version
+
         floors, caps = [], []
         for spec in SpecifierSet(self.specifier):
             try:
@@ -84,6 +87,8 @@ class Pin:
         """Some version older than `version` satisfies the pin. Without a lower
         bound, what an install gets counts: the newest version below its upper
         bound (`<2.0` means 1.4), and nothing older for a pin with neither."""
+        from packaging.version import Version
+
         floor, cap = self._bounds
         if floor is not None:
             return floor < Version(version)
@@ -99,6 +104,11 @@ def parse_requirement(text: str, source: str, root: str = "") -> Pin | None:
     None for other libraries, a requirement without a version, one whose marker
     excludes every Python 3.7+, or one that does not parse."""
     text = POETRY.sub(">=", re.sub(r"(^|\s)#.*", "", text).strip())  # a comment
+    if not any(name in CANONICAL.sub("-", text.lower()) for name in WATCHED):
+        return None  # without importing `packaging`
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         requirement = Requirement(text)
     except InvalidRequirement:
@@ -114,6 +124,8 @@ def parse_requirement(text: str, source: str, root: str = "") -> Pin | None:
 
 
 def _holds_somewhere(marker: Marker) -> bool:
+    from packaging.markers import InvalidMarker
+
     for python in PYTHONS:
         environment = {"python_version": python, "python_full_version": python + ".0"}
         for extra in ("", *_extras(marker)):
@@ -137,6 +149,8 @@ def admitting_below(pins: Iterable[Pin], name: str, version: str) -> Pin | None:
 
 
 def _oldest(pin: Pin) -> tuple[Version, str]:
+    from packaging.version import Version
+
     floor, cap = pin._bounds
     return (floor or cap or Version("0"), pin.source)
 

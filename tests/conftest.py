@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from orm_modernize.project import ProjectIndex, build_index
+from orm_modernize.analysis.project import ProjectIndex, build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -3,8 +3,8 @@ when the mappers are configured, which the rule must still not make worse."""
 
 from pathlib import Path
 
-from orm_modernize.datatypes import Settings
-from orm_modernize.engine import lint_source
+from orm_modernize.data.records import Settings
+from orm_modernize.engine.lint import lint_source
 
 
 def test_no_relationship_is_added_to_an_abstract_class() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from orm_modernize.cli import main
+from orm_modernize.cli.commands import main
 
 LEGACY = """\
 from sqlalchemy import MetaData, select

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from orm_modernize.cli import main
+from orm_modernize.cli.commands import main
 
 MODELS = """\
 from sqlalchemy import Column, Integer
@@ -172,7 +172,7 @@ def test_an_edited_tool_does_not_reuse_the_results_of_the_old_one(
         return done.stdout
 
     assert "is not where this name lives" in check()
-    rule = source / "orm_modernize" / "rules" / "ext_declarative_import.py"
+    rule = source / "orm_modernize" / "rules" / "models" / "ext_declarative_import.py"
     text = rule.read_text()
     assert "is not where this name lives" in text
     rule.write_text(text.replace("is not where this name lives", "moved (edited)"))
@@ -186,9 +186,9 @@ def test_the_cached_index_is_the_index(tmp_path: Path) -> None:
 
     from conftest import FIXTURES
 
-    from orm_modernize.cache import Cache
-    from orm_modernize.config import DEFAULT
-    from orm_modernize.runner import project_modules
+    from orm_modernize.workspace.cache import Cache
+    from orm_modernize.workspace.config import DEFAULT
+    from orm_modernize.workspace.runner import project_modules
 
     root = tmp_path / "app"
     shutil.copytree(FIXTURES / "_projects" / "flask_factory", root)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from orm_modernize.clauses import unpacked, with_arguments
+from orm_modernize.rewrite.clauses import unpacked, with_arguments
 
 
 @pytest.mark.parametrize(

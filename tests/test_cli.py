@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from orm_modernize.cli import main
+from orm_modernize.cli.commands import main
 
 LEGACY = """\
 from sqlalchemy.orm import Session, declarative_base
@@ -706,7 +706,7 @@ def test_github_annotations(project: Path) -> None:
 
 
 def test_github_escapes_what_a_workflow_command_cannot_hold() -> None:
-    from orm_modernize.reporters import github
+    from orm_modernize.cli.reporters import github
 
     assert github._property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
     assert github._data("50%: a\r\nb") == "50%25: a%0D%0Ab"
@@ -964,14 +964,14 @@ def test_a_crash_of_any_command_exits_2_with_one_line(
     # A bug outside any one file's analysis (here the run's discovery, or the
     # rules' docs): CI must not read it as findings (1) nor, with --exit-zero, as
     # a clean run.
-    import orm_modernize.docs
-    import orm_modernize.runner
+    import orm_modernize.cli.rule_docs
+    import orm_modernize.workspace.runner
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("broken\nbadly")
 
-    monkeypatch.setattr(orm_modernize.runner, "discover", broken)
-    monkeypatch.setattr(orm_modernize.docs, "runs_on_text", broken)
+    monkeypatch.setattr(orm_modernize.workspace.runner, "discover", broken)
+    monkeypatch.setattr(orm_modernize.cli.rule_docs, "runs_on_text", broken)
     args = command + (["--verbose"] if verbose and command[0] == "check" else [])
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from orm_modernize.datatypes import Settings
-from orm_modernize.engine import lint_source
-from orm_modernize.semantic import Semantic
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import Settings
+from orm_modernize.engine.lint import lint_source
 
 HEAD = """\
 from sqlalchemy import Column, Integer, MetaData, String, Table, column, select, table

@@ -11,10 +11,11 @@ import libcst as cst
 import pytest
 from click.testing import CliRunner
 
-from orm_modernize import config, rules
-from orm_modernize.cli import main
-from orm_modernize.datatypes import Edit, Fix
-from orm_modernize.rule import Rule
+from orm_modernize import rules
+from orm_modernize.cli.commands import main
+from orm_modernize.data.records import Edit, Fix
+from orm_modernize.rules.base import Rule
+from orm_modernize.workspace import config
 
 GOOD = b"from sqlalchemy.ext.declarative import declarative_base\n"
 BAD = GOOD + b"explode()\n"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from orm_modernize.core_objects import Core, CoreObjects
-from orm_modernize.semantic import Evidence, Semantic
+from orm_modernize.analysis.core_objects import Core, CoreObjects
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import Evidence
 
 P, L, N = Evidence.PROVEN, Evidence.LIKELY, Evidence.NONE
 SA = "import sqlalchemy as sa\nfrom sqlalchemy import Table, create_engine\n"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import libcst as cst
 
-from orm_modernize.datatypes import Fix, Settings
-from orm_modernize.engine import lint_source
-from orm_modernize.project import ProjectIndex
-from orm_modernize.rule import Rule
+from orm_modernize.analysis.project import ProjectIndex
+from orm_modernize.data.records import Fix, Settings
+from orm_modernize.engine.lint import lint_source
+from orm_modernize.rules.base import Rule
 
 QUERY = (
     "from sqlalchemy.orm import Session, declarative_base\n"

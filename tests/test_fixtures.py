@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import Case, Expected, discover_cases, discover_noops, fixture_index
 
-from orm_modernize.datatypes import FileResult, Settings
-from orm_modernize.engine import lint_source
+from orm_modernize.data.records import FileResult, Settings
+from orm_modernize.engine.lint import lint_source
 
 CASES = discover_cases()
 NOOPS = discover_noops()

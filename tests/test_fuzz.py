@@ -25,11 +25,11 @@ from conftest import FIXTURES, discover_cases
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from orm_modernize.cli import main
-from orm_modernize.codes import CODES
-from orm_modernize.datatypes import Settings
-from orm_modernize.engine import lint_source
-from orm_modernize.project import ProjectIndex, build_index
+from orm_modernize.analysis.project import ProjectIndex, build_index
+from orm_modernize.cli.commands import main
+from orm_modernize.data.codes import CODES
+from orm_modernize.data.records import Settings
+from orm_modernize.engine.lint import lint_source
 from orm_modernize.rules import ALL_RULES
 
 # hypothesmith compiles what it generates: `x is 1` warns, and is valid.

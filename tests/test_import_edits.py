@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
-from orm_modernize.datatypes import ImportSpec
-from orm_modernize.import_edits import add_and_remove
+from orm_modernize.data.records import ImportSpec
+from orm_modernize.engine.import_edits import add_and_remove
 
 
 def edited(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orm_modernize.datatypes import Settings
-from orm_modernize.engine import lint_source
+from orm_modernize.data.records import Settings
+from orm_modernize.engine.lint import lint_source
 
 MODELS = """\
 from sqlalchemy import Column, Integer, String

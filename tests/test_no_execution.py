@@ -48,7 +48,7 @@ GUARD = textwrap.dedent(
         sys.path.insert(0, project)
         import app.models
     else:
-        from orm_modernize.cli import main
+        from orm_modernize.cli.commands import main
         main()
     """
 )

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from orm_modernize.cli import main
-from orm_modernize.noqa import (
+from orm_modernize.cli.commands import main
+from orm_modernize.syntax.noqa import (
     Suppressions,
     directives,
     file_exemption,

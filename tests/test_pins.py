@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from orm_modernize.cli import main
-from orm_modernize.pins import (
+from orm_modernize.analysis.pins import (
     Pin,
     admitting_below,
     parse_requirement,
     project_root,
     read_pins,
 )
+from orm_modernize.cli.commands import main
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orm_modernize.project import ProjectIndex, absolute, build_index
+from orm_modernize.analysis.project import ProjectIndex, absolute, build_index
 
 
 def index_of(tmp_path: Path, files: dict[str, str]) -> ProjectIndex:

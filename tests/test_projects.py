@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, run_program
 
-from orm_modernize.cli import main
+from orm_modernize.cli.commands import main
 
 PROJECTS = FIXTURES / "_projects"
 # What stays after `--fix`, and why

@@ -12,19 +12,22 @@ import pytest
 from conftest import FIXTURES
 
 import orm_modernize.rules as rules_package
-from orm_modernize.codes import CODES
-from orm_modernize.datatypes import Settings
-from orm_modernize.engine import lint_source
-from orm_modernize.rule import Rule
+from orm_modernize.data.codes import CODES
+from orm_modernize.data.records import Settings
+from orm_modernize.engine.lint import lint_source
 from orm_modernize.rules import ALL_RULES
+from orm_modernize.rules.base import Rule
 
 SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety")
 
 
 def test_every_rule_module_is_registered_once() -> None:
     found = set()
-    for info in pkgutil.iter_modules(rules_package.__path__):
-        module = importlib.import_module(f"orm_modernize.rules.{info.name}")
+    prefix = "orm_modernize.rules."
+    for info in pkgutil.walk_packages(rules_package.__path__, prefix):
+        if info.name == prefix + "base":  # the base classes, not rules
+            continue
+        module = importlib.import_module(info.name)
         found.update(
             value
             for value in vars(module).values()
@@ -40,7 +43,7 @@ def test_every_rule_module_is_registered_once() -> None:
 
 
 def test_codes_list_every_rule_in_order() -> None:
-    # Add a new rule's code to src/orm_modernize/codes.py too.
+    # Add a new rule's code to src/orm_modernize/data/codes.py too.
     assert tuple(rule.code for rule in ALL_RULES) == CODES
 
 
@@ -165,7 +168,7 @@ def _doc_preamble(code: str) -> str:
 def test_readme_rules_table_is_current() -> None:
     from conftest import ROOT
 
-    from orm_modernize.docs import rules_table
+    from orm_modernize.cli.rule_docs import rules_table
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("-->\n", 1)[1].split("<!-- end rules-table -->", 1)[0]
@@ -175,7 +178,7 @@ def test_readme_rules_table_is_current() -> None:
 def test_docs_rules_md_is_current() -> None:
     from conftest import ROOT
 
-    from orm_modernize.docs import rules_reference
+    from orm_modernize.cli.rule_docs import rules_reference
 
     current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     assert current == rules_reference(), (
@@ -186,7 +189,7 @@ def test_docs_rules_md_is_current() -> None:
 def test_every_rule_links_to_its_section_of_the_docs() -> None:
     from conftest import ROOT
 
-    from orm_modernize.codes import docs_url
+    from orm_modernize.data.codes import docs_url
 
     headings = re.findall(
         r"^## (ORM\d+)$", (ROOT / "docs" / "rules.md").read_text(), re.M

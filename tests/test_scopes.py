@@ -11,7 +11,8 @@ import libcst as cst
 import libcst.metadata as meta
 import pytest
 
-from orm_modernize import scope_walk, scopes, tree
+from orm_modernize.analysis import scope_walk, scopes
+from orm_modernize.syntax import tree
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, made_once
 
-from orm_modernize.codes import CODES
+from orm_modernize.data.codes import CODES
 
 SDIST = "sqlalchemy-1.4.54.tar.gz"
 SDIST_SHA256 = "4470fbed088c35dc20b78a39aaf4ae54fe81790c783b3264872a0224f437c31a"

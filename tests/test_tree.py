@@ -11,9 +11,9 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from orm_modernize import tree
-from orm_modernize.positions import Positions, statement_lines
-from orm_modernize.rule import Rule
+from orm_modernize.rules.base import Rule
+from orm_modernize.syntax import tree
+from orm_modernize.syntax.positions import Positions, statement_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 EVERY_CONSTRUCT = """\

@@ -1,3 +1,3 @@
-from orm_modernize.cli import main
+from orm_modernize.cli.commands import main
 
 main()

@@ -7,41 +7,47 @@ and relationships.
 
 from __future__ import annotations
 
-from orm_modernize.rule import Rule
-from orm_modernize.rules.backref_cascade import BackrefCascade
-from orm_modernize.rules.bound_metadata import BoundMetadata
-from orm_modernize.rules.case_when_list import CaseWhenList
-from orm_modernize.rules.classical_mapper import ClassicalMapper
-from orm_modernize.rules.compound_select_arguments import CompoundSelectArguments
-from orm_modernize.rules.connection_autocommit import ConnectionAutocommit
-from orm_modernize.rules.connectionless_execution import ConnectionlessExecution
-from orm_modernize.rules.create_engine_arguments import CreateEngineArguments
-from orm_modernize.rules.declarative_base_function import DeclarativeBaseFunction
-from orm_modernize.rules.dml_keyword_arguments import DmlKeywordArguments
-from orm_modernize.rules.dynamic_relationship import DynamicRelationship
-from orm_modernize.rules.engine_inspection import EngineInspection
-from orm_modernize.rules.execute_parameter_arguments import ExecuteParameterArguments
-from orm_modernize.rules.execute_string_sql import ExecuteStringSql
-from orm_modernize.rules.ext_declarative_import import ExtDeclarativeImport
-from orm_modernize.rules.future_flag import FutureFlag
-from orm_modernize.rules.implicit_execution import ImplicitExecution
-from orm_modernize.rules.implicit_subquery import ImplicitSubquery
-from orm_modernize.rules.lazy_boolean import LazyBoolean
-from orm_modernize.rules.legacy_query import LegacyQuery
-from orm_modernize.rules.legacy_query_get import LegacyQueryGet
-from orm_modernize.rules.legacy_select_methods import LegacySelectMethods
-from orm_modernize.rules.legacy_session_transactions import (
+from orm_modernize.rules.base import Rule
+from orm_modernize.rules.core.case_when_list import CaseWhenList
+from orm_modernize.rules.core.compound_select_arguments import CompoundSelectArguments
+from orm_modernize.rules.core.dml_keyword_arguments import DmlKeywordArguments
+from orm_modernize.rules.core.implicit_subquery import ImplicitSubquery
+from orm_modernize.rules.core.legacy_select_methods import LegacySelectMethods
+from orm_modernize.rules.core.select_column_list import SelectColumnList
+from orm_modernize.rules.core.select_mutators import SelectMutators
+from orm_modernize.rules.execution.bound_metadata import BoundMetadata
+from orm_modernize.rules.execution.connection_autocommit import ConnectionAutocommit
+from orm_modernize.rules.execution.connectionless_execution import (
+    ConnectionlessExecution,
+)
+from orm_modernize.rules.execution.create_engine_arguments import CreateEngineArguments
+from orm_modernize.rules.execution.engine_inspection import EngineInspection
+from orm_modernize.rules.execution.execute_parameter_arguments import (
+    ExecuteParameterArguments,
+)
+from orm_modernize.rules.execution.execute_string_sql import ExecuteStringSql
+from orm_modernize.rules.execution.future_flag import FutureFlag
+from orm_modernize.rules.execution.implicit_execution import ImplicitExecution
+from orm_modernize.rules.execution.row_mapping_access import RowMappingAccess
+from orm_modernize.rules.models.classical_mapper import ClassicalMapper
+from orm_modernize.rules.models.declarative_base_function import DeclarativeBaseFunction
+from orm_modernize.rules.models.dynamic_relationship import DynamicRelationship
+from orm_modernize.rules.models.ext_declarative_import import ExtDeclarativeImport
+from orm_modernize.rules.models.lazy_boolean import LazyBoolean
+from orm_modernize.rules.models.relationship_backref import RelationshipBackref
+from orm_modernize.rules.models.relationship_outside_class import (
+    RelationshipOutsideClass,
+)
+from orm_modernize.rules.models.removed_orm_alias import RemovedOrmAlias
+from orm_modernize.rules.models.untyped_mapped_attribute import UntypedMappedAttribute
+from orm_modernize.rules.query.legacy_query import LegacyQuery
+from orm_modernize.rules.query.legacy_query_get import LegacyQueryGet
+from orm_modernize.rules.query.query_update_delete import QueryUpdateDelete
+from orm_modernize.rules.query.removed_query_api import RemovedQueryApi
+from orm_modernize.rules.session.backref_cascade import BackrefCascade
+from orm_modernize.rules.session.legacy_session_transactions import (
     LegacySessionTransactions,
 )
-from orm_modernize.rules.query_update_delete import QueryUpdateDelete
-from orm_modernize.rules.relationship_backref import RelationshipBackref
-from orm_modernize.rules.relationship_outside_class import RelationshipOutsideClass
-from orm_modernize.rules.removed_orm_alias import RemovedOrmAlias
-from orm_modernize.rules.removed_query_api import RemovedQueryApi
-from orm_modernize.rules.row_mapping_access import RowMappingAccess
-from orm_modernize.rules.select_column_list import SelectColumnList
-from orm_modernize.rules.select_mutators import SelectMutators
-from orm_modernize.rules.untyped_mapped_attribute import UntypedMappedAttribute
 
 ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQueryGet,

@@ -1,0 +1,569 @@
+"""The command line: parse flags, build `Settings`, run, report, return an exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from orm_modernize import __version__
+from orm_modernize.cli.reporters import FORMATS, reporter
+from orm_modernize.cli.reporters.text import display_path
+from orm_modernize.data.records import Diagnostic, FileResult
+from orm_modernize.workspace.config import TARGET_VERSIONS
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EDIT_FORMATS = ("json", "json-lines")  # formats that carry each fix's text edits
+PROGRESS_FROM = 200  # files to parse before a progress bar is worth showing
+
+
+def _codes(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    from orm_modernize.workspace.config import known, normalised
+
+    codes = tuple(c.strip() for c in value.split(",") if c.strip())
+    for code in codes:
+        if not known(code):
+            raise click.BadParameter(f"unknown rule code or prefix: {code}")
+    return tuple(normalised(code) for code in codes)
+
+
+def _globs(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(g.strip() for g in value.split(",") if g.strip())
+
+
+class _Commands(click.Group):
+    """Any crash of a command exits 2 with one line (its traceback with
+    `--verbose`), so that CI never reads a bug as "findings" (1) or a pass (0)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        verbose = "--verbose" in ctx.args  # the command's own, before it parses them
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:  # `orm-modernize rules | head`: the reader left
+            # Quietly, as a process killed by SIGPIPE; the flush at exit would fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(128 + 13)
+        except Exception as error:  # one line, exit 2: the CLI's own broad catch
+            if verbose:
+                import traceback
+
+                traceback.print_exc()
+            detail = " ".join(str(error).split())
+            click.echo(
+                f"orm-modernize: internal error: {type(error).__name__}"
+                + (f": {detail}" if detail else "")
+                + " (a bug: --verbose prints its traceback to report)",
+                err=True,
+            )
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="orm-modernize")
+def main() -> None:
+    """Find legacy SQLAlchemy 1.x code and rewrite it to SQLAlchemy 2.0 style."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="Also apply (and count) unsafe fixes [config: unsafe-fixes].",
+)
+@click.option(
+    "--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing."
+)
+@click.option(
+    "--select",
+    callback=_codes,
+    help="Comma-separated codes or prefixes to enable, replacing the config's.",
+)
+@click.option(
+    "--extend-select",
+    callback=_codes,
+    help="Comma-separated codes or prefixes to enable on top of the config's.",
+)
+@click.option(
+    "--ignore", callback=_codes, help="Comma-separated codes or prefixes to disable."
+)
+@click.option(
+    "--exclude",
+    callback=_globs,
+    help="Comma-separated globs of files and directories to skip, replacing the"
+    " defaults and the config's.",
+)
+@click.option(
+    "--extend-exclude",
+    callback=_globs,
+    help="Comma-separated globs of files and directories to skip as well.",
+)
+@click.option(
+    "--force-exclude/--no-force-exclude",
+    default=None,
+    help="Skip excluded files even when they are named on the command line (as"
+    " pre-commit does).",
+)
+@click.option(
+    "--config",
+    "config_options",
+    multiple=True,
+    metavar="FILE | KEY=VALUE",
+    help="A configuration file to use instead of the nearest pyproject.toml, or a"
+    " TOML `key = value` overriding one setting. Repeatable.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--target-version",
+    type=click.Choice(TARGET_VERSIONS),
+    help="The oldest SQLAlchemy the fixed code must run on; 1.4 applies only the"
+    " fixes whose output runs on 1.4 too [default: from the project's sqlalchemy"
+    " pin, else 2.0].",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes [default: all cores].",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Neither read nor write the cache of results."
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ORM_MODERNIZE_CACHE_DIR",
+    help="Where to keep the cache [default: .orm_modernize_cache in the project root].",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Count the findings of each rule instead of listing them.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print the findings only, no summary."
+)
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Print the traceback of an internal error, for a bug report.",
+)
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0 even when something is found (2 still means an error).",
+)
+@click.option(
+    "--exit-non-zero-on-fix",
+    is_flag=True,
+    help="Exit 1 when a fix was applied, even if nothing is left to report.",
+)
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: CODE` comment on the line of every finding, fixing nothing.",
+)
+@click.option(
+    "--include-migrations/--no-include-migrations",
+    default=None,
+    help="Also check Alembic revisions (`versions/`), skipped by default: rewriting"
+    " an old migration changes what it did.",
+)
+@click.option(
+    "--stdin-filename",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With the path `-`: the name of the file read from stdin (for its"
+    " configuration and in the findings).",
+)
+@click.option(
+    "--show-fixes", is_flag=True, help="List the fixes applied, per file and rule."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only the findings this baseline file does not record.",
+)
+@click.option(
+    "--update-baseline",
+    is_flag=True,
+    help="Record every current finding in the --baseline file, and report none.",
+)
+def check(
+    paths: tuple[Path, ...],
+    fix: bool,
+    unsafe_fixes: bool | None,
+    diff: bool,
+    select: tuple[str, ...] | None,
+    extend_select: tuple[str, ...] | None,
+    ignore: tuple[str, ...] | None,
+    exclude: tuple[str, ...] | None,
+    extend_exclude: tuple[str, ...] | None,
+    force_exclude: bool | None,
+    config_options: tuple[str, ...],
+    isolated: bool,
+    output_format: str,
+    target_version: str | None,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+    statistics: bool,
+    verbose: bool,
+    quiet: bool,
+    exit_zero: bool,
+    exit_non_zero_on_fix: bool,
+    add_noqa: bool,
+    include_migrations: bool | None,
+    stdin_filename: Path | None,
+    show_fixes: bool,
+    baseline: Path | None,
+    update_baseline: bool,
+) -> None:
+    """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
+    from orm_modernize.workspace.config import ConfigError, Options, Patterns, configure
+    from orm_modernize.workspace.runner import run
+
+    here = Path.cwd()
+    flags = Options(
+        select=select,
+        extend_select=extend_select or (),
+        ignore=ignore or (),
+        exclude=None if exclude is None else (Patterns.compile(exclude, here),),
+        extend_exclude=(Patterns.compile(extend_exclude, here),)
+        if extend_exclude
+        else (),
+        force_exclude=force_exclude,
+        unsafe_fixes=unsafe_fixes,
+        target_version=target_version,
+        cache_dir=cache_dir,
+        include_migrations=include_migrations,
+    )
+    if add_noqa and (fix or diff):
+        raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
+    if update_baseline and baseline is None:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    stdin = Path("-") in paths
+    if stdin and (len(paths) > 1 or add_noqa):
+        raise click.UsageError("`-` (stdin) must be the only path, without --add-noqa")
+    roots = paths or (Path("."),)
+    try:
+        config = configure(
+            (stdin_filename or Path("."),) if stdin else roots,
+            flags,
+            config=config_options,
+            isolated=isolated,
+            fix=fix or diff,
+        )
+    except ConfigError as problem:
+        click.echo(f"orm-modernize: error: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+    if output_format in EDIT_FORMATS and not statistics:
+        config = replace(config, settings=replace(config.settings, edits=True))
+    settings = config.settings
+    out = sys.stdout
+    cache = None
+    if not no_cache:
+        from orm_modernize.workspace.cache import Cache, default_directory
+
+        where = (stdin_filename or Path("."),) if stdin else roots
+        cache = Cache.load(config.cache_dir or default_directory(where))
+    if stdin:
+        from orm_modernize.workspace.runner import check_source
+
+        name = stdin_filename or Path("-")
+        results = [check_source(name, sys.stdin.buffer.read(), config, cache)]
+        if fix and not diff:  # the fixed source is the output; findings go aside
+            source = results[0].fixed or results[0].source or b""
+            sys.stdout.buffer.write(source)
+            sys.stdout.flush()
+            out = sys.stderr
+    else:
+        write = fix and not diff
+        progress = None if quiet else _progress_bar()
+        with _interruptible():
+            results = run(
+                roots, config, jobs=jobs, write=write, cache=cache, progress=progress
+            )
+        if progress is not None:
+            progress(0, 0)  # clears the bar
+        migrations = sum(r.skipped == "migration" for r in results)
+        if migrations and not quiet:
+            click.echo(
+                f"{migrations} Alembic migration{'' if migrations == 1 else 's'} not"
+                " checked: rewriting one changes what it did (--include-migrations"
+                " checks them).",
+                err=True,
+            )
+    if add_noqa:
+        from orm_modernize.workspace.runner import add_noqa as add
+
+        added, failed = add(results)
+        results += failed
+    for result in results:
+        for error in result.errors:
+            click.echo(f"{display_path(result.path)}: {error}", err=True)
+        if verbose and result.crash is not None:
+            click.echo(result.crash, err=True, nl=False)
+    if not quiet:
+        for note in _target_notes(results):
+            click.echo(f"orm-modernize: {note}", err=True)
+    if not verbose and any(r.crash is not None for r in results):
+        click.echo(
+            "An internal error is a bug: --verbose prints its traceback to report.",
+            err=True,
+        )
+    if add_noqa:
+        if not quiet:
+            plural = "" if added == 1 else "s"
+            click.echo(f"Added {added} noqa directive{plural}.", err=True)
+        sys.exit(_exit_code(results, False))
+    if baseline is not None:
+        results = _against_baseline(results, baseline, update_baseline, quiet)
+    fixed = any(r.applied for r in results)
+    if diff:
+        changed = _print_diff(results)
+        fixes = sum(len(r.applied) for r in results)
+        if not quiet:
+            click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
+        found = changed and not exit_zero
+    else:
+        colour = _colour(out)
+        if show_fixes:
+            from orm_modernize.cli.reporters.text import fixed as list_fixes
+
+            list_fixes(results, out, colour=colour)
+        if statistics:
+            from orm_modernize.cli.reporters.text import statistics as count
+
+            count(results, out, settings)
+        else:
+            reporter(output_format)(results, out, settings, quiet=quiet, colour=colour)
+        found = any(r.diagnostics for r in results) and not exit_zero
+    sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
+
+
+def _against_baseline(
+    results: list[FileResult], path: Path, update: bool, quiet: bool
+) -> list[FileResult]:
+    """The results less what the baseline records; with `update`, record them all
+    and exit."""
+    from orm_modernize.workspace import baseline
+
+    try:
+        entries = baseline.load(path) if not update or path.exists() else []
+        if update:
+            count = baseline.write(path, results, entries)
+    except (baseline.BaselineError, OSError) as error:
+        click.echo(f"orm-modernize: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if update:
+        if not quiet:
+            plural = "" if count == 1 else "s"
+            click.echo(f"Recorded {count} finding{plural} in {path}.", err=True)
+        sys.exit(_exit_code(results, False))
+    filtered = baseline.without_known(results, entries, path)
+    if not quiet and (filtered.matched or filtered.stale):
+        note = f"{filtered.matched} finding(s) recorded in {path} not shown."
+        if filtered.stale:
+            note += (
+                f" {filtered.stale} recorded finding(s) no longer occur:"
+                " --update-baseline drops them."
+            )
+        click.echo(note, err=True)
+    return filtered.results
+
+
+def _colour(out: TextIO) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org);
+    FORCE_COLOR asks for it anywhere."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or out.isatty()
+
+
+def _progress_bar() -> Callable[[int, int], None] | None:
+    """A progress bar on stderr, for runs that parse more than 200 files, when
+    stderr is a terminal and not a CI job's log."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+    shown = False
+
+    def draw(done: int, total: int) -> None:
+        nonlocal shown
+        if total <= PROGRESS_FROM:
+            if shown:  # the end of the run: clear the line
+                sys.stderr.write("\r\033[K")
+                sys.stderr.flush()
+                shown = False
+            return
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{total} files")
+        sys.stderr.flush()
+        shown = True
+
+    return draw
+
+
+def _target_notes(results: Sequence[FileResult]) -> list[str]:
+    """What a user must know of the SQLAlchemy version the fixes were written for:
+    a pin that rules every fix out, once per pin; the version assumed when
+    nothing pins SQLAlchemy and a fix that needs 2.0 was written."""
+    notes: dict[str, None] = {}
+    for result in results:
+        target = result.target
+        if target is None:
+            continue
+        if target.version == "1.3" and result.diagnostics:
+            notes[
+                f"warning: {target.source} admits SQLAlchemy before 1.4, which no fix"
+                " runs on: findings are reported without fixes. Upgrade to"
+                " SQLAlchemy 1.4 first, or pass --target-version 1.4."
+            ] = None
+        if not target.source and result.applied and _needs_2(result.applied):
+            notes[
+                "note: nothing pins SQLAlchemy (pyproject.toml, setup.cfg, setup.py,"
+                " requirements files), so the fixes target SQLAlchemy 2.0; pass"
+                " --target-version 1.4 for code that must still run on 1.4."
+            ] = None
+    return list(notes)
+
+
+def _needs_2(applied: Sequence[Diagnostic]) -> bool:
+    """Some fix applied writes code that needs SQLAlchemy 2.0. (The rules import
+    LibCST: only a run that fixed something pays for it here.)"""
+    from orm_modernize.rules import RULES_BY_CODE
+
+    return any(RULES_BY_CODE[d.code].fix_runs_on == "2.0" for d in applied)
+
+
+def _exit_code(results: Sequence[FileResult], found: bool) -> int:
+    if any(r.errors for r in results):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if found else EXIT_CLEAN
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is."""
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C or SIGTERM stops the run between two writes (each is atomic): every
+    file is then as it was or wholly fixed. The exit status is 128 + the signal's
+    number, as a shell gives."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt as interruption:
+        click.echo(
+            "Interrupted: each file is either as it was or wholly fixed.", err=True
+        )
+        number = (
+            signal.SIGTERM if isinstance(interruption, Terminated) else signal.SIGINT
+        )
+        sys.exit(128 + number)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _print_diff(results: Sequence[FileResult]) -> bool:
+    import difflib  # not at start: only `--diff` needs it
+
+    changed = False
+    for result in results:
+        if not result.changed or result.fixed is None or result.source is None:
+            continue
+        changed = True
+        name = display_path(result.path)
+        old = result.source.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        new = result.fixed.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"):
+            click.echo(
+                line
+                if line.endswith("\n")
+                else line + "\n\\ No newline at end of file\n",
+                nl=False,
+            )
+    return changed
+
+
+@main.command()
+@click.option(
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--markdown", is_flag=True, help="Print the table that README.md carries."
+)
+@click.option("--docs", is_flag=True, help="Print docs/rules.md.")
+def rules(output_format: str, markdown: bool, docs: bool) -> None:
+    """List every rule: code, name, and whether it can fix what it finds."""
+    from orm_modernize.cli import rule_docs as generated
+    from orm_modernize.rules import ALL_RULES
+
+    if markdown or docs:
+        text = generated.rules_table() if markdown else generated.rules_reference()
+        click.echo(text, nl=False)
+        return
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(generated.rules_json(), indent=2))
+        return
+    for rule in ALL_RULES:
+        fix = rule.fix_availability
+        runs_on = "" if fix == "never" else generated.runs_on_text(rule)
+        line = f"{rule.code}  {rule.name:<32} fix: {fix:<9} {runs_on}"
+        click.echo(line.rstrip())
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation of the rule CODE."""
+    from orm_modernize.rules import RULES_BY_CODE
+
+    rule = RULES_BY_CODE.get(code.upper())
+    if rule is None:
+        raise click.BadParameter(f"unknown rule code: {code}", param_hint="CODE")
+    from orm_modernize.data.codes import docs_url
+
+    url = docs_url(rule.code)
+    link = f"\n\n{url}" if url else ""
+    click.echo(f"# {rule.code} {rule.name}\n\n{rule.docs()}{link}")

@@ -1,0 +1,45 @@
+"""GitLab Code Quality: a JSON list of issues, each with a fingerprint that stays
+the same while the finding does (not its line, see `fingerprints.py`), so merge
+requests show what is new."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TextIO
+
+from orm_modernize.cli.reporters.text import display_path
+from orm_modernize.data.records import FileResult, Settings
+from orm_modernize.workspace.fingerprints import fingerprinted
+
+
+def report(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    *,
+    quiet: bool = False,
+    colour: bool = False,
+) -> None:
+    issues = []
+    for result in results:
+        path = display_path(result.path)
+        for found in fingerprinted(result, path):
+            d = found.diagnostic
+            issues.append(
+                {
+                    "check_name": d.code,
+                    "description": f"{d.code}: {d.message}",
+                    "severity": "major",
+                    "fingerprint": found.fingerprint,
+                    "location": {
+                        "path": path,
+                        "positions": {
+                            "begin": {"line": d.line, "column": d.column},
+                            "end": {"line": d.end_line, "column": d.end_column},
+                        },
+                    },
+                }
+            )
+    json.dump(issues, out, indent=2)
+    out.write("\n")

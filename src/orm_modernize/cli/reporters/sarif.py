@@ -1,0 +1,100 @@
+"""SARIF 2.1.0, for GitHub code scanning and other tools that read static analysis
+results: one run, every rule described (with its docs and a link to them), one
+result per finding with its region in the file."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from orm_modernize import __version__
+from orm_modernize.cli.reporters.text import display_path
+from orm_modernize.data.codes import docs_url
+from orm_modernize.data.records import FileResult, Settings
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+ROOT = "%SRCROOT%"  # results name files relative to the working directory
+
+
+def report(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    *,
+    quiet: bool = False,
+    colour: bool = False,
+) -> None:
+    from orm_modernize.rules import ALL_RULES
+
+    index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
+    found: list[dict[str, Any]] = []
+    for result in results:
+        uri = Path(display_path(result.path)).as_posix()
+        for d in result.diagnostics:
+            fix = f" ({d.applicability} fix: {d.fix_title})" if d.applicability else ""
+            found.append(
+                {
+                    "ruleId": d.code,
+                    "ruleIndex": index[d.code],
+                    "level": "error",
+                    "message": {"text": f"{d.message}{fix}"},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": uri, "uriBaseId": ROOT},
+                                "region": {
+                                    "startLine": d.line,
+                                    "startColumn": d.column,
+                                    "endLine": d.end_line,
+                                    "endColumn": d.end_column,
+                                },
+                            }
+                        }
+                    ],
+                }
+            )
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.message},
+            "fullDescription": {"text": _what_it_does(rule.docs())},
+            "help": {"text": rule.docs(), "markdown": rule.docs()},
+            **({"helpUri": url} if (url := docs_url(rule.code)) else {}),
+            "properties": {"fix": rule.fix_availability},
+        }
+        for rule in ALL_RULES
+    ]
+    driver: dict[str, Any] = {
+        "name": "orm-modernize",
+        "version": __version__,
+        "rules": rules,
+    }
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                # Our columns count code points, not SARIF's default UTF-16 units.
+                "columnKind": "unicodeCodePoints",
+                "originalUriBaseIds": {ROOT: {"uri": _directory_uri(os.getcwd())}},
+                "results": found,
+            }
+        ],
+    }
+    json.dump(log, out, indent=2)
+    out.write("\n")
+
+
+def _what_it_does(docs: str) -> str:
+    section = docs.split("## What it does", 1)[-1].split("\n## ", 1)[0]
+    return " ".join(section.split())
+
+
+def _directory_uri(path: str) -> str:
+    uri = Path(path).resolve().as_uri()
+    return uri if uri.endswith("/") else uri + "/"

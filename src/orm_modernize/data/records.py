@@ -1,0 +1,232 @@
+"""Plain data passed between the layers: settings, findings and fixes, a file's
+result, how sure the analysis is of a receiver, a fix refused."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:  # LibCST costs a fifth of a second to import: only when parsing
+    import libcst as cst
+
+# (module, name): `("sqlalchemy", "select")` is `from sqlalchemy import select`.
+ImportSpec = tuple[str, str]
+Replacement = Union[
+    "cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel[cst.CSTNode]"
+]
+
+
+class Evidence(enum.IntEnum):
+    """How sure the analysis is that a receiver is SQLAlchemy's."""
+
+    NONE = 0  # not SQLAlchemy as far as we can tell: don't report
+    LIKELY = 1  # only named like one (`db.session`, `self.session`): unsafe fix
+    PROVEN = 2  # bound from Session(...), a sessionmaker()() call, ...: safe fix
+
+
+class Refused(Exception):
+    """The legacy code has no faithful 2.0 form here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to check and what to fix; built by the CLI, read by the engine."""
+
+    select: tuple[str, ...] = ("ORM",)
+    ignore: tuple[str, ...] = ()
+    fix: bool = False
+    unsafe_fixes: bool = False
+    # The oldest SQLAlchemy the fixed code must run on: "1.4" applies only the fixes
+    # whose output runs on 1.4 too. None: read from the project's pin, else "2.0".
+    target_version: str | None = None
+    # Render each fix as text edits (for the JSON formats), which costs time.
+    edits: bool = False
+
+    def enabled(self, code: str) -> bool:
+        # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`
+        # disables ORM0xx, `--ignore ORM --select ORM002` keeps ORM002 alone. An
+        # opt-in rule is selected only by its full code.
+        from orm_modernize.data.codes import OPT_IN
+
+        chosen = max(
+            (
+                p
+                for p in self.select
+                if code.startswith(p) and (code not in OPT_IN or p == code)
+            ),
+            key=len,
+            default="",
+        )
+        dropped = max(
+            (p for p in self.ignore if code.startswith(p)), key=len, default=""
+        )
+        return bool(chosen) and len(chosen) > len(dropped)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace (or remove) one node of the module being fixed."""
+
+    node: cst.CSTNode
+    replacement: Replacement
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A rewrite: one or more edits, and the imports it needs or frees."""
+
+    edits: tuple[Edit, ...]
+    safe: bool
+    imports: tuple[ImportSpec, ...] = ()
+    # Names bound by imports that the fix may leave unused; such an import is
+    # removed after the fix only if nothing else uses the name.
+    unused: tuple[str, ...] = ()
+
+    @classmethod
+    def replace(
+        cls,
+        node: cst.CSTNode,
+        replacement: Replacement,
+        *,
+        safe: bool,
+        imports: tuple[ImportSpec, ...] = (),
+        unused: tuple[str, ...] = (),
+    ) -> Fix:
+        return cls((Edit(node, replacement),), safe, imports, unused)
+
+    def with_imports(self, imports: tuple[ImportSpec, ...]) -> Fix:
+        return replace(self, imports=(*self.imports, *imports))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule's finding on the current tree; holds CST nodes, stays in the engine."""
+
+    code: str
+    message: str
+    node: cst.CSTNode
+    fix_title: str | None
+    fix: Fix | None
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace the text from (line, column) up to (end_line, end_column), 1-based
+    and end-exclusive, by `content` (ruff's JSON edit)."""
+
+    content: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A finding as reported to the user: plain, picklable data."""
+
+    code: str
+    message: str
+    line: int  # 1-based
+    column: int  # 1-based
+    end_line: int
+    end_column: int
+    fix_title: str | None = None
+    # "safe", "unsafe", or None when there is no fix for this finding.
+    applicability: str | None = None
+    # The fix as text edits; computed only when `Settings.edits` asks for them.
+    edits: tuple[TextEdit, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueryHelper:
+    """A module-level function of one module returning a legacy `Query` that
+    other modules finish: what their calls need to run the `select()` it would
+    return instead (see `rewrite/shared_query_helpers.py`)."""
+
+    module: str  # dotted name of the module defining it
+    name: str
+    parameter: str  # the session parameter
+    position: int | None  # its index among the positional parameters
+    shapes: tuple[str, ...]  # `Shape` values of what the query selects
+    streamed: bool  # yield_per(): not de-duplicated
+    guessed: bool  # an entity was taken for a class by its name alone
+    joins: int
+
+
+@dataclass(frozen=True)
+class HelperCall:
+    """Whether one module's calls of a `QueryHelper` can all be converted."""
+
+    module: str
+    name: str
+    convertible: bool
+
+
+@dataclass(frozen=True)
+class ForeignBackref:
+    """A `backref=` whose other class is mapped in another module of the project:
+    the relationship that class must declare for the backref to become a
+    `back_populates` pair. The runner edits both modules or neither."""
+
+    module: str  # dotted name of the module declaring the `backref=`
+    owner: str  # the class declaring it
+    attribute: str  # the relationship with the `backref=`
+    target: str  # the other class
+    name: str  # the attribute the backref makes on it
+    function: str  # how the owner spells `relationship` (`db.relationship`)
+    flask: bool  # `function` is an attribute of Flask-SQLAlchemy's `db`
+    arguments: tuple[str, ...]  # the new relationship's arguments, as code
+    safe: bool  # both ends are provably SQLAlchemy
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.module, self.owner, self.attribute)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The oldest SQLAlchemy a file's fixes must run on, and where that comes from:
+    "1.3" stands for any version before 1.4, on which no fix runs."""
+
+    version: str  # "1.3", "1.4" or "2.0"
+    # "--target-version", the pin (`setup.py: sqlalchemy>=1.2.9,<1.4`), or "" when
+    # nothing pins SQLAlchemy and the newest version is assumed
+    source: str = ""
+
+    @property
+    def pinned(self) -> bool:
+        return self.source not in ("", "--target-version")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Everything the engine learned about one file."""
+
+    path: Path
+    diagnostics: tuple[Diagnostic, ...] = ()  # what remains after fixing
+    applied: tuple[Diagnostic, ...] = ()  # findings whose fix was applied
+    source: bytes | None = None
+    fixed: bytes | None = None  # new content, only when it differs from source
+    errors: tuple[str, ...] = field(default=())  # one line each, without the path
+    # Query helpers this file defines that other modules import, and what this
+    # file's calls of such helpers allow: the runner converts both ends or neither.
+    helpers: tuple[QueryHelper, ...] = ()
+    helper_calls: tuple[HelperCall, ...] = ()
+    # Backrefs to classes of other modules that this file declares, and those of
+    # the project's it can write out on one of its own classes (their safety here).
+    foreign_backrefs: tuple[ForeignBackref, ...] = ()
+    declarable_backrefs: tuple[ForeignBackref, ...] = ()
+    # The traceback of an internal error, printed with `--verbose`.
+    crash: str | None = None
+    # Why the file was not checked: "generated" (marked `@generated`) or
+    # "migration" (an Alembic revision, unless migrations are included).
+    skipped: str | None = None
+    # The target its fixes had to run on (set by the runner for files checked).
+    target: Target | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed is not None and self.fixed != self.source

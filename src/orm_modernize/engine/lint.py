@@ -1,0 +1,361 @@
+"""The pure core: bytes in, `FileResult` out. No I/O, no printing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import cast
+
+import libcst as cst
+from libcst._position import CodeRange  # no public name outside libcst.metadata
+
+from orm_modernize.analysis.pins import target_of
+from orm_modernize.analysis.project import ProjectIndex
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import (
+    Diagnostic,
+    FileResult,
+    ForeignBackref,
+    HelperCall,
+    ImportSpec,
+    QueryHelper,
+    Replacement,
+    Settings,
+    Target,
+    Violation,
+)
+from orm_modernize.rules.base import Rule
+from orm_modernize.syntax import noqa, tree
+from orm_modernize.syntax.parsing import Unparseable, parse, syntax_error
+from orm_modernize.syntax.positions import Positions
+from orm_modernize.syntax.replace import replaced
+
+# A fix can uncover another (a query nested in a query's arguments is rewritten on the
+# next pass); real files settle in two or three passes.
+MAX_PASSES = 10
+
+
+def lint_source(
+    source: bytes,
+    path: Path,
+    settings: Settings,
+    *,
+    project: ProjectIndex | None = None,
+    rules: Sequence[type[Rule]] | None = None,
+    each_pass: Callable[[], None] | None = None,
+) -> FileResult:
+    """Check one file's bytes and, when `settings.fix`, rewrite them;
+    `each_pass()` is called as each pass over the module starts (the runner
+    gives each its own time budget)."""
+    if not (project or ProjectIndex()).may_use_sqlalchemy(source):
+        return FileResult(path, source=source)
+    if rules is None:
+        from orm_modernize.rules import ALL_RULES
+
+        rules = ALL_RULES
+    exempt = noqa.file_exemption(source)
+    if exempt is noqa.ALL:
+        return FileResult(path, source=source)
+    enabled = [r for r in rules if settings.enabled(r.code) and r.code not in exempt]
+    active = [r for r in enabled if r.triggered(source, project)]
+    if not active:
+        return FileResult(path, source=source)
+    try:
+        module, compiles = parse(source, path)
+    except Unparseable as error:
+        return FileResult(path, source=source, errors=(str(error),))
+
+    target = target_of(
+        settings.target_version, (project or ProjectIndex()).pins_for(path)
+    )
+    applied: list[Diagnostic] = []
+    errors: list[str] = []
+    refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
+    first_pass: list[Diagnostic] | None = None
+    # What the first pass learned about query helpers shared across modules (only
+    # the facts: holding its Semantic would keep that pass's tree alive).
+    helpers: tuple[QueryHelper, ...] = ()
+    helper_calls: tuple[HelperCall, ...] = ()
+    foreign_backrefs: tuple[ForeignBackref, ...] = ()
+    declarable_backrefs: tuple[ForeignBackref, ...] = ()
+    text = source
+    for passes in range(MAX_PASSES):
+        if each_pass is not None:
+            each_pass()
+        if passes:
+            # Each pass reads what the last one printed, as a second run would, so
+            # the last pass, with nothing left to fix, proves that a second run
+            # changes nothing. A tree that fixes built is not enough: it may print
+            # as code that parses differently, and it may share nodes, on whose
+            # identity the analyses key.
+            try:
+                module, _ = parse(text, path)
+            except Unparseable as error:
+                codes = ", ".join(sorted({d.code for d in applied}))
+                return _unchanged(
+                    source, path, first_pass, f"the fixes of {codes}: {error}"
+                )
+            active = [r for r in enabled if r.triggered(text, project)]
+        violations, semantic = _collect(module, active, project, target, path, text)
+        if passes == 0:
+            helpers = tuple(semantic.helpers)
+            helper_calls = tuple(semantic.helper_calls)
+            foreign_backrefs = tuple(semantic.foreign_backrefs)
+            declarable_backrefs = tuple(semantic.declarable_backrefs)
+        pairs = sorted(
+            (
+                (v, _diagnostic(v, semantic.positions[v.node], settings))
+                for v in violations
+            ),
+            key=lambda pair: (pair[1].line, pair[1].column, pair[1].code),
+        )
+        violations = [v for v, _ in pairs]
+        diagnostics = [d for _, d in pairs]
+        if first_pass is None:
+            first_pass = diagnostics
+        wanted = [
+            (v, d)
+            for v, d in zip(violations, diagnostics)
+            if settings.fix
+            and _applicable(v, settings)
+            and (v.code, module.code_for_node(v.node)) not in refused
+        ]
+        if not wanted:
+            if settings.edits:
+                diagnostics = _with_edits(module, violations, diagnostics, semantic)
+            semantic.close()
+            break
+        chosen = _non_overlapping(wanted, semantic.positions)
+        semantic.close()
+        fixed, failed = _apply_verified(module, [v for v, _ in chosen], path, compiles)
+        text = fixed.encode(module.encoding)  # read by the next pass
+        for violation, diagnostic in chosen:
+            if violation in failed:
+                refused.add((violation.code, module.code_for_node(violation.node)))
+                errors.append(
+                    f"{diagnostic.line}:{diagnostic.column}: {violation.code}"
+                    " fix dropped:"
+                    f" it would produce invalid Python ({failed[violation]})"
+                )
+            else:
+                applied.append(diagnostic)
+    else:
+        # Leave the file as it was and say which rules kept firing.
+        codes = ", ".join(sorted({d.code for d in diagnostics}))
+        return _unchanged(source, path, first_pass, f"fixes did not converge ({codes})")
+    new = text if applied else None  # what the last pass read, and found done
+    return FileResult(
+        path,
+        diagnostics=tuple(diagnostics),
+        applied=tuple(applied),
+        source=source,
+        fixed=new if new != source else None,
+        errors=tuple(errors),
+        helpers=helpers,
+        helper_calls=helper_calls,
+        foreign_backrefs=foreign_backrefs,
+        declarable_backrefs=declarable_backrefs,
+    )
+
+
+def _unchanged(
+    source: bytes, path: Path, diagnostics: list[Diagnostic] | None, why: str
+) -> FileResult:
+    """The file as it was, its first findings, and why its fixes were all dropped."""
+    return FileResult(
+        path,
+        diagnostics=tuple(diagnostics or ()),
+        source=source,
+        errors=(f"internal error: {why}; file left unchanged",),
+    )
+
+
+class RuleError(Exception):
+    """A rule, or applying its fixes, raised `__cause__`; the message names it."""
+
+
+def _collect(
+    module: cst.Module,
+    rules: Sequence[type[Rule]],
+    project: ProjectIndex | None,
+    target: Target,
+    path: Path,
+    source: bytes | None,
+) -> tuple[list[Violation], Semantic]:
+    """`source`: what `module` was parsed from, if it is unchanged since."""
+    walked = tree.walk(module)
+    semantic = Semantic(module, project, path, walked, source)
+    visitors = [rule(semantic) for rule in rules]
+    try:
+        tree.dispatch(walked[1], visitors)
+    except tree.VisitorError as error:
+        code = getattr(error.visitor, "code", str(error))
+        raise RuleError(code) from error.__cause__
+    violations = [
+        _within(v, visitor, target) for visitor in visitors for v in visitor.violations
+    ]
+    if not violations:
+        return violations, semantic
+    code = semantic.text
+    if "noqa" not in code and "NOQA" not in code:
+        return violations, semantic
+    suppressed = semantic.suppressions
+    if not suppressed.found:
+        return violations, semantic
+    positions = semantic.positions
+    return [
+        v
+        for v in violations
+        if not suppressed.suppresses(v.code, positions[v.node].start.line)
+    ], semantic
+
+
+def _within(violation: Violation, rule: Rule, target: Target) -> Violation:
+    """The violation without its fix when the fixed code needs a newer SQLAlchemy
+    than the target: still reported, never applied."""
+    if violation.fix is None or _version(rule.fix_runs_on) <= _version(target.version):
+        return violation
+    why = f" ({target.source})" if target.pinned else ""
+    return replace(
+        violation,
+        fix=None,
+        message=f"{violation.message} (no fix: it needs SQLAlchemy"
+        f" {rule.fix_runs_on}, the target is {target.version}{why})",
+    )
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def _applicable(violation: Violation, settings: Settings) -> bool:
+    fix = violation.fix
+    return fix is not None and (fix.safe or settings.unsafe_fixes)
+
+
+def _diagnostic(
+    violation: Violation, where: CodeRange, settings: Settings
+) -> Diagnostic:
+    fix = violation.fix
+    return Diagnostic(
+        code=violation.code,
+        message=violation.message,
+        line=where.start.line,
+        column=where.start.column + 1,
+        end_line=where.end.line,
+        end_column=where.end.column + 1,
+        fix_title=violation.fix_title if fix else None,
+        applicability=None if fix is None else ("safe" if fix.safe else "unsafe"),
+    )
+
+
+def _with_edits(
+    module: cst.Module,
+    violations: list[Violation],
+    diagnostics: list[Diagnostic],
+    semantic: Semantic,
+) -> list[Diagnostic]:
+    """Each fixable finding with its fix as text edits."""
+    from orm_modernize.analysis.semantic import top_level_statement
+    from orm_modernize.engine.text_edits import TextEdits
+
+    edits = TextEdits(
+        module,
+        semantic.positions,
+        lambda node: top_level_statement(node, semantic.parent),
+    )
+    return [
+        d if v.fix is None else replace(d, edits=edits.of(v))
+        for v, d in zip(violations, diagnostics)
+    ]
+
+
+def _non_overlapping(
+    wanted: list[tuple[Violation, Diagnostic]], positions: Positions
+) -> list[tuple[Violation, Diagnostic]]:
+    """Fixes whose edits touch disjoint ranges; the rest wait for the next pass."""
+    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    chosen = []
+    shared: set[int] = set()  # fixes chosen: several findings may share one
+    for violation, diagnostic in wanted:
+        assert violation.fix is not None
+        if id(violation.fix) in shared:
+            chosen.append((violation, diagnostic))
+            continue
+        spans = []
+        for edit in violation.fix.edits:
+            where = positions[edit.node]
+            spans.append(
+                (
+                    (where.start.line, where.start.column),
+                    (where.end.line, where.end.column),
+                )
+            )
+        if any(a[0] < b[1] and b[0] < a[1] for a in spans for b in taken):
+            continue
+        taken.extend(spans)
+        shared.add(id(violation.fix))
+        chosen.append((violation, diagnostic))
+    return chosen
+
+
+def _apply_verified(
+    module: cst.Module, violations: list[Violation], path: Path, compiles: bool
+) -> tuple[str, dict[Violation, str]]:
+    """The code of `module` with the fixes applied; a fix whose output is not valid
+    Python is left out and named."""
+
+    def code(chosen: list[Violation]) -> str:
+        return _apply(module, chosen).code
+
+    def error(fixed: str) -> str | None:
+        return syntax_error(fixed, path, compiles)
+
+    try:
+        fixed = code(violations)
+    except Exception as crash:
+        culprits = {v.code for v in violations if _crashes(module, v)}
+        codes = ", ".join(sorted(culprits or {v.code for v in violations}))
+        raise RuleError(f"the fix of {codes}") from crash
+    problem = error(fixed)
+    if problem is None:
+        return fixed, {}
+    failed = {}
+    for violation in violations:
+        alone = error(code([violation]))
+        if alone is not None:
+            failed[violation] = alone
+    survivors = [v for v in violations if v not in failed]
+    fixed = code(survivors)
+    if survivors and error(fixed) is not None:
+        # Each is valid alone but not together: keep the file, report them all.
+        return module.code, {v: problem for v in violations}
+    return fixed, failed
+
+
+def _crashes(module: cst.Module, violation: Violation) -> bool:
+    try:
+        _apply(module, [violation])
+    except Exception:
+        return True
+    return False
+
+
+def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
+    edits: dict[int, Replacement] = {}
+    needed: list[ImportSpec] = []
+    freed: set[str] = set()
+    for violation in violations:
+        assert violation.fix is not None
+        for edit in violation.fix.edits:
+            edits[id(edit.node)] = edit.replacement
+        needed.extend(violation.fix.imports)
+        freed.update(violation.fix.unused)
+    module = cast(cst.Module, replaced(module, edits))
+    if not needed and not freed:
+        return module
+    # LibCST's codemod package and its matchers: 0.15 s that a check never needs.
+    from orm_modernize.engine import import_edits
+
+    return import_edits.add_and_remove(module, needed, freed)

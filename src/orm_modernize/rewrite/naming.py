@@ -1,0 +1,36 @@
+"""Spelling the names a fix adds, reusing the module's imports where it can."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import ImportSpec
+
+# `name(module, name)`: how to spell an import at the fix site, or None if taken.
+Namer = Callable[[str, str], "cst.BaseExpression | None"]
+# Other modules that export the same `select`, `func`, label styles, ...
+SAME_OBJECTS = (
+    "sqlalchemy.future",
+    "sqlalchemy.sql",
+    "sqlalchemy.sql.expression",
+    "sqlalchemy.sql.selectable",
+)
+
+
+def namer(semantic: Semantic, at: cst.CSTNode, imports: list[ImportSpec]) -> Namer:
+    """A Namer for a fix at `at`, collecting the imports it needs into `imports`."""
+
+    def name(module: str, name: str) -> cst.BaseExpression | None:
+        accepted = [f"{other}.{name}" for other in SAME_OBJECTS]
+        found = semantic.reference(at, module, name, accepted)
+        if found is None:
+            return None
+        expression, needed = found
+        if needed is not None and needed not in imports:
+            imports.append(needed)
+        return expression
+
+    return name

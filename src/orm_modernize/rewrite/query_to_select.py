@@ -1,0 +1,712 @@
+"""A legacy `Query`'s steps, converted to the `select()` that returns the same rows.
+
+The rules decide *whether* a query is rewritten (receiver proof, where it ends); this
+module decides what the `select()` is and what the caller must add to keep the old
+results: `.unique()` where `Query` de-duplicated entity rows, the parameters of
+`.params()`, and whether rows are objects (`scalars()`) or tuples (`execute()`).
+A step without a faithful `Select` spelling makes the conversion fail with a reason
+the finding can show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from orm_modernize.analysis.flask_query import helper_db, helper_keywords
+from orm_modernize.analysis.query_chain import FLASK_TERMINALS, Step, on_session, then
+from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.data.records import Refused
+from orm_modernize.rewrite.aliased_joins import (
+    alias_name,
+    joined_class,
+    retarget,
+    through_alias,
+)
+from orm_modernize.rewrite.naming import Namer
+from orm_modernize.rewrite.string_paths import removed_join, removed_options
+from orm_modernize.syntax.nodes import (
+    called_name,
+    code_of,
+    is_constant,
+    keyword,
+    method,
+    walk,
+)
+
+# Same name, same meaning on `Select` (2.0 migration guide, "ORM Query Unified with
+# Core Select"). `join`, `filter_by`, `options`, `distinct` are checked first below.
+SAME = frozenset(
+    {
+        "where",
+        "order_by",
+        "group_by",
+        "having",
+        "limit",
+        "offset",
+        "slice",
+        "correlate",
+        "correlate_except",
+        "with_for_update",
+        "execution_options",
+        "prefix_with",
+        "suffix_with",
+        "with_hint",
+        "with_statement_hint",
+        "set_label_style",
+        "add_columns",
+        "from_statement",
+    }
+)
+RENAMED = {
+    "filter": "where",
+    "add_entity": "add_columns",
+    "add_column": "add_columns",
+    "with_entities": "with_only_columns",
+}
+# Query's set operations, and the Core functions that build the same compound.
+SET_OPERATIONS = {
+    "union": "union",
+    "union_all": "union_all",
+    "intersect": "intersect",
+    "intersect_all": "intersect_all",
+    "except_": "except_",
+    "except_all": "except_all",
+}
+# Query methods that became execution options of the statement.
+EXECUTION_OPTIONS = {"populate_existing": 0, "yield_per": 1, "autoflush": 1}
+
+REMOVED = {
+    "from_self": "`Query.from_self()` was removed in 2.0: select from"
+    " `aliased(Model, stmt.subquery())` and re-target later criteria to the alias",
+    "select_entity_from": "`Query.select_entity_from()` was removed in 2.0: use"
+    " `aliased(Model, subquery)` and `select(alias)`",
+    "enable_eagerloads": "`Query.enable_eagerloads()` has no `Select` equivalent:"
+    " drop the eager loader options instead",
+    "values": "`Query.values()` is deprecated: select the columns and use"
+    " `Session.execute()`",
+    "with_labels": "`Query.with_labels()` is legacy: use"
+    " `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`",
+    "apply_labels": "`Query.apply_labels()` is legacy: use"
+    " `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`",
+}
+
+
+_POLYMORPHIC_OPTIONS = (
+    "loader options with `Query.with_polymorphic()`: 2.0 needs paths through the"
+    " `with_polymorphic()` entity (`joinedload(wp.Engineer.machines)`); rewrite by hand"
+)
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+@dataclass
+class Converted:
+    """A `select()` and what executing it needs to return what the Query did."""
+
+    statement: cst.BaseExpression
+    shapes: list[Shape]
+    entities: list[cst.BaseExpression]  # what each shape is the shape of
+    streamed: bool = False  # yield_per(): Query did not de-duplicate
+    params: list[cst.DictElement] = field(default_factory=list)
+    guessed: bool = False  # an entity was taken for a class by its name alone
+    # The last joined entity: what `filter_by()` applies to (None: not an entity
+    # we can spell, such as `join(User.addresses)`).
+    joined: cst.BaseExpression | None = None
+    joins: int = 0
+    selected_from: cst.BaseExpression | None = None
+    polymorphic: bool = False  # the entity became `with_polymorphic(...)`
+    loader_options: bool = False
+    compound: bool = False  # selects its entities from a UNION (or another set op)
+    # `name = aliased(Class)` lines the statement needs before it (`aliased=True`)
+    aliases: list[tuple[str, cst.Call]] = field(default_factory=list)
+    # (class, alias): later criteria on the class are read from the alias
+    adapting: tuple[str, str] | None = None
+    joinpoint_reset: bool = False  # `reset_joinpoint()`: filter_by() on entity zero
+
+    @property
+    def single_entity(self) -> bool:
+        return self.shapes == [Shape.ENTITY]
+
+    @property
+    def needs_unique(self) -> bool:
+        # Query de-duplicated every result holding a mapped entity (unless
+        # yield_per() was used), whatever the joins: mapper-level `lazy="joined"`
+        # collections repeat rows too, and `select()` then insists on unique().
+        return Shape.ENTITY in self.shapes and not self.streamed
+
+
+class Converter:
+    """Converts the steps of one query; `semantic` answers what names are."""
+
+    def __init__(self, semantic: Semantic, name: Namer) -> None:
+        self.semantic = semantic
+        self.name = name
+
+    def start(self, query: cst.Call) -> Converted:
+        """`session.query(A, B)` as `select(A, B)`."""
+        select = self.import_name("sqlalchemy", "select")
+        entities = [arg.value for arg in query.args]
+        shapes = [self.semantic.shape(entity) for entity in entities]
+        return Converted(query.with_changes(func=select), shapes, entities)
+
+    def resolve_shapes(self, converted: Converted) -> None:
+        """Rows are objects or tuples: a lone unknown must be guessed or refused."""
+        if converted.shapes != [Shape.UNKNOWN]:
+            return
+        entity = converted.entities[0]
+        if _looks_like_class(entity):
+            converted.shapes, converted.guessed = [Shape.ENTITY], True
+            return
+        if (
+            isinstance(entity, cst.Attribute)
+            and _looks_like_class(entity.value)
+            and not _looks_like_class(entity.attr)
+        ):  # `Person.name`: an attribute of a class, so a column by convention
+            converted.shapes, converted.guessed = [Shape.COLUMN], True
+            return
+        raise Refused(
+            "cannot tell whether the query selects objects or columns;"
+            " rewrite it by hand"
+        )
+
+    def apply(self, converted: Converted, steps: Sequence[Step]) -> Converted:
+        for step in steps:
+            self._step(converted, step)
+        return converted
+
+    # -- one step -----------------------------------------------------------------
+    def _step(self, converted: Converted, step: Step) -> None:
+        name, call = step.name, step.call
+        if converted.compound:
+            raise Refused(
+                "steps after a union apply to it as a subquery: select"
+                " `aliased(Model, union(...).subquery())` and filter on the alias"
+            )
+        if name in REMOVED:
+            raise Refused(REMOVED[name])
+        if name.startswith("_"):
+            raise Refused(f"`Query.{name}()` is private API")
+        if _has_star(call):
+            stars = "*args" if any(a.star == "*" for a in call.args) else "**kwargs"
+            raise Refused(
+                f"`{name}({stars})` arguments are not checked; rewrite by hand"
+            )
+        if name == "params":
+            converted.params.extend(_params(call))
+            return
+        if name == "yield_per":
+            converted.streamed = True
+        if name in EXECUTION_OPTIONS:
+            if len(call.args) != EXECUTION_OPTIONS[name] or any(
+                a.keyword for a in call.args
+            ):
+                raise Refused(f"unexpected arguments to `{name}()`")
+            option = keyword(
+                name, call.args[0].value if call.args else cst.Name("True")
+            )
+            last = converted.statement
+            if (
+                isinstance(last, cst.Call)
+                and isinstance(last.func, cst.Attribute)
+                and last.func.attr.value == "execution_options"
+            ):  # one call for consecutive options
+                args = [*last.args[:-1], last.args[-1].with_changes(comma=_COMMA)]
+                converted.statement = last.with_changes(args=[*args, option])
+            else:
+                self._chain(converted, step, "execution_options", [option])
+            return
+        if name in ("join", "outerjoin"):
+            self._join(converted, step)
+            return
+        if name == "reset_joinpoint" and not call.args:
+            # Ends `aliased=True` adaptation and sends filter_by() back to the
+            # first entity; a Select has no joinpoint to reset.
+            converted.adapting, converted.joinpoint_reset = None, True
+            return
+        if name in ("filter", "order_by", "group_by") and converted.adapting:
+            self._chain(
+                converted,
+                step,
+                RENAMED.get(name, name),
+                retarget(call.args, *converted.adapting),
+            )
+            if name == "order_by":
+                self._order_by(converted, step)
+            return
+        if name == "filter_by":
+            self._filter_by(converted, step)
+            return
+        elif name == "options":
+            self._options(converted, step)
+        elif name == "distinct":
+            if call.args:
+                raise Refused(
+                    "`distinct(expr)` (DISTINCT ON) is deprecated in 2.1: use"
+                    " `.ext(postgresql.distinct_on(...))`"
+                )
+        elif name == "order_by":
+            self._order_by(converted, step)
+        elif name == "with_parent":
+            self._with_parent(converted, step)
+            return
+        elif name == "with_polymorphic":
+            self._with_polymorphic(converted, step)
+            return
+        elif name in SET_OPERATIONS:
+            self._set_operation(converted, step)
+            return
+        elif name == "select_from":
+            converted.selected_from = call.args[0].value if call.args else None
+        elif name not in SAME and name not in RENAMED:
+            raise Refused(f"`Query.{name}()` has no `Select` equivalent here")
+        if name == "with_entities":
+            converted.entities = [a.value for a in call.args]
+            converted.shapes = [self.semantic.shape(e) for e in converted.entities]
+        elif name in ("add_columns", "add_entity", "add_column"):
+            converted.entities += [a.value for a in call.args]
+            converted.shapes += [self.semantic.shape(a.value) for a in call.args]
+        self._chain(converted, step, RENAMED.get(name, name))
+
+    def _chain(
+        self,
+        converted: Converted,
+        step: Step,
+        name: str,
+        args: Sequence[cst.Arg] | None = None,
+    ) -> None:
+        """Re-attach `step` to the statement, keeping its whitespace and arguments."""
+        converted.statement = then(step, converted.statement, name, args)
+
+    def _join(self, converted: Converted, step: Step) -> None:
+        call = step.call
+        positional = [a for a in call.args if a.keyword is None]
+        kept: list[cst.Arg] = []
+        alias = False
+        for arg in call.args:
+            name = arg.keyword.value if arg.keyword is not None else None
+            if name == "aliased" and is_constant(arg.value, "True"):
+                alias = True
+            elif name == "aliased" and is_constant(arg.value, "False"):
+                continue  # the default
+            elif name in (None, "isouter", "full"):
+                kept.append(arg)
+            else:
+                raise Refused(
+                    f"`{step.name}(..., {name}=...)` was removed in 2.0:"
+                    " join an `aliased()` entity and filter on the alias"
+                )
+        if removed_join(step, self.semantic):
+            raise Refused(
+                f"`{step.name}()` with a string, a tuple or several targets: see ORM003"
+            )
+        if not positional:
+            raise Refused(f"`{step.name}()` without a target")
+        target = positional[0].value
+        converted.joins += 1
+        # A join without from_joinpoint ended 1.x's adaptation to an earlier alias.
+        converted.adapting, converted.joinpoint_reset = None, False
+        converted.joined = (
+            target if self.semantic.shape(target) is Shape.ENTITY else None
+        )
+        if alias:
+            if len(positional) > 1:
+                raise Refused(
+                    f"`{step.name}(target, onclause, aliased=True)` was removed in"
+                    " 2.0: join an `aliased()` entity and filter on the alias"
+                )
+            kept[0] = kept[0].with_changes(value=self._alias(converted, step, target))
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        self._chain(converted, step, step.name, kept)
+
+    def _alias(
+        self, converted: Converted, step: Step, target: cst.BaseExpression
+    ) -> cst.BaseExpression:
+        """`join(target, aliased=True)`: the target through a new alias, which the
+        criteria after it read from, and `filter_by()` applies to."""
+        joined = joined_class(self.semantic, step.call, target)
+        taken = {name for name, _ in converted.aliases}
+        base = alias_name(joined.name)
+        name, n = self.semantic.fresh_name(base, step.call), 1
+        while name in taken:
+            n += 1
+            name = self.semantic.fresh_name(f"{base}{n}", step.call)
+        made = cst.Call(
+            self.import_name("sqlalchemy.orm", "aliased"),
+            [cst.Arg(cst.Name(joined.name))],
+        )
+        converted.aliases.append((name, made))
+        converted.adapting = (joined.name, name)
+        converted.joined = cst.Name(name)
+        converted.guessed |= not joined.declared
+        return through_alias(target, name)
+
+    def _filter_by(self, converted: Converted, step: Step) -> None:
+        # Query.filter_by() applies to the last joined entity, else the select_from()
+        # target, else the first entity. Select.filter_by() in 2.1 searches every
+        # FROM entity instead, so spell the entity out whenever there is a choice.
+        simple = (
+            converted.joins == 0
+            and converted.selected_from is None
+            and len(converted.shapes) == 1
+        )
+        if simple:
+            self._chain(converted, step, "filter_by")
+            return
+        target = self._filter_by_target(converted)
+        criteria = []
+        for arg in step.call.args:
+            if arg.keyword is None:
+                raise Refused("`filter_by()` with positional arguments")
+            criteria.append(
+                cst.Arg(
+                    cst.Comparison(
+                        cst.Attribute(target, cst.Name(arg.keyword.value)),
+                        [cst.ComparisonTarget(cst.Equal(), arg.value)],
+                    )
+                )
+            )
+        self._chain(converted, step, "where", criteria)
+
+    def _filter_by_target(self, converted: Converted) -> cst.BaseExpression:
+        if converted.adapting is not None:
+            return cst.Name(converted.adapting[1])  # the alias a join made
+        if converted.joins and not converted.joinpoint_reset:
+            target = converted.joined
+        elif converted.selected_from is not None:
+            target = converted.selected_from
+        else:
+            first = _select_args(converted.statement)
+            target = first[0].value if first else None
+        if (
+            target is None
+            or not isinstance(target, (cst.Name, cst.Attribute))
+            or self.semantic.shape(target) is not Shape.ENTITY
+        ):
+            # Say what hides the entity: the join only when there is one.
+            where = (
+                "after a join"
+                if converted.joins and not converted.joinpoint_reset
+                else "here"
+            )
+            raise Refused(
+                f"the entity `filter_by()` filters {where} cannot be named;"
+                " use `where(Entity.attr == value)`"
+            )
+        return target
+
+    def _options(self, converted: Converted, step: Step) -> None:
+        if removed_options(step, self.semantic):
+            raise Refused(
+                "loader options with string paths were removed in 2.0: see ORM003"
+            )
+        for node in walk(step.call):
+            name = called_name(node)
+            if name is not None and name.endswith("load_all"):
+                raise Refused(
+                    f"`{name}()` was removed in 1.4: chain one loader per"
+                    " relationship (`joinedload(A.b).joinedload(B.c)`)"
+                )
+        converted.loader_options = True
+        if converted.polymorphic:
+            raise Refused(_POLYMORPHIC_OPTIONS)
+
+    def _order_by(self, converted: Converted, step: Step) -> None:
+        # 1.4's Query added ORDER BY columns to a DISTINCT select; 2.x does not, and
+        # PostgreSQL then rejects the statement.
+        if not _has_distinct(converted.statement):
+            return
+        selected = {code_of(e) for e in converted.entities}
+        for arg in step.call.args:
+            column = _without_modifiers(arg.value)
+            root = _root(column)
+            if code_of(column) not in selected and (
+                root is None or code_of(root) not in selected
+            ):
+                raise Refused(
+                    "DISTINCT with ORDER BY a column that is not selected: 2.x no"
+                    " longer adds it; select it too and use `.columns()`"
+                )
+
+    def _set_operation(self, converted: Converted, step: Step) -> None:
+        """`q1.union(q2)`: Query selected its entities from the union, which
+        `select(Model).from_statement(union(stmt1, stmt2))` does too. The other
+        queries become statements where they are made (`use_of`: a "value")."""
+        args = step.call.args
+        if not args or any(a.keyword or a.star for a in args) or converted.params:
+            raise Refused(f"unexpected arguments to `{step.name}()`")
+        if not converted.entities:
+            raise Refused(
+                f"`{step.name}()` of a query another module returns: its entities"
+                " are spelled there; convert it by hand"
+            )
+        compound = cst.Call(
+            self.import_name("sqlalchemy", SET_OPERATIONS[step.name]),
+            [
+                cst.Arg(converted.statement, comma=_COMMA),
+                *(a.with_changes(comma=_COMMA) for a in args[:-1]),
+                args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT),
+            ],
+        )
+        entities = [
+            cst.Arg(
+                e,
+                comma=_COMMA
+                if i < len(converted.entities) - 1
+                else cst.MaybeSentinel.DEFAULT,
+            )
+            for i, e in enumerate(converted.entities)
+        ]
+        select = cst.Call(self.import_name("sqlalchemy", "select"), entities)
+        converted.statement = method(select, "from_statement", compound)
+        converted.compound = True
+
+    def _with_polymorphic(self, converted: Converted, step: Step) -> None:
+        """`query(Person).with_polymorphic([Engineer])`: select the entity
+        `with_polymorphic(Person, [Engineer])`. Without `aliased=True` it selects
+        from Person's own table, so criteria on `Person` still apply."""
+        root = _select_root(converted.statement)
+        args = step.call.args
+        if (
+            root is None
+            or len(root.args) != 1
+            or converted.shapes != [Shape.ENTITY]
+            or not args
+            or len(args) > 3
+            or any(a.keyword and a.keyword.value != "polymorphic_on" for a in args)
+        ):
+            raise Refused(
+                "`Query.with_polymorphic()` was removed in 2.0: select"
+                " `orm.with_polymorphic(Base, [...])` instead"
+            )
+        entity = root.args[0].with_changes(comma=_COMMA)
+        polymorphic = cst.Call(
+            self.import_name("sqlalchemy.orm", "with_polymorphic"),
+            [entity, *args],
+        )
+        if converted.loader_options:
+            raise Refused(_POLYMORPHIC_OPTIONS)
+        converted.statement = converted.statement.deep_replace(
+            root, root.with_changes(args=[cst.Arg(polymorphic)])
+        )
+        converted.polymorphic = True
+
+    def _with_parent(self, converted: Converted, step: Step) -> None:
+        args = step.call.args
+        if len(args) != 2 or any(a.keyword for a in args):
+            raise Refused(
+                "`with_parent()` needs its relationship spelled out:"
+                " `where(with_parent(obj, Model.attr))`"
+            )
+        if isinstance(args[1].value, cst.BaseString):
+            raise Refused(
+                "`with_parent()` with a string property was removed in 2.0:"
+                " use `with_parent(obj, Model.attr)`"
+            )
+        entities = _select_args(converted.statement)
+        if not (
+            len(entities) == 1 and self.semantic.is_mapped_class(entities[0].value)
+        ):
+            raise Refused("`with_parent()` on an aliased or several entities")
+        function = self.import_name("sqlalchemy.orm", "with_parent")
+        criterion = cst.Call(
+            function, [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+        )
+        self._chain(converted, step, "where", [cst.Arg(criterion)])
+
+    def import_name(self, module: str, name: str) -> cst.BaseExpression:
+        found = self.name(module, name)
+        if found is None:
+            raise Refused(f"`{name}` is already bound to something else here")
+        return found
+
+
+def _params(call: cst.Call) -> Iterator[cst.DictElement]:
+    for arg in call.args:
+        if arg.keyword is not None:
+            key = cst.SimpleString(f'"{arg.keyword.value}"')
+            yield cst.DictElement(key, arg.value)
+        elif isinstance(arg.value, cst.Dict) and all(
+            isinstance(e, cst.DictElement) for e in arg.value.elements
+        ):
+            for element in arg.value.elements:
+                assert isinstance(element, cst.DictElement)
+                yield element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        else:
+            raise Refused("`params()` with a non-literal dictionary")
+
+
+def _has_star(call: cst.Call) -> bool:
+    return any(arg.star for arg in call.args)
+
+
+def _select_root(statement: cst.BaseExpression) -> cst.Call | None:
+    """The `select(...)` call at the root of a statement chain (None when the chain
+    starts at the call of a helper returning the statement)."""
+    node = statement
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        node = node.func.value
+    if isinstance(node, cst.Call) and called_name(node) == "select":
+        return node
+    return None
+
+
+def _select_args(statement: cst.BaseExpression) -> Sequence[cst.Arg]:
+    """The arguments of the `select(...)` at the root of a statement chain."""
+    root = _select_root(statement)
+    return root.args if root is not None else ()
+
+
+def _has_distinct(statement: cst.BaseExpression) -> bool:
+    node = statement
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if node.func.attr.value == "distinct":
+            return True
+        node = node.func.value
+    return False
+
+
+def _without_modifiers(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`User.name` for `User.name.desc()` or `desc(User.name)`."""
+    if (
+        isinstance(expr, cst.Call)
+        and len(expr.args) == 1
+        and isinstance(expr.func, cst.Name)
+    ):
+        return expr.args[0].value
+    if (
+        isinstance(expr, cst.Call)
+        and not expr.args
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value in ("desc", "asc", "nulls_first", "nulls_last")
+    ):
+        return _without_modifiers(expr.func.value)
+    return expr
+
+
+def _root(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`User` for `User.name` or `User.name.desc()`; None for anything else."""
+    while True:
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+            expr = expr.func.value
+        elif isinstance(expr, cst.Attribute):
+            if isinstance(expr.value, cst.Name):
+                return expr.value
+            expr = expr.value
+        else:
+            return None
+
+
+def _looks_like_class(node: cst.BaseExpression) -> bool:
+    """`Widget` (or `A`) in `session.query(Widget)`: a class name by convention, not
+    proof. `MAX_ROWS` is a constant by the same convention."""
+    return (
+        isinstance(node, cst.Name)
+        and node.value[:1].isupper()
+        and (len(node.value) == 1 or not node.value.isupper())
+    )
+
+
+# -- executing the converted statement ------------------------------------------------
+def execute(
+    converter: Converter,
+    converted: Converted,
+    terminal: Step | None,
+    query_func: cst.Attribute,
+) -> cst.BaseExpression:
+    """What replaces `query.<terminal>()` (or an iterated query, when `terminal` is
+    None): the statement executed by the session, with the old result's shape."""
+    name = terminal.name if terminal is not None else None
+    if terminal is not None and name in FLASK_TERMINALS:
+        return _flask_helper(converter, converted, terminal, query_func)
+    if terminal is not None and terminal.call.args and name != "value":
+        raise Refused(f"unexpected arguments to `{name}()`")
+    statement = converted.statement
+    if name == "count":
+        # Query.count() counted a subquery of the whole query, so LIMIT, DISTINCT
+        # and GROUP BY give the same answer as before.
+        select = converter.import_name("sqlalchemy", "select")
+        func = converter.import_name("sqlalchemy", "func")
+        counted = method(
+            cst.Call(select, [cst.Arg(method(func, "count"))]),
+            "select_from",
+            method(statement, "subquery"),
+        )
+        return on_session(query_func, "scalar", *_with_params(counted, converted))
+    if name == "value":
+        # Query.value(col): the first row's value of `col`, without a LIMIT.
+        args = terminal.call.args if terminal is not None else ()
+        if len(args) != 1 or args[0].keyword or args[0].star:
+            raise Refused("`value()` takes one column")
+        only = method(statement, "with_only_columns", args[0].value)
+        executed = on_session(query_func, "execute", *_with_params(only, converted))
+        return method(executed, "scalar")
+    if name == "first":
+        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+    if name == "scalar":
+        # Query.scalar() raised on several rows; Session.scalar() would not.
+        fetch = "execute"
+    else:
+        fetch = "scalars" if converted.single_entity else "execute"
+    result: cst.BaseExpression = on_session(
+        query_func, fetch, *_with_params(statement, converted)
+    )
+    if converted.needs_unique:
+        result = method(result, "unique")  # Query de-duplicated entity rows
+    if terminal is None:
+        return result
+    return then(terminal, result, "scalar_one_or_none" if name == "scalar" else None)
+
+
+def _flask_helper(
+    converter: Converter,
+    converted: Converted,
+    terminal: Step,
+    query_func: cst.Attribute,
+) -> cst.BaseExpression:
+    """`Query.first_or_404()`, `one_or_404()` and `paginate()` of Flask-SQLAlchemy
+    as the `db.*` helpers taking the statement, which fetch `scalars()`."""
+    db = helper_db(terminal, query_func, converter.semantic)
+    name = terminal.name
+    if not converted.single_entity or converted.streamed:
+        raise Refused(
+            f"`db.{name}()` returns objects of one entity; this query selects rows"
+        )
+    if converted.params:
+        raise Refused(f"`db.{name}()` takes no `params()`")
+    statement = converted.statement
+    if name == "first_or_404":
+        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+    elif name == "one_or_404" and converted.joins:
+        # Query.one() counted de-duplicated objects; db.one_or_404() counts rows.
+        raise Refused(
+            "`Query.one()` de-duplicated joined rows and `db.one_or_404()` does not:"
+            " use `db.session.execute(stmt).unique().scalar_one()` and `abort(404)`"
+        )
+    return cst.Call(
+        cst.Attribute(db, cst.Name(name)),
+        [cst.Arg(statement), *helper_keywords(name, terminal.call.args)],
+    )
+
+
+def as_value(converted: Converted, terminal: Step | None) -> cst.BaseExpression:
+    """The statement itself, for a query used as SQL (`.subquery()`, `in_(q)`)."""
+    if converted.params:
+        raise Refused("`params()` on a query used inside another statement")
+    if terminal is None:
+        return converted.statement
+    name = "scalar_subquery" if terminal.name == "as_scalar" else None
+    return then(terminal, converted.statement, name)
+
+
+def _with_params(
+    statement: cst.BaseExpression, converted: Converted
+) -> list[cst.BaseExpression]:
+    if not converted.params:
+        return [statement]
+    elements = [
+        e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in converted.params
+    ]
+    return [statement, cst.Dict(elements)]

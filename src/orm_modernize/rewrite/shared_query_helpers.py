@@ -1,0 +1,316 @@
+"""Queries that a helper function returns and its callers finish.
+
+    def _active(session):
+        return session.query(User).filter(User.active)
+
+    names = [u.name for u in _active(session).order_by(User.name)]
+
+Converting the helper alone would hand its callers a `select()` they cannot run,
+so the helper and every call of it are converted together or not at all: the
+helper returns the statement, and each caller runs it on the session it passed in
+(`session.scalars(_active(session).order_by(User.name)).unique()`).
+
+Calls are followed within the module. A helper that other modules may import is
+converted only as an unsafe fix. When modules of the run import it, a first run
+shares what its query selects (`QueryHelper`), each importing module says whether
+it can finish every call (`HelperCall`), and a last run converts the helper and
+all those calls, or none of them (`runner.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import libcst as cst
+
+from orm_modernize.analysis.query_chain import QueryChain
+from orm_modernize.analysis.scopes import Assignment
+from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.data.records import QueryHelper, Refused
+from orm_modernize.rewrite.query_to_select import Converted
+from orm_modernize.syntax.nodes import code_of, keyword_argument, root_name, walk
+from orm_modernize.syntax.tree import children
+
+
+@dataclass(frozen=True)
+class Helper:
+    function: cst.FunctionDef
+    returns: tuple[cst.Return, ...]
+    calls: tuple[cst.Call, ...]  # every use of the function: a call of it
+    public: bool  # a module-level name other modules may import
+    imported: bool  # a module of the run imports its name
+
+
+def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
+    """The function that returns `returned` (the value of a `return`), if it is a
+    helper whose every use in the module is a call; Refused otherwise."""
+    function = _enclosing_function(semantic, returned)
+    if function is None:
+        raise Refused("the query is returned as a Query from outside a function")
+    name = function.name.value
+    if function.asynchronous is not None or function.decorators:
+        raise Refused(f"the query is returned by `{name}()`, which is decorated")
+    if _is_method(semantic, function):
+        raise Refused(
+            f"the query is returned by the method `{name}()`, whose callers are not"
+            " followed; convert them together by hand"
+        )
+    body = list(_own_nodes(function))
+    if any(isinstance(n, (cst.Yield, cst.Global, cst.Nonlocal)) for n in body):
+        raise Refused(f"the query is returned by `{name}()`, a generator")
+    returns = tuple(n for n in body if isinstance(n, cst.Return))
+    public = _is_public(semantic, function)
+    imported = public and name in semantic.project.imported_names
+    calls = _calls_of(semantic, function, imported)
+    return Helper(function, returns, calls, public, imported)
+
+
+def shared_helper(
+    semantic: Semantic,
+    helper: Helper,
+    origin: QueryChain,
+    selected: Converted,
+    joins: int,
+) -> None:
+    """Pass for a helper other modules import when the runner found that they
+    finish every call of it; otherwise share what it selects (its `joins` counted
+    over every query it returns) and refuse."""
+    name = helper.function.name.value
+    parameter = _session_parameter(semantic, helper, origin)
+    why = "and does not always finish it (see the findings there)"
+    if parameter is None:
+        why = "and the session it runs on is not a parameter callers pass"
+    elif Shape.UNKNOWN in selected.shapes:
+        why = "and what the query selects cannot be told"
+    else:
+        shared = QueryHelper(
+            semantic.module_name,
+            name,
+            *parameter,
+            tuple(shape.value for shape in selected.shapes),
+            selected.streamed,
+            selected.guessed,
+            joins,
+        )
+        if shared in semantic.project.accepted_helpers:
+            return
+        semantic.helpers.append(shared)
+    raise Refused(
+        f"the query is returned by `{name}()`, which another module imports {why};"
+        " convert them together by hand"
+    )
+
+
+def _session_parameter(
+    semantic: Semantic, helper: Helper, origin: QueryChain
+) -> tuple[str, int | None] | None:
+    """The helper's parameter the query's session is (its name and positional
+    index), if it is one."""
+    root = origin.receiver_root
+    if origin.origin is not None or root is None or origin.receiver is not root:
+        return None
+    bindings = semantic.assignments(root)
+    params = helper.function.params
+    positional = [*params.posonly_params, *params.params]
+    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+        return None
+    for index, param in enumerate(positional):
+        if bindings[0].node is param:
+            return param.name.value, index
+    if any(bindings[0].node is p for p in params.kwonly_params):
+        return root.value, None
+    return None
+
+
+def imported_helper(semantic: Semantic, name: cst.Name) -> QueryHelper | None:
+    """The query helper of another module that `name` is imported as, if the
+    runner shared one (`from app.queries import active_users`)."""
+    bindings = semantic.assignments(name) if semantic.project.query_helpers else []
+    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+        return None
+    statement = bindings[0].node
+    if not isinstance(statement, cst.ImportFrom) or isinstance(
+        statement.names, cst.ImportStar
+    ):
+        return None
+    for alias in statement.names:
+        if (alias.evaluated_alias or alias.evaluated_name) == name.value:
+            return helper_imported_as(semantic, statement, alias)
+    return None
+
+
+def helper_imported_as(
+    semantic: Semantic, statement: cst.ImportFrom, alias: cst.ImportAlias
+) -> QueryHelper | None:
+    """The query helper the runner shared that `alias` of `statement` imports."""
+    module = _absolute(semantic.module_name, statement)
+    return next(
+        (
+            h
+            for h in sorted(semantic.project.query_helpers, key=str)
+            if (h.module, h.name) == (module, alias.evaluated_name)
+        ),
+        None,
+    )
+
+
+def _absolute(here: str, statement: cst.ImportFrom) -> str:
+    """The module `from ..x import y` imports from, seen from module `here`."""
+    name = code_of(statement.module) if statement.module is not None else ""
+    if not statement.relative:
+        return name
+    package = here.split(".")[: -len(statement.relative)]
+    return ".".join([*package, name] if name else package)
+
+
+def argument_for(
+    call: cst.Call, parameter: str, position: int | None
+) -> cst.BaseExpression:
+    """What `call` passes for a `parameter` that is positional number `position`
+    (None: keyword-only), as a name or a dotted name, so that reading it twice
+    reads the same object."""
+    if any(a.star for a in call.args):
+        raise Refused(f"`{code_of(call)}` passes `*args`")
+    positional = [a for a in call.args if a.keyword is None]
+    named = keyword_argument(call, parameter)
+    found = named.value if named is not None else None
+    if found is None and position is not None and position < len(positional):
+        found = positional[position].value
+    if found is None:
+        raise Refused(f"`{code_of(call)}` does not pass `{parameter}`")
+    if root_name(found) is None:
+        raise Refused(
+            f"`{code_of(call)}` passes its session as an expression; pass a variable"
+        )
+    return found
+
+
+def session_at(
+    semantic: Semantic, helper: Helper, origin: QueryChain, call: cst.Call
+) -> QueryChain:
+    """`origin` as if its query were made at `call`: on the session the caller
+    passes for the helper's parameter, or on the same module-level session."""
+    name = helper.function.name.value
+    if _inside(semantic, call, helper.function):
+        raise Refused(f"`{name}()` calls itself")
+    if origin.origin is not None:
+        return origin  # Flask-SQLAlchemy's `db.session`: one global, scoped session
+    root = origin.receiver_root
+    bindings = semantic.assignments(root) if root is not None else []
+    if root is None or not bindings:
+        raise Refused(f"the session of the query `{name}()` returns is not a name")
+    params = helper.function.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    receiver: cst.BaseExpression
+    only = bindings[0] if len(bindings) == 1 else None
+    if isinstance(only, Assignment) and any(only.node is p for p in every):
+        positional = [*params.posonly_params, *params.params]
+        position = next(
+            (i for i, p in enumerate(positional) if p.name.value == root.value), None
+        )
+        argument = argument_for(call, root.value, position)
+        receiver = (
+            argument
+            if origin.receiver is root
+            else origin.receiver.deep_replace(root, argument)
+        )
+    elif all(
+        type(b.scope).__name__ == "GlobalScope" for b in bindings
+    ) and semantic.binds_same(root, call):
+        receiver = origin.receiver
+    else:
+        raise Refused(
+            f"`{name}()` runs the query on a session of its own; return the session"
+            " too, or finish the query in it"
+        )
+    query = origin.query
+    assert isinstance(query.func, cst.Attribute)
+    func = query.func.with_changes(value=receiver, dot=cst.Dot())
+    return replace(origin, query=query.with_changes(func=func))
+
+
+def _inside(semantic: Semantic, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    current: cst.CSTNode | None = node
+    while current is not None:
+        if current is container:
+            return True
+        current = semantic.parent(current)
+    return False
+
+
+def _enclosing_function(
+    semantic: Semantic, node: cst.CSTNode
+) -> cst.FunctionDef | None:
+    current = semantic.parent(node)
+    while current is not None:
+        if isinstance(current, cst.FunctionDef):
+            return current
+        if isinstance(current, (cst.Lambda, cst.ClassDef, cst.Module)):
+            return None
+        current = semantic.parent(current)
+    return None
+
+
+def _is_method(semantic: Semantic, function: cst.FunctionDef) -> bool:
+    block = semantic.parent(function)
+    return block is not None and isinstance(semantic.parent(block), cst.ClassDef)
+
+
+def _is_public(semantic: Semantic, function: cst.FunctionDef) -> bool:
+    block = semantic.parent(function)
+    return isinstance(block, cst.Module) and not function.name.value.startswith("_")
+
+
+def _own_nodes(function: cst.FunctionDef) -> list[cst.CSTNode]:
+    """The nodes of `function`'s body, not those of functions or classes in it."""
+    found: list[cst.CSTNode] = []
+    pending: list[cst.CSTNode] = [function.body]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        pending.extend(children(node))
+    return found
+
+
+def _calls_of(
+    semantic: Semantic, function: cst.FunctionDef, imported: bool
+) -> tuple[cst.Call, ...]:
+    """Every use of `function`'s name, each a call of it; Refused if the name is
+    bound another way too, or used as a value (passed on, stored, exported), or
+    never called unless other modules import it."""
+    name = function.name.value
+    scope = semantic.scope(function)
+    bindings = list(scope[name]) if scope is not None else []
+    if len(bindings) != 1 or not (
+        isinstance(bindings[0], Assignment) and bindings[0].node is function
+    ):
+        raise Refused(f"the query is returned by `{name}()`, which is bound twice")
+    if _in_dunder_all(semantic, name):
+        raise Refused(f"the query is returned by `{name}()`, which `__all__` exports")
+    calls: list[cst.Call] = []
+    for access in sorted(
+        bindings[0].references, key=lambda a: semantic.source_position(a.node)
+    ):
+        call = semantic.parent(access.node)
+        if not (isinstance(call, cst.Call) and call.func is access.node):
+            raise Refused(
+                f"the query is returned by `{name}()`, which is used as a value;"
+                " convert it and its callers together by hand"
+            )
+        calls.append(call)
+    if not calls and not imported:
+        raise Refused(
+            f"the query is returned by `{name}()`, which nothing in this module"
+            " calls; convert it and its callers together by hand"
+        )
+    return tuple(calls)
+
+
+def _in_dunder_all(semantic: Semantic, name: str) -> bool:
+    return any(
+        isinstance(n, cst.SimpleString) and n.evaluated_value == name
+        for value in semantic.top_level.assigned.get("__all__", [])
+        for n in walk(value)
+    )

@@ -1,0 +1,1 @@
+"""ORM3xx: Core constructs."""

@@ -1,0 +1,1 @@
+"""ORM2xx: Engine and Connection execution."""

@@ -1,0 +1,199 @@
+"""ORM208: a write on `engine.connect()` outside a transaction (library autocommit)."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from orm_modernize.analysis.core_objects import (
+    EXECUTE_METHODS,
+    MAKERS,
+    TABLE_STATEMENTS,
+    Core,
+    CoreObjects,
+)
+from orm_modernize.rules.base import Rule
+from orm_modernize.syntax.nodes import keyword_argument, walk
+
+# What 1.x autocommitted when run outside a transaction (`AUTOCOMMIT_REGEXP`)
+AUTOCOMMITTED_SQL = re.compile(r"\s*(?:UPDATE|INSERT|CREATE|DELETE|DROP|ALTER)", re.I)
+
+
+def sql_head(value: cst.BaseExpression) -> str | None:
+    """The text a string built at run time starts with, which says what kind of
+    statement it is: a literal's whole text, an f-string's up to its first
+    field, the format string of `"..." % args`, `"...".format(...)` or `"..." +
+    more`. None when `value` is none of those."""
+    if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+        text = value.evaluated_value
+        return text if isinstance(text, str) else None
+    if isinstance(value, cst.FormattedString):
+        head = []
+        for part in value.parts:
+            if not isinstance(part, cst.FormattedStringText):
+                break
+            head.append(part.value)
+        return "".join(head)
+    if isinstance(value, cst.BinaryOperation) and isinstance(
+        value.operator, (cst.Modulo, cst.Add)
+    ):
+        return sql_head(value.left)
+    if (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value == "format"
+    ):
+        return sql_head(value.func.value)
+    return None
+
+
+DML = frozenset(
+    n
+    for n in MAKERS[Core.STATEMENT]
+    if n.rsplit(".", 1)[1] in ("insert", "update", "delete")
+)
+TEXT = frozenset(n for n in MAKERS[Core.STATEMENT] if n.endswith(".text"))
+# What makes the connection's writes explicit: a transaction, or a commit
+TRANSACTIONAL = frozenset({"begin", "begin_nested", "commit", "execution_options"})
+
+
+class ConnectionAutocommit(Rule):
+    """
+    ## What it does
+    Checks for INSERT, UPDATE, DELETE and DDL run on a connection from
+    `engine.connect()` that never begins a transaction or commits. SQL built at
+    run time counts by how it starts: an f-string up to its first field,
+    `"..." % args`, `"...".format(...)`, or a name bound to one of them.
+
+    ## Why is this bad?
+    SQLAlchemy 1.x committed such a write on its own ("library-level
+    autocommit"). 2.x does not, and warns of nothing: the connection begins a
+    transaction, and the write is rolled back when the connection closes. The
+    code runs on 2.x and silently loses its writes.
+
+    ## Example
+        with engine.connect() as conn:
+            conn.execute(users.insert(), {"name": "ann"})
+
+    ## Use instead
+        with engine.begin() as conn:
+            conn.execute(users.insert(), {"name": "ann"})
+
+    ## Fix safety
+    Reported without a fix: where the transaction should end is the
+    application's decision (`engine.begin()` for the whole block, or
+    `conn.commit()` after the writes, which needs SQLAlchemy 2.x or
+    `future=True` on 1.4). Connections that call `begin()`, `begin_nested()`,
+    `commit()` or `execution_options(isolation_level=...)` anywhere in the same
+    function are left alone, as are connections passed in as parameters. The
+    `autocommit=True` execution option, 1.x's way to autocommit any statement,
+    is reported wherever it is set: 2.x ignores it.
+
+    ## References
+    - SQLAlchemy 2.0 migration guide, "Library-level (but not driver level)
+      'Autocommit' removed from both Core and ORM"
+    """
+
+    code = "ORM208"
+    name = "connection-autocommit"
+    message = (
+        "a write on a connection outside a transaction was autocommitted by"
+        " SQLAlchemy 1.x and is rolled back by 2.x; use `engine.begin()` or"
+        " `conn.commit()`"
+    )
+    triggers = (b".connect(", b"autocommit")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "execution_options":
+            self._autocommit_option(node)
+            return
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in EXECUTE_METHODS | {"exec_driver_sql"}
+            and isinstance(func.value, cst.Name)
+            and node.args
+        ):
+            return
+        connection = func.value
+        if not self._opened_by_connect(connection):
+            return
+        if not self._is_write(node.args[0].value):
+            return
+        if self._is_transactional(connection):
+            return
+        self.report(node)
+
+    def _opened_by_connect(self, name: cst.Name) -> bool:
+        """Every binding of `name` is `engine.connect()` (assigned or entered)."""
+        core = self.semantic.shared(CoreObjects)
+        values = list(self.semantic.assigned_values(name))
+        return bool(values) and all(
+            isinstance(v, cst.Call)
+            and isinstance(v.func, cst.Attribute)
+            and v.func.attr.value == "connect"
+            and not v.args
+            and core.executor(v.func.value)[0] == "engine"
+            for v in values
+        )
+
+    def _is_write(self, statement: cst.BaseExpression) -> bool:
+        """An INSERT, UPDATE, DELETE or DDL statement, as far as can be seen."""
+        if isinstance(statement, cst.Name):
+            values = list(self.semantic.assigned_values(statement))
+            return (
+                len(values) == 1
+                and isinstance(values[0], cst.BaseExpression)
+                and (self._is_write(values[0]))
+            )
+        sql = sql_head(statement)
+        if sql is not None:
+            return AUTOCOMMITTED_SQL.match(sql) is not None
+        if not isinstance(statement, cst.Call):
+            return False
+        if self.semantic.is_one_of(statement.func, TEXT) and statement.args:
+            return self._is_write(statement.args[0].value)
+        if self.semantic.is_one_of(statement.func, DML):
+            return True
+        func = statement.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in TABLE_STATEMENTS - {"select"}:
+                return True
+            return self._is_write(func.value)  # `.where(...)`, `.values(...)`
+        return False
+
+    def _is_transactional(self, connection: cst.Name) -> bool:
+        """The scope that binds the connection begins, commits, or sets options
+        (`isolation_level="AUTOCOMMIT"`, `autocommit=True`) on it."""
+        scope = self.semantic.scope(connection)
+        root = getattr(scope, "node", None) or self.semantic.module
+        for node in walk(root):
+            if (
+                isinstance(node, cst.Attribute)
+                and node.attr.value in TRANSACTIONAL
+                and isinstance(node.value, cst.Name)
+                and node.value.value == connection.value
+            ):
+                call = self.semantic.parent(node)
+                if node.attr.value != "execution_options" or (
+                    isinstance(call, cst.Call)
+                    and keyword_argument(call, "isolation_level") is not None
+                ):
+                    return True
+        return False
+
+    def _autocommit_option(self, node: cst.Call) -> None:
+        """`.execution_options(autocommit=True)`: 1.x's library autocommit, which
+        2.x ignores."""
+        if (
+            self.semantic.imports_sqlalchemy
+            and keyword_argument(node, "autocommit") is not None
+        ):
+            self.report(
+                node,
+                message="the `autocommit` execution option was SQLAlchemy 1.x's"
+                " library autocommit; 2.x ignores it and rolls the write back: use"
+                " `engine.begin()`, `conn.commit()`, or"
+                ' `isolation_level="AUTOCOMMIT"` for driver-level autocommit',
+            )

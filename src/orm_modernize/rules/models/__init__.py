@@ -1,0 +1,1 @@
+"""ORM4xx: declarative mapping and relationships."""

@@ -1,0 +1,1 @@
+"""ORM0xx: the legacy `Query` API."""

@@ -1,0 +1,755 @@
+"""ORM002: `session.query(...)` -> `select()` executed by the session."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import libcst as cst
+
+from orm_modernize.analysis.project import ProjectIndex
+from orm_modernize.analysis.query_chain import (
+    DML_TERMINALS,
+    FLASK_TERMINALS,
+    GET_TERMINALS,
+    QueryChain,
+    steps_from,
+)
+from orm_modernize.analysis.scopes import Assignment
+from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.data.records import (
+    Edit,
+    Evidence,
+    Fix,
+    HelperCall,
+    ImportSpec,
+    QueryHelper,
+    Refused,
+)
+from orm_modernize.rewrite.naming import namer
+from orm_modernize.rewrite.query_flow import (
+    Flow,
+    FlowRefused,
+    Use,
+    assigned_to,
+    find_flow,
+    origin_of,
+    passed_to,
+    use_of,
+)
+from orm_modernize.rewrite.query_to_select import (
+    Converted,
+    Converter,
+    as_value,
+    execute,
+)
+from orm_modernize.rewrite.shared_query_helpers import (
+    Helper,
+    argument_for,
+    helper_imported_as,
+    imported_helper,
+    returning_helper,
+    session_at,
+    shared_helper,
+)
+from orm_modernize.rules.base import QueryRule
+from orm_modernize.syntax.nodes import (
+    called_name,
+    code_of,
+    keep_parentheses,
+    method,
+    walk,
+)
+
+OTHER_RULES = DML_TERMINALS | GET_TERMINALS
+# What runs a statement where a query helper's call used to finish a Query.
+EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
+
+
+class LegacyQuery(QueryRule):
+    """
+    ## What it does
+    Checks for `Session.query(...)`: chains that end in `all()`, `first()`,
+    `one()`, `one_or_none()`, `scalar()`, `count()` or `value()` (or
+    Flask-SQLAlchemy's `first_or_404()`, `one_or_404()`, `paginate()`); queries that are
+    iterated, sliced or passed to `list()`; queries used as SQL (`subquery()`,
+    `scalar_subquery()`, `label()`, `cte()`, `exists()`, `in_(query)`); and queries
+    built over several statements of a function (`q = session.query(User)`,
+    `q = q.filter(...)`, `q.all()`) or returned by a helper its callers finish.
+
+    ## Why is this bad?
+    `Query` is the legacy ORM API in SQLAlchemy 2.0. The 2.0 style builds a
+    `select()` and executes it with `Session.scalars()` or `Session.execute()`.
+
+    ## Example
+        user = session.query(User).filter_by(name="bob").first()
+
+    ## Use instead
+        user = session.scalars(select(User).filter_by(name="bob").limit(1)).unique().first()
+
+    ## Fix safety
+    The fix keeps what the query returned:
+    - `first()` keeps its `LIMIT 1`; `scalar()` becomes `scalar_one_or_none()`
+      (it still raises on several rows); `count()` counts a subquery of the whole
+      statement (so LIMIT, DISTINCT and GROUP BY count the same).
+    - A single entity is fetched with `scalars()`; columns or several entities come
+      back as rows from `execute()`, as they did.
+    - `Query` de-duplicated every result holding whole objects (except under
+      `yield_per()`), so the fix adds `.unique()` there: rows repeat after joins,
+      and mapper-level `lazy="joined"` collections make `select()` refuse to run
+      without it.
+    - `filter_by()` after a join or on several entities names its entity
+      (`where(Address.email == x)`): 2.1's `Select.filter_by()` searches every
+      entity instead of the last joined one.
+    - Flask-SQLAlchemy's `first_or_404()` becomes `db.first_or_404(stmt.limit(1))`,
+      `paginate()` becomes `db.paginate(stmt, page=..., ...)` (both for queries of
+      one entity), when the project's Flask-SQLAlchemy pin admits only 3.0 and
+      later. `one_or_404()` becomes `db.one_or_404(stmt)` as an unsafe fix:
+      `Query.one()` de-duplicated objects and `db.one_or_404()` cannot, so it
+      raises on a model with a joined-eager collection.
+    - `Query.with_polymorphic([...])` (removed in 2.0) selects the entity
+      `with_polymorphic(Entity, [...])`: it joins the subclass tables as before,
+      and criteria on the base class still apply to its table. With loader options
+      it is reported instead (2.0 needs paths through the new entity).
+    - `q1.union(q2)` (and the other set operations) as the last step becomes
+      `select(Model).from_statement(union(stmt1, stmt2))`, which loads the
+      entities from the union as Query did; a query passed to a union becomes its
+      statement.
+    - `join(target, aliased=True)` (removed in 2.0) joins a new
+      `node_alias = aliased(Node)`, made on the line before the statement; the
+      `filter()`, `filter_by()`, `order_by()` and `group_by()` criteria after it,
+      which 1.x moved onto that alias up to the next plain join or
+      `reset_joinpoint()`, read `node_alias.attr` where they read `Node.attr`.
+      It is reported instead when the class is named another way in those
+      criteria, they hold a subquery, the join continues `from_joinpoint`, or the
+      query is built over several statements. `reset_joinpoint()` is dropped.
+    - `populate_existing()`, `yield_per()` and `autoflush()` become execution
+      options; `params()` become the parameters of `execute()`.
+    - A query returned by a helper function is converted with every call of the
+      helper: the helper returns the statement, and each caller runs it on the
+      session it passes (`session.scalars(helper(session, ...))`). Calls in other
+      modules of the run (`from app.queries import helper`) are converted in the
+      same run when each of them finishes the query and the session is a
+      parameter of the helper; otherwise neither end is, and the findings say
+      which call stands in the way. The fix is unsafe for a public module-level
+      helper (modules outside the run may import it), and there is none when a
+      call does not finish the query or the helper is a method.
+    - DISTINCT with ORDER BY a column that is not selected, string join targets,
+      `from_self()`, `select_entity_from()` and queries passed on as a Query are
+      reported without a fix, with the reason in the message.
+
+    A fix whose statement reads an attribute that a `backref=` makes (`User.orders`
+    from `relationship(User, backref="orders")`) is unsafe: `session.query(User)`
+    configured the mappers before the attribute was read, `select(User)` does not,
+    so a program whose first statement it is fails with AttributeError.
+
+    The fix is safe when the receiver is proven to be a `Session` (bound from
+    `Session(...)`, a `sessionmaker()` or `scoped_session()`, or annotated
+    `Session`) and what each entity selects is known. It is unsafe when the
+    receiver is only named like one (`db.session`, `self.session`, a parameter
+    called `session`), or when an entity is taken for a class by its name alone.
+
+    ## References
+    - SQLAlchemy 2.0 migration guide, "ORM Query Unified with Core Select"
+    - SQLAlchemy FAQ, "My Query does not return the same number of objects"
+    """
+
+    code = "ORM002"
+    name = "legacy-query"
+    message = "`Session.query()` is legacy in SQLAlchemy 2.0"
+    fix_title = "Use `select()` with `Session.scalars()` or `Session.execute()`"
+    fix_runs_on = "1.4"
+    fix_availability = "sometimes"
+
+    def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
+        if chain.terminal and chain.terminal.name in OTHER_RULES:
+            return
+        evidence = self.session_evidence(chain)
+        if evidence is Evidence.NONE:
+            return
+        imports: list[ImportSpec] = []
+        try:
+            if chain.refusal is not None:
+                raise Refused(chain.refusal)
+            fix = self._fix(chain, evidence, imports)
+        except (Refused, FlowRefused) as why:
+            self.report(node, message=f"{self.message} (no fix: {why})")
+            return
+        self.report_statement(node, fix)
+
+    def _fix(
+        self, chain: QueryChain, evidence: Evidence, imports: list[ImportSpec]
+    ) -> Fix:
+        converter = Converter(self.semantic, namer(self.semantic, chain.start, imports))
+        use = use_of(chain.start, chain.steps, self.semantic)
+        if use is None:
+            target = assigned_to(self.semantic, chain.top)
+            if target is not None:
+                flow = find_flow(self.semantic, target)
+                return self._flow_fix(flow, converter, imports)
+            if isinstance(self.semantic.parent(chain.top), cst.Return):
+                return self._returned_fix(chain, converter, imports)
+            where = passed_to(chain.top, self.semantic)
+            raise Refused(
+                f"the query {where} as a Query; convert the code that finishes it too"
+            )
+        if use.kind == "deferred":
+            self._check_deferrable(use.node, chain)
+        converted = converter.apply(converter.start(chain.query), use.steps)
+        replacement = self._finish(converter, converted, use, chain)
+        safe = (
+            evidence is Evidence.PROVEN
+            and not converted.guessed
+            and use.kind != "deferred"
+            # Query.one() de-duplicated objects; a mapper-level joined eager load
+            # of a collection repeats rows, and db.one_or_404() would then refuse.
+            and not (use.terminal and use.terminal.name == "one_or_404")
+        )
+        replacement = keep_parentheses(use.node, replacement)
+        if converted.aliases:
+            return Fix(
+                (self._with_aliases(use.node, replacement, converted.aliases),),
+                safe,
+                tuple(imports),
+            )
+        return Fix.replace(use.node, replacement, safe=safe, imports=tuple(imports))
+
+    def _with_aliases(
+        self,
+        node: cst.CSTNode,
+        replacement: cst.BaseExpression,
+        aliases: list[tuple[str, cst.Call]],
+    ) -> Edit:
+        """`node` replaced within its statement, and the `aliased()` entities the
+        new statement joins made on lines before it. Making an alias has no side
+        effect, so it can go before a whole `if`, loop or `assert`."""
+        statement: cst.CSTNode = node
+        parent = self.semantic.parent(statement)
+        while not isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            if parent is None or isinstance(parent, cst.SimpleStatementSuite):
+                raise Refused(
+                    "`join(..., aliased=True)` in a one-line block: its alias needs"
+                    " a line of its own"
+                )
+            statement, parent = parent, self.semantic.parent(parent)
+        assert isinstance(
+            statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+        )
+        made = [
+            cst.SimpleStatementLine(
+                [cst.Assign([cst.AssignTarget(cst.Name(name))], value)]
+            )
+            for name, value in aliases
+        ]
+        made[0] = made[0].with_changes(leading_lines=statement.leading_lines)
+        rewritten = statement.with_changes(leading_lines=()).deep_replace(
+            node, replacement
+        )
+        return Edit(statement, cst.FlattenSentinel([*made, rewritten]))
+
+    def _finish(
+        self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
+    ) -> cst.BaseExpression:
+        assert isinstance(chain.query.func, cst.Attribute)
+        if use.kind == "value":
+            return as_value(converted, use.terminal)
+        if use.kind == "compiled":
+            style = converter.import_name(
+                "sqlalchemy", "LABEL_STYLE_TABLENAME_PLUS_COL"
+            )
+            return method(as_value(converted, None), "set_label_style", style)
+        if use.terminal is None or use.terminal.name not in (
+            "count",
+            "scalar",
+            "value",
+        ):
+            converter.resolve_shapes(converted)
+        if use.kind == "rows":
+            return execute(converter, converted, use.terminal, chain.query.func)
+        if use.kind == "deferred":
+            rows = execute(converter, converted, use.terminal, chain.query.func)
+            return cst.Lambda(cst.Parameters(), rows)
+        return self._slice(converter, converted, use, chain)
+
+    def _slice(
+        self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
+    ) -> cst.BaseExpression:
+        """`query[1:3]` and `query[2]`: Query sliced in SQL and returned a list."""
+        assert use.slice is not None and isinstance(chain.query.func, cst.Attribute)
+        elements = use.slice.slice
+        item = elements[0].slice if len(elements) == 1 else None
+        index: int | None = None
+        bounds: tuple[cst.BaseExpression, cst.BaseExpression]
+        if isinstance(item, cst.Index) and _natural(item.value) is not None:
+            index = _natural(item.value)
+            assert index is not None
+            bounds = (cst.Integer(str(index)), cst.Integer(str(index + 1)))
+        elif (
+            isinstance(item, cst.Slice)
+            and item.step is None
+            and item.upper is not None
+            and _natural(item.upper) is not None
+            and (item.lower is None or _natural(item.lower) is not None)
+        ):
+            bounds = (item.lower or cst.Integer("0"), item.upper)
+        else:
+            raise Refused(
+                "only slices with literal non-negative bounds are converted;"
+                " negative indexes were removed in 2.0"
+            )
+        converted.statement = method(converted.statement, "slice", *bounds)
+        rows = execute(converter, converted, None, chain.query.func)
+        listed = method(rows, "all")
+        if index is None:
+            return listed
+        return cst.Subscript(
+            listed, [cst.SubscriptElement(cst.Index(cst.Integer("0")))]
+        )
+
+    def _returned_fix(
+        self, chain: QueryChain, converter: Converter, imports: list[ImportSpec]
+    ) -> Fix:
+        """`return session.query(...)` in a helper: every query it returns, and
+        every call of it, as one flow."""
+        helper = returning_helper(self.semantic, chain.top)
+        origins = []
+        for statement in helper.returns:
+            value = statement.value
+            origin = origin_of(self.semantic, value) if value is not None else None
+            if origin is None:
+                raise Refused(
+                    f"`{helper.function.name.value}()` also returns something other"
+                    " than a query"
+                )
+            origins.append(origin)
+        flow = Flow(tuple(origins), (), ())
+        return self._flow_fix(flow, converter, imports, helper)
+
+    def _flow_fix(
+        self,
+        flow: Flow,
+        converter: Converter,
+        imports: list[ImportSpec],
+        helper: Helper | None = None,
+    ) -> Fix:
+        first = flow.origins[0]
+        receiver = code_of(first.receiver)
+        # `q = Session().query(...)`: the Query held the session it was made by, so
+        # the session goes into a variable of its own, read wherever `q` is run.
+        hoisted = self._hoisted_session(flow)
+        # Where the query runs, its session is spelled without the line breaks the
+        # origin may have had around `.query`.
+        session_chain = _plain_dot(first if hoisted is None else hoisted[2])
+        evidence = Evidence.PROVEN
+        edits: list[Edit] = []
+        origins: list[Converted] = []
+        for origin in flow.origins:
+            if code_of(origin.receiver) != receiver:
+                raise Refused("the query comes from several sessions")
+            if hoisted is None and not self._stable_receiver(origin, flow):
+                raise Refused("the session variable is rebound in the function")
+            if origin.refusal is not None:
+                raise Refused(origin.refusal)
+            evidence = min(evidence, self.session_evidence(origin))
+            converted = _alone(
+                converter.apply(converter.start(origin.query), origin.steps)
+            )
+            # Only rows need a shape; a use that fetches rows refuses on its own.
+            with contextlib.suppress(Refused):
+                converter.resolve_shapes(converted)
+            origins.append(converted)
+            if hoisted is None:
+                edits.append(Edit(origin.top, converted.statement))
+            else:
+                line, assign_session, _ = hoisted
+                assigned = line.with_changes(leading_lines=()).deep_replace(
+                    origin.top, converted.statement
+                )
+                edits.append(
+                    Edit(line, cst.FlattenSentinel([assign_session, assigned]))
+                )
+        if evidence is Evidence.NONE:
+            raise Refused("not every origin of the query is a session")
+        shapes = origins[0].shapes
+        if any(c.shapes != shapes for c in origins) or any(c.params for c in origins):
+            raise Refused("the query's origins select different things")
+        base = Converted(
+            statement=cst.Name("_"),
+            shapes=list(shapes),
+            entities=list(origins[0].entities),
+            streamed=any(c.streamed for c in origins),
+            guessed=any(c.guessed for c in origins),
+            # Any join anywhere in the flow counts for every filter_by(): the
+            # branches' order of execution is not known.
+            joins=sum(c.joins for c in origins)
+            + sum(
+                step.name in ("join", "outerjoin", "select_from")
+                for steps in [d.steps for d in flow.derived]
+                + [u.steps for _, u in flow.uses]
+                for step in steps
+            ),
+        )
+        for refined in flow.derived:
+            state = _copy(base, refined.root)
+            _alone(converter.apply(state, refined.steps))
+            if state.shapes != shapes or state.params:
+                raise Refused("the query changes what it selects along the way")
+            base.streamed |= state.streamed
+            edits.append(Edit(refined.node, state.statement))
+        for read, use in flow.uses:
+            if hoisted is None and not self._same_receiver(first, read):
+                raise Refused("the session is not the same where the query ends")
+            if use.kind == "deferred":
+                self._check_deferrable(use.node, first)
+            state = _copy(base, read)
+            _alone(converter.apply(state, use.steps))
+            replacement = self._finish(converter, state, use, session_chain)
+            edits.append(Edit(use.node, replacement))
+        if flow.returned and helper is None:
+            helper = returning_helper(self.semantic, flow.returned[0].node)
+        if helper is not None:
+            if hoisted is not None:
+                raise Refused(
+                    "the query's session is made in the function returning it"
+                )
+            edits += self._helper_edits(helper, flow, base, converter)
+        safe = (
+            evidence is Evidence.PROVEN
+            and not base.guessed
+            and all(use.kind != "deferred" for _, use in flow.uses)
+            and not (helper is not None and helper.public)
+        )
+        return Fix(tuple(edits), safe, tuple(imports))
+
+    def _helper_edits(
+        self, helper: Helper, flow: Flow, base: Converted, converter: Converter
+    ) -> list[Edit]:
+        """The statements `helper` returns, and each call of it finished on the
+        session the query was made by."""
+        name = helper.function.name.value
+        returned = {id(r.node) for r in flow.returned} | {
+            id(o.top) for o in flow.origins
+        }
+        if any(id(r.value) not in returned for r in helper.returns):
+            raise Refused(f"`{name}()` also returns something other than this query")
+        edits: list[Edit] = []
+        joins = base.joins
+        for refined in flow.returned:
+            state = _copy(base, refined.root)
+            _alone(converter.apply(state, refined.steps))
+            if state.shapes != base.shapes or state.params:
+                raise Refused(
+                    f"`{name}()` returns queries that select different things"
+                )
+            joins += state.joins - base.joins
+            if refined.steps:
+                edits.append(Edit(refined.node, state.statement))
+        for call in helper.calls:
+            use = self._use_of_call(name, call)
+            session_chain = session_at(self.semantic, helper, flow.origins[0], call)
+            state = _copy(base, call)
+            state.joins = joins
+            _alone(converter.apply(state, use.steps))
+            edits.append(
+                Edit(use.node, self._finish(converter, state, use, session_chain))
+            )
+        if helper.imported:
+            shared_helper(self.semantic, helper, flow.origins[0], base, joins)
+        return edits
+
+    def _use_of_call(self, name: str, call: cst.Call) -> Use:
+        """How the caller finishes the query the helper `name` returns."""
+        steps = steps_from(call, self.semantic.parent)
+        use = use_of(call, steps, self.semantic)
+        if use is None or use.kind == "deferred":
+            line = self.semantic.source_position(call)[0]
+            where = passed_to(steps[-1].call if steps else call, self.semantic)
+            raise Refused(
+                f"the query `{name}()` returns {where} (line {line}) as a Query;"
+                " convert the code that finishes it too"
+            )
+        return use
+
+    # -- helpers of other modules ----------------------------------------------------
+    @classmethod
+    def triggered(cls, source: bytes, project: ProjectIndex | None) -> bool:
+        return super().triggered(source, project) or (
+            project is not None
+            and any(h.name.encode() in source for h in project.query_helpers)
+        )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        if isinstance(node.func, cst.Name) and self.semantic.project.query_helpers:
+            helper = imported_helper(self.semantic, node.func)
+            if helper is not None:
+                self._check_helper_call(node, helper)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        """A module that imports a query helper and uses it other than by calling
+        it (passes it on, stores it) keeps it from being converted."""
+        if not self.semantic.project.query_helpers or isinstance(
+            node.names, cst.ImportStar
+        ):
+            return
+        scope = self.semantic.scope(node)
+        for alias in node.names:
+            helper = helper_imported_as(self.semantic, node, alias)
+            if helper is None or scope is None:
+                continue
+            bound = alias.evaluated_alias or alias.evaluated_name
+            references = [
+                access
+                for binding in scope[bound]
+                if isinstance(binding, Assignment) and binding.node is node
+                for access in binding.references
+            ]
+            if not all(
+                isinstance(call := self.semantic.parent(access.node), cst.Call)
+                and call.func is access.node
+                for access in references
+            ):
+                self.semantic.helper_calls.append(
+                    HelperCall(helper.module, helper.name, False)
+                )
+
+    def _check_helper_call(self, call: cst.Call, helper: QueryHelper) -> None:
+        """A call of a query helper another module defines: converted with the
+        helper when every call of it in the run can be, reported otherwise."""
+        name = code_of(call.func)
+        message = f"{self.message}: `{name}()` returns a `Query`"
+        try:
+            fix = self._helper_call_fix(call, helper)
+        except Refused as why:
+            self.semantic.helper_calls.append(
+                HelperCall(helper.module, helper.name, False)
+            )
+            self.report(call, message=f"{message} (no fix: {why})")
+            return
+        self.semantic.helper_calls.append(HelperCall(helper.module, helper.name, True))
+        if fix is None:
+            return  # already what the helper's statement needs
+        if helper in self.semantic.project.accepted_helpers:
+            self.report_statement(call, fix, message)
+            return
+        self.report(
+            call,
+            message=f"{message} (no fix: `{helper.module}.{helper.name}()` is also"
+            " used where its query cannot be converted; see those findings)",
+        )
+
+    def _helper_call_fix(self, call: cst.Call, helper: QueryHelper) -> Fix | None:
+        """The call finished as 2.0 code; None when it already is (run by
+        `session.scalars()`, or used as SQL the same way a statement is)."""
+        steps = steps_from(call, self.semantic.parent)
+        top = steps[-1].call if steps else call
+        argument = self.semantic.parent(top)
+        runner = self.semantic.parent(argument) if argument is not None else None
+        if (
+            isinstance(runner, cst.Call)
+            and runner.args
+            and runner.args[0] is argument
+            and called_name(runner) in EXECUTORS
+        ):
+            return None
+        use = self._use_of_call(helper.name, call)
+        session = argument_for(call, helper.parameter, helper.position)
+        imports: list[ImportSpec] = []
+        converter = Converter(self.semantic, namer(self.semantic, call, imports))
+        state = Converted(
+            statement=call,
+            shapes=[Shape(shape) for shape in helper.shapes],
+            entities=[],  # spelled in the helper's module, maybe not importable here
+            streamed=helper.streamed,
+            guessed=helper.guessed,
+            joins=helper.joins,
+        )
+        _alone(converter.apply(state, use.steps))
+        runs_on = QueryChain(cst.Call(cst.Attribute(session, cst.Name("query"))), ())
+        replacement = self._finish(converter, state, use, runs_on)
+        if code_of(replacement) == code_of(use.node):
+            return None
+        # Unsafe like the helper's own fix: modules outside the run may call it.
+        return Fix.replace(
+            use.node,
+            keep_parentheses(use.node, replacement),
+            safe=False,
+            imports=tuple(imports),
+        )
+
+    def _hoisted_session(
+        self, flow: Flow
+    ) -> tuple[cst.SimpleStatementLine, cst.SimpleStatementLine, QueryChain] | None:
+        """For `q = Session().query(...)`: the line `q = ...`, a new line that keeps
+        the session (`session = Session()`), and the chain as if made by it."""
+        first = flow.origins[0]
+        if not isinstance(first.receiver, cst.Call):
+            return None
+        if len(flow.origins) > 1:
+            raise Refused("the query comes from several sessions")
+        assign = self.semantic.parent(first.top)
+        line = self.semantic.parent(assign) if assign is not None else None
+        if not (
+            isinstance(assign, cst.Assign)
+            and isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+        ):
+            raise Refused("the query's session is made inside a larger statement")
+        name = self.semantic.fresh_name("session", line)
+        assign_session = cst.SimpleStatementLine(
+            [cst.Assign([cst.AssignTarget(cst.Name(name))], first.receiver)],
+            leading_lines=line.leading_lines,
+        )
+        query = first.query
+        assert isinstance(query.func, cst.Attribute)
+        made_by_it = dataclasses.replace(
+            first,
+            query=query.with_changes(
+                func=query.func.with_changes(value=cst.Name(name))
+            ),
+        )
+        return line, assign_session, made_by_it
+
+    def _check_deferrable(self, node: cst.CSTNode, chain: QueryChain) -> None:
+        """`q.all` taken as a callable becomes `lambda: session.scalars(stmt).all()`.
+
+        The bound method held the query built when it was taken; the lambda reads
+        its names when called. That is the same only if none of them can change in
+        between: each is bound at most once, and not in a loop.
+        """
+        names = [n for n in walk(node) if isinstance(n, cst.Name)]
+        root = chain.receiver_root
+        if root is not None:
+            names.append(root)
+        for name in names:
+            if (
+                _is_load(name, self.semantic)
+                and len(self.semantic.assignments(name)) > 1
+            ):
+                raise Refused(
+                    f"`{code_of(node)}` is called later and `{name.value}` is"
+                    " rebound; call it where it is taken"
+                )
+        if _in_loop(node, self.semantic):
+            raise Refused(
+                f"`{code_of(node)}` is taken in a loop and called later; call it"
+                " where it is taken"
+            )
+
+    def _stable_receiver(self, chain: QueryChain, flow: Flow) -> bool:
+        """The session expression means the same object wherever the query ends:
+        its root name is bound once, or never rebound between the origin and a
+        read of the query (all of them statements of one block)."""
+        if chain.origin is not None:
+            return True  # Flask-SQLAlchemy's `db.session`: one global, scoped session
+        root = chain.receiver_root
+        if root is None:
+            return False
+        scope = self.semantic.scope(root)
+        if scope is None:
+            return False
+        bindings = list(scope[root.value])
+        if len(bindings) <= 1:
+            return True
+        block = self._block(chain.query)
+        if block is None:
+            return False
+        start = self._index_in(block, chain.query)
+        ends = [self._index_in(block, read) for read, _ in flow.uses]
+        if (
+            start is None
+            or None in ends
+            or any(self.semantic.scope(read) is not scope for read, _ in flow.uses)
+        ):
+            return False
+        last = max([start, *(e for e in ends if e is not None)])
+        for binding in bindings:
+            if not isinstance(binding, Assignment):
+                return False
+            where = self._index_in(block, binding.node)
+            if where is not None and start <= where <= last:
+                return False
+        return True
+
+    def _block(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        current: cst.CSTNode | None = node
+        while current is not None:
+            parent = self.semantic.parent(current)
+            if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+                return parent
+            current = parent
+        return None
+
+    def _index_in(self, block: cst.CSTNode, node: cst.CSTNode) -> int | None:
+        """Index of the statement of `block` that holds `node`."""
+        current: cst.CSTNode | None = node
+        while current is not None:
+            parent = self.semantic.parent(current)
+            if parent is block:
+                body = block.body  # type: ignore[attr-defined]
+                return next(i for i, s in enumerate(body) if s is current)
+            current = parent
+        return None
+
+    def _same_receiver(self, origin: QueryChain, read: cst.CSTNode) -> bool:
+        """The session's name means the same binding at `read` (a nested function
+        could have its own)."""
+        if origin.origin is not None:
+            return True  # Flask-SQLAlchemy's `db.session`
+        root = origin.receiver_root
+        assert root is not None  # checked by _stable_receiver first
+        return self.semantic.binds_same(root, read)
+
+
+def _alone(state: Converted) -> Converted:
+    """`state`, if it needs no `aliased()` made before its statement: within a flow
+    the alias would have to reach every statement that adds criteria."""
+    if state.aliases:
+        raise Refused(
+            "`join(..., aliased=True)` in a query built over several statements:"
+            " make one `aliased()` entity, join it and filter on it by hand"
+        )
+    return state
+
+
+def _copy(base: Converted, root: cst.BaseExpression) -> Converted:
+    """The flow's state, continued from a read of the query variable (or a call of
+    the helper returning it)."""
+    return dataclasses.replace(
+        base, statement=root, shapes=list(base.shapes), entities=list(base.entities)
+    )
+
+
+def _plain_dot(chain: QueryChain) -> QueryChain:
+    query = chain.query
+    assert isinstance(query.func, cst.Attribute)
+    func = query.func.with_changes(dot=cst.Dot())
+    return dataclasses.replace(chain, query=query.with_changes(func=func))
+
+
+def _is_load(name: cst.Name, semantic: Semantic) -> bool:
+    """A name that is read: not an attribute, keyword or parameter name."""
+    parent = semantic.parent(name)
+    if isinstance(parent, cst.Attribute) and parent.attr is name:
+        return False
+    if isinstance(parent, cst.Arg) and parent.keyword is name:
+        return False
+    return not isinstance(parent, cst.Param)
+
+
+def _in_loop(node: cst.CSTNode, semantic: Semantic) -> bool:
+    """Inside a loop or comprehension of its own function."""
+    current = semantic.parent(node)
+    while current is not None and not isinstance(
+        current, (cst.FunctionDef, cst.Lambda, cst.Module)
+    ):
+        if isinstance(current, (cst.For, cst.While, cst.CompFor)):
+            return True
+        current = semantic.parent(current)
+    return False
+
+
+def _natural(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    return None

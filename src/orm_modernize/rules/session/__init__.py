@@ -1,0 +1,1 @@
+"""ORM1xx: sessions and transactions."""

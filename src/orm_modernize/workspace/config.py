@@ -1,0 +1,498 @@
+"""`[tool.orm-modernize]` and the command line -> what to check and fix.
+
+Configuration comes in layers, as in ruff: the defaults; one file (`--config FILE`,
+else the nearest `pyproject.toml` with a `[tool.orm-modernize]` table, walking up
+from the first path; none with `--isolated`); inline `--config 'KEY = VALUE'`
+overrides; then the flags. A layer replaces what it sets, except the `extend-*`
+keys, which add to what the layers below set.
+
+Rules are chosen layer by layer: `select`, when a layer gives it, starts afresh,
+`extend-select` adds and `ignore` removes; within a layer the more specific prefix
+wins, and `ignore` wins a tie. So `ignore = ["ORM004"]` in the file still gives way
+to `--select ORM004` on the command line.
+
+Path patterns are globs relative to the directory of the file that gives them (the
+working directory for flags): a pattern without a `/` matches a file or directory
+of that name anywhere, one with a `/` matches a path from that directory, and a
+pattern that matches a directory matches everything in it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from orm_modernize.data.codes import CODES, DEFAULT_CODES, OPT_IN
+from orm_modernize.data.records import Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+TABLE = "tool.orm-modernize"
+TARGET_VERSIONS = ("1.4", "2.0")
+# ruff's default exclusions: VCS data, caches, build output, dependencies.
+DEFAULT_EXCLUDE = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    "*.egg-info",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".vscode",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+    ".orm_modernize_cache",
+)
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Globs anchored at `root` (see the module's docstring)."""
+
+    root: str  # absolute, with `/` separators
+    names: re.Pattern[str] | None  # patterns without a `/`: a name at any depth
+    paths: re.Pattern[str] | None  # patterns with one: a path below `root`
+
+    @classmethod
+    def compile(cls, globs: Sequence[str], root: Path) -> Patterns:
+        names = [g.strip("/") for g in globs if "/" not in g.strip("/")]
+        paths = [g.strip("/").removeprefix("./") for g in globs if "/" in g.strip("/")]
+        return cls(
+            _posix(os.path.abspath(root)),
+            _combined(names) if names else None,
+            _combined(paths) if paths else None,
+        )
+
+    def match(self, path: str) -> bool:
+        """Whether `path` (absolute, or relative to the working directory), or a
+        directory above it within `root`, matches."""
+        path = _posix(os.path.abspath(path))
+        below = self._below
+        if not path.startswith(below):
+            return self._matches(path.rsplit("/", 1)[-1], None)
+        relative = path[len(below) :]
+        parts = relative.split("/")
+        return any(
+            self._matches(parts[i], "/".join(parts[: i + 1])) for i in range(len(parts))
+        )
+
+    def match_walked(self, path: str) -> bool:
+        """Whether `path`, met by a walk (absolute and normalized), matches: its
+        own name or path, the walk has pruned the directories that match. This
+        runs for every file of a project, so it takes no detour."""
+        path = _posix(path)
+        if self.names is not None and self.names.fullmatch(path[path.rfind("/") + 1 :]):
+            return True
+        below = self._below
+        return (
+            self.paths is not None
+            and path.startswith(below)
+            and self.paths.fullmatch(path[len(below) :]) is not None
+        )
+
+    @cached_property
+    def _below(self) -> str:
+        return self.root.rstrip("/") + "/"
+
+    def _matches(self, name: str, relative: str | None) -> bool:
+        if self.names is not None and self.names.fullmatch(name):
+            return True
+        return (
+            relative is not None
+            and self.paths is not None
+            and self.paths.fullmatch(relative) is not None
+        )
+
+
+@dataclass(frozen=True)
+class Options:
+    """What one layer says; None (or empty, for the `extend-*` keys): not said."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[Patterns, tuple[str, ...]], ...] | None = None
+    extend_per_file_ignores: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
+    exclude: tuple[Patterns, ...] | None = None
+    extend_exclude: tuple[Patterns, ...] = ()
+    force_exclude: bool | None = None
+    unsafe_fixes: bool | None = None
+    target_version: str | None = None
+    cache_dir: Path | None = None
+    include_migrations: bool | None = None
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """Everything the layers resolve to."""
+
+    settings: Settings  # `select` holds the enabled codes, in full
+    source: Path | None = None  # the file read, if any
+    exclude: tuple[Patterns, ...] = ()
+    force_exclude: bool = False
+    per_file_ignores: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
+    cache_dir: Path | None = None
+    include_migrations: bool = False
+
+    def excluded(self, path: str) -> bool:
+        """Whether to skip `path`, passed on the command line: only
+        `force-exclude` skips it."""
+        return self.force_exclude and any(p.match(path) for p in self.exclude)
+
+    def walked_past(self, path: str) -> bool:
+        """Whether a walk skips `path` (absolute and normalized): only its own name
+        or path counts, the walk has pruned excluded directories."""
+        return any(p.match_walked(path) for p in self.exclude)
+
+    def settings_for(self, path: Path) -> Settings:
+        """The settings for one file: the enabled rules less its per-file ignores."""
+        ignored = [
+            code
+            for patterns, codes in self.per_file_ignores
+            if patterns.match(str(path))
+            for code in codes
+        ]
+        if not ignored:
+            return self.settings
+        kept = tuple(
+            code
+            for code in self.settings.select
+            if not any(code.startswith(prefix) for prefix in ignored)
+        )
+        return replace(self.settings, select=kept)
+
+
+def configure(
+    paths: Sequence[Path],
+    flags: Options,
+    *,
+    config: Sequence[str] = (),
+    isolated: bool = False,
+    fix: bool = False,
+) -> Configuration:
+    """The configuration for a run over `paths`; raises ConfigError."""
+    files = [c for c in config if not _is_inline(c)]
+    if len(files) > 1:
+        raise ConfigError("--config: only one configuration file can be given")
+    if files and isolated:
+        raise ConfigError("--config FILE and --isolated cannot be combined")
+    layers: list[Options] = []
+    source: Path | None = None
+    if files:
+        source = Path(files[0])
+        if not source.is_file():
+            raise ConfigError(f"--config: no such file: {files[0]}")
+        layers.append(_read(source, table_required=False))
+    elif not isolated:
+        source = find_config(paths)
+        if source is not None:
+            layers.append(_read(source, table_required=True))
+    for inline in (c for c in config if _is_inline(c)):
+        layers.append(_inline(inline))
+    layers.append(flags)
+    return _resolve(layers, source, fix=fix)
+
+
+def find_config(paths: Sequence[Path]) -> Path | None:
+    """The nearest `pyproject.toml` with a `[tool.orm-modernize]` table, walking up
+    from the first path (or the working directory)."""
+    start = Path(os.path.abspath(paths[0] if paths else "."))
+    for directory in [start, *start.parents]:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and _has_table(candidate):
+            return candidate
+    return None
+
+
+def _has_table(path: Path) -> bool:
+    # A pyproject.toml without our table is no concern of ours, even when broken.
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"^\s*\[\s*tool\s*\.\s*\"?orm-modernize\b", text, re.M) is not None
+
+
+def _read(path: Path, *, table_required: bool) -> Options:
+    where = _display(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{where}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{where}: invalid TOML: {error}") from None
+    if path.name == "pyproject.toml" or table_required:
+        tool = data.get("tool", {})
+        table = tool.get("orm-modernize", {}) if isinstance(tool, dict) else {}
+        prefix = f"[{TABLE}] "
+    else:  # a file of our own: the keys at the top level
+        table, prefix = data, ""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {TABLE}: expected a table")
+    return _options(table, where, prefix, path.parent)
+
+
+def _inline(text: str) -> Options:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"--config {text!r}: invalid TOML: {error}") from None
+    return _options(data, "--config", "", Path.cwd())
+
+
+def _is_inline(value: str) -> bool:
+    # As in ruff: a value that names no file but reads as `key = value` is a setting.
+    return "=" in value and not Path(value).is_file()
+
+
+# TOML key -> (what it must be, how to read it). Codes and versions are checked
+# here, so a typo fails the run with the file and key instead of doing nothing.
+Reader = Callable[[object, str, Path], object]
+
+
+def _codes(value: object, key: str, root: Path) -> tuple[str, ...]:
+    codes = tuple(_strings(value, key))
+    for code in codes:
+        if not known(code):
+            raise ConfigError(f"{key}: unknown rule code or prefix {code!r}")
+    return tuple(normalised(code) for code in codes)
+
+
+def _globs(value: object, key: str, root: Path) -> tuple[Patterns, ...]:
+    return (Patterns.compile(_strings(value, key), root),)
+
+
+def _per_file(
+    value: object, key: str, root: Path
+) -> tuple[tuple[Patterns, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected a table of pattern = [codes]")
+    return tuple(
+        (Patterns.compile([glob], root), _codes(codes, f"{key}.{glob}", root))
+        for glob, codes in value.items()
+    )
+
+
+def _bool(value: object, key: str, root: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _version(value: object, key: str, root: Path) -> str:
+    if value not in TARGET_VERSIONS:
+        choices = " or ".join(f'"{v}"' for v in TARGET_VERSIONS)
+        raise ConfigError(f"{key}: expected {choices}, got {value!r}")
+    return str(value)
+
+
+def _directory(value: object, key: str, root: Path) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key}: expected a path, got {value!r}")
+    return root / os.path.expanduser(value)
+
+
+# The keys whose value a later layer replaces outright.
+SCALARS = (
+    "force_exclude",
+    "unsafe_fixes",
+    "target_version",
+    "cache_dir",
+    "include_migrations",
+)
+KEYS: Mapping[str, Reader] = {
+    "select": _codes,
+    "extend-select": _codes,
+    "ignore": _codes,
+    "per-file-ignores": _per_file,
+    "extend-per-file-ignores": _per_file,
+    "exclude": _globs,
+    "extend-exclude": _globs,
+    "force-exclude": _bool,
+    "unsafe-fixes": _bool,
+    "target-version": _version,
+    "cache-dir": _directory,
+    "include-migrations": _bool,
+}
+
+
+def _options(
+    table: Mapping[str, object], where: str, prefix: str, root: Path
+) -> Options:
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        reader = KEYS.get(key)
+        if reader is None:
+            import difflib  # only to suggest a key
+
+            close = difflib.get_close_matches(key.replace("_", "-"), KEYS, n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise ConfigError(f"{where}: {prefix}unknown key `{key}`{hint}")
+        try:
+            values[key.replace("-", "_")] = reader(value, key, root)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {prefix}{error}") from None
+    return Options(**values)  # type: ignore[arg-type]
+
+
+def _strings(value: object, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+    return value
+
+
+def known(code: str) -> bool:
+    """Whether `code` is `ALL` or a prefix of some rule's code."""
+    normal = normalised(code)
+    return bool(normal) and any(c.startswith(normal) for c in CODES)
+
+
+def normalised(code: str) -> str:
+    code = code.strip().upper()
+    return "ORM" if code == "ALL" else code
+
+
+def _resolve(
+    layers: Sequence[Options], source: Path | None, *, fix: bool
+) -> Configuration:
+    enabled = set(DEFAULT_CODES)
+    # The default names are anchored like the file's patterns (force-exclude looks
+    # at the directories above a named file, up to there).
+    anchor = source.parent if source is not None else Path.cwd()
+    exclude: tuple[Patterns, ...] = (Patterns.compile(DEFAULT_EXCLUDE, anchor),)
+    per_file: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
+    found = Options()
+    for layer in layers:
+        enabled = _selected(enabled, layer)
+        if layer.exclude is not None:
+            exclude = layer.exclude
+        exclude += layer.extend_exclude
+        if layer.per_file_ignores is not None:
+            per_file = layer.per_file_ignores
+        per_file += layer.extend_per_file_ignores
+        said = {n: getattr(layer, n) for n in SCALARS if getattr(layer, n) is not None}
+        found = replace(found, **said)
+    settings = Settings(
+        select=tuple(code for code in CODES if code in enabled),
+        fix=fix,
+        unsafe_fixes=bool(found.unsafe_fixes),
+        target_version=found.target_version,
+    )
+    return Configuration(
+        settings,
+        source=source,
+        exclude=exclude,
+        force_exclude=bool(found.force_exclude),
+        per_file_ignores=per_file,
+        cache_dir=found.cache_dir,
+        include_migrations=bool(found.include_migrations),
+    )
+
+
+def _selected(enabled: set[str], layer: Options) -> set[str]:
+    """One layer's rule selection applied to what the layers below enabled."""
+    chosen = set(enabled) if layer.select is None else set()
+    rules = [(p, True) for p in (layer.select or ())] + [
+        (p, True) for p in layer.extend_select
+    ]
+    rules += [(p, False) for p in layer.ignore]
+    # Least specific first, `ignore` after `select` on a tie: the last word wins.
+    for prefix, on in sorted(rules, key=lambda rule: (len(rule[0]), rule[1] is False)):
+        matching = {
+            code
+            for code in CODES
+            if code.startswith(prefix) and (code not in OPT_IN or code == prefix)
+        }
+        chosen = chosen | matching if on else chosen - matching
+    return chosen
+
+
+def _combined(globs: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{_glob(g)})" for g in globs))
+
+
+def _glob(glob: str) -> str:
+    """A glob as a regex: `*` and `?` stay within a name, `**` spans directories,
+    `[...]` is a class (`[!...]` negated), `{a,b}` an alternation."""
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        char = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[" and "]" in glob[i + 2 :]:
+            end = glob.index("]", i + 2)
+            body = glob[i + 1 : end]
+            body = "^" + body[1:] if body.startswith("!") else body
+            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
+            i = end
+        elif char == "{" and "}" in glob[i:]:
+            end = glob.index("}", i)
+            out.append("(?:" + "|".join(_glob(p) for p in glob[i + 1 : end].split(",")))
+            out.append(")")
+            i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def _posix(path: str) -> str:
+    return path.replace(os.sep, "/") if os.sep != "/" else path
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive, on Windows
+        return str(path)
+
+
+# No configuration file and no flags.
+DEFAULT = Configuration(
+    Settings(select=DEFAULT_CODES),
+    exclude=(Patterns.compile(DEFAULT_EXCLUDE, Path("/")),),
+)

@@ -227,7 +227,7 @@ class CoreObjects:
         if not isinstance(func, cst.Attribute):
             return False
         if func.attr.value == "select":
-            return self.evidence(func.value, Core.TABLE) is Evidence.PROVEN
+            return self.evidence(func.value, Core.TABLE).proven
         return func.value if func.attr.value in GENERATIVE else False
 
     def is_opaque(self, receiver: cst.BaseExpression) -> bool:

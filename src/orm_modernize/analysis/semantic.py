@@ -32,10 +32,8 @@ from orm_modernize.analysis.scopes import (
 )
 from orm_modernize.data.records import (
     Evidence,
-    ForeignBackref,
-    HelperCall,
+    Exports,
     ImportSpec,
-    QueryHelper,
 )
 from orm_modernize.syntax import noqa, tree
 from orm_modernize.syntax.nodes import code_of, eager_names, keyword_argument, walk
@@ -178,13 +176,9 @@ class Semantic:
         self.module = module
         self.project = project or ProjectIndex()
         self.path = path
-        # What the rules learned about query helpers shared across modules, for
-        # the runner (see `rewrite/shared_query_helpers.py`).
-        self.helpers: list[QueryHelper] = []
-        self.helper_calls: list[HelperCall] = []
-        # The same for backrefs to classes of other modules (see ORM406).
-        self.foreign_backrefs: list[ForeignBackref] = []
-        self.declarable_backrefs: list[ForeignBackref] = []
+        # What the rules learned for the runs over several modules (query helpers
+        # shared across modules, backrefs to classes of other modules): `export()`
+        self.exports = Exports()
         # The Query chain starting at each node the Query rules visited (None: no
         # chain), shared by those rules within the pass.
         self.query_chains: dict[cst.CSTNode, QueryChain | None] = {}
@@ -409,14 +403,30 @@ class Semantic:
         return False
 
     def _enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
-        return next(
-            (p for p in self.ancestors(node) if isinstance(p, cst.FunctionDef)), None
-        )
+        return self.enclosing(node, cst.FunctionDef)
 
     def _enclosing_class(self, node: cst.CSTNode) -> cst.ClassDef | None:
-        return next(
-            (p for p in self.ancestors(node) if isinstance(p, cst.ClassDef)), None
-        )
+        return self.enclosing(node, cst.ClassDef)
+
+    def enclosing(
+        self,
+        node: cst.CSTNode,
+        types: type[N] | tuple[type[N], ...],
+        *,
+        stop: tuple[type[cst.CSTNode], ...] = (),
+    ) -> N | None:
+        """The innermost node containing `node` that is one of `types`; None when
+        there is none, or a node of one of `stop` comes first."""
+        for parent in self.ancestors(node):
+            if isinstance(parent, types):
+                return parent
+            if isinstance(parent, stop):
+                return None
+        return None
+
+    def within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+        """`node` is `container` or inside it."""
+        return node is container or any(p is container for p in self.ancestors(node))
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """The nodes that contain `node`, innermost first."""
@@ -688,8 +698,7 @@ class Semantic:
             for value in self._instance_attributes(cls).get(expr.attr.value, ())
         ]
         return bool(values) and all(
-            v is not None and self._session_value_evidence(v) is Evidence.PROVEN
-            for v in values
+            v is not None and self._session_value_evidence(v).proven for v in values
         )
 
     def _with_subclasses(self, classdef: cst.ClassDef) -> list[cst.ClassDef]:
@@ -802,7 +811,7 @@ class Semantic:
                 return False
         elif (
             function.returns is not None
-            and self._annotation_evidence(function.returns) is Evidence.PROVEN
+            and self._annotation_evidence(function.returns).proven
         ):
             return True
         kind = cst.Yield if generator else cst.Return
@@ -814,7 +823,7 @@ class Semantic:
         self._functions_open.add(function)
         try:
             return bool(results) and all(
-                self._receiver_evidence(r) is Evidence.PROVEN for r in results
+                self._receiver_evidence(r).proven for r in results
             )
         finally:
             self._functions_open.discard(function)
@@ -856,7 +865,7 @@ class Semantic:
     def _is_session_source(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):
             return self._is_session_factory(expr)
-        return self._session_value_evidence(expr) is Evidence.PROVEN
+        return self._session_value_evidence(expr).proven
 
     def _is_session_factory(self, name: cst.Name) -> bool:
         """`name` is bound only to `sessionmaker(...)` or `scoped_session(...)`,

@@ -25,6 +25,11 @@ class Evidence(enum.IntEnum):
     LIKELY = 1  # only named like one (`db.session`, `self.session`): unsafe fix
     PROVEN = 2  # bound from Session(...), a sessionmaker()() call, ...: safe fix
 
+    @property
+    def proven(self) -> bool:
+        """Proof enough for a safe fix."""
+        return self is Evidence.PROVEN
+
 
 class Refused(Exception):
     """The legacy code has no faithful 2.0 form here; the message says why."""
@@ -202,6 +207,28 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Exports:
+    """What a file's analysis tells the runs that rewrite two modules together.
+    Query helpers it defines that other modules import, and what its calls of such
+    helpers allow: the runner converts both ends or neither. Backrefs to classes
+    of other modules that it declares, and those of the project's it can write out
+    on one of its own classes (their safety here)."""
+
+    helpers: tuple[QueryHelper, ...] = ()
+    helper_calls: tuple[HelperCall, ...] = ()
+    foreign_backrefs: tuple[ForeignBackref, ...] = ()
+    declarable_backrefs: tuple[ForeignBackref, ...] = ()
+
+    def __add__(self, other: Exports) -> Exports:
+        return Exports(
+            self.helpers + other.helpers,
+            self.helper_calls + other.helper_calls,
+            self.foreign_backrefs + other.foreign_backrefs,
+            self.declarable_backrefs + other.declarable_backrefs,
+        )
+
+
+@dataclass(frozen=True)
 class FileResult:
     """Everything the engine learned about one file."""
 
@@ -211,14 +238,7 @@ class FileResult:
     source: bytes | None = None
     fixed: bytes | None = None  # new content, only when it differs from source
     errors: tuple[str, ...] = field(default=())  # one line each, without the path
-    # Query helpers this file defines that other modules import, and what this
-    # file's calls of such helpers allow: the runner converts both ends or neither.
-    helpers: tuple[QueryHelper, ...] = ()
-    helper_calls: tuple[HelperCall, ...] = ()
-    # Backrefs to classes of other modules that this file declares, and those of
-    # the project's it can write out on one of its own classes (their safety here).
-    foreign_backrefs: tuple[ForeignBackref, ...] = ()
-    declarable_backrefs: tuple[ForeignBackref, ...] = ()
+    exports: Exports = Exports()  # of the first pass, before any fix
     # The traceback of an internal error, printed with `--verbose`.
     crash: str | None = None
     # Why the file was not checked: "generated" (marked `@generated`) or

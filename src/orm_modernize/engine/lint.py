@@ -15,11 +15,9 @@ from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import (
     Diagnostic,
+    Exports,
     FileResult,
-    ForeignBackref,
-    HelperCall,
     ImportSpec,
-    QueryHelper,
     Replacement,
     Settings,
     Target,
@@ -73,12 +71,9 @@ def lint_source(
     errors: list[str] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
     first_pass: list[Diagnostic] | None = None
-    # What the first pass learned about query helpers shared across modules (only
-    # the facts: holding its Semantic would keep that pass's tree alive).
-    helpers: tuple[QueryHelper, ...] = ()
-    helper_calls: tuple[HelperCall, ...] = ()
-    foreign_backrefs: tuple[ForeignBackref, ...] = ()
-    declarable_backrefs: tuple[ForeignBackref, ...] = ()
+    # What the first pass learned for the runs over several modules (only the
+    # facts: holding its Semantic would keep that pass's tree alive).
+    exports = Exports()
     text = source
     for passes in range(MAX_PASSES):
         if each_pass is not None:
@@ -99,10 +94,7 @@ def lint_source(
             active = [r for r in enabled if r.triggered(text, project)]
         violations, semantic = _collect(module, active, project, target, path, text)
         if passes == 0:
-            helpers = tuple(semantic.helpers)
-            helper_calls = tuple(semantic.helper_calls)
-            foreign_backrefs = tuple(semantic.foreign_backrefs)
-            declarable_backrefs = tuple(semantic.declarable_backrefs)
+            exports = semantic.exports
         pairs = sorted(
             (
                 (v, _diagnostic(v, semantic.positions[v.node], settings))
@@ -152,10 +144,7 @@ def lint_source(
         source=source,
         fixed=new if new != source else None,
         errors=tuple(errors),
-        helpers=helpers,
-        helper_calls=helper_calls,
-        foreign_backrefs=foreign_backrefs,
-        declarable_backrefs=declarable_backrefs,
+        exports=exports,
     )
 
 

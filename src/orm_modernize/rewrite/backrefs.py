@@ -124,7 +124,7 @@ class Backref:
                 func, {f"sqlalchemy.orm.{name}" for name in RELATIONSHIP_FUNCTIONS}
             ),
             arguments=tuple(self.arguments()),
-            safe=self.evidence is Evidence.PROVEN,
+            safe=self.evidence.proven,
         )
 
     def _string(self, text: str) -> cst.SimpleString:

@@ -139,9 +139,6 @@ def references(classdef: cst.ClassDef, table: str, semantic: Semantic) -> bool:
         target = string_value(node.args[0].value)
         if target is None or target.rsplit(".", 1)[0] != table:
             continue
-        parent = semantic.parent(node)
-        while parent is not None and parent is not classdef:
-            parent = semantic.parent(parent)
-        if parent is classdef:
+        if semantic.within(node, classdef):
             return True
     return False

@@ -32,8 +32,9 @@ from orm_modernize.analysis.query_chain import (
     chain_at,
     steps_from,
 )
-from orm_modernize.analysis.scopes import Assignment, BaseAssignment
+from orm_modernize.analysis.scopes import Assignment, BaseAssignment, ClassScope
 from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import Refused
 from orm_modernize.rewrite.query_to_select import SET_OPERATIONS
 from orm_modernize.syntax.nodes import code_of, walk
 
@@ -193,16 +194,12 @@ class Flow:
     returned: tuple[Derived, ...] = ()
 
 
-class FlowRefused(Exception):
-    pass
-
-
 def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
     """The flow of the variable bound at `target` (`q` in `q = session.query(...)`),
     with the variables refined from it in the same function (`r = q.join(...)`)."""
     scope = semantic.scope(target)
-    if scope is None or type(scope).__name__ == "ClassScope":
-        raise FlowRefused("the query is a class attribute")
+    if scope is None or isinstance(scope, ClassScope):
+        raise Refused("the query is a class attribute")
     origins: list[QueryChain] = []
     derived: list[Derived] = []
     roots: set[cst.Name] = set()
@@ -225,14 +222,14 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
                 continue
             value = _assigned_value(semantic, binding)
             if value is None:
-                raise FlowRefused(f"`{variable}` is also bound another way")
+                raise Refused(f"`{variable}` is also bound another way")
             origin = origin_of(semantic, value)
             if origin is not None:
                 origins.append(origin)
             else:
                 root, steps = _refinement(semantic, value)
                 if root is None:
-                    raise FlowRefused(f"`{variable}` is also bound to another value")
+                    raise Refused(f"`{variable}` is also bound to another value")
                 derived.append(Derived(root, steps, value))
             assert isinstance(binding, Assignment)
             for access in binding.references:
@@ -259,7 +256,7 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
                 or (steps and steps[-1].name in TERMINALS)
             ):
                 where = passed_to(top, semantic)
-                raise FlowRefused(
+                raise Refused(
                     f"`{variable}` {where} as a Query; convert the code that"
                     " finishes it too"
                 )
@@ -267,9 +264,9 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
             pending.append(other.value)
     uses = [(read, use) for read, use in uses if read not in roots]
     if not origins:
-        raise FlowRefused("no origin")
+        raise Refused("no origin")
     if any(d.root.value not in variables or d.root not in roots for d in derived):
-        raise FlowRefused("the query is refined from another value")
+        raise Refused("the query is refined from another value")
     return Flow(tuple(origins), tuple(derived), tuple(uses), tuple(returned))
 
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from orm_modernize.analysis.query_chain import QueryChain
-from orm_modernize.analysis.scopes import Assignment
+from orm_modernize.analysis.scopes import Assignment, GlobalScope
 from orm_modernize.analysis.semantic import Semantic, Shape
-from orm_modernize.data.records import QueryHelper, Refused
+from orm_modernize.data.records import Exports, QueryHelper, Refused
 from orm_modernize.rewrite.query_to_select import Converted
 from orm_modernize.syntax.nodes import code_of, keyword_argument, root_name, walk
 from orm_modernize.syntax.tree import children
@@ -94,7 +94,7 @@ def shared_helper(
         )
         if shared in semantic.project.accepted_helpers:
             return
-        semantic.helpers.append(shared)
+        semantic.exports += Exports(helpers=(shared,))
     raise Refused(
         f"the query is returned by `{name}()`, which another module imports {why};"
         " convert them together by hand"
@@ -191,7 +191,7 @@ def session_at(
     """`origin` as if its query were made at `call`: on the session the caller
     passes for the helper's parameter, or on the same module-level session."""
     name = helper.function.name.value
-    if _inside(semantic, call, helper.function):
+    if semantic.within(call, helper.function):
         raise Refused(f"`{name}()` calls itself")
     if origin.origin is not None:
         return origin  # Flask-SQLAlchemy's `db.session`: one global, scoped session
@@ -215,7 +215,7 @@ def session_at(
             else origin.receiver.deep_replace(root, argument)
         )
     elif all(
-        type(b.scope).__name__ == "GlobalScope" for b in bindings
+        isinstance(b.scope, GlobalScope) for b in bindings
     ) and semantic.binds_same(root, call):
         receiver = origin.receiver
     else:
@@ -227,15 +227,6 @@ def session_at(
     assert isinstance(query.func, cst.Attribute)
     func = query.func.with_changes(value=receiver, dot=cst.Dot())
     return replace(origin, query=query.with_changes(func=func))
-
-
-def _inside(semantic: Semantic, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-    current: cst.CSTNode | None = node
-    while current is not None:
-        if current is container:
-            return True
-        current = semantic.parent(current)
-    return False
 
 
 def _enclosing_function(

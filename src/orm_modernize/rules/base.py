@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import replace
 from typing import ClassVar
 
@@ -12,7 +13,13 @@ from orm_modernize.analysis.model_query import model_query_at
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.query_chain import QueryChain, chain_at
 from orm_modernize.analysis.semantic import Semantic
-from orm_modernize.data.records import Evidence, Fix, Replacement, Violation
+from orm_modernize.data.records import (
+    Evidence,
+    Fix,
+    Refused,
+    Replacement,
+    Violation,
+)
 from orm_modernize.syntax.nodes import code_of, walk
 
 
@@ -54,6 +61,25 @@ class Rule(cst.BatchableCSTVisitor):
         self.violations.append(
             Violation(self.code, message or self.message, node, self.fix_title, fix)
         )
+
+    def report_fix(
+        self,
+        node: cst.CSTNode,
+        build: Callable[[], Fix],
+        *,
+        message: str | None = None,
+    ) -> bool:
+        """Report `node` with the fix `build()` makes, or, when it refuses, without
+        one and with the reason in the message (ruff's `try_set_fix`). Whether a
+        fix was made."""
+        message = message or self.message
+        try:
+            fix = build()
+        except Refused as why:
+            self.report(node, message=f"{message} (no fix: {why})")
+            return False
+        self.report(node, fix=fix, message=message)
+        return True
 
     @classmethod
     def docs(cls) -> str:

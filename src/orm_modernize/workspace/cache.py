@@ -39,6 +39,7 @@ from orm_modernize.analysis.project import (
 )
 from orm_modernize.data.records import (
     Diagnostic,
+    Exports,
     FileResult,
     ForeignBackref,
     HelperCall,
@@ -51,8 +52,9 @@ DIRECTORY = ".orm_modernize_cache"
 FILE = "cache.json"  # results
 FACTS = "facts.json"
 INDEX = "index.json"
-# 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three files
-FORMAT = 5
+# 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
+# files; 6: a result's exports in one field
+FORMAT = 6
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -363,10 +365,7 @@ def _result_json(result: FileResult) -> dict[str, Any]:
     return {
         "diagnostics": [asdict(d) for d in result.diagnostics],
         "applied": [asdict(d) for d in result.applied],
-        "helpers": [asdict(h) for h in result.helpers],
-        "helper_calls": [asdict(c) for c in result.helper_calls],
-        "foreign_backrefs": [asdict(b) for b in result.foreign_backrefs],
-        "declarable_backrefs": [asdict(b) for b in result.declarable_backrefs],
+        "exports": asdict(result.exports),
     }
 
 
@@ -376,16 +375,20 @@ def _diagnostic(data: dict[str, Any]) -> Diagnostic:
 
 
 def _result(data: dict[str, Any], path: Path) -> FileResult:
+    exports = data["exports"]
     return FileResult(
         path,
         diagnostics=tuple(_diagnostic(d) for d in data["diagnostics"]),
         applied=tuple(_diagnostic(d) for d in data["applied"]),
-        helpers=tuple(
-            QueryHelper(**{**h, "shapes": tuple(h["shapes"])}) for h in data["helpers"]
+        exports=Exports(
+            helpers=tuple(
+                QueryHelper(**{**h, "shapes": tuple(h["shapes"])})
+                for h in exports["helpers"]
+            ),
+            helper_calls=tuple(HelperCall(**c) for c in exports["helper_calls"]),
+            foreign_backrefs=_backrefs(exports["foreign_backrefs"]),
+            declarable_backrefs=_backrefs(exports["declarable_backrefs"]),
         ),
-        helper_calls=tuple(HelperCall(**c) for c in data["helper_calls"]),
-        foreign_backrefs=_backrefs(data["foreign_backrefs"]),
-        declarable_backrefs=_backrefs(data["declarable_backrefs"]),
     )
 
 

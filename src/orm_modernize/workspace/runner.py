@@ -101,7 +101,7 @@ def run(
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
     items = ((path, _read(path)) for path in files)
     checked = checker.check_all(items, project, progress)
-    helpers = frozenset(h for r in checked for h in r.helpers)
+    helpers = frozenset(h for r in checked for h in r.exports.helpers)
     if helpers:
         checked = _with_shared_helpers(checked, helpers, checker, project)
     checked = _with_foreign_backrefs(checked, checker, project, modules)
@@ -369,7 +369,7 @@ def _with_shared_helpers(
     shared = replace(project, query_helpers=helpers)
     calls: dict[tuple[str, str], list[bool]] = {}
     for result in checker.probing().check_all(items, shared):
-        for call in result.helper_calls:
+        for call in result.exports.helper_calls:
             calls.setdefault((call.module, call.name), []).append(call.convertible)
     accepted = frozenset(
         h
@@ -412,7 +412,7 @@ def _with_foreign_backrefs(
 
     # Owners: the checked modules' backrefs, and those of other modules naming a
     # class that a checked module defines.
-    pending = {b.key: (r.path, b) for r in results for b in r.foreign_backrefs}
+    pending = {b.key: (r.path, b) for r in results for b in r.exports.foreign_backrefs}
     defined = {
         name
         for module in modules
@@ -431,7 +431,7 @@ def _with_foreign_backrefs(
     for result in checker.probing().check_all(owners, project):
         pending.update(
             (b.key, (result.path, b))
-            for b in result.foreign_backrefs
+            for b in result.exports.foreign_backrefs
             if b.target in defined
         )
     if not pending:
@@ -458,7 +458,7 @@ def _with_foreign_backrefs(
     accepted = {  # the safety is that of both ends
         backref.key: backref
         for result in checker.probing().check_all(probed, shared)
-        for backref in result.declarable_backrefs
+        for backref in result.exports.declarable_backrefs
         if backref.key in target
         and os.path.abspath(target[backref.key]) == os.path.abspath(result.path)
     }

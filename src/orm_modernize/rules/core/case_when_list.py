@@ -78,13 +78,12 @@ class CaseWhenList(Rule):
                 return
             whens, rest = keyword, [a for a in node.args if a is not keyword]
             kind = collection_kind(self.semantic, whens.value)
-        try:
+
+        def build() -> Fix:
             replacement = self._rewrite(node, whens.value, kind, rest)
-        except Refused as why:
-            self.report(node, message=f"{self.message} (no fix: {why})")
-            return
-        fix = Fix.replace(node, keep_parentheses(node, replacement), safe=True)
-        self.report(node, fix=fix)
+            return Fix.replace(node, keep_parentheses(node, replacement), safe=True)
+
+        self.report_fix(node, build)
 
     @staticmethod
     def _rewrite(

@@ -78,10 +78,11 @@ class CompoundSelectArguments(Rule):
         imports: list[ImportSpec] = []
         name = namer(self.semantic, node, imports)
         selects = [a for a in node.args if a.keyword is None]
-        statement: cst.BaseExpression = with_arguments(node, selects).with_changes(
-            lpar=(), rpar=()
-        )
-        try:
+
+        def build() -> Fix:
+            statement: cst.BaseExpression = with_arguments(node, selects).with_changes(
+                lpar=(), rpar=()
+            )
             for arg in keywords:
                 keyword = arg.keyword.value if arg.keyword else ""
                 if keyword == "bind":
@@ -89,10 +90,11 @@ class CompoundSelectArguments(Rule):
                         "`bind=` was removed too: execute the statement on a connection"
                     )
                 statement = clause(statement, keyword, arg.value, name, self.semantic)
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        fix = Fix.replace(
-            node, keep_parentheses(node, statement), safe=True, imports=tuple(imports)
-        )
-        self.report(node, fix=fix, message=message)
+            return Fix.replace(
+                node,
+                keep_parentheses(node, statement),
+                safe=True,
+                imports=tuple(imports),
+            )
+
+        self.report_fix(node, build, message=message)

@@ -125,20 +125,19 @@ class DmlKeywordArguments(Rule):
             return
         message = self.message.format(verb=verb)
         imports: list[ImportSpec] = []
-        try:
+
+        def build() -> Fix:
             target, clauses = self._clauses(node, arguments, parameters)
             name = namer(self.semantic, node, imports)
             statement = _with_clauses(base, clauses, name, self.semantic)
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        fix = Fix.replace(
-            target,
-            keep_parentheses(target, statement),
-            safe=evidence is Evidence.PROVEN,
-            imports=tuple(imports),
-        )
-        self.report(node, fix=fix, message=message)
+            return Fix.replace(
+                target,
+                keep_parentheses(target, statement),
+                safe=evidence.proven,
+                imports=tuple(imports),
+            )
+
+        self.report_fix(node, build, message=message)
 
     def _clauses(
         self,

@@ -214,12 +214,10 @@ class ImplicitSubquery(Rule):
 
     def _statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The statement line or compound statement holding `node`."""
-        current: cst.CSTNode | None = node
-        while current is not None and not isinstance(
-            current, (cst.BaseSmallStatement, cst.BaseCompoundStatement)
-        ):
-            current = self.semantic.parent(current)
-        return current
+        statements = (cst.BaseSmallStatement, cst.BaseCompoundStatement)
+        if isinstance(node, statements):
+            return node
+        return self.semantic.enclosing(node, statements)
 
 
 def _subquery(select: cst.BaseExpression) -> cst.Call:

@@ -88,7 +88,7 @@ class LegacySelectMethods(Rule):
         fix = Fix.replace(
             node,
             keep_parentheses(node, unpacked(node, columns, node.args[1:])),
-            safe=evidence is Evidence.PROVEN,
+            safe=evidence.proven,
         )
         self.report(node, fix=fix, message=message)
 
@@ -97,25 +97,27 @@ class LegacySelectMethods(Rule):
         if evidence is Evidence.NONE:
             return
         if func.attr.value == "with_labels":
-            if evidence is Evidence.PROVEN:
+            if evidence.proven:
                 return  # a Core select never had it: 1.4 raises already
             evidence = Evidence.LIKELY  # `Query.with_labels()`, from its name alone
         message = self.message.format(method=func.attr.value, what="on `select()`")
         imports: list[ImportSpec] = []
-        try:
+
+        def build() -> Fix:
             style = namer(self.semantic, node, imports)(
                 "sqlalchemy", "LABEL_STYLE_TABLENAME_PLUS_COL"
             )
             if style is None:
                 raise Refused("`LABEL_STYLE_TABLENAME_PLUS_COL` is taken here")
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        replacement = node.with_changes(
-            func=func.with_changes(attr=cst.Name("set_label_style")),
-            args=[cst.Arg(style)],
-        )
-        fix = Fix.replace(
-            node, replacement, safe=evidence is Evidence.PROVEN, imports=tuple(imports)
-        )
-        self.report(node, fix=fix, message=message)
+            replacement = node.with_changes(
+                func=func.with_changes(attr=cst.Name("set_label_style")),
+                args=[cst.Arg(style)],
+            )
+            return Fix.replace(
+                node,
+                replacement,
+                safe=evidence.proven,
+                imports=tuple(imports),
+            )
+
+        self.report_fix(node, build, message=message)

@@ -6,7 +6,7 @@ import libcst as cst
 
 from orm_modernize.analysis.core_objects import Core, CoreObjects
 from orm_modernize.analysis.semantic import Semantic
-from orm_modernize.data.records import Evidence, Fix, ImportSpec, Refused
+from orm_modernize.data.records import Fix, ImportSpec, Refused
 from orm_modernize.rewrite.clauses import (
     FLAGS,
     METHODS,
@@ -93,19 +93,18 @@ class SelectColumnList(Rule):
         message = f"`{function}()` with a list of columns or clause arguments was"
         message += " removed in SQLAlchemy 2.0"
         imports: list[ImportSpec] = []
-        try:
+
+        def build() -> Fix:
             name = namer(self.semantic, node, imports)
             replacement = _rewrite(node, function, name, self.semantic)
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        fix = Fix.replace(
-            node,
-            keep_parentheses(node, replacement),
-            safe=True,
-            imports=tuple(imports),
-        )
-        self.report(node, fix=fix, message=message)
+            return Fix.replace(
+                node,
+                keep_parentheses(node, replacement),
+                safe=True,
+                imports=tuple(imports),
+            )
+
+        self.report_fix(node, build, message=message)
 
 
 def _legacy(call: cst.Call, function: str) -> bool:
@@ -166,4 +165,4 @@ def _one_column(semantic: Semantic, value: cst.BaseExpression) -> bool:
     if is_single(value) or semantic.is_mapped_class(value):
         return True
     evidence = semantic.shared(CoreObjects).evidence(value, Core.TABLE)
-    return evidence is Evidence.PROVEN
+    return evidence.proven

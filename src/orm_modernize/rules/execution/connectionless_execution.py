@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.analysis.core_objects import EXECUTE_METHODS, CoreObjects
-from orm_modernize.data.records import Evidence, Fix, Refused
+from orm_modernize.data.records import Evidence, Fix
 from orm_modernize.rewrite.connection_block import in_begin_block, statement_to_move
 from orm_modernize.rules.base import Rule
 
@@ -67,15 +67,10 @@ class ConnectionlessExecution(Rule):
         if kind != "engine":
             return
         message = self.message.format(method=func.attr.value)
-        try:
-            fix = self._fix(node, evidence)
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        self.report(node, fix=fix, message=message)
+        self.report_fix(node, lambda: self._fix(node, evidence), message=message)
 
     def _fix(self, call: cst.Call, evidence: Evidence) -> Fix:
         statement = statement_to_move(call, self.semantic)
         assert isinstance(call.func, cst.Attribute)
         block = in_begin_block(statement, call, call.func.value, self.semantic)
-        return Fix.replace(statement, block, safe=evidence is Evidence.PROVEN)
+        return Fix.replace(statement, block, safe=evidence.proven)

@@ -76,45 +76,43 @@ class EngineInspection(Rule):
             return
         message = self.message.format(method=method)
         imports: list[ImportSpec] = []
-        try:
+
+        def build() -> Fix:
             if keyword_argument(node, "connection") is not None:
                 raise Refused("`connection=` is not an argument of the inspector")
             if any(a.star for a in node.args):
                 raise Refused("`*args` cannot be read")
             inspector = self._inspect(node, func.value, imports)
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        replacement = node.with_changes(
-            func=cst.Attribute(inspector, cst.Name(METHODS[method]))
-        )
-        fix = Fix.replace(
-            node,
-            replacement,
-            safe=evidence is Evidence.PROVEN,
-            imports=tuple(imports),
-        )
-        self.report(node, fix=fix, message=message)
+            replacement = node.with_changes(
+                func=cst.Attribute(inspector, cst.Name(METHODS[method]))
+            )
+            return Fix.replace(
+                node,
+                replacement,
+                safe=evidence.proven,
+                imports=tuple(imports),
+            )
+
+        self.report_fix(node, build, message=message)
 
     def _from_engine(self, node: cst.Call) -> None:
         message = "`Inspector.from_engine()` is deprecated; use `inspect()`"
         imports: list[ImportSpec] = []
-        try:
+
+        def build() -> Fix:
             if len(node.args) != 1 or node.args[0].keyword or node.args[0].star:
                 raise Refused("it takes one engine")
             replacement = self._inspect(node, node.args[0].value, imports)
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        assert isinstance(node.func, cst.Attribute)
-        fix = Fix.replace(
-            node,
-            replacement,
-            safe=True,
-            imports=tuple(imports),
-            unused=imported_root(node.func.value),
-        )
-        self.report(node, fix=fix, message=message)
+            assert isinstance(node.func, cst.Attribute)
+            return Fix.replace(
+                node,
+                replacement,
+                safe=True,
+                imports=tuple(imports),
+                unused=imported_root(node.func.value),
+            )
+
+        self.report_fix(node, build, message=message)
 
     def _inspect(
         self, at: cst.Call, engine: cst.BaseExpression, imports: list[ImportSpec]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.analysis.core_objects import EXECUTE_METHODS, CoreObjects
-from orm_modernize.data.records import Evidence, Fix, Refused
+from orm_modernize.data.records import Fix, Refused
 from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rewrite.parameters import Style, distilled
 from orm_modernize.rules.base import Rule
@@ -78,15 +78,14 @@ class ExecuteParameterArguments(Rule):
         ):
             return  # 2.0's own keywords
         message = self.message.format(method=func.attr.value)
-        try:
+
+        def build() -> Fix:
             parameters = distilled(rest)
             if parameters.style is not Style.NAMED:
                 raise Refused("positional values suit only `exec_driver_sql()`")
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        assert parameters.value is not None
-        statement = node.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        replacement = with_arguments(node, [statement, cst.Arg(parameters.value)])
-        fix = Fix.replace(node, replacement, safe=evidence is Evidence.PROVEN)
-        self.report(node, fix=fix, message=message)
+            assert parameters.value is not None
+            statement = node.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            replacement = with_arguments(node, [statement, cst.Arg(parameters.value)])
+            return Fix.replace(node, replacement, safe=evidence.proven)
+
+        self.report_fix(node, build, message=message)

@@ -7,7 +7,7 @@ import re
 import libcst as cst
 
 from orm_modernize.analysis.core_objects import EXECUTE_METHODS, CoreObjects
-from orm_modernize.data.records import Evidence, Fix, ImportSpec, Refused
+from orm_modernize.data.records import Fix, ImportSpec, Refused
 from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rewrite.naming import Namer, namer
 from orm_modernize.rewrite.parameters import (
@@ -94,24 +94,23 @@ class ExecuteStringSql(Rule):
         message = self.message.format(method=func.attr.value)
         imports: list[ImportSpec] = []
         name = namer(self.semantic, node, imports)
-        replacement: cst.BaseExpression
-        try:
+
+        def build() -> Fix:
+            replacement: cst.BaseExpression
             if kind == "session":
                 replacement, exact = _on_session(node, name), True
             elif kind == "connection":
                 replacement, exact = _on_connection(node, sql, name, core)
             else:  # named like either: only a form both read the same way
                 replacement, exact = _on_either(node, sql, name), True
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        fix = Fix.replace(
-            node,
-            keep_parentheses(node, replacement),
-            safe=evidence is Evidence.PROVEN and exact,
-            imports=tuple(imports),
-        )
-        self.report(node, fix=fix, message=message)
+            return Fix.replace(
+                node,
+                keep_parentheses(node, replacement),
+                safe=evidence.proven and exact,
+                imports=tuple(imports),
+            )
+
+        self.report_fix(node, build, message=message)
 
 
 def _on_session(call: cst.Call, name: Namer) -> cst.Call:

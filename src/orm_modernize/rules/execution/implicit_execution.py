@@ -69,12 +69,7 @@ class ImplicitExecution(Rule):
         assert isinstance(func, cst.Attribute)
         statement = func.value
         message = self.message.format(method=func.attr.value)
-        try:
-            fix = self._fix(node, statement)
-        except Refused as why:
-            self.report(node, message=f"{message} (no fix: {why})")
-            return
-        self.report(node, fix=fix, message=message)
+        self.report_fix(node, lambda: self._fix(node, statement), message=message)
 
     def _fix(self, call: cst.Call, statement: cst.BaseExpression) -> Fix:
         engine = self.semantic.shared(MetadataBinds).statement_engine(statement, call)

@@ -130,7 +130,7 @@ class RowMappingAccess(Rule):
     ) -> None:
         message = what if whole else f"{what} was removed in SQLAlchemy 2.0"
         fix = Fix.replace(
-            node, keep_parentheses(node, replacement), safe=evidence is Evidence.PROVEN
+            node, keep_parentheses(node, replacement), safe=evidence.proven
         )
         self.report(node, fix=fix, message=message)
 

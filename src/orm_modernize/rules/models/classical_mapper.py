@@ -143,7 +143,7 @@ class ClassicalMapper(Rule):
         freed = {n for call, _ in mappings for n in imported_root(call.func)}
         return Fix(
             tuple(edits),
-            safe=all(e is Evidence.PROVEN for _, e in mappings),
+            safe=all(e.proven for _, e in mappings),
             imports=tuple(i for i in imports if i is not None),
             unused=tuple(sorted(freed)),
         )

@@ -82,7 +82,7 @@ class LazyBoolean(Rule):
         fix = Fix.replace(
             arg.value,
             cst.SimpleString(f'"{strategy}"'),
-            safe=evidence is Evidence.PROVEN,
+            safe=evidence.proven,
         )
         self.report(
             arg, fix=fix, message=FINDING.format(value=value, strategy=strategy)

@@ -8,7 +8,14 @@ import libcst as cst
 
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.relationships import is_abstract
-from orm_modernize.data.records import Edit, Evidence, Fix, ForeignBackref, ImportSpec
+from orm_modernize.data.records import (
+    Edit,
+    Evidence,
+    Exports,
+    Fix,
+    ForeignBackref,
+    ImportSpec,
+)
 from orm_modernize.rewrite.backrefs import (
     Backref,
     carried_options,
@@ -173,7 +180,7 @@ class RelationshipBackref(Rule):
         accepted = {b.key: b for b in project.accepted_backrefs}
         if foreign.key in accepted:
             return accepted[foreign.key]
-        self.semantic.foreign_backrefs.append(foreign)
+        self.semantic.exports += Exports(foreign_backrefs=(foreign,))
         return None
 
     def _fix_elsewhere(self, backref: Backref) -> Fix:
@@ -212,8 +219,10 @@ class RelationshipBackref(Rule):
             spelled, needed, evidence = function
             taken.add((foreign.target, foreign.name))
             if foreign.key not in accepted:
-                safe = foreign.safe and evidence is Evidence.PROVEN
-                self.semantic.declarable_backrefs.append(replace(foreign, safe=safe))
+                safe = foreign.safe and evidence.proven
+                self.semantic.exports += Exports(
+                    declarable_backrefs=(replace(foreign, safe=safe),)
+                )
                 continue
             group = (foreign.target, foreign.safe)
             groups.setdefault(group, []).append((foreign, spelled))
@@ -290,7 +299,7 @@ class RelationshipBackref(Rule):
             assert isinstance(replaced, cst.ClassDef)
             new = _with_statements(replaced, added.get(name, []))
             edits.append(Edit(classdef, new))
-        safe = all(b.evidence is Evidence.PROVEN for b in backrefs)
+        safe = all(b.evidence.proven for b in backrefs)
         return Fix(tuple(edits), safe=safe, unused=_freed(backrefs))
 
 

@@ -20,6 +20,7 @@ from orm_modernize.analysis.semantic import Semantic, Shape
 from orm_modernize.data.records import (
     Edit,
     Evidence,
+    Exports,
     Fix,
     HelperCall,
     ImportSpec,
@@ -29,7 +30,6 @@ from orm_modernize.data.records import (
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_flow import (
     Flow,
-    FlowRefused,
     Use,
     assigned_to,
     find_flow,
@@ -172,7 +172,7 @@ class LegacyQuery(QueryRule):
             if chain.refusal is not None:
                 raise Refused(chain.refusal)
             fix = self._fix(chain, evidence, imports)
-        except (Refused, FlowRefused) as why:
+        except Refused as why:
             self.report(node, message=f"{self.message} (no fix: {why})")
             return
         self.report_statement(node, fix)
@@ -198,7 +198,7 @@ class LegacyQuery(QueryRule):
         converted = converter.apply(converter.start(chain.query), use.steps)
         replacement = self._finish(converter, converted, use, chain)
         safe = (
-            evidence is Evidence.PROVEN
+            evidence.proven
             and not converted.guessed
             and use.kind != "deferred"
             # Query.one() de-duplicated objects; a mapper-level joined eager load
@@ -414,7 +414,7 @@ class LegacyQuery(QueryRule):
                 )
             edits += self._helper_edits(helper, flow, base, converter)
         safe = (
-            evidence is Evidence.PROVEN
+            evidence.proven
             and not base.guessed
             and all(use.kind != "deferred" for _, use in flow.uses)
             and not (helper is not None and helper.public)
@@ -509,8 +509,8 @@ class LegacyQuery(QueryRule):
                 and call.func is access.node
                 for access in references
             ):
-                self.semantic.helper_calls.append(
-                    HelperCall(helper.module, helper.name, False)
+                self.semantic.exports += Exports(
+                    helper_calls=(HelperCall(helper.module, helper.name, False),)
                 )
 
     def _check_helper_call(self, call: cst.Call, helper: QueryHelper) -> None:
@@ -521,12 +521,14 @@ class LegacyQuery(QueryRule):
         try:
             fix = self._helper_call_fix(call, helper)
         except Refused as why:
-            self.semantic.helper_calls.append(
-                HelperCall(helper.module, helper.name, False)
+            self.semantic.exports += Exports(
+                helper_calls=(HelperCall(helper.module, helper.name, False),)
             )
             self.report(call, message=f"{message} (no fix: {why})")
             return
-        self.semantic.helper_calls.append(HelperCall(helper.module, helper.name, True))
+        self.semantic.exports += Exports(
+            helper_calls=(HelperCall(helper.module, helper.name, True),)
+        )
         if fix is None:
             return  # already what the helper's statement needs
         if helper in self.semantic.project.accepted_helpers:
@@ -672,13 +674,7 @@ class LegacyQuery(QueryRule):
         return True
 
     def _block(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        current: cst.CSTNode | None = node
-        while current is not None:
-            parent = self.semantic.parent(current)
-            if isinstance(parent, (cst.IndentedBlock, cst.Module)):
-                return parent
-            current = parent
-        return None
+        return self.semantic.enclosing(node, (cst.IndentedBlock, cst.Module))
 
     def _index_in(self, block: cst.CSTNode, node: cst.CSTNode) -> int | None:
         """Index of the statement of `block` that holds `node`."""

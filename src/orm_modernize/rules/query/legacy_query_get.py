@@ -64,13 +64,11 @@ class LegacyQueryGet(QueryRule):
         if chain.ends_in("get"):
             self.report(chain.top, fix=self._fix(chain, evidence))
         elif chain.ends_in("get_or_404"):
-            message = "`Query.get_or_404()` is legacy in Flask-SQLAlchemy 3"
-            try:
-                fix = self._flask_fix(chain, evidence)
-            except Refused as why:
-                self.report(chain.top, message=f"{message} (no fix: {why})")
-                return
-            self.report(chain.top, fix=fix, message=message)
+            self.report_fix(
+                chain.top,
+                lambda: self._flask_fix(chain, evidence),
+                message="`Query.get_or_404()` is legacy in Flask-SQLAlchemy 3",
+            )
 
     def _flask_fix(self, chain: QueryChain, evidence: Evidence) -> Fix:
         """`Model.query.get_or_404(pk)` -> `db.get_or_404(Model, pk)`."""
@@ -93,7 +91,7 @@ class LegacyQueryGet(QueryRule):
                 *helper_keywords("get_or_404", args[1:]),  # the description
             ],
         )
-        safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
+        safe = evidence.proven and shape is Shape.ENTITY
         return Fix.replace(
             chain.top, keep_parentheses(chain.top, replacement), safe=safe
         )
@@ -129,7 +127,7 @@ class LegacyQueryGet(QueryRule):
         replacement = call.with_changes(
             args=[entity, pk.with_changes(comma=cst.MaybeSentinel.DEFAULT), *keywords]
         )
-        safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
+        safe = evidence.proven and shape is Shape.ENTITY
         return Fix.replace(
             chain.top, keep_parentheses(chain.top, replacement), safe=safe
         )

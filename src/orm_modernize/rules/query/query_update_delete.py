@@ -128,7 +128,7 @@ class QueryUpdateDelete(QueryRule):
         parent = self.semantic.parent(chain.top)
         if not isinstance(parent, cst.Expr):
             result = cst.Attribute(result, cst.Name("rowcount"))  # was the row count
-        safe = evidence is Evidence.PROVEN and shape is Shape.ENTITY
+        safe = evidence.proven and shape is Shape.ENTITY
         return Fix.replace(
             chain.top,
             keep_parentheses(chain.top, result),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.analysis.query_chain import QueryChain
-from orm_modernize.data.records import Evidence, Fix, ImportSpec, Refused
+from orm_modernize.data.records import Evidence, Fix, ImportSpec
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.string_paths import (
     PathRewriter,
@@ -95,16 +95,14 @@ class RemovedQueryApi(QueryRule):
         rewriter = PathRewriter(
             self.semantic, chain, namer(self.semantic, node, imports)
         )
-        try:
+
+        def build() -> Fix:
             rewritten = rewriter.rewrite()
-        except Refused as why:
-            self.report(at, message=f"{message} (no fix: {why})")
-            return
-        safe = evidence is Evidence.PROVEN and rewriter.declared
-        fix = Fix.replace(
-            chain.top,
-            keep_parentheses(chain.top, rewritten),
-            safe=safe,
-            imports=tuple(imports),
-        )
-        self.report(at, message=message, fix=fix)
+            return Fix.replace(
+                chain.top,
+                keep_parentheses(chain.top, rewritten),
+                safe=evidence.proven and rewriter.declared,
+                imports=tuple(imports),
+            )
+
+        self.report_fix(at, build, message=message)

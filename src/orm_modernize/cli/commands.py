@@ -9,15 +9,25 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from orm_modernize import __version__
 from orm_modernize.cli.reporters import FORMATS, reporter
 from orm_modernize.cli.reporters.text import display_path
-from orm_modernize.data.records import Diagnostic, FileResult
-from orm_modernize.workspace.config import TARGET_VERSIONS
+from orm_modernize.data.records import Diagnostic, FileResult, Settings
+from orm_modernize.workspace.config import (
+    TARGET_VERSIONS,
+    ConfigError,
+    Configuration,
+    Options,
+    Patterns,
+    configure,
+)
+
+if TYPE_CHECKING:
+    from orm_modernize.workspace.cache import Cache
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EDIT_FORMATS = ("json", "json-lines")  # formats that carry each fix's text edits
@@ -246,9 +256,16 @@ def check(
     update_baseline: bool,
 ) -> None:
     """Report legacy SQLAlchemy idioms under PATHS (default: the current directory)."""
-    from orm_modernize.workspace.config import ConfigError, Options, Patterns, configure
-    from orm_modernize.workspace.runner import run
-
+    if add_noqa and (fix or diff):
+        raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
+    if update_baseline and baseline is None:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    stdin = Path("-") in paths
+    if stdin and (len(paths) > 1 or add_noqa):
+        raise click.UsageError("`-` (stdin) must be the only path, without --add-noqa")
+    roots = paths or (Path("."),)
+    # Where the configuration and the cache are looked for
+    where = (stdin_filename or Path("."),) if stdin else roots
     here = Path.cwd()
     flags = Options(
         select=select,
@@ -264,67 +281,130 @@ def check(
         cache_dir=cache_dir,
         include_migrations=include_migrations,
     )
-    if add_noqa and (fix or diff):
-        raise click.UsageError("--add-noqa cannot be combined with --fix or --diff")
-    if update_baseline and baseline is None:
-        raise click.UsageError("--update-baseline needs --baseline FILE")
-    stdin = Path("-") in paths
-    if stdin and (len(paths) > 1 or add_noqa):
-        raise click.UsageError("`-` (stdin) must be the only path, without --add-noqa")
-    roots = paths or (Path("."),)
-    try:
-        config = configure(
-            (stdin_filename or Path("."),) if stdin else roots,
-            flags,
-            config=config_options,
-            isolated=isolated,
-            fix=fix or diff,
-        )
-    except ConfigError as problem:
-        click.echo(f"orm-modernize: error: {problem}", err=True)
-        sys.exit(EXIT_ERROR)
+    config = _configuration(where, flags, config_options, isolated, fix or diff)
     if output_format in EDIT_FORMATS and not statistics:
         config = replace(config, settings=replace(config.settings, edits=True))
-    settings = config.settings
-    out = sys.stdout
     cache = None
     if not no_cache:
         from orm_modernize.workspace.cache import Cache, default_directory
 
-        where = (stdin_filename or Path("."),) if stdin else roots
         cache = Cache.load(config.cache_dir or default_directory(where))
+    out = sys.stdout
     if stdin:
-        from orm_modernize.workspace.runner import check_source
-
         name = stdin_filename or Path("-")
-        results = [check_source(name, sys.stdin.buffer.read(), config, cache)]
-        if fix and not diff:  # the fixed source is the output; findings go aside
-            source = results[0].fixed or results[0].source or b""
-            sys.stdout.buffer.write(source)
-            sys.stdout.flush()
+        results = [_check_stdin(name, config, cache, print_fixed=fix and not diff)]
+        if fix and not diff:  # the fixed source was the output; findings go aside
             out = sys.stderr
     else:
-        write = fix and not diff
-        progress = None if quiet else _progress_bar()
-        with _interruptible():
-            results = run(
-                roots, config, jobs=jobs, write=write, cache=cache, progress=progress
-            )
-        if progress is not None:
-            progress(0, 0)  # clears the bar
-        migrations = sum(r.skipped == "migration" for r in results)
-        if migrations and not quiet:
-            click.echo(
-                f"{migrations} Alembic migration{'' if migrations == 1 else 's'} not"
-                " checked: rewriting one changes what it did (--include-migrations"
-                " checks them).",
-                err=True,
-            )
+        results = _check_paths(roots, config, cache, jobs, fix and not diff, quiet)
     if add_noqa:
         from orm_modernize.workspace.runner import add_noqa as add
 
         added, failed = add(results)
         results += failed
+    _print_errors(results, verbose=verbose, quiet=quiet)
+    if add_noqa:
+        if not quiet:
+            plural = "" if added == 1 else "s"
+            click.echo(f"Added {added} noqa directive{plural}.", err=True)
+        sys.exit(_exit_code(results, False))
+    if baseline is not None:
+        results = _against_baseline(results, baseline, update_baseline, quiet)
+    fixed = any(r.applied for r in results)
+    if diff:
+        found = _print_diff(results, quiet=quiet)
+    else:
+        _print_findings(
+            results, out, config.settings, output_format, statistics, show_fixes, quiet
+        )
+        found = any(r.diagnostics for r in results)
+    found = found and not exit_zero
+    sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
+
+
+def _print_findings(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    output_format: str,
+    statistics: bool,
+    show_fixes: bool,
+    quiet: bool,
+) -> None:
+    colour = _colour(out)
+    if show_fixes:
+        from orm_modernize.cli.reporters.text import fixed as list_fixes
+
+        list_fixes(results, out, colour=colour)
+    if statistics:
+        from orm_modernize.cli.reporters.text import statistics as count
+
+        count(results, out, settings)
+    else:
+        reporter(output_format)(results, out, settings, quiet=quiet, colour=colour)
+
+
+def _configuration(
+    where: Sequence[Path],
+    flags: Options,
+    config_options: tuple[str, ...],
+    isolated: bool,
+    fix: bool,
+) -> Configuration:
+    """The configuration for `where`, or a one-line error and exit status 2."""
+    try:
+        return configure(
+            where, flags, config=config_options, isolated=isolated, fix=fix
+        )
+    except ConfigError as problem:
+        click.echo(f"orm-modernize: error: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _check_stdin(
+    name: Path, config: Configuration, cache: Cache | None, *, print_fixed: bool
+) -> FileResult:
+    """The buffer on stdin checked as the file `name`; with `print_fixed`, the
+    fixed source (or the buffer as it was) is printed, as a formatter does."""
+    from orm_modernize.workspace.runner import check_source
+
+    result = check_source(name, sys.stdin.buffer.read(), config, cache)
+    if print_fixed:
+        sys.stdout.buffer.write(result.fixed or result.source or b"")
+        sys.stdout.flush()
+    return result
+
+
+def _check_paths(
+    roots: Sequence[Path],
+    config: Configuration,
+    cache: Cache | None,
+    jobs: int | None,
+    write: bool,
+    quiet: bool,
+) -> list[FileResult]:
+    from orm_modernize.workspace.runner import run
+
+    progress = None if quiet else _progress_bar()
+    with _interruptible():
+        results = run(
+            roots, config, jobs=jobs, write=write, cache=cache, progress=progress
+        )
+    if progress is not None:
+        progress(0, 0)  # clears the bar
+    migrations = sum(r.skipped == "migration" for r in results)
+    if migrations and not quiet:
+        click.echo(
+            f"{migrations} Alembic migration{'' if migrations == 1 else 's'} not"
+            " checked: rewriting one changes what it did (--include-migrations"
+            " checks them).",
+            err=True,
+        )
+    return results
+
+
+def _print_errors(results: Sequence[FileResult], *, verbose: bool, quiet: bool) -> None:
+    """Each file's errors, the targets assumed, and how to report a crash."""
     for result in results:
         for error in result.errors:
             click.echo(f"{display_path(result.path)}: {error}", err=True)
@@ -338,34 +418,6 @@ def check(
             "An internal error is a bug: --verbose prints its traceback to report.",
             err=True,
         )
-    if add_noqa:
-        if not quiet:
-            plural = "" if added == 1 else "s"
-            click.echo(f"Added {added} noqa directive{plural}.", err=True)
-        sys.exit(_exit_code(results, False))
-    if baseline is not None:
-        results = _against_baseline(results, baseline, update_baseline, quiet)
-    fixed = any(r.applied for r in results)
-    if diff:
-        changed = _print_diff(results)
-        fixes = sum(len(r.applied) for r in results)
-        if not quiet:
-            click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
-        found = changed and not exit_zero
-    else:
-        colour = _colour(out)
-        if show_fixes:
-            from orm_modernize.cli.reporters.text import fixed as list_fixes
-
-            list_fixes(results, out, colour=colour)
-        if statistics:
-            from orm_modernize.cli.reporters.text import statistics as count
-
-            count(results, out, settings)
-        else:
-            reporter(output_format)(results, out, settings, quiet=quiet, colour=colour)
-        found = any(r.diagnostics for r in results) and not exit_zero
-    sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
 
 
 def _against_baseline(
@@ -498,7 +550,8 @@ def _interruptible() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _print_diff(results: Sequence[FileResult]) -> bool:
+def _print_diff(results: Sequence[FileResult], *, quiet: bool) -> bool:
+    """The fixes as a unified diff, and how many; whether any file would change."""
     import difflib  # not at start: only `--diff` needs it
 
     changed = False
@@ -516,6 +569,9 @@ def _print_diff(results: Sequence[FileResult]) -> bool:
                 else line + "\n\\ No newline at end of file\n",
                 nl=False,
             )
+    fixes = sum(len(r.applied) for r in results)
+    if not quiet:
+        click.echo(f"Would fix {fixes} error{'' if fixes == 1 else 's'}.", err=True)
     return changed
 
 

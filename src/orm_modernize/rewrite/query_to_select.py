@@ -10,8 +10,9 @@ the finding can show.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import libcst as cst
 
@@ -178,89 +179,24 @@ class Converter:
 
     # -- one step -----------------------------------------------------------------
     def _step(self, converted: Converted, step: Step) -> None:
-        name, call = step.name, step.call
-        if converted.compound:
-            raise Refused(
-                "steps after a union apply to it as a subquery: select"
-                " `aliased(Model, union(...).subquery())` and filter on the alias"
-            )
-        if name in REMOVED:
-            raise Refused(REMOVED[name])
-        if name.startswith("_"):
-            raise Refused(f"`Query.{name}()` is private API")
-        if _has_star(call):
-            stars = "*args" if any(a.star == "*" for a in call.args) else "**kwargs"
-            raise Refused(
-                f"`{name}({stars})` arguments are not checked; rewrite by hand"
-            )
-        if name == "params":
-            converted.params.extend(_params(call))
-            return
-        if name == "yield_per":
-            converted.streamed = True
+        _check_step(converted, step)
+        name = step.name
         if name in EXECUTION_OPTIONS:
-            if len(call.args) != EXECUTION_OPTIONS[name] or any(
-                a.keyword for a in call.args
-            ):
-                raise Refused(f"unexpected arguments to `{name}()`")
-            option = keyword(
-                name, call.args[0].value if call.args else cst.Name("True")
-            )
-            last = converted.statement
-            if (
-                isinstance(last, cst.Call)
-                and isinstance(last.func, cst.Attribute)
-                and last.func.attr.value == "execution_options"
-            ):  # one call for consecutive options
-                args = [*last.args[:-1], last.args[-1].with_changes(comma=_COMMA)]
-                converted.statement = last.with_changes(args=[*args, option])
-            else:
-                self._chain(converted, step, "execution_options", [option])
-            return
-        if name in ("join", "outerjoin"):
-            self._join(converted, step)
-            return
-        if name == "reset_joinpoint" and not call.args:
-            # Ends `aliased=True` adaptation and sends filter_by() back to the
-            # first entity; a Select has no joinpoint to reset.
-            converted.adapting, converted.joinpoint_reset = None, True
-            return
-        if name in ("filter", "order_by", "group_by") and converted.adapting:
-            self._chain(
-                converted,
-                step,
-                RENAMED.get(name, name),
-                retarget(call.args, *converted.adapting),
-            )
-            if name == "order_by":
-                self._order_by(converted, step)
-            return
-        if name == "filter_by":
-            self._filter_by(converted, step)
-            return
-        elif name == "options":
-            self._options(converted, step)
-        elif name == "distinct":
-            if call.args:
-                raise Refused(
-                    "`distinct(expr)` (DISTINCT ON) is deprecated in 2.1: use"
-                    " `.ext(postgresql.distinct_on(...))`"
-                )
-        elif name == "order_by":
-            self._order_by(converted, step)
-        elif name == "with_parent":
-            self._with_parent(converted, step)
-            return
-        elif name == "with_polymorphic":
-            self._with_polymorphic(converted, step)
-            return
+            self._execution_option(converted, step)
+        elif name in ("filter", "order_by", "group_by") and converted.adapting:
+            self._adapted(converted, step)
         elif name in SET_OPERATIONS:
             self._set_operation(converted, step)
-            return
-        elif name == "select_from":
-            converted.selected_from = call.args[0].value if call.args else None
-        elif name not in SAME and name not in RENAMED:
+        elif name in self._STEPS:
+            self._STEPS[name](self, converted, step)
+        elif name in SAME or name in RENAMED:
+            self._same(converted, step)
+        else:
             raise Refused(f"`Query.{name}()` has no `Select` equivalent here")
+
+    def _same(self, converted: Converted, step: Step) -> None:
+        """A step that `Select` has too, by the same or another name."""
+        name, call = step.name, step.call
         if name == "with_entities":
             converted.entities = [a.value for a in call.args]
             converted.shapes = [self.semantic.shape(e) for e in converted.entities]
@@ -268,6 +204,67 @@ class Converter:
             converted.entities += [a.value for a in call.args]
             converted.shapes += [self.semantic.shape(a.value) for a in call.args]
         self._chain(converted, step, RENAMED.get(name, name))
+
+    def _execution_option(self, converted: Converted, step: Step) -> None:
+        """`yield_per(n)` -> `execution_options(yield_per=n)`, one call for
+        consecutive options."""
+        name, call = step.name, step.call
+        if name == "yield_per":
+            converted.streamed = True
+        if len(call.args) != EXECUTION_OPTIONS[name] or any(
+            a.keyword for a in call.args
+        ):
+            raise Refused(f"unexpected arguments to `{name}()`")
+        option = keyword(name, call.args[0].value if call.args else cst.Name("True"))
+        last = converted.statement
+        if (
+            isinstance(last, cst.Call)
+            and isinstance(last.func, cst.Attribute)
+            and last.func.attr.value == "execution_options"
+        ):
+            args = [*last.args[:-1], last.args[-1].with_changes(comma=_COMMA)]
+            converted.statement = last.with_changes(args=[*args, option])
+        else:
+            self._chain(converted, step, "execution_options", [option])
+
+    def _adapted(self, converted: Converted, step: Step) -> None:
+        """A criterion after `join(..., aliased=True)`, re-targeted to the alias."""
+        assert converted.adapting is not None
+        args = retarget(step.call.args, *converted.adapting)
+        self._chain(converted, step, RENAMED.get(step.name, step.name), args)
+        if step.name == "order_by":
+            self._order_by(converted, step)
+
+    def _params_step(self, converted: Converted, step: Step) -> None:
+        converted.params.extend(_params(step.call))
+
+    def _reset_joinpoint(self, converted: Converted, step: Step) -> None:
+        # Ends `aliased=True` adaptation and sends filter_by() back to the first
+        # entity; a Select has no joinpoint to reset.
+        if step.call.args:
+            raise Refused("`Query.reset_joinpoint()` has no `Select` equivalent here")
+        converted.adapting, converted.joinpoint_reset = None, True
+
+    def _chained_options(self, converted: Converted, step: Step) -> None:
+        self._options(converted, step)
+        self._same(converted, step)
+
+    def _distinct(self, converted: Converted, step: Step) -> None:
+        if step.call.args:
+            raise Refused(
+                "`distinct(expr)` (DISTINCT ON) is deprecated in 2.1: use"
+                " `.ext(postgresql.distinct_on(...))`"
+            )
+        self._same(converted, step)
+
+    def _chained_order_by(self, converted: Converted, step: Step) -> None:
+        self._order_by(converted, step)
+        self._same(converted, step)
+
+    def _select_from(self, converted: Converted, step: Step) -> None:
+        call = step.call
+        converted.selected_from = call.args[0].value if call.args else None
+        self._same(converted, step)
 
     def _chain(
         self,
@@ -521,6 +518,39 @@ class Converter:
         if found is None:
             raise Refused(f"`{name}` is already bound to something else here")
         return found
+
+    # The steps with a handler of their own (the others: `_step()`)
+    _STEPS: ClassVar[dict[str, Callable[[Converter, Converted, Step], None]]] = {
+        "params": _params_step,
+        "join": _join,
+        "outerjoin": _join,
+        "reset_joinpoint": _reset_joinpoint,
+        "filter_by": _filter_by,
+        "options": _chained_options,
+        "distinct": _distinct,
+        "order_by": _chained_order_by,
+        "with_parent": _with_parent,
+        "with_polymorphic": _with_polymorphic,
+        "select_from": _select_from,
+    }
+
+
+def _check_step(converted: Converted, step: Step) -> None:
+    """Refused: a step after a union, a removed or private method, arguments
+    spread with `*`."""
+    name, call = step.name, step.call
+    if converted.compound:
+        raise Refused(
+            "steps after a union apply to it as a subquery: select"
+            " `aliased(Model, union(...).subquery())` and filter on the alias"
+        )
+    if name in REMOVED:
+        raise Refused(REMOVED[name])
+    if name.startswith("_"):
+        raise Refused(f"`Query.{name}()` is private API")
+    if _has_star(call):
+        stars = "*args" if any(a.star == "*" for a in call.args) else "**kwargs"
+        raise Refused(f"`{name}({stars})` arguments are not checked; rewrite by hand")
 
 
 def _params(call: cst.Call) -> Iterator[cst.DictElement]:

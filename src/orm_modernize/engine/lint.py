@@ -120,18 +120,7 @@ def lint_source(
             break
         chosen = _non_overlapping(wanted, semantic.positions)
         semantic.close()
-        fixed, failed = _apply_verified(module, [v for v, _ in chosen], path, compiles)
-        text = fixed.encode(module.encoding)  # read by the next pass
-        for violation, diagnostic in chosen:
-            if violation in failed:
-                refused.add((violation.code, module.code_for_node(violation.node)))
-                errors.append(
-                    f"{diagnostic.line}:{diagnostic.column}: {violation.code}"
-                    " fix dropped:"
-                    f" it would produce invalid Python ({failed[violation]})"
-                )
-            else:
-                applied.append(diagnostic)
+        text = _fixed(module, chosen, path, compiles, applied, refused, errors)
     else:
         # Leave the file as it was and say which rules kept firing.
         codes = ", ".join(sorted({d.code for d in diagnostics}))
@@ -146,6 +135,32 @@ def lint_source(
         errors=tuple(errors),
         exports=exports,
     )
+
+
+def _fixed(
+    module: cst.Module,
+    chosen: Sequence[tuple[Violation, Diagnostic]],
+    path: Path,
+    compiles: bool,
+    applied: list[Diagnostic],
+    refused: set[tuple[str, str]],
+    errors: list[str],
+) -> bytes:
+    """The module with the `chosen` fixes applied, for the next pass to read. Each
+    fix applied is added to `applied`; one that would make invalid Python is
+    dropped, said in `errors` and `refused` from then on."""
+    fixed, failed = _apply_verified(module, [v for v, _ in chosen], path, compiles)
+    for violation, diagnostic in chosen:
+        if violation in failed:
+            refused.add((violation.code, module.code_for_node(violation.node)))
+            errors.append(
+                f"{diagnostic.line}:{diagnostic.column}: {violation.code}"
+                " fix dropped:"
+                f" it would produce invalid Python ({failed[violation]})"
+            )
+        else:
+            applied.append(diagnostic)
+    return fixed.encode(module.encoding)
 
 
 def _unchanged(

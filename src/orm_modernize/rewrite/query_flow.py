@@ -15,7 +15,7 @@ or the query refined, and every read of `q` finishes it in one of those ways.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -32,7 +32,7 @@ from orm_modernize.analysis.query_chain import (
     chain_at,
     steps_from,
 )
-from orm_modernize.analysis.scopes import Assignment, BaseAssignment, ClassScope
+from orm_modernize.analysis.scopes import Assignment, BaseAssignment, ClassScope, Scope
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Refused
 from orm_modernize.rewrite.query_to_select import SET_OPERATIONS
@@ -200,24 +200,48 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
     scope = semantic.scope(target)
     if scope is None or isinstance(scope, ClassScope):
         raise Refused("the query is a class attribute")
-    origins: list[QueryChain] = []
-    derived: list[Derived] = []
-    roots: set[cst.Name] = set()
-    uses: list[tuple[cst.Name, Use]] = []
-    returned: list[Derived] = []
-    pending, variables = [target.value], set()
-    live = _live_range(semantic, target)
+    search = _FlowSearch(semantic, scope)
+    pending, live = [target.value], _live_range(semantic, target)
     while pending:
         variable = pending.pop()
-        if variable in variables:
+        if variable in search.variables:
             continue
-        variables.add(variable)
+        search.variables.add(variable)
         # Only what the binding at `target` reaches, when that is known.
         within = live if variable == target.value and live is not None else _ALL
-        reads: set[cst.Name] = set()
+        for read in sorted(
+            search.bindings(variable, within), key=semantic.source_position
+        ):
+            other = search.read(read, variable)
+            if other is not None:  # refines the query into `other`, of the flow
+                pending.append(other.value)
+    return search.flow()
+
+
+@dataclass
+class _FlowSearch:
+    """What `find_flow` has found so far."""
+
+    semantic: Semantic
+    scope: Scope
+    variables: set[str] = field(default_factory=set)
+    origins: list[QueryChain] = field(default_factory=list)
+    derived: list[Derived] = field(default_factory=list)
+    roots: set[cst.Name] = field(default_factory=set)  # reads refined into a variable
+    uses: list[tuple[cst.Name, Use]] = field(default_factory=list)
+    returned: list[Derived] = field(default_factory=list)
+
+    def bindings(
+        self, variable: str, within: tuple[Position, Position]
+    ) -> set[cst.Name]:
+        """Record each binding of `variable` within the range (an origin or a
+        refinement); the reads of those bindings."""
+        semantic, reads = self.semantic, set[cst.Name]()
         # In source order, so the first refusal met (the finding's message) is the
         # same on every run.
-        for binding in sorted(scope[variable], key=lambda b: _position(semantic, b)):
+        for binding in sorted(
+            self.scope[variable], key=lambda b: _position(semantic, b)
+        ):
             if not within[0] <= _position(semantic, binding) < within[1]:
                 continue
             value = _assigned_value(semantic, binding)
@@ -225,49 +249,57 @@ def find_flow(semantic: Semantic, target: cst.Name) -> Flow:
                 raise Refused(f"`{variable}` is also bound another way")
             origin = origin_of(semantic, value)
             if origin is not None:
-                origins.append(origin)
+                self.origins.append(origin)
             else:
                 root, steps = _refinement(semantic, value)
                 if root is None:
                     raise Refused(f"`{variable}` is also bound to another value")
-                derived.append(Derived(root, steps, value))
+                self.derived.append(Derived(root, steps, value))
             assert isinstance(binding, Assignment)
-            for access in binding.references:
-                if isinstance(access.node, cst.Name) and (
-                    within[0] <= semantic.source_position(access.node) < within[1]
-                ):
-                    reads.add(access.node)
-        for read in sorted(reads, key=semantic.source_position):
-            steps = steps_from(read, semantic.parent)
-            use = use_of(read, steps, semantic)
-            if use is not None:
-                uses.append((read, use))
-                continue
-            top = steps[-1].call if steps else read
-            if isinstance(semantic.parent(top), cst.Return) and not (
-                steps and steps[-1].name in TERMINALS
-            ):
-                returned.append(Derived(read, steps, top))
-                continue
-            other = assigned_to(semantic, top)
-            if (
-                other is None
-                or semantic.scope(other) is not scope
-                or (steps and steps[-1].name in TERMINALS)
-            ):
-                where = passed_to(top, semantic)
-                raise Refused(
-                    f"`{variable}` {where} as a Query; convert the code that"
-                    " finishes it too"
-                )
-            roots.add(read)  # refines the query into `other`, a variable of the flow
-            pending.append(other.value)
-    uses = [(read, use) for read, use in uses if read not in roots]
-    if not origins:
-        raise Refused("no origin")
-    if any(d.root.value not in variables or d.root not in roots for d in derived):
-        raise Refused("the query is refined from another value")
-    return Flow(tuple(origins), tuple(derived), tuple(uses), tuple(returned))
+            reads.update(
+                access.node
+                for access in binding.references
+                if isinstance(access.node, cst.Name)
+                and within[0] <= semantic.source_position(access.node) < within[1]
+            )
+        return reads
+
+    def read(self, read: cst.Name, variable: str) -> cst.Name | None:
+        """Record what a read of the query does with it: a use, a return, or a
+        refinement into another variable of the same scope (returned)."""
+        semantic = self.semantic
+        steps = steps_from(read, semantic.parent)
+        use = use_of(read, steps, semantic)
+        if use is not None:
+            self.uses.append((read, use))
+            return None
+        top = steps[-1].call if steps else read
+        finished = bool(steps) and steps[-1].name in TERMINALS
+        if isinstance(semantic.parent(top), cst.Return) and not finished:
+            self.returned.append(Derived(read, steps, top))
+            return None
+        other = assigned_to(semantic, top)
+        if other is None or semantic.scope(other) is not self.scope or finished:
+            where = passed_to(top, semantic)
+            raise Refused(
+                f"`{variable}` {where} as a Query; convert the code that"
+                " finishes it too"
+            )
+        self.roots.add(read)
+        return other
+
+    def flow(self) -> Flow:
+        if not self.origins:
+            raise Refused("no origin")
+        if any(
+            d.root.value not in self.variables or d.root not in self.roots
+            for d in self.derived
+        ):
+            raise Refused("the query is refined from another value")
+        uses = [(read, use) for read, use in self.uses if read not in self.roots]
+        return Flow(
+            tuple(self.origins), tuple(self.derived), tuple(uses), tuple(self.returned)
+        )
 
 
 Position = tuple[int, int]

@@ -427,37 +427,15 @@ def index_of(
         classes.extend(facts.classes)
         for cls, session in facts.properties:
             properties.setdefault(cls, set()).add((name, session))
-    changed = True
-    while changed:  # a mapped class's subclasses and aliases are mapped too
-        changed = False
-        for cls, names in classes:
-            if cls not in mapped and mapped.intersection(names):
-                mapped.add(cls)
-                changed = True
-        for renamed_as, value in renamed:
-            if renamed_as not in mapped and value in mapped:
-                mapped.add(renamed_as)
-                changed = True
-    changed = bool(properties)
-    while changed:  # and they inherit their bases' `query` property
-        changed = False
-        for cls, names in classes:
-            for base in names:
-                new = properties.get(base, set()) - properties.get(cls, set())
-                if new:
-                    properties.setdefault(cls, set()).update(new)
-                    changed = True
+    _close_mapped(mapped, classes, renamed)
+    _inherit_properties(properties, classes)
     origins = {name: (kind, name) for name, kind in objects.items()}
     for alias in aliases:  # each chain of re-exports followed to its end
         source = _followed(alias, aliases, objects)
         if source in objects:
             origins[alias] = (objects[source], source)
     flask_models = _flask_models(models, named, aliases, origins)
-    reexports: dict[str, str] = {}
-    for middle in set(aliases.values()) & aliases.keys():  # imported from a
-        end = _followed(middle, aliases, ())  # module that imports it in turn
-        if end.startswith(LIBRARIES) and end.split(".", 1)[0] not in packages:
-            reexports[middle] = end
+    reexports = _library_reexports(aliases, packages)
     return ProjectIndex(
         packages=frozenset(packages),
         mapped=frozenset(_text(n) for n in mapped),
@@ -475,6 +453,54 @@ def index_of(
         flask_models=tuple(sorted((n, db, q) for n, (db, q) in flask_models.items())),
         reexports=tuple(sorted(reexports.items())),
     )
+
+
+def _close_mapped(
+    mapped: set[bytes],
+    classes: list[tuple[bytes, tuple[bytes, ...]]],
+    renamed: list[tuple[bytes, bytes]],
+) -> None:
+    """Add to `mapped` the subclasses and aliases of mapped classes, in any
+    module (by bare names)."""
+    changed = True
+    while changed:
+        changed = False
+        for cls, names in classes:
+            if cls not in mapped and mapped.intersection(names):
+                mapped.add(cls)
+                changed = True
+        for renamed_as, value in renamed:
+            if renamed_as not in mapped and value in mapped:
+                mapped.add(renamed_as)
+                changed = True
+
+
+def _inherit_properties(
+    properties: dict[bytes, set[tuple[str, bytes]]],
+    classes: list[tuple[bytes, tuple[bytes, ...]]],
+) -> None:
+    """Give each class the `query` properties of its bases."""
+    changed = bool(properties)
+    while changed:
+        changed = False
+        for cls, names in classes:
+            for base in names:
+                new = properties.get(base, set()) - properties.get(cls, set())
+                if new:
+                    properties.setdefault(cls, set()).update(new)
+                    changed = True
+
+
+def _library_reexports(aliases: dict[str, str], packages: set[str]) -> dict[str, str]:
+    """The project names that re-export a SQLAlchemy (or Flask-SQLAlchemy) name:
+    each name imported from a module that imports it in turn, followed to where
+    the chain ends."""
+    found: dict[str, str] = {}
+    for middle in set(aliases.values()) & aliases.keys():
+        end = _followed(middle, aliases, ())
+        if end.startswith(LIBRARIES) and end.split(".", 1)[0] not in packages:
+            found[middle] = end
+    return found
 
 
 def _followed(name: str, aliases: dict[str, str], ends: Collection[str]) -> str:

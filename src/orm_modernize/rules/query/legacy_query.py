@@ -66,6 +66,11 @@ OTHER_RULES = DML_TERMINALS | GET_TERMINALS
 EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
 
 
+# `q = Session().query(...)` as (the line, a line keeping the session, the chain
+# as if made by that session)
+Hoisted = tuple[cst.SimpleStatementLine, cst.SimpleStatementLine, QueryChain]
+
+
 class LegacyQuery(QueryRule):
     """
     ## What it does
@@ -333,43 +338,14 @@ class LegacyQuery(QueryRule):
         helper: Helper | None = None,
     ) -> Fix:
         first = flow.origins[0]
-        receiver = code_of(first.receiver)
         # `q = Session().query(...)`: the Query held the session it was made by, so
         # the session goes into a variable of its own, read wherever `q` is run.
         hoisted = self._hoisted_session(flow)
         # Where the query runs, its session is spelled without the line breaks the
         # origin may have had around `.query`.
         session_chain = _plain_dot(first if hoisted is None else hoisted[2])
-        evidence = Evidence.PROVEN
         edits: list[Edit] = []
-        origins: list[Converted] = []
-        for origin in flow.origins:
-            if code_of(origin.receiver) != receiver:
-                raise Refused("the query comes from several sessions")
-            if hoisted is None and not self._stable_receiver(origin, flow):
-                raise Refused("the session variable is rebound in the function")
-            if origin.refusal is not None:
-                raise Refused(origin.refusal)
-            evidence = min(evidence, self.session_evidence(origin))
-            converted = _alone(
-                converter.apply(converter.start(origin.query), origin.steps)
-            )
-            # Only rows need a shape; a use that fetches rows refuses on its own.
-            with contextlib.suppress(Refused):
-                converter.resolve_shapes(converted)
-            origins.append(converted)
-            if hoisted is None:
-                edits.append(Edit(origin.top, converted.statement))
-            else:
-                line, assign_session, _ = hoisted
-                assigned = line.with_changes(leading_lines=()).deep_replace(
-                    origin.top, converted.statement
-                )
-                edits.append(
-                    Edit(line, cst.FlattenSentinel([assign_session, assigned]))
-                )
-        if evidence is Evidence.NONE:
-            raise Refused("not every origin of the query is a session")
+        origins, evidence = self._flow_origins(flow, converter, hoisted, edits)
         shapes = origins[0].shapes
         if any(c.shapes != shapes for c in origins) or any(c.params for c in origins):
             raise Refused("the query's origins select different things")
@@ -420,6 +396,47 @@ class LegacyQuery(QueryRule):
             and not (helper is not None and helper.public)
         )
         return Fix(tuple(edits), safe, tuple(imports))
+
+    def _flow_origins(
+        self,
+        flow: Flow,
+        converter: Converter,
+        hoisted: Hoisted | None,
+        edits: list[Edit],
+    ) -> tuple[list[Converted], Evidence]:
+        """Each origin of the flow converted (its edit added to `edits`), and how
+        sure we are that every one is run by a session."""
+        receiver = code_of(flow.origins[0].receiver)
+        evidence = Evidence.PROVEN
+        origins: list[Converted] = []
+        for origin in flow.origins:
+            if code_of(origin.receiver) != receiver:
+                raise Refused("the query comes from several sessions")
+            if hoisted is None and not self._stable_receiver(origin, flow):
+                raise Refused("the session variable is rebound in the function")
+            if origin.refusal is not None:
+                raise Refused(origin.refusal)
+            evidence = min(evidence, self.session_evidence(origin))
+            converted = _alone(
+                converter.apply(converter.start(origin.query), origin.steps)
+            )
+            # Only rows need a shape; a use that fetches rows refuses on its own.
+            with contextlib.suppress(Refused):
+                converter.resolve_shapes(converted)
+            origins.append(converted)
+            if hoisted is None:
+                edits.append(Edit(origin.top, converted.statement))
+            else:
+                line, assign_session, _ = hoisted
+                assigned = line.with_changes(leading_lines=()).deep_replace(
+                    origin.top, converted.statement
+                )
+                edits.append(
+                    Edit(line, cst.FlattenSentinel([assign_session, assigned]))
+                )
+        if evidence is Evidence.NONE:
+            raise Refused("not every origin of the query is a session")
+        return origins, evidence
 
     def _helper_edits(
         self, helper: Helper, flow: Flow, base: Converted, converter: Converter
@@ -579,9 +596,7 @@ class LegacyQuery(QueryRule):
             imports=tuple(imports),
         )
 
-    def _hoisted_session(
-        self, flow: Flow
-    ) -> tuple[cst.SimpleStatementLine, cst.SimpleStatementLine, QueryChain] | None:
+    def _hoisted_session(self, flow: Flow) -> Hoisted | None:
         """For `q = Session().query(...)`: the line `q = ...`, a new line that keeps
         the session (`session = Session()`), and the chain as if made by it."""
         first = flow.origins[0]

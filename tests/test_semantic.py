@@ -7,9 +7,10 @@ import textwrap
 import libcst as cst
 import pytest
 
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.query_chain import is_query_call
-from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Evidence
 
 MODELS = """

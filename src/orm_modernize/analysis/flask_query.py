@@ -20,7 +20,8 @@ import libcst as cst
 
 from orm_modernize.analysis.pins import admitting_below
 from orm_modernize.analysis.query_chain import QueryChain, Step, steps_from
-from orm_modernize.analysis.semantic import FLASK_SQLALCHEMY, Semantic
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.analysis.vocabulary import FLASK_SQLALCHEMY
 from orm_modernize.data.records import Evidence, ImportSpec, Refused
 from orm_modernize.syntax.nodes import keyword, keyword_argument
 

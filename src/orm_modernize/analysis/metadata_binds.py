@@ -27,7 +27,8 @@ import libcst as cst
 
 from orm_modernize.analysis.core_objects import MAKERS, Core, CoreObjects
 from orm_modernize.analysis.scopes import Assignment, FunctionScope, ImportAssignment
-from orm_modernize.analysis.semantic import DECLARATIVE_BASE_FUNCTIONS, Semantic
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.analysis.vocabulary import DECLARATIVE_BASE_FUNCTIONS
 from orm_modernize.syntax.nodes import is_constant, keyword_argument, root_name, walk
 
 

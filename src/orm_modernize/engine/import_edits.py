@@ -15,10 +15,10 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 
 from orm_modernize.analysis.scope_walk import Scopes
 from orm_modernize.analysis.scopes import ImportAssignment
-from orm_modernize.analysis.semantic import import_specs, module_imports
 from orm_modernize.data.records import ImportSpec
 from orm_modernize.syntax import tree
 from orm_modernize.syntax.nodes import code_of
+from orm_modernize.syntax.statements import import_specs, module_imports
 
 
 def add_and_remove(

@@ -261,8 +261,8 @@ def _with_edits(
     semantic: Semantic,
 ) -> list[Diagnostic]:
     """Each fixable finding with its fix as text edits."""
-    from orm_modernize.analysis.semantic import top_level_statement
     from orm_modernize.engine.text_edits import TextEdits
+    from orm_modernize.syntax.statements import top_level_statement
 
     edits = TextEdits(
         module,

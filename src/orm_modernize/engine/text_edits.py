@@ -21,11 +21,11 @@ from typing import cast
 
 import libcst as cst
 
-from orm_modernize.analysis.semantic import module_imports
 from orm_modernize.data.records import Edit, ImportSpec, TextEdit, Violation
 from orm_modernize.syntax.noqa import LINE
 from orm_modernize.syntax.positions import Positions
 from orm_modernize.syntax.replace import Replacer, replaced
+from orm_modernize.syntax.statements import module_imports
 
 
 class TextEdits:

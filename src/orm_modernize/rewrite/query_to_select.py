@@ -17,8 +17,9 @@ from typing import ClassVar
 import libcst as cst
 
 from orm_modernize.analysis.flask_query import helper_db, helper_keywords
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import FLASK_TERMINALS, Step, on_session, then
-from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Refused
 from orm_modernize.rewrite.aliased_joins import (
     alias_name,

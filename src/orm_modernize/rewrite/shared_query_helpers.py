@@ -23,9 +23,10 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import QueryChain
 from orm_modernize.analysis.scopes import Assignment, GlobalScope
-from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Exports, QueryHelper, Refused
 from orm_modernize.rewrite.query_to_select import Converted
 from orm_modernize.syntax.nodes import code_of, keyword_argument, root_name, walk

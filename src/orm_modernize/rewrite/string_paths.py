@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import QueryChain, Step, then
-from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Refused
 from orm_modernize.rewrite.naming import Namer
 from orm_modernize.syntax.nodes import is_constant, keyword_argument, string_value

@@ -8,7 +8,7 @@ import libcst as cst
 
 from orm_modernize.analysis.core_objects import MAKERS, Core, CoreObjects
 from orm_modernize.analysis.metadata_binds import Bind, MetadataBinds
-from orm_modernize.analysis.semantic import SESSION_CLASSES, SESSION_FACTORIES
+from orm_modernize.analysis.vocabulary import SESSION_CLASSES, SESSION_FACTORIES
 from orm_modernize.data.records import Evidence, Fix, Refused
 from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rules.base import Rule

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.semantic import in_import_fallback, top_level_statement
 from orm_modernize.data.records import Edit, Evidence, Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root
 from orm_modernize.syntax.replace import Replacer
+from orm_modernize.syntax.statements import in_import_fallback, top_level_statement
 
 REGISTRY_NAME = "mapper_registry"
 HOOK_FINDING = (

@@ -6,12 +6,7 @@ from typing import TypeVar
 
 import libcst as cst
 
-from orm_modernize.analysis.semantic import (
-    AS_DECLARATIVE,
-    DECLARATIVE_BASE_FUNCTIONS,
-    decorator_target,
-    in_import_fallback,
-)
+from orm_modernize.analysis.vocabulary import AS_DECLARATIVE, DECLARATIVE_BASE_FUNCTIONS
 from orm_modernize.data.records import Edit, Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import (
@@ -20,6 +15,7 @@ from orm_modernize.syntax.nodes import (
     keyword_argument,
     string_value,
 )
+from orm_modernize.syntax.statements import decorator_target, in_import_fallback
 
 StatementT = TypeVar("StatementT", cst.SimpleStatementLine, cst.BaseCompoundStatement)
 

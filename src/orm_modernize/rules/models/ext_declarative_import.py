@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.semantic import in_import_fallback
 from orm_modernize.data.records import Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import code_of, imported_root, keep_parentheses
+from orm_modernize.syntax.statements import in_import_fallback
 
 LEGACY_MODULES = frozenset(
     {"sqlalchemy.ext.declarative", "sqlalchemy.ext.declarative.api"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.semantic import RELATIONSHIP
+from orm_modernize.analysis.vocabulary import RELATIONSHIP
 from orm_modernize.data.records import Edit, Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import class_body_names

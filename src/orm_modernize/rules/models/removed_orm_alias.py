@@ -7,10 +7,11 @@ import re
 import libcst as cst
 
 from orm_modernize.analysis.scopes import ImportAssignment
-from orm_modernize.analysis.semantic import Semantic, in_import_fallback
+from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root, keep_parentheses
+from orm_modernize.syntax.statements import in_import_fallback
 
 # The alias and the name it stood for, both in `sqlalchemy.orm`.
 ALIASES = {"relation": "relationship", "eagerload": "joinedload"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.analysis.pins import admitting_below
-from orm_modernize.analysis.semantic import RELATIONSHIP
+from orm_modernize.analysis.vocabulary import RELATIONSHIP
 from orm_modernize.data.records import Edit, Fix, ImportSpec
 from orm_modernize.rewrite.mapped_types import (
     COLUMN,

@@ -7,6 +7,7 @@ import dataclasses
 
 import libcst as cst
 
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.query_chain import (
     DML_TERMINALS,
@@ -16,7 +17,7 @@ from orm_modernize.analysis.query_chain import (
     steps_from,
 )
 from orm_modernize.analysis.scopes import Assignment
-from orm_modernize.analysis.semantic import Semantic, Shape
+from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import (
     Edit,
     Evidence,

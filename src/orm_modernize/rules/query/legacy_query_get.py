@@ -5,8 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.analysis.flask_query import helper_db, helper_keywords
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import QueryChain, on_receiver
-from orm_modernize.analysis.semantic import Shape
 from orm_modernize.data.records import Evidence, Fix, Refused
 from orm_modernize.rules.base import QueryRule
 from orm_modernize.syntax.nodes import keep_parentheses, keyword

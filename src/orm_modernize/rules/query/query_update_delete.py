@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import (
     DML_TERMINALS,
     QueryChain,
     on_receiver,
     then,
 )
-from orm_modernize.analysis.semantic import Shape
 from orm_modernize.data.records import Evidence, Fix, ImportSpec
 from orm_modernize.rules.base import QueryRule
 from orm_modernize.syntax.nodes import keep_parentheses, keyword, method

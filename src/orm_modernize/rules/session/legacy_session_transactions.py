@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.semantic import SESSION_CLASSES, SESSION_FACTORIES
+from orm_modernize.analysis.vocabulary import SESSION_CLASSES, SESSION_FACTORIES
 from orm_modernize.data.records import Evidence, Fix, ImportSpec
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rules.base import Rule

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Literal, Union
 
 if TYPE_CHECKING:  # LibCST costs a fifth of a second to import: only when parsing
     import libcst as cst
@@ -16,6 +16,13 @@ ImportSpec = tuple[str, str]
 Replacement = Union[
     "cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel[cst.CSTNode]"
 ]
+
+# Whether a finding's fix may be applied without review ("--unsafe-fixes")
+Applicability = Literal["safe", "unsafe"]
+# Whether a rule's findings carry a fix
+FixAvailability = Literal["always", "sometimes", "never"]
+# Why a file was not checked (see FileResult.skipped)
+Skipped = Literal["generated", "migration"]
 
 
 class Evidence(enum.IntEnum):
@@ -140,7 +147,7 @@ class Diagnostic:
     end_column: int
     fix_title: str | None = None
     # "safe", "unsafe", or None when there is no fix for this finding.
-    applicability: str | None = None
+    applicability: Applicability | None = None
     # The fix as text edits; computed only when `Settings.edits` asks for them.
     edits: tuple[TextEdit, ...] = ()
 
@@ -243,7 +250,7 @@ class FileResult:
     crash: str | None = None
     # Why the file was not checked: "generated" (marked `@generated`) or
     # "migration" (an Alembic revision, unless migrations are included).
-    skipped: str | None = None
+    skipped: Skipped | None = None
     # The target its fixes had to run on (set by the runner for files checked).
     target: Target | None = None
 

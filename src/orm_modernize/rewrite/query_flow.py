@@ -16,6 +16,7 @@ or the query refined, and every read of `q` finishes it in one of those ways.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import libcst as cst
 
@@ -47,14 +48,17 @@ IN_OPERATORS = frozenset({"in_", "not_in", "notin_"})
 SELECTS = frozenset({"sqlalchemy.select", "sqlalchemy.future.select"})
 
 
+UseKind = Literal["rows", "value", "slice", "compiled", "deferred"]
+
+
 @dataclass(frozen=True)
-class Use:
+class QueryUse:
     """How a query value is finished."""
 
     # "rows" (terminal or iteration), "value" (SQL), "slice", "compiled" (compiled
     # to a string the way a Query compiles: tables-plus-columns labels), or
     # "deferred" (a terminal taken as a bound method, `q.all`, called later)
-    kind: str
+    kind: UseKind
     steps: tuple[Step, ...]  # refinements before the end
     terminal: Step | None  # the terminal call, None for iteration/slices/SQL
     node: cst.CSTNode  # what the fix replaces
@@ -63,31 +67,31 @@ class Use:
 
 def use_of(
     start: cst.CSTNode, steps: tuple[Step, ...], semantic: Semantic
-) -> Use | None:
+) -> QueryUse | None:
     """How the query `start.<steps>` is finished, or None if it is passed on."""
     terminal = steps[-1] if steps and _is_terminal(steps[-1]) else None
     if terminal is not None:
-        kind = "value" if terminal.name in VALUE_TERMINALS else "rows"
-        return Use(kind, steps[:-1], terminal, terminal.call)
+        kind: UseKind = "value" if terminal.name in VALUE_TERMINALS else "rows"
+        return QueryUse(kind, steps[:-1], terminal, terminal.call)
     if steps and steps[-1].name in GET_TERMINALS | DML_TERMINALS:
         return None
     top = steps[-1].call if steps else start
     parent = semantic.parent(top)
     if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is top:
-        return Use("rows", steps, None, top)
+        return QueryUse("rows", steps, None, top)
     if isinstance(parent, cst.Subscript) and parent.value is top:
-        return Use("slice", steps, None, parent, parent)
+        return QueryUse("slice", steps, None, parent, parent)
     if isinstance(parent, cst.Attribute) and parent.value is top:
         # Not called, or steps_from() would have taken it as a step.
         if parent.attr.value == "statement":
-            return Use("value", steps, None, parent)
+            return QueryUse("value", steps, None, parent)
         if parent.attr.value in DEFERRABLE:
             terminal = Step(parent.attr.value, cst.Call(parent))
-            return Use("deferred", steps, terminal, parent)
+            return QueryUse("deferred", steps, terminal, parent)
     if isinstance(parent, cst.Arg) and parent.keyword is None and not parent.star:
         call = semantic.parent(parent)
         if _is_assert_compile(call, parent, semantic):
-            return Use("compiled", steps, None, top)
+            return QueryUse("compiled", steps, None, top)
         if isinstance(call, cst.Call) and len(call.args) == 1:
             func = call.func
             if (
@@ -95,11 +99,11 @@ def use_of(
                 and func.value in CONSUMERS
                 and semantic.qualified_names(func) == {f"builtins.{func.value}"}
             ):
-                return Use("rows", steps, None, top)
+                return QueryUse("rows", steps, None, top)
             if isinstance(func, cst.Attribute) and func.attr.value in IN_OPERATORS:
-                return Use("value", steps, None, top)
+                return QueryUse("value", steps, None, top)
         if _in_set_operation(call, semantic):
-            return Use("value", steps, None, top)
+            return QueryUse("value", steps, None, top)
     return None
 
 
@@ -188,7 +192,7 @@ class Derived:
 class Flow:
     origins: tuple[QueryChain, ...]
     derived: tuple[Derived, ...]
-    uses: tuple[tuple[cst.Name, Use], ...]
+    uses: tuple[tuple[cst.Name, QueryUse], ...]
     # `return q` / `return q.filter(...)`: the query leaves a helper function, whose
     # callers must finish it
     returned: tuple[Derived, ...] = ()
@@ -228,7 +232,7 @@ class _FlowSearch:
     origins: list[QueryChain] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     roots: set[cst.Name] = field(default_factory=set)  # reads refined into a variable
-    uses: list[tuple[cst.Name, Use]] = field(default_factory=list)
+    uses: list[tuple[cst.Name, QueryUse]] = field(default_factory=list)
     returned: list[Derived] = field(default_factory=list)
 
     def bindings(

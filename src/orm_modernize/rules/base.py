@@ -16,6 +16,7 @@ from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import (
     Evidence,
     Fix,
+    FixAvailability,
     Refused,
     Replacement,
     Violation,
@@ -31,7 +32,7 @@ class Rule(cst.BatchableCSTVisitor):
     message: ClassVar[str]  # lowercase fragment, API in backticks, no period
     fix_title: ClassVar[str | None] = None  # None: the rule only reports
     # "always", "sometimes" or "never": can a finding of this rule carry a fix?
-    fix_availability: ClassVar[str] = "never"
+    fix_availability: ClassVar[FixAvailability] = "never"
     # The oldest SQLAlchemy the fixed code runs on: "1.4" (teams that upgrade in
     # two steps can apply it before moving to 2.x) or "2.0"
     fix_runs_on: ClassVar[str] = "2.0"

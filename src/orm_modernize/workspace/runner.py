@@ -23,7 +23,7 @@ from orm_modernize.analysis.project import (
     module_classes,
     module_facts,
 )
-from orm_modernize.data.records import FileResult, QueryHelper, Settings
+from orm_modernize.data.records import FileResult, QueryHelper, Settings, Skipped
 from orm_modernize.workspace.atomic import write_atomically
 from orm_modernize.workspace.cache import Cache, Stamp, digest, result_key, stamp_of
 from orm_modernize.workspace.config import DEFAULT, Configuration
@@ -167,7 +167,7 @@ def project_modules(
     return classes, replace(index, pins=pins, roots=roots)
 
 
-def skipped_as(path: Path, source: bytes, config: Configuration) -> str | None:
+def skipped_as(path: Path, source: bytes, config: Configuration) -> Skipped | None:
     """Files checked only on request: generated code (regenerating it would undo
     any fix) and Alembic revisions (rewriting one changes what an old migration
     did to a database)."""

@@ -22,7 +22,9 @@ JOIN_FUNCTIONS = frozenset(
 )
 
 
-class Use(enum.Enum):
+class SelectUse(enum.Enum):
+    """How a SELECT is used where 1.x made it a subquery."""
+
     COLUMNS = "columns"  # `s.c.x`: the columns of 1.x's implicit subquery
     FROM = "from"  # `select_from(s)`, `t.join(s, ...)`
     STATEMENT = "statement"  # anything else: executed, refined, passed on
@@ -83,12 +85,12 @@ class ImplicitSubquery(Rule):
         if node.attr.value not in COLUMNS or self._called(node):
             return
         if self._objects.is_select(node.value):
-            self._judge(node.value, Use.COLUMNS, node)
+            self._judge(node.value, SelectUse.COLUMNS, node)
 
     def visit_Call(self, node: cst.Call) -> None:
         for arg in self._from_arguments(node):
             if self._objects.is_select(arg.value):
-                self._judge(arg.value, Use.FROM, arg)
+                self._judge(arg.value, SelectUse.FROM, arg)
 
     @property
     def _objects(self) -> CoreObjects:
@@ -114,10 +116,12 @@ class ImplicitSubquery(Rule):
             return positional[:1]
         return []
 
-    def _judge(self, select: cst.BaseExpression, use: Use, at: cst.CSTNode) -> None:
+    def _judge(
+        self, select: cst.BaseExpression, use: SelectUse, at: cst.CSTNode
+    ) -> None:
         what = (
             f"`{code_of(at)}` reads the columns of a SELECT"
-            if use is Use.COLUMNS
+            if use is SelectUse.COLUMNS
             else f"`{code_of(select)}`, a SELECT, is used as a FROM clause"
         )
         message = f"{what}: SQLAlchemy 2.1 removed the implicit subquery"
@@ -139,7 +143,7 @@ class ImplicitSubquery(Rule):
         value, uses = binding
         # `t2 = s1` names an object other names may use too: not a fresh SELECT
         fresh = isinstance(value, cst.Call)
-        if fresh and Use.STATEMENT not in {u for u, _ in uses}:
+        if fresh and SelectUse.STATEMENT not in {u for u, _ in uses}:
             public = select.value in self.semantic.project.imported_names
             if public:
                 message += (
@@ -149,7 +153,7 @@ class ImplicitSubquery(Rule):
             fix = Fix.replace(value, _subquery(value), safe=not public)
             self.report(at, fix=fix, message=message)
             return
-        if use is Use.COLUMNS:
+        if use is SelectUse.COLUMNS:
             why = (
                 "is also used as a statement"
                 if fresh
@@ -179,7 +183,7 @@ class ImplicitSubquery(Rule):
 
     def _single_binding(
         self, name: cst.Name
-    ) -> tuple[cst.BaseExpression, list[tuple[Use, cst.CSTNode]]] | None:
+    ) -> tuple[cst.BaseExpression, list[tuple[SelectUse, cst.CSTNode]]] | None:
         """The value `name`'s only binding (`name = value`) gives it, and how each
         reference uses it; None when it is bound more than once or otherwise."""
         bindings = self.semantic.assignments(name)
@@ -192,12 +196,12 @@ class ImplicitSubquery(Rule):
         assign = self.semantic.parent(self.semantic.parent(target) or target)
         if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
             return None
-        uses: list[tuple[Use, cst.CSTNode]] = [
+        uses: list[tuple[SelectUse, cst.CSTNode]] = [
             (self._use(a.node), a.node) for a in bindings[0].references
         ]
         return assign.value, uses
 
-    def _use(self, node: cst.CSTNode) -> Use:
+    def _use(self, node: cst.CSTNode) -> SelectUse:
         parent = self.semantic.parent(node)
         if (
             isinstance(parent, cst.Attribute)
@@ -205,12 +209,12 @@ class ImplicitSubquery(Rule):
             and parent.attr.value in COLUMNS
             and not self._called(parent)
         ):
-            return Use.COLUMNS
+            return SelectUse.COLUMNS
         if isinstance(parent, cst.Arg):
             call = self.semantic.parent(parent)
             if isinstance(call, cst.Call) and parent in self._from_arguments(call):
-                return Use.FROM
-        return Use.STATEMENT
+                return SelectUse.FROM
+        return SelectUse.STATEMENT
 
     def _statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The statement line or compound statement holding `node`."""

@@ -31,7 +31,7 @@ from orm_modernize.data.records import (
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_flow import (
     Flow,
-    Use,
+    QueryUse,
     assigned_to,
     find_flow,
     origin_of,
@@ -254,7 +254,11 @@ class LegacyQuery(QueryRule):
         return Edit(statement, cst.FlattenSentinel([*made, rewritten]))
 
     def _finish(
-        self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
+        self,
+        converter: Converter,
+        converted: Converted,
+        use: QueryUse,
+        chain: QueryChain,
     ) -> cst.BaseExpression:
         assert isinstance(chain.query.func, cst.Attribute)
         if use.kind == "value":
@@ -278,7 +282,11 @@ class LegacyQuery(QueryRule):
         return self._slice(converter, converted, use, chain)
 
     def _slice(
-        self, converter: Converter, converted: Converted, use: Use, chain: QueryChain
+        self,
+        converter: Converter,
+        converted: Converted,
+        use: QueryUse,
+        chain: QueryChain,
     ) -> cst.BaseExpression:
         """`query[1:3]` and `query[2]`: Query sliced in SQL and returned a list."""
         assert use.slice is not None and isinstance(chain.query.func, cst.Attribute)
@@ -475,7 +483,7 @@ class LegacyQuery(QueryRule):
             shared_helper(self.semantic, helper, flow.origins[0], base, joins)
         return edits
 
-    def _use_of_call(self, name: str, call: cst.Call) -> Use:
+    def _use_of_call(self, name: str, call: cst.Call) -> QueryUse:
         """How the caller finishes the query the helper `name` returns."""
         steps = steps_from(call, self.semantic.parent)
         use = use_of(call, steps, self.semantic)

@@ -24,7 +24,8 @@ FIX = Settings(fix=True, unsafe_fixes=True)
 def test_parse_error_is_reported_not_raised() -> None:
     source = b"import sqlalchemy\nsession.query(User).all(\n"
     result = lint_source(source, Path("broken.py"), FIX)
-    assert len(result.errors) == 1 and result.errors[0].startswith("cannot parse: ")
+    assert len(result.errors) == 1 and result.errors[0].kind == "parse"
+    assert result.errors[0].message.startswith("cannot parse: ")
     assert result.fixed is None
 
 
@@ -110,7 +111,8 @@ def test_fix_that_would_produce_invalid_python_is_dropped() -> None:
         source, Path("m.py"), Settings(select=("ORM",), fix=True), rules=[BrokenFix]
     )
     assert result.fixed is None
-    assert len(result.errors) == 1 and "ORM999 fix dropped" in result.errors[0]
+    assert len(result.errors) == 1 and result.errors[0].kind == "fix"
+    assert "ORM999 fix dropped" in result.errors[0].message
     assert [d.code for d in result.diagnostics] == ["ORM999"]
 
 
@@ -135,7 +137,7 @@ def test_non_converging_fix_leaves_file_unchanged() -> None:
         source, Path("m.py"), Settings(select=("ORM",), fix=True), rules=[EndlessFix]
     )
     assert result.fixed is None
-    assert result.errors and "did not converge (ORM998)" in result.errors[0]
+    assert result.errors and "did not converge (ORM998)" in result.errors[0].message
 
 
 class UnparenthesizedFix(Rule):
@@ -168,7 +170,7 @@ def test_a_second_run_would_fix_nothing_more() -> None:
         rules=[UnparenthesizedFix],
     )
     assert result.fixed is None
-    assert result.errors and "did not converge (ORM997)" in result.errors[0]
+    assert result.errors and "did not converge (ORM997)" in result.errors[0].message
 
 
 def test_nested_query_is_fixed_on_a_later_pass() -> None:

@@ -25,6 +25,26 @@ FixAvailability = Literal["always", "sometimes", "never"]
 Skipped = Literal["generated", "migration"]
 
 
+# What kind of error a file met: a path that does not exist, bytes that cannot be
+# read or parsed, a fix dropped, an analysis over its budget or nested too deeply,
+# an internal error (a bug), a file that cannot be written or given noqa comments
+ErrorKind = Literal[
+    "missing", "read", "parse", "fix", "budget", "nesting", "internal", "write", "noqa"
+]
+
+
+@dataclass(frozen=True)
+class FileError:
+    """Why a file could not be checked or written, or a fix of it was dropped:
+    one line, without the path. Output formats report it by its kind."""
+
+    kind: ErrorKind
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class Evidence(enum.IntEnum):
     """How sure the analysis is that a receiver is SQLAlchemy's."""
 
@@ -244,7 +264,7 @@ class FileResult:
     applied: tuple[Diagnostic, ...] = ()  # findings whose fix was applied
     source: bytes | None = None
     fixed: bytes | None = None  # new content, only when it differs from source
-    errors: tuple[str, ...] = field(default=())  # one line each, without the path
+    errors: tuple[FileError, ...] = field(default=())
     exports: Exports = Exports()  # of the first pass, before any fix
     # The traceback of an internal error, printed with `--verbose`.
     crash: str | None = None

@@ -16,6 +16,7 @@ from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import (
     Diagnostic,
     Exports,
+    FileError,
     FileResult,
     ImportSpec,
     Replacement,
@@ -62,13 +63,13 @@ def lint_source(
     try:
         module, compiles = parse(source, path)
     except Unparseable as error:
-        return FileResult(path, source=source, errors=(str(error),))
+        return FileResult(path, source=source, errors=(FileError("parse", str(error)),))
 
     target = target_of(
         settings.target_version, (project or ProjectIndex()).pins_for(path)
     )
     applied: list[Diagnostic] = []
-    errors: list[str] = []
+    errors: list[FileError] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
     first_pass: list[Diagnostic] | None = None
     # What the first pass learned for the runs over several modules (only the
@@ -144,7 +145,7 @@ def _fixed(
     compiles: bool,
     applied: list[Diagnostic],
     refused: set[tuple[str, str]],
-    errors: list[str],
+    errors: list[FileError],
 ) -> bytes:
     """The module with the `chosen` fixes applied, for the next pass to read. Each
     fix applied is added to `applied`; one that would make invalid Python is
@@ -154,9 +155,12 @@ def _fixed(
         if violation in failed:
             refused.add((violation.code, module.code_for_node(violation.node)))
             errors.append(
-                f"{diagnostic.line}:{diagnostic.column}: {violation.code}"
-                " fix dropped:"
-                f" it would produce invalid Python ({failed[violation]})"
+                FileError(
+                    "fix",
+                    f"{diagnostic.line}:{diagnostic.column}: {violation.code}"
+                    " fix dropped:"
+                    f" it would produce invalid Python ({failed[violation]})",
+                )
             )
         else:
             applied.append(diagnostic)
@@ -171,7 +175,7 @@ def _unchanged(
         path,
         diagnostics=tuple(diagnostics or ()),
         source=source,
-        errors=(f"internal error: {why}; file left unchanged",),
+        errors=(FileError("fix", f"internal error: {why}; file left unchanged"),),
     )
 
 

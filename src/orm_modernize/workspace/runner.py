@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 from orm_modernize.analysis.pins import project_pins, target_of
 from orm_modernize.analysis.project import (
@@ -23,7 +24,13 @@ from orm_modernize.analysis.project import (
     module_classes,
     module_facts,
 )
-from orm_modernize.data.records import FileResult, QueryHelper, Settings, Skipped
+from orm_modernize.data.records import (
+    FileError,
+    FileResult,
+    QueryHelper,
+    Settings,
+    Skipped,
+)
 from orm_modernize.workspace.atomic import write_atomically
 from orm_modernize.workspace.cache import Cache, Stamp, digest, result_key, stamp_of
 from orm_modernize.workspace.config import DEFAULT, Configuration
@@ -38,7 +45,11 @@ def discover(
     missing: list[FileResult] = []
     for path in paths:
         if not path.exists():
-            missing.append(FileResult(path, errors=("no such file or directory",)))
+            missing.append(
+                FileResult(
+                    path, errors=(FileError("missing", "no such file or directory"),)
+                )
+            )
         elif config.excluded(str(path)):
             continue
         elif path.is_dir():
@@ -228,7 +239,10 @@ def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
             detail = "the comments would change the code"
         if not same:
             failed.append(
-                FileResult(result.path, errors=(f"cannot add noqa: {detail}",))
+                FileResult(
+                    result.path,
+                    errors=(FileError("noqa", f"cannot add noqa: {detail}"),),
+                )
             )
             continue
         if not count:
@@ -257,7 +271,7 @@ class _Checker:
 
     def check_all(
         self,
-        items: Iterable[tuple[Path, bytes | str]],
+        items: Iterable[tuple[Path, bytes | FileError]],
         project: ProjectIndex,
         progress: Progress | None = None,
     ) -> list[FileResult]:
@@ -269,7 +283,7 @@ class _Checker:
         keys: dict[Path, str] = {}
         settings_keys: dict[Settings, str] = {}  # repr() of each file's settings
         for path, source in items:
-            if isinstance(source, str):
+            if isinstance(source, FileError):
                 done.append(FileResult(path, errors=(source,)))
                 continue
             skipped = skipped_as(path, source, self.config)
@@ -363,7 +377,7 @@ def _with_shared_helpers(
         for r in results
         if (source := _current(r)) is not None and any(n in source for n in names)
     }
-    items: list[tuple[Path, bytes | str]] = [
+    items: list[tuple[Path, bytes | FileError]] = [
         (path, source) for path, source in current.items() if source is not None
     ]
     shared = replace(project, query_helpers=helpers)
@@ -420,7 +434,7 @@ def _with_foreign_backrefs(
         for name in module.classes
         if name in project.mapped
     }
-    owners: list[tuple[Path, bytes | str]] = [
+    owners: list[tuple[Path, bytes | FileError]] = [
         (path, source)
         for module in modules
         if module.backrefs
@@ -474,7 +488,7 @@ def _with_foreign_backrefs(
     }
     if not paths:
         return results
-    items: list[tuple[Path, bytes | str]] = [
+    items: list[tuple[Path, bytes | FileError]] = [
         (checked[os.path.abspath(p)].path, source)
         for p in sorted(paths)
         if (source := source_of(p)) is not None
@@ -542,12 +556,12 @@ def _facts(
             yield path, facts
 
 
-def _read(path: Path) -> bytes | str:
+def _read(path: Path) -> bytes | FileError:
     """The file's bytes, or why it cannot be read. Only a regular file is opened:
     reading a named pipe called `x.py` would wait forever."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
-            return "cannot read: not a regular file"
+            return FileError("read", "cannot read: not a regular file")
         return path.read_bytes()
     except OSError as error:
         return _os_error("read", error)
@@ -573,8 +587,11 @@ def _check_file(
             path,
             source=source,
             errors=(
-                f"analysis took too long (a pass over {round(seconds, 1):g} s of"
-                " processor time); file left as is",
+                FileError(
+                    "budget",
+                    f"analysis took too long (a pass over {round(seconds, 1):g} s of"
+                    " processor time); file left as is",
+                ),
             ),
         )
     except Exception as error:  # the one broad catch: a rule's crash stays in its file
@@ -582,7 +599,9 @@ def _check_file(
         if isinstance(error.__cause__ or error, RecursionError):
             # Not a bug: Python's recursion limit, on code CPython itself compiles.
             return FileResult(
-                path, source=source, errors=("nested too deeply for the analysis",)
+                path,
+                source=source,
+                errors=(FileError("nesting", "nested too deeply for the analysis"),),
             )
         return FileResult(
             path,
@@ -622,11 +641,11 @@ def _raise_interruption(error: BaseException) -> None:
         seen = seen.__context__
 
 
-def _os_error(action: str, error: OSError) -> str:
-    return f"cannot {action}: {error.strerror or error}"
+def _os_error(action: Literal["read", "write"], error: OSError) -> FileError:
+    return FileError(action, f"cannot {action}: {error.strerror or error}")
 
 
-def _internal_error(error: Exception) -> str:
+def _internal_error(error: Exception) -> FileError:
     """`internal error in ORM406: KeyError: 'x'`: the rule, if one raised, and the
     error that started it, on one line."""
     from orm_modernize.engine.lint import RuleError
@@ -638,7 +657,7 @@ def _internal_error(error: Exception) -> str:
         cause = error.__cause__ or error
     text = " ".join(str(cause).split())
     detail = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
-    return f"internal error{where}: {detail}"
+    return FileError("internal", f"internal error{where}: {detail}")
 
 
 class OverBudget(BaseException):

@@ -23,7 +23,7 @@ def parse(path: Path) -> bool:
 
 
 def main() -> None:
-    from orm_modernize.workspace.runner import discover
+    from orm_modernize.workspace.files import discover
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("paths", nargs="+", type=Path)

@@ -188,7 +188,7 @@ def test_the_cached_index_is_the_index(tmp_path: Path) -> None:
 
     from orm_modernize.workspace.cache import Cache
     from orm_modernize.workspace.config import DEFAULT
-    from orm_modernize.workspace.runner import project_modules
+    from orm_modernize.workspace.files import project_modules
 
     root = tmp_path / "app"
     shutil.copytree(FIXTURES / "_projects" / "flask_factory", root)

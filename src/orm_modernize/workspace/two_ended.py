@@ -1,0 +1,192 @@
+"""The runs that rewrite two modules together, or neither: a query helper with
+its callers, a `backref=` with the module of the class at its other end."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from orm_modernize.analysis.project import (
+    ModuleClasses,
+    ProjectIndex,
+)
+from orm_modernize.data.records import (
+    FileError,
+    FileResult,
+    QueryHelper,
+)
+from orm_modernize.workspace.checker import Checker
+from orm_modernize.workspace.files import read_file
+
+
+def with_shared_helpers(
+    results: list[FileResult],
+    helpers: frozenset[QueryHelper],
+    checker: Checker,
+    project: ProjectIndex,
+) -> list[FileResult]:
+    """Query helpers that other modules import, converted at both ends or not at
+    all: a run over the modules that may call them says which calls can be
+    finished, and a last run over those modules and the helpers' own converts the
+    helpers whose every call can."""
+    names = [h.name.encode() for h in helpers]
+    current = {
+        r.path: source
+        for r in results
+        if (source := _current(r)) is not None and any(n in source for n in names)
+    }
+    items: list[tuple[Path, bytes | FileError]] = [
+        (path, source) for path, source in current.items() if source is not None
+    ]
+    shared = replace(project, query_helpers=helpers)
+    calls: dict[tuple[str, str], list[bool]] = {}
+    for result in checker.probing().check_all(items, shared):
+        for call in result.exports.helper_calls:
+            calls.setdefault((call.module, call.name), []).append(call.convertible)
+    accepted = frozenset(
+        h
+        for h in helpers
+        if all(calls.get((h.module, h.name), [False]))
+        and not _reached_through_module(h, current)
+    )
+    final = {
+        r.path: r
+        for r in checker.check_all(items, replace(shared, accepted_helpers=accepted))
+    }
+    return [_merged(r, final[r.path]) if r.path in final else r for r in results]
+
+
+def with_foreign_backrefs(
+    results: list[FileResult],
+    checker: Checker,
+    project: ProjectIndex,
+    modules: Sequence[ModuleClasses],
+) -> list[FileResult]:
+    """Backrefs to a class of another module, written out at both ends or not at
+    all. Either end may be a module of the project that is not checked (a
+    pre-commit run passes the changed files): it is read and probed, never
+    written. The class must be defined by one module of the project, which a
+    probe says can declare the new relationship; a last run over the ends that
+    are checked rewrites them. Fixing, a pair whose other end is not checked is
+    left as it is: one end alone would break the mapping."""
+    checked = {os.path.abspath(r.path): r for r in results}
+    current: dict[str, bytes] = {}
+
+    def source_of(path: Path) -> bytes | None:
+        where = os.path.abspath(path)
+        if where not in current:
+            result = checked.get(where)
+            found = _current(result) if result is not None else read_file(path)
+            if not isinstance(found, bytes):
+                return None
+            current[where] = found
+        return current[where]
+
+    # Owners: the checked modules' backrefs, and those of other modules naming a
+    # class that a checked module defines.
+    pending = {b.key: (r.path, b) for r in results for b in r.exports.foreign_backrefs}
+    defined = {
+        name
+        for module in modules
+        if module.path in checked
+        for name in module.classes
+        if name in project.mapped
+    }
+    owners: list[tuple[Path, bytes | FileError]] = [
+        (path, source)
+        for module in modules
+        if module.backrefs
+        and module.path not in checked
+        and (source := source_of(path := Path(module.path))) is not None
+        and any(name.encode() in source for name in defined)
+    ]
+    for result in checker.probing().check_all(owners, project):
+        pending.update(
+            (b.key, (result.path, b))
+            for b in result.exports.foreign_backrefs
+            if b.target in defined
+        )
+    if not pending:
+        return results
+    defining: dict[str, list[Path]] = {}  # class name -> the modules defining one
+    wanted = {b.target for _, b in pending.values()}
+    for module in modules:
+        for name in module.classes:
+            if name in wanted:
+                defining.setdefault(name, []).append(Path(module.path))
+    target = {
+        key: found[0]
+        for key, (_, backref) in pending.items()
+        if len(found := defining.get(backref.target, [])) == 1
+    }
+    shared = replace(
+        project, foreign_backrefs=frozenset(b for _, b in pending.values())
+    )
+    probed = [
+        (path, source)
+        for path in sorted(set(target.values()))
+        if (source := source_of(path)) is not None
+    ]
+    accepted = {  # the safety is that of both ends
+        backref.key: backref
+        for result in checker.probing().check_all(probed, shared)
+        for backref in result.exports.declarable_backrefs
+        if backref.key in target
+        and os.path.abspath(target[backref.key]) == os.path.abspath(result.path)
+    }
+    ends = {key: {target[key], pending[key][0]} for key in accepted}
+    if checker.write or checker.config.settings.fix:
+        accepted = {
+            key: backref
+            for key, backref in accepted.items()
+            if all(os.path.abspath(end) in checked for end in ends[key])
+        }
+    paths = {
+        end for key in accepted for end in ends[key] if os.path.abspath(end) in checked
+    }
+    if not paths:
+        return results
+    items: list[tuple[Path, bytes | FileError]] = [
+        (checked[os.path.abspath(p)].path, source)
+        for p in sorted(paths)
+        if (source := source_of(p)) is not None
+    ]
+    both = replace(shared, accepted_backrefs=frozenset(accepted.values()))
+    final = {os.path.abspath(r.path): r for r in checker.check_all(items, both)}
+    return [
+        _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
+        for r in results
+    ]
+
+
+def _current(result: FileResult) -> bytes | None:
+    """What the file holds after the first run. Results of modules that did not
+    name SQLAlchemy do not keep their bytes: those are read again."""
+    if result.fixed is not None or result.source is not None:
+        return result.fixed if result.fixed is not None else result.source
+    if result.errors:
+        return None
+    source = read_file(result.path)
+    return source if isinstance(source, bytes) else None
+
+
+def _reached_through_module(
+    helper: QueryHelper, sources: Mapping[Path, bytes | None]
+) -> bool:
+    """Some module may call the helper as `queries.active(...)`, a use the
+    import-based bookkeeping above does not see."""
+    spelled = f"{helper.module.rsplit('.', 1)[-1]}.{helper.name}".encode()
+    return any(source is not None and spelled in source for source in sources.values())
+
+
+def _merged(first: FileResult, last: FileResult) -> FileResult:
+    """One file's result over two runs: the fixes of both, the last findings."""
+    return replace(
+        last,
+        applied=first.applied + last.applied,
+        source=first.source,
+        fixed=last.fixed if last.fixed is not None else first.fixed,
+        errors=tuple(dict.fromkeys(first.errors + last.errors)),
+    )

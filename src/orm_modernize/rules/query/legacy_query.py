@@ -29,6 +29,7 @@ from orm_modernize.data.records import (
     Refused,
 )
 from orm_modernize.rewrite.naming import namer
+from orm_modernize.rewrite.query_execution import as_value, execute
 from orm_modernize.rewrite.query_flow import (
     Flow,
     QueryUse,
@@ -38,12 +39,7 @@ from orm_modernize.rewrite.query_flow import (
     passed_to,
     use_of,
 )
-from orm_modernize.rewrite.query_to_select import (
-    Converted,
-    Converter,
-    as_value,
-    execute,
-)
+from orm_modernize.rewrite.query_to_select import Converted, Converter
 from orm_modernize.rewrite.shared_query_helpers import (
     Helper,
     argument_for,

@@ -1,0 +1,115 @@
+"""Running a converted query as the legacy terminal did: `session.scalars()`,
+`execute()` or `scalar()` with the old result's shape, Flask-SQLAlchemy's `db.*`
+helpers, or the statement itself where the query was used as SQL."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from orm_modernize.analysis.flask_query import helper_db, helper_keywords
+from orm_modernize.analysis.query_chain import FLASK_TERMINALS, Step, on_session, then
+from orm_modernize.data.records import Refused
+from orm_modernize.rewrite.query_to_select import Converted, Converter
+from orm_modernize.syntax.nodes import method
+
+
+def execute(
+    converter: Converter,
+    converted: Converted,
+    terminal: Step | None,
+    query_func: cst.Attribute,
+) -> cst.BaseExpression:
+    """What replaces `query.<terminal>()` (or an iterated query, when `terminal` is
+    None): the statement executed by the session, with the old result's shape."""
+    name = terminal.name if terminal is not None else None
+    if terminal is not None and name in FLASK_TERMINALS:
+        return _flask_helper(converter, converted, terminal, query_func)
+    if terminal is not None and terminal.call.args and name != "value":
+        raise Refused(f"unexpected arguments to `{name}()`")
+    statement = converted.statement
+    if name == "count":
+        # Query.count() counted a subquery of the whole query, so LIMIT, DISTINCT
+        # and GROUP BY give the same answer as before.
+        select = converter.import_name("sqlalchemy", "select")
+        func = converter.import_name("sqlalchemy", "func")
+        counted = method(
+            cst.Call(select, [cst.Arg(method(func, "count"))]),
+            "select_from",
+            method(statement, "subquery"),
+        )
+        return on_session(query_func, "scalar", *_with_params(counted, converted))
+    if name == "value":
+        # Query.value(col): the first row's value of `col`, without a LIMIT.
+        args = terminal.call.args if terminal is not None else ()
+        if len(args) != 1 or args[0].keyword or args[0].star:
+            raise Refused("`value()` takes one column")
+        only = method(statement, "with_only_columns", args[0].value)
+        executed = on_session(query_func, "execute", *_with_params(only, converted))
+        return method(executed, "scalar")
+    if name == "first":
+        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+    if name == "scalar":
+        # Query.scalar() raised on several rows; Session.scalar() would not.
+        fetch = "execute"
+    else:
+        fetch = "scalars" if converted.single_entity else "execute"
+    result: cst.BaseExpression = on_session(
+        query_func, fetch, *_with_params(statement, converted)
+    )
+    if converted.needs_unique:
+        result = method(result, "unique")  # Query de-duplicated entity rows
+    if terminal is None:
+        return result
+    return then(terminal, result, "scalar_one_or_none" if name == "scalar" else None)
+
+
+def _flask_helper(
+    converter: Converter,
+    converted: Converted,
+    terminal: Step,
+    query_func: cst.Attribute,
+) -> cst.BaseExpression:
+    """`Query.first_or_404()`, `one_or_404()` and `paginate()` of Flask-SQLAlchemy
+    as the `db.*` helpers taking the statement, which fetch `scalars()`."""
+    db = helper_db(terminal, query_func, converter.semantic)
+    name = terminal.name
+    if not converted.single_entity or converted.streamed:
+        raise Refused(
+            f"`db.{name}()` returns objects of one entity; this query selects rows"
+        )
+    if converted.params:
+        raise Refused(f"`db.{name}()` takes no `params()`")
+    statement = converted.statement
+    if name == "first_or_404":
+        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+    elif name == "one_or_404" and converted.joins:
+        # Query.one() counted de-duplicated objects; db.one_or_404() counts rows.
+        raise Refused(
+            "`Query.one()` de-duplicated joined rows and `db.one_or_404()` does not:"
+            " use `db.session.execute(stmt).unique().scalar_one()` and `abort(404)`"
+        )
+    return cst.Call(
+        cst.Attribute(db, cst.Name(name)),
+        [cst.Arg(statement), *helper_keywords(name, terminal.call.args)],
+    )
+
+
+def as_value(converted: Converted, terminal: Step | None) -> cst.BaseExpression:
+    """The statement itself, for a query used as SQL (`.subquery()`, `in_(q)`)."""
+    if converted.params:
+        raise Refused("`params()` on a query used inside another statement")
+    if terminal is None:
+        return converted.statement
+    name = "scalar_subquery" if terminal.name == "as_scalar" else None
+    return then(terminal, converted.statement, name)
+
+
+def _with_params(
+    statement: cst.BaseExpression, converted: Converted
+) -> list[cst.BaseExpression]:
+    if not converted.params:
+        return [statement]
+    elements = [
+        e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in converted.params
+    ]
+    return [statement, cst.Dict(elements)]

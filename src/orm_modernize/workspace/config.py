@@ -107,17 +107,18 @@ class Patterns:
             self._matches(parts[i], "/".join(parts[: i + 1])) for i in range(len(parts))
         )
 
-    def match_walked(self, path: str) -> bool:
-        """Whether `path`, met by a walk (absolute and normalized), matches: its
-        own name or path, the walk has pruned the directories that match. This
-        runs for every file of a project, so it takes no detour."""
-        path = _posix(path)
-        if self.names is not None and self.names.fullmatch(path[path.rfind("/") + 1 :]):
+    def match_walked(self, directory: str, name: str) -> bool:
+        """Whether the entry `name` of `directory` (absolute and normalized, with a
+        trailing separator), met by a walk, matches: its own name or path, the
+        walk has pruned the directories that match. This runs for every file of
+        a project, so it takes no detour."""
+        if self.names is not None and self.names.fullmatch(name):
             return True
-        below = self._below
+        if self.paths is None:
+            return False
+        path, below = _posix(directory + name), self._below
         return (
-            self.paths is not None
-            and path.startswith(below)
+            path.startswith(below)
             and self.paths.fullmatch(path[len(below) :]) is not None
         )
 
@@ -170,10 +171,11 @@ class Configuration:
         `force-exclude` skips it."""
         return self.force_exclude and any(p.match(path) for p in self.exclude)
 
-    def walked_past(self, path: str) -> bool:
-        """Whether a walk skips `path` (absolute and normalized): only its own name
-        or path counts, the walk has pruned excluded directories."""
-        return any(p.match_walked(path) for p in self.exclude)
+    def walked_past(self, directory: str, name: str) -> bool:
+        """Whether a walk skips the entry `name` of `directory` (absolute and
+        normalized, with a trailing separator): only its own name or path counts,
+        the walk has pruned excluded directories."""
+        return any(p.match_walked(directory, name) for p in self.exclude)
 
     def settings_for(self, path: Path) -> Settings:
         """The settings for one file: the enabled rules less its per-file ignores."""

@@ -72,12 +72,12 @@ def walk(root: Path, config: Configuration) -> Iterator[os.DirEntry[str]]:
                 is_directory = False
             if not is_directory:
                 if entry.name.endswith(".py") and not config.walked_past(
-                    where + entry.name
+                    where, entry.name
                 ):
                     yield entry
             elif (
                 not entry.is_symlink()
-                and not config.walked_past(where + entry.name)
+                and not config.walked_past(where, entry.name)
                 # A virtualenv can have any name; its pyvenv.cfg gives it away.
                 and not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
             ):

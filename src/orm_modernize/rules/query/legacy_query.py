@@ -17,7 +17,6 @@ from orm_modernize.analysis.query_chain import (
     steps_from,
 )
 from orm_modernize.analysis.scopes import Assignment
-from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import (
     Edit,
     Evidence,
@@ -27,6 +26,13 @@ from orm_modernize.data.records import (
     ImportSpec,
     QueryHelper,
     Refused,
+)
+from orm_modernize.rewrite.flow_session import (
+    Hoisted,
+    check_deferrable,
+    hoisted_session,
+    same_receiver,
+    stable_receiver,
 )
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_execution import as_value, execute
@@ -55,17 +61,11 @@ from orm_modernize.syntax.nodes import (
     code_of,
     keep_parentheses,
     method,
-    walk,
 )
 
 OTHER_RULES = DML_TERMINALS | GET_TERMINALS
 # What runs a statement where a query helper's call used to finish a Query.
 EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
-
-
-# `q = Session().query(...)` as (the line, a line keeping the session, the chain
-# as if made by that session)
-Hoisted = tuple[cst.SimpleStatementLine, cst.SimpleStatementLine, QueryChain]
 
 
 class LegacyQuery(QueryRule):
@@ -196,7 +196,7 @@ class LegacyQuery(QueryRule):
                 f"the query {where} as a Query; convert the code that finishes it too"
             )
         if use.kind == "deferred":
-            self._check_deferrable(use.node, chain)
+            check_deferrable(self.semantic, use.node, chain)
         converted = converter.apply(converter.start(chain.query), use.steps)
         replacement = self._finish(converter, converted, use, chain)
         safe = (
@@ -345,7 +345,7 @@ class LegacyQuery(QueryRule):
         first = flow.origins[0]
         # `q = Session().query(...)`: the Query held the session it was made by, so
         # the session goes into a variable of its own, read wherever `q` is run.
-        hoisted = self._hoisted_session(flow)
+        hoisted = hoisted_session(self.semantic, flow)
         # Where the query runs, its session is spelled without the line breaks the
         # origin may have had around `.query`.
         session_chain = _plain_dot(first if hoisted is None else hoisted[2])
@@ -378,10 +378,10 @@ class LegacyQuery(QueryRule):
             base.streamed |= state.streamed
             edits.append(Edit(refined.node, state.statement))
         for read, use in flow.uses:
-            if hoisted is None and not self._same_receiver(first, read):
+            if hoisted is None and not same_receiver(self.semantic, first, read):
                 raise Refused("the session is not the same where the query ends")
             if use.kind == "deferred":
-                self._check_deferrable(use.node, first)
+                check_deferrable(self.semantic, use.node, first)
             state = _copy(base, read)
             _alone(converter.apply(state, use.steps))
             replacement = self._finish(converter, state, use, session_chain)
@@ -417,7 +417,7 @@ class LegacyQuery(QueryRule):
         for origin in flow.origins:
             if code_of(origin.receiver) != receiver:
                 raise Refused("the query comes from several sessions")
-            if hoisted is None and not self._stable_receiver(origin, flow):
+            if hoisted is None and not stable_receiver(self.semantic, origin, flow):
                 raise Refused("the session variable is rebound in the function")
             if origin.refusal is not None:
                 raise Refused(origin.refusal)
@@ -601,121 +601,6 @@ class LegacyQuery(QueryRule):
             imports=tuple(imports),
         )
 
-    def _hoisted_session(self, flow: Flow) -> Hoisted | None:
-        """For `q = Session().query(...)`: the line `q = ...`, a new line that keeps
-        the session (`session = Session()`), and the chain as if made by it."""
-        first = flow.origins[0]
-        if not isinstance(first.receiver, cst.Call):
-            return None
-        if len(flow.origins) > 1:
-            raise Refused("the query comes from several sessions")
-        assign = self.semantic.parent(first.top)
-        line = self.semantic.parent(assign) if assign is not None else None
-        if not (
-            isinstance(assign, cst.Assign)
-            and isinstance(line, cst.SimpleStatementLine)
-            and len(line.body) == 1
-        ):
-            raise Refused("the query's session is made inside a larger statement")
-        name = self.semantic.fresh_name("session", line)
-        assign_session = cst.SimpleStatementLine(
-            [cst.Assign([cst.AssignTarget(cst.Name(name))], first.receiver)],
-            leading_lines=line.leading_lines,
-        )
-        query = first.query
-        assert isinstance(query.func, cst.Attribute)
-        made_by_it = dataclasses.replace(
-            first,
-            query=query.with_changes(
-                func=query.func.with_changes(value=cst.Name(name))
-            ),
-        )
-        return line, assign_session, made_by_it
-
-    def _check_deferrable(self, node: cst.CSTNode, chain: QueryChain) -> None:
-        """`q.all` taken as a callable becomes `lambda: session.scalars(stmt).all()`.
-
-        The bound method held the query built when it was taken; the lambda reads
-        its names when called. That is the same only if none of them can change in
-        between: each is bound at most once, and not in a loop.
-        """
-        names = [n for n in walk(node) if isinstance(n, cst.Name)]
-        root = chain.receiver_root
-        if root is not None:
-            names.append(root)
-        for name in names:
-            if (
-                _is_load(name, self.semantic)
-                and len(self.semantic.assignments(name)) > 1
-            ):
-                raise Refused(
-                    f"`{code_of(node)}` is called later and `{name.value}` is"
-                    " rebound; call it where it is taken"
-                )
-        if _in_loop(node, self.semantic):
-            raise Refused(
-                f"`{code_of(node)}` is taken in a loop and called later; call it"
-                " where it is taken"
-            )
-
-    def _stable_receiver(self, chain: QueryChain, flow: Flow) -> bool:
-        """The session expression means the same object wherever the query ends:
-        its root name is bound once, or never rebound between the origin and a
-        read of the query (all of them statements of one block)."""
-        if chain.origin is not None:
-            return True  # Flask-SQLAlchemy's `db.session`: one global, scoped session
-        root = chain.receiver_root
-        if root is None:
-            return False
-        scope = self.semantic.scope(root)
-        if scope is None:
-            return False
-        bindings = list(scope[root.value])
-        if len(bindings) <= 1:
-            return True
-        block = self._block(chain.query)
-        if block is None:
-            return False
-        start = self._index_in(block, chain.query)
-        ends = [self._index_in(block, read) for read, _ in flow.uses]
-        if (
-            start is None
-            or None in ends
-            or any(self.semantic.scope(read) is not scope for read, _ in flow.uses)
-        ):
-            return False
-        last = max([start, *(e for e in ends if e is not None)])
-        for binding in bindings:
-            if not isinstance(binding, Assignment):
-                return False
-            where = self._index_in(block, binding.node)
-            if where is not None and start <= where <= last:
-                return False
-        return True
-
-    def _block(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.semantic.enclosing(node, (cst.IndentedBlock, cst.Module))
-
-    def _index_in(self, block: cst.CSTNode, node: cst.CSTNode) -> int | None:
-        """Index of the statement of `block` that holds `node`."""
-        current: cst.CSTNode | None = node
-        while current is not None:
-            parent = self.semantic.parent(current)
-            if parent is block:
-                body = block.body  # type: ignore[attr-defined]
-                return next(i for i, s in enumerate(body) if s is current)
-            current = parent
-        return None
-
-    def _same_receiver(self, origin: QueryChain, read: cst.CSTNode) -> bool:
-        """The session's name means the same binding at `read` (a nested function
-        could have its own)."""
-        if origin.origin is not None:
-            return True  # Flask-SQLAlchemy's `db.session`
-        root = origin.receiver_root
-        assert root is not None  # checked by _stable_receiver first
-        return self.semantic.binds_same(root, read)
-
 
 def _alone(state: Converted) -> Converted:
     """`state`, if it needs no `aliased()` made before its statement: within a flow
@@ -741,28 +626,6 @@ def _plain_dot(chain: QueryChain) -> QueryChain:
     assert isinstance(query.func, cst.Attribute)
     func = query.func.with_changes(dot=cst.Dot())
     return dataclasses.replace(chain, query=query.with_changes(func=func))
-
-
-def _is_load(name: cst.Name, semantic: Semantic) -> bool:
-    """A name that is read: not an attribute, keyword or parameter name."""
-    parent = semantic.parent(name)
-    if isinstance(parent, cst.Attribute) and parent.attr is name:
-        return False
-    if isinstance(parent, cst.Arg) and parent.keyword is name:
-        return False
-    return not isinstance(parent, cst.Param)
-
-
-def _in_loop(node: cst.CSTNode, semantic: Semantic) -> bool:
-    """Inside a loop or comprehension of its own function."""
-    current = semantic.parent(node)
-    while current is not None and not isinstance(
-        current, (cst.FunctionDef, cst.Lambda, cst.Module)
-    ):
-        if isinstance(current, (cst.For, cst.While, cst.CompFor)):
-            return True
-        current = semantic.parent(current)
-    return False
 
 
 def _natural(node: cst.BaseExpression) -> int | None:

@@ -170,36 +170,51 @@ def target_of(chosen: str | None, pins: Iterable[Pin]) -> Target:
     return Target("2.0", pinned.describe() if pinned is not None else "")
 
 
-def project_root(path: Path) -> Path | None:
+def project_root(
+    path: Path, known: dict[str, Path | None] | None = None
+) -> Path | None:
     """The root of the project that owns `path`: the nearest directory above it
     with project metadata, else the nearest with requirement files, else the
     repository's top (a `.git`, `.hg` or `.svn`), never past it. None when there
-    is none of them."""
+    is none of them. `known` remembers the answer for directories over many
+    calls: a directory with none of those has its parent's."""
     start = os.path.abspath(path)
     directory = start if os.path.isdir(start) else os.path.dirname(start)
     with_requirements: str | None = None
+    passed: list[str] = []  # directories that had none of them, below any other
     while True:
+        if known is not None and with_requirements is None and directory in known:
+            root = known[directory]
+            break
         if any(os.path.isfile(os.path.join(directory, n)) for n in PROJECT_FILES):
-            return Path(directory)
+            root = Path(directory)
+            break
         if with_requirements is None and _requirement_files(Path(directory)):
             with_requirements = directory
         if any(os.path.exists(os.path.join(directory, m)) for m in REPOSITORY_MARKERS):
-            return Path(with_requirements or directory)
+            root = Path(with_requirements or directory)
+            break
+        if with_requirements is None:
+            passed.append(directory)
         parent = os.path.dirname(directory)
         if parent == directory:
+            root = Path(with_requirements) if with_requirements is not None else None
             break
         directory = parent
-    return Path(with_requirements) if with_requirements is not None else None
+    if known is not None:
+        known.update(dict.fromkeys(passed, root))
+    return root
 
 
 def project_pins(files: Iterable[Path]) -> tuple[tuple[Pin, ...], tuple[str, ...]]:
     """The pins of every project that owns one of `files`, and those projects'
     roots: each directory's root is found once, each root's pins read once."""
     roots: dict[str, Path | None] = {}
+    known: dict[str, Path | None] = {}
     for path in files:
         directory = os.path.dirname(os.path.abspath(path))
         if directory not in roots:
-            roots[directory] = project_root(Path(directory))
+            roots[directory] = project_root(Path(directory), known)
     found = sorted({str(root) for root in roots.values() if root is not None})
     pins = tuple(pin for root in found for pin in read_pins(Path(root)))
     return pins, tuple(found)

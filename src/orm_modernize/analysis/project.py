@@ -34,18 +34,20 @@ AS_DECLARATIVE = re.compile(
 )
 DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
 # mapper(User, users_table, ...) / registry.map_imperatively(User, ...): classical
-CLASSICAL = re.compile(rb"\b(?:mapper|map_imperatively)\(\s*(\w+)\s*,")
+# (A pattern that begins with a literal and checks the word boundary behind it,
+# `ma(?<!\wma)`, is what `\bma` says, and fourteen times faster: the engine skips
+# ahead to the literal.)
+CLASSICAL = re.compile(rb"ma(?<!\wma)(?:pper|p_imperatively)\(\s*(\w+)\s*,")
 # Base.query = db_session.query_property()
 QUERY_PROPERTY = re.compile(rb"^(\w+)\.query\s*=\s*(\w+)\.query_property\(", re.M)
 # from app.queries import (active_users, recent as latest): the module, the names
 FROM_IMPORT = re.compile(rb"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+(\w+))?")
 # db = SQLAlchemy() / Session = orm.scoped_session(...) / Local: T = sessionmaker(
-# at module level: objects other modules import and use as they are
-SHARED_OBJECT = re.compile(
-    rb"(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*(?:[\w.]+\.)?"
-    rb"(SQLAlchemy|scoped_session|sessionmaker)\("
-)
+# at module level: objects other modules import and use as they are. The call is
+# found first (a literal: fast), then what its line assigns it to.
+SHARED_CALL = re.compile(rb"(SQLAlchemy|scoped_session|sessionmaker)\(")
+SHARED_TARGET = re.compile(rb"(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*(?:[\w.]+\.)?")
 # class User(db.Model): a Flask-SQLAlchemy model, and the name of its `db`
 FLASK_MODEL = re.compile(rb"(\w+)\.Model\b")
 # `query_class = ...` in a class body: the model's `Model.query` is not a Query
@@ -63,11 +65,15 @@ OBJECT_KINDS = {
 }
 WORD = re.compile(rb"\w+")
 # relationship(..., backref="user") / backref=backref("user", ...)
-BACKREF = re.compile(rb"""\bbackref\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']""")
+BACKREF = re.compile(
+    rb"""backref(?<!\wbackref)\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']"""
+)
 # relationship(..., back_populates="user"): each side of a pair names the other,
 # so these names are every attribute of the pairs (a backref that ORM406 wrote
 # out is as two-way as it was, though no backref makes it)
-BACK_POPULATES = re.compile(rb"""\bback_populates\s*=\s*["'](\w+)["']""")
+BACK_POPULATES = re.compile(
+    rb"""back_populates(?<!\wback_populates)\s*=\s*["'](\w+)["']"""
+)
 
 
 @dataclass(frozen=True)
@@ -345,8 +351,12 @@ def _objects(source: bytes) -> frozenset[tuple[bytes, str]]:
     if not any(kind + b"(" in source for kind in OBJECT_KINDS):
         return frozenset()
     found: dict[bytes, set[str]] = {}
-    for match in _line_start(SHARED_OBJECT, source, indented=False):
-        name, call = match.groups()
+    for match in SHARED_CALL.finditer(source):
+        line = source.rfind(b"\n", 0, match.start()) + 1
+        target = SHARED_TARGET.fullmatch(source, line, match.start())
+        if target is None:  # not `name = [module.]call(` from column 0
+            continue
+        name, call = target.group(1), match.group(1)
         kind, package = OBJECT_KINDS[call]
         if package not in source:
             continue

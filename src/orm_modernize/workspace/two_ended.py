@@ -4,6 +4,7 @@ its callers, a `backref=` with the module of the class at its other end."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -85,14 +86,16 @@ def with_foreign_backrefs(
         return current[where]
 
     # Owners: the checked modules' backrefs, and those of other modules naming a
-    # class that a checked module defines.
+    # class that a checked module defines, and no other module (a pair needs its
+    # target defined once: SQLAlchemy's own tests define a `User` in hundreds).
     pending = {b.key: (r.path, b) for r in results for b in r.exports.foreign_backrefs}
+    definitions = Counter(name for module in modules for name in module.classes)
     defined = {
         name
         for module in modules
         if module.path in checked
         for name in module.classes
-        if name in project.mapped
+        if name in project.mapped and definitions[name] == 1
     }
     owners: list[tuple[Path, bytes | FileError]] = [
         (path, source)

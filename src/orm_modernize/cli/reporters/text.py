@@ -48,6 +48,8 @@ def listing(
     before it) when `--fix` would fix it; then the summary, unless `quiet`."""
     paint = _painter(colour)
     for result in results:
+        if not result.diagnostics:
+            continue  # a relpath() per clean file was a tenth of a warm run
         path = paint(display_path(result.path), bold=True)
         for d in result.diagnostics:
             marker = paint("[*]", fg="cyan") if fixable(d, settings) else ""

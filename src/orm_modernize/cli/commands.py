@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -16,6 +14,8 @@ import click
 from orm_modernize import __version__
 from orm_modernize.cli.reporters import FORMATS, reporter
 from orm_modernize.cli.reporters.text import display_path
+from orm_modernize.cli.rule_commands import explain, rules
+from orm_modernize.cli.terminal import colour_for, interruptible, progress_bar
 from orm_modernize.data.records import Diagnostic, FileResult, Settings
 from orm_modernize.workspace.config import (
     TARGET_VERSIONS,
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EDIT_FORMATS = ("json", "json-lines")  # formats that carry each fix's text edits
-PROGRESS_FROM = 200  # files to parse before a progress bar is worth showing
 
 
 def _codes(
@@ -331,7 +330,7 @@ def _print_findings(
     show_fixes: bool,
     quiet: bool,
 ) -> None:
-    colour = _colour(out)
+    colour = colour_for(out)
     if show_fixes:
         from orm_modernize.cli.reporters.text import fixed as list_fixes
 
@@ -385,8 +384,8 @@ def _check_paths(
 ) -> list[FileResult]:
     from orm_modernize.workspace.runner import run
 
-    progress = None if quiet else _progress_bar()
-    with _interruptible():
+    progress = None if quiet else progress_bar()
+    with interruptible():
         results = run(
             roots, config, jobs=jobs, write=write, cache=cache, progress=progress
         )
@@ -451,39 +450,6 @@ def _against_baseline(
     return filtered.results
 
 
-def _colour(out: TextIO) -> bool:
-    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org);
-    FORCE_COLOR asks for it anywhere."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    return bool(os.environ.get("FORCE_COLOR")) or out.isatty()
-
-
-def _progress_bar() -> Callable[[int, int], None] | None:
-    """A progress bar on stderr, for runs that parse more than 200 files, when
-    stderr is a terminal and not a CI job's log."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
-    shown = False
-
-    def draw(done: int, total: int) -> None:
-        nonlocal shown
-        if total <= PROGRESS_FROM:
-            if shown:  # the end of the run: clear the line
-                sys.stderr.write("\r\033[K")
-                sys.stderr.flush()
-                shown = False
-            return
-        width = 30
-        filled = width * done // total
-        bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {done}/{total} files")
-        sys.stderr.flush()
-        shown = True
-
-    return draw
-
-
 def _target_notes(results: Sequence[FileResult]) -> list[str]:
     """What a user must know of the SQLAlchemy version the fixes were written for:
     a pin that rules every fix out, once per pin; the version assumed when
@@ -522,34 +488,6 @@ def _exit_code(results: Sequence[FileResult], found: bool) -> int:
     return EXIT_FINDINGS if found else EXIT_CLEAN
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is."""
-
-
-@contextmanager
-def _interruptible() -> Iterator[None]:
-    """Ctrl-C or SIGTERM stops the run between two writes (each is atomic): every
-    file is then as it was or wholly fixed. The exit status is 128 + the signal's
-    number, as a shell gives."""
-
-    def terminate(signum: int, frame: object) -> None:
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    except KeyboardInterrupt as interruption:
-        click.echo(
-            "Interrupted: each file is either as it was or wholly fixed.", err=True
-        )
-        number = (
-            signal.SIGTERM if isinstance(interruption, Terminated) else signal.SIGINT
-        )
-        sys.exit(128 + number)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _print_diff(results: Sequence[FileResult], *, quiet: bool) -> bool:
     """The fixes as a unified diff, and how many; whether any file would change."""
     import difflib  # not at start: only `--diff` needs it
@@ -575,51 +513,5 @@ def _print_diff(results: Sequence[FileResult], *, quiet: bool) -> bool:
     return changed
 
 
-@main.command()
-@click.option(
-    "--output-format",
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
-@click.option(
-    "--markdown", is_flag=True, help="Print the table that README.md carries."
-)
-@click.option("--docs", is_flag=True, help="Print docs/rules.md.")
-def rules(output_format: str, markdown: bool, docs: bool) -> None:
-    """List every rule: code, name, and whether it can fix what it finds."""
-    from orm_modernize.cli import rule_docs as generated
-    from orm_modernize.rules import ALL_RULES
-
-    if markdown or docs:
-        text = generated.rules_table() if markdown else generated.rules_reference()
-        click.echo(text, nl=False)
-        return
-    if output_format == "json":
-        import json
-
-        click.echo(json.dumps(generated.rules_json(), indent=2))
-        return
-    for rule in ALL_RULES:
-        fix = rule.fix_availability
-        runs_on = "" if fix == "never" else generated.runs_on_text(rule)
-        line = f"{rule.code}  {rule.name:<32} fix: {fix:<9} {runs_on}"
-        click.echo(line.rstrip())
-
-
-@main.command()
-@click.argument("code")
-def explain(code: str) -> None:
-    """Print the documentation of the rule CODE."""
-    from orm_modernize.rules import RULES_BY_CODE
-
-    rule = RULES_BY_CODE.get(code.upper())
-    if rule is None:
-        raise click.BadParameter(f"unknown rule code: {code}", param_hint="CODE")
-    from orm_modernize.data.codes import docs_url
-
-    url = docs_url(rule.code)
-    link = f"\n\n{url}" if url else ""
-    click.echo(f"# {rule.code} {rule.name}\n\n{rule.docs()}{link}")
+main.add_command(rules)
+main.add_command(explain)

@@ -1,79 +1,32 @@
-"""A cheap, parse-free pre-pass over the project: which classes are mapped, which
-attributes backrefs make, and which names its modules import from each other.
+"""The project index: what the modules of a project tell about each other, merged
+from their facts (`module_facts.py`): which classes are mapped, which attributes
+backrefs make, which objects (a `db`, a session factory) each name is, and which
+names the modules import from each other.
 
 `session.query(User)` in `views.py` is only recognisably SQLAlchemy if we know that
 `User`, imported from `models.py`, is a mapped class. Parsing every file twice would
-double the cost of a run, so this pass reads class headers with regular expressions
-and resolves bases by name across the project until nothing changes.
+double the cost of a run, so the facts are read with regular expressions and the
+index resolves bases by name across the project until nothing changes.
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from orm_modernize.analysis.module_facts import ModuleFacts, module_facts, name_text
 from orm_modernize.analysis.pins import Pin
 from orm_modernize.data.records import ForeignBackref, QueryHelper
 
-# Base = declarative_base(...) / sa_orm.declarative_base(...) / automap_base(...)
-BASE_FUNCTION = re.compile(
-    rb"^(\w+)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:declarative_base|automap_base)\(", re.M
-)
-# The patterns matched at the start of a line begin with a literal instead of `^`,
-# which lets the regex engine skip ahead to it (ten times faster over the stdlib);
-# `_line_start()` then keeps the matches that begin a line.
-# class Name(Base1, mod.Base2): (bases may span lines, or be none)
-CLASS = re.compile(rb"class\s+(\w+)\s*(?:\(([^)]*)\))?\s*:")
-AS_DECLARATIVE = re.compile(
-    rb"^@(?:[\w.]+\.)?as_declarative\b[^\n]*\nclass\s+(\w+)", re.M
-)
-DECLARATIVE_CLASSES = {b"DeclarativeBase", b"DeclarativeBaseNoMeta"}
-# mapper(User, users_table, ...) / registry.map_imperatively(User, ...): classical
-# (A pattern that begins with a literal and checks the word boundary behind it,
-# `ma(?<!\wma)`, is what `\bma` says, and fourteen times faster: the engine skips
-# ahead to the literal.)
-CLASSICAL = re.compile(rb"ma(?<!\wma)(?:pper|p_imperatively)\(\s*(\w+)\s*,")
-# Base.query = db_session.query_property()
-QUERY_PROPERTY = re.compile(rb"^(\w+)\.query\s*=\s*(\w+)\.query_property\(", re.M)
-# from app.queries import (active_users, recent as latest): the module, the names
-FROM_IMPORT = re.compile(rb"from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
-IMPORTED_NAME = re.compile(rb"(\w+)(?:\s+as\s+(\w+))?")
-# db = SQLAlchemy() / Session = orm.scoped_session(...) / Local: T = sessionmaker(
-# at module level: objects other modules import and use as they are. The call is
-# found first (a literal: fast), then what its line assigns it to.
-SHARED_CALL = re.compile(rb"(SQLAlchemy|scoped_session|sessionmaker)\(")
-SHARED_TARGET = re.compile(rb"(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*(?:[\w.]+\.)?")
-# class User(db.Model): a Flask-SQLAlchemy model, and the name of its `db`
-FLASK_MODEL = re.compile(rb"(\w+)\.Model\b")
-# `query_class = ...` in a class body: the model's `Model.query` is not a Query
-QUERY_CLASS = re.compile(rb"^[ \t]+query_class\s*=", re.M)
-# Model = Base / Session: Any = scoped: a plain alias at the top level (after a
-# newline: a pattern that begins with a literal is ten times faster)
-ALIAS = re.compile(rb"\n(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*(\w+)[ \t]*(?=\n|#)")
 # The packages whose names a project module may re-export for its others
 LIBRARIES = ("sqlalchemy.", "flask_sqlalchemy.")
-# What each makes, and the package its module must import for the call to be its
-OBJECT_KINDS = {
-    b"SQLAlchemy": ("db", b"flask_sqlalchemy"),
-    b"scoped_session": ("scoped_session", b"sqlalchemy"),
-    b"sessionmaker": ("sessionmaker", b"sqlalchemy"),
-}
+
+
 WORD = re.compile(rb"\w+")
-# relationship(..., backref="user") / backref=backref("user", ...)
-BACKREF = re.compile(
-    rb"""backref(?<!\wbackref)\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']"""
-)
-# relationship(..., back_populates="user"): each side of a pair names the other,
-# so these names are every attribute of the pairs (a backref that ORM406 wrote
-# out is as two-way as it was, though no backref makes it)
-BACK_POPULATES = re.compile(
-    rb"""back_populates(?<!\wback_populates)\s*=\s*["'](\w+)["']"""
-)
 
 
 @dataclass(frozen=True)
@@ -214,171 +167,6 @@ def _package(directory: str, known: dict[str, str]) -> str:
     return known[directory]
 
 
-def _line_start(
-    pattern: re.Pattern[bytes], source: bytes, *, indented: bool
-) -> Iterator[re.Match[bytes]]:
-    """The matches of `pattern` that begin a line (after its indentation, when
-    `indented`): not one in a string or after other code."""
-    for match in pattern.finditer(source):
-        start = match.start()
-        before = source[source.rfind(b"\n", 0, start) + 1 : start]
-        if not before or (indented and not before.strip(b" \t")):
-            yield match
-
-
-@dataclass(frozen=True)
-class ModuleFacts:
-    """What the pre-pass reads off one module's bytes: a function of those bytes
-    alone, so the cache can keep it."""
-
-    # (local name, "module.name" as written, dots of a relative one included) of
-    # every `from module import name [as local]`
-    imports: frozenset[tuple[bytes, bytes]] = frozenset()
-    backrefs: frozenset[bytes] = frozenset()
-    paired: frozenset[bytes] = frozenset()  # back_populates= names
-    properties: frozenset[tuple[bytes, bytes]] = frozenset()  # (class, session)
-    mapped: frozenset[bytes] = frozenset()  # bases, and classes mapped by one here
-    # (class, names of its bases) of every top-level class
-    classes: tuple[tuple[bytes, tuple[bytes, ...]], ...] = ()
-    # (name, kind) of the objects made at the top level (see SHARED_OBJECT); a
-    # `db` made with a `query_class=` is of kind "db+query_class"
-    objects: frozenset[tuple[bytes, str]] = frozenset()
-    # (class, name of its db) of each class with a `db.Model` base
-    flask_models: frozenset[tuple[bytes, bytes]] = frozenset()
-    # The top-level classes whose body sets `query_class`
-    query_classes: frozenset[bytes] = frozenset()
-    # (name, name it is bound to) of each top-level `name = other`
-    aliases: frozenset[tuple[bytes, bytes]] = frozenset()
-
-    @property
-    def imported(self) -> frozenset[bytes]:
-        """The names of `from x import name`: what other modules can call."""
-        return frozenset(qualified.rsplit(b".", 1)[-1] for _, qualified in self.imports)
-
-
-@dataclass(frozen=True)
-class ModuleClasses:
-    """The top-level classes a module defines and whether it declares a backref:
-    what the runs that write a backref out at both ends look for in the modules
-    they do not check. Kept with the cached index, so that a warm run needs no
-    module's facts."""
-
-    path: str  # absolute
-    classes: tuple[str, ...]
-    backrefs: bool
-
-
-def module_classes(
-    modules: Iterable[tuple[Path, ModuleFacts]],
-) -> tuple[ModuleClasses, ...]:
-    """Those of the modules that define a class or declare a backref."""
-    return tuple(
-        ModuleClasses(
-            str(path), tuple(_text(c) for c, _ in facts.classes), bool(facts.backrefs)
-        )
-        for path, facts in modules
-        if facts.classes or facts.backrefs
-    )
-
-
-def module_facts(source: bytes) -> ModuleFacts:
-    imports: set[tuple[bytes, bytes]] = set()
-    if b"import" in source:
-        for found in _line_start(FROM_IMPORT, source, indented=True):
-            module, names = found.groups()
-            joint = module if module.endswith(b".") else module + b"."
-            names = b"\n".join(line.split(b"#", 1)[0] for line in names.split(b"\n"))
-            for name, local in IMPORTED_NAME.findall(names):
-                if name != b"as":
-                    imports.add((local or name, joint + name))
-    mapped: set[bytes] = set()
-    if b"_base(" in source:  # a base made in a module without classes, too
-        mapped.update(BASE_FUNCTION.findall(source))
-    if b"sqlalchemy" in source:
-        mapped.update(CLASSICAL.findall(source))
-    if b"as_declarative" in source:
-        mapped.update(AS_DECLARATIVE.findall(source))
-    classes = []
-    flask_models: set[tuple[bytes, bytes]] = set()
-    starts: list[tuple[int, bytes]] = []  # where each top-level class begins
-    if b"class " in source:
-        for found in _line_start(CLASS, source, indented=False):
-            cls, bases = found.group(1), found.group(2) or b""
-            names = tuple(
-                b.strip().rsplit(b".", 1)[-1] for b in bases.split(b",") if b.strip()
-            )
-            if DECLARATIVE_CLASSES.intersection(names):
-                mapped.add(cls)
-            elif b"Model" in names and b".Model" in bases:
-                mapped.add(cls)  # Flask-SQLAlchemy's db.Model
-                flask_models.update((cls, db) for db in FLASK_MODEL.findall(bases))
-            classes.append((cls, names))
-            starts.append((found.start(), cls))
-    query_classes = set()
-    if starts and b"query_class" in source:
-        begins = [start for start, _ in starts]  # in source order
-        for found in QUERY_CLASS.finditer(source):
-            # In the last class begun above it (or a function after that class).
-            above = bisect.bisect_left(begins, found.start())
-            if above:
-                query_classes.add(starts[above - 1][1])
-    return ModuleFacts(
-        imports=frozenset(imports),
-        backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
-        paired=frozenset(
-            BACK_POPULATES.findall(source) if b"back_populates" in source else ()
-        ),
-        properties=frozenset(
-            QUERY_PROPERTY.findall(source) if b".query_property(" in source else ()
-        ),
-        mapped=frozenset(mapped),
-        classes=tuple(classes),
-        objects=_objects(source),
-        flask_models=frozenset(flask_models),
-        query_classes=frozenset(query_classes),
-        aliases=frozenset(
-            (name, value)
-            for name, value in ALIAS.findall(source)
-            if name != value and value not in (b"None", b"True", b"False")
-        ),
-    )
-
-
-def _objects(source: bytes) -> frozenset[tuple[bytes, str]]:
-    """The shared objects made at the module's top level, by a call of the name
-    the module imports from the library (a name made twice, as two kinds, is
-    neither)."""
-    if not any(kind + b"(" in source for kind in OBJECT_KINDS):
-        return frozenset()
-    found: dict[bytes, set[str]] = {}
-    for match in SHARED_CALL.finditer(source):
-        line = source.rfind(b"\n", 0, match.start()) + 1
-        target = SHARED_TARGET.fullmatch(source, line, match.start())
-        if target is None:  # not `name = [module.]call(` from column 0
-            continue
-        name, call = target.group(1), match.group(1)
-        kind, package = OBJECT_KINDS[call]
-        if package not in source:
-            continue
-        if kind == "db" and b"query_class" in _statement(source, match.end()):
-            kind = "db+query_class"
-        found.setdefault(name, set()).add(kind)
-    return frozenset(
-        (name, kinds.pop()) for name, kinds in found.items() if len(kinds) == 1
-    )
-
-
-# A newline before a line that begins at column 0 (not a closing bracket)
-TOP_LEVEL_LINE = re.compile(rb"\n(?=[^\s)#])")
-
-
-def _statement(source: bytes, start: int) -> bytes:
-    """The rest of the top-level statement going on at `start`: up to the next
-    line that begins at column 0."""
-    end = TOP_LEVEL_LINE.search(source, start)
-    return source[start : end.start() if end else len(source)]
-
-
 def build_index(
     files: Iterable[tuple[Path, bytes]], pins: tuple[Pin, ...] = ()
 ) -> ProjectIndex:
@@ -415,21 +203,21 @@ def index_of(
             packages.add(name.split(".", 1)[0])
         imported |= facts.imported
         for local, kind in facts.objects:
-            objects[f"{name}.{_text(local)}"] = kind
+            objects[f"{name}.{name_text(local)}"] = kind
         for cls, db in facts.flask_models:
-            models[f"{name}.{_text(cls)}"] = (
-                f"{name}.{_text(db)}",
+            models[f"{name}.{name_text(cls)}"] = (
+                f"{name}.{name_text(db)}",
                 cls in facts.query_classes,
             )
         for cls, bases in facts.classes:
             named.setdefault(cls, []).append((name, bases, cls in facts.query_classes))
         package = name if path.stem == "__init__" else name.rpartition(".")[0]
         for local, qualified in facts.imports:
-            source = absolute(_text(qualified), package)
+            source = absolute(name_text(qualified), package)
             if source is not None:
-                aliases[f"{name}.{_text(local)}"] = source
+                aliases[f"{name}.{name_text(local)}"] = source
         for local, value in facts.aliases:
-            aliases[f"{name}.{_text(local)}"] = f"{name}.{_text(value)}"
+            aliases[f"{name}.{name_text(local)}"] = f"{name}.{name_text(value)}"
             renamed.append((local, value))
         backrefs |= facts.backrefs
         paired |= facts.paired
@@ -448,17 +236,17 @@ def index_of(
     reexports = _library_reexports(aliases, packages)
     return ProjectIndex(
         packages=frozenset(packages),
-        mapped=frozenset(_text(n) for n in mapped),
+        mapped=frozenset(name_text(n) for n in mapped),
         pins=pins,
         roots=roots,
         query_properties=frozenset(
-            (_text(cls), module, _text(session))
+            (name_text(cls), module, name_text(session))
             for cls, found in properties.items()
             for module, session in found
         ),
-        imported_names=frozenset(_text(n) for n in imported),
-        backrefs=frozenset(_text(n) for n in backrefs),
-        paired=frozenset(_text(n) for n in paired),
+        imported_names=frozenset(name_text(n) for n in imported),
+        backrefs=frozenset(name_text(n) for n in backrefs),
+        paired=frozenset(name_text(n) for n in paired),
         objects=tuple(sorted((n, kind, at) for n, (kind, at) in origins.items())),
         flask_models=tuple(sorted((n, db, q) for n, (db, q) in flask_models.items())),
         reexports=tuple(sorted(reexports.items())),
@@ -543,7 +331,7 @@ def _flask_models(
         changed = False
         for cls, places in named.items():
             for module, bases, custom in places:
-                name = f"{module}.{_text(cls)}"
+                name = f"{module}.{name_text(cls)}"
                 inherited = {found[by_name[b]] for b in bases if b in by_name}
                 if name in found or len(inherited) != 1:
                     continue
@@ -568,7 +356,3 @@ def absolute(qualified: str, package: str) -> str | None:
     if dots - 1 >= len(parts):
         return None
     return ".".join([*parts[: len(parts) - (dots - 1)], qualified[dots:]])
-
-
-def _text(name: bytes) -> str:
-    return name.decode("ascii", "replace")

@@ -30,13 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from orm_modernize import __version__
+from orm_modernize.analysis.module_facts import ModuleClasses, ModuleFacts, module_facts
 from orm_modernize.analysis.pins import project_root
-from orm_modernize.analysis.project import (
-    ModuleClasses,
-    ModuleFacts,
-    ProjectIndex,
-    module_facts,
-)
+from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
     Diagnostic,
     Exports,

@@ -12,9 +12,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from orm_modernize.analysis.project import (
-    ProjectIndex,
-)
+from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
     FileError,
     FileResult,

@@ -10,15 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from orm_modernize.analysis.pins import project_pins
-from orm_modernize.analysis.project import (
+from orm_modernize.analysis.module_facts import (
     ModuleClasses,
     ModuleFacts,
-    ProjectIndex,
-    index_of,
     module_classes,
     module_facts,
 )
+from orm_modernize.analysis.pins import project_pins
+from orm_modernize.analysis.project import ProjectIndex, index_of
 from orm_modernize.data.records import (
     FileError,
     FileResult,

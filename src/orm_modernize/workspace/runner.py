@@ -9,9 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from orm_modernize.analysis.pins import target_of
-from orm_modernize.analysis.project import (
-    ProjectIndex,
-)
+from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
     FileError,
     FileResult,

@@ -9,10 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from orm_modernize.analysis.project import (
-    ModuleClasses,
-    ProjectIndex,
-)
+from orm_modernize.analysis.module_facts import ModuleClasses
+from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
     FileError,
     FileResult,

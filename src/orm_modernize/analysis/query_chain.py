@@ -196,11 +196,23 @@ def on_receiver(chain: QueryChain, name: str, *args: cst.BaseExpression) -> cst.
 def on_session(
     query_func: cst.Attribute, name: str, *args: cst.BaseExpression
 ) -> cst.Call:
-    """`session.<name>(args)` from the `session.query` attribute of a query."""
-    return cst.Call(
-        func=query_func.with_changes(attr=cst.Name(name)),
-        args=[cst.Arg(a) for a in args],
-    )
+    """`session.<name>(args)` from the `session.query` attribute of a query. A
+    sole argument in parentheses of its own (a chain wrapped to span lines) gives
+    them up to the call's, keeping the lines: `session.execute((...))` is noise."""
+    func = query_func.with_changes(attr=cst.Name(name))
+    if len(args) == 1 and len(args[0].lpar) == 1 and len(args[0].rpar) == 1:
+        (lpar,), (rpar,) = args[0].lpar, args[0].rpar
+        return cst.Call(
+            func=func,
+            args=[
+                cst.Arg(
+                    args[0].with_changes(lpar=(), rpar=()),
+                    whitespace_after_arg=rpar.whitespace_before,
+                )
+            ],
+            whitespace_before_args=lpar.whitespace_after,
+        )
+    return cst.Call(func=func, args=[cst.Arg(a) for a in args])
 
 
 def then(

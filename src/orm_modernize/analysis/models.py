@@ -11,6 +11,7 @@ import libcst as cst
 
 from orm_modernize.analysis.names import Names
 from orm_modernize.analysis.vocabulary import (
+    AGGREGATES,
     ALIASED,
     AS_DECLARATIVE,
     BUNDLES,
@@ -270,6 +271,17 @@ class Models(Names):
             and value.func.attr.value in ("subquery", "alias", "cte")
             and self.imports_sqlalchemy
         )
+
+    def is_aggregate(self, expr: cst.BaseExpression) -> bool:
+        """`func.count(...)`, `sa.func.max(...)`, or one of them labelled: SQL's
+        aggregates, which give one row for a SELECT without GROUP BY."""
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "label"
+        ):
+            expr = expr.func.value
+        return isinstance(expr, cst.Call) and self.is_one_of(expr.func, AGGREGATES)
 
     def _is_bundle(self, value: cst.CSTNode | None) -> bool:
         """`Bundle("b", ...)`, which Query returned inside rows (unlike a bundle with

@@ -54,6 +54,14 @@ AS_DECLARATIVE = frozenset(
         "sqlalchemy.ext.declarative.as_declarative",
     }
 )
+# SQL's aggregate functions, as `func.<name>`: a SELECT of only these, without
+# GROUP BY, returns exactly one row
+AGGREGATES = frozenset(
+    f"{module}.func.{name}"
+    for module in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression")
+    + ("sqlalchemy.sql.functions",)
+    for name in ("count", "sum", "min", "max", "avg")
+)
 BUNDLES = frozenset({"sqlalchemy.orm.Bundle", "sqlalchemy.orm.util.Bundle"})
 ALIASED = frozenset(
     {

@@ -48,6 +48,9 @@ def execute(
         return method(executed, "scalar")
     if name == "first":
         statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+    if name == "scalar" and converter.one_row(converted):
+        # One row, or none: Session.scalar() returns what Query.scalar() did.
+        return on_session(query_func, "scalar", *_with_params(statement, converted))
     if name == "scalar":
         # Query.scalar() raised on several rows; Session.scalar() would not.
         fetch = "execute"

@@ -125,6 +125,7 @@ class Converted:
     # (class, alias): later criteria on the class are read from the alias
     adapting: tuple[str, str] | None = None
     joinpoint_reset: bool = False  # `reset_joinpoint()`: filter_by() on entity zero
+    grouped: bool = False  # GROUP BY: an aggregate gives a row per group
 
     @property
     def single_entity(self) -> bool:
@@ -197,6 +198,7 @@ class Converter:
     def _same(self, converted: Converted, step: Step) -> None:
         """A step that `Select` has too, by the same or another name."""
         name, call = step.name, step.call
+        converted.grouped |= name == "group_by"
         if name == "with_entities":
             converted.entities = [a.value for a in call.args]
             converted.shapes = [self.semantic.shape(e) for e in converted.entities]
@@ -230,6 +232,7 @@ class Converter:
     def _adapted(self, converted: Converted, step: Step) -> None:
         """A criterion after `join(..., aliased=True)`, re-targeted to the alias."""
         assert converted.adapting is not None
+        converted.grouped |= step.name == "group_by"
         args = retarget(step.call.args, *converted.adapting)
         self._chain(converted, step, RENAMED.get(step.name, step.name), args)
         if step.name == "order_by":
@@ -512,6 +515,17 @@ class Converter:
             function, [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
         )
         self._chain(converted, step, "where", [cst.Arg(criterion)])
+
+    def one_row(self, converted: Converted) -> bool:
+        """The statement returns exactly one row: it selects only aggregates,
+        without GROUP BY or a set operation (HAVING, LIMIT or OFFSET can only
+        leave none)."""
+        return (
+            bool(converted.entities)
+            and not converted.grouped
+            and not converted.compound
+            and all(self.semantic.is_aggregate(e) for e in converted.entities)
+        )
 
     def import_name(self, module: str, name: str) -> cst.BaseExpression:
         found = self.name(module, name)

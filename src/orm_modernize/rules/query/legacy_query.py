@@ -92,8 +92,10 @@ class LegacyQuery(QueryRule):
     ## Fix safety
     The fix keeps what the query returned:
     - `first()` keeps its `LIMIT 1`; `scalar()` becomes `scalar_one_or_none()`
-      (it still raises on several rows); `count()` counts a subquery of the whole
-      statement (so LIMIT, DISTINCT and GROUP BY count the same).
+      (it still raises on several rows), or `session.scalar(stmt)` where only
+      aggregates are selected without GROUP BY (exactly one row); `count()`
+      counts a subquery of the whole statement (so LIMIT, DISTINCT and GROUP BY
+      count the same).
     - A single entity is fetched with `scalars()`; columns or several entities come
       back as rows from `execute()`, as they did.
     - `Query` de-duplicated every result holding whole objects (except under

@@ -126,6 +126,9 @@ class Converted:
     adapting: tuple[str, str] | None = None
     joinpoint_reset: bool = False  # `reset_joinpoint()`: filter_by() on entity zero
     grouped: bool = False  # GROUP BY: an aggregate gives a row per group
+    # The `select(...)` that `start()` made: still the statement when no step has
+    # been applied yet
+    initial: cst.BaseExpression | None = None
 
     @property
     def single_entity(self) -> bool:
@@ -151,7 +154,8 @@ class Converter:
         select = self.import_name("sqlalchemy", "select")
         entities = [arg.value for arg in query.args]
         shapes = [self.semantic.shape(entity) for entity in entities]
-        return Converted(query.with_changes(func=select), shapes, entities)
+        statement = query.with_changes(func=select)
+        return Converted(statement, shapes, entities, initial=statement)
 
     def resolve_shapes(self, converted: Converted) -> None:
         """Rows are objects or tuples: a lone unknown must be guessed or refused."""
@@ -202,6 +206,10 @@ class Converter:
         if name == "with_entities":
             converted.entities = [a.value for a in call.args]
             converted.shapes = [self.semantic.shape(e) for e in converted.entities]
+            if converted.statement is converted.initial:  # `select(A.id)` itself
+                assert isinstance(converted.statement, cst.Call)
+                converted.statement = converted.statement.with_changes(args=call.args)
+                return
         elif name in ("add_columns", "add_entity", "add_column"):
             converted.entities += [a.value for a in call.args]
             converted.shapes += [self.semantic.shape(a.value) for a in call.args]

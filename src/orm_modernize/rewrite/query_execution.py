@@ -10,7 +10,7 @@ from orm_modernize.analysis.flask_query import helper_db, helper_keywords
 from orm_modernize.analysis.query_chain import FLASK_TERMINALS, Step, on_session, then
 from orm_modernize.data.records import Refused
 from orm_modernize.rewrite.query_to_select import Converted, Converter
-from orm_modernize.syntax.nodes import method
+from orm_modernize.syntax.nodes import code_of, method
 
 
 def execute(
@@ -28,15 +28,7 @@ def execute(
         raise Refused(f"unexpected arguments to `{name}()`")
     statement = converted.statement
     if name == "count":
-        # Query.count() counted a subquery of the whole query, so LIMIT, DISTINCT
-        # and GROUP BY give the same answer as before.
-        select = converter.import_name("sqlalchemy", "select")
-        func = converter.import_name("sqlalchemy", "func")
-        counted = method(
-            cst.Call(select, [cst.Arg(method(func, "count"))]),
-            "select_from",
-            method(statement, "subquery"),
-        )
+        counted = _counted(converter, converted)
         return on_session(query_func, "scalar", *_with_params(counted, converted))
     if name == "value":
         # Query.value(col): the first row's value of `col`, without a LIMIT.
@@ -116,3 +108,53 @@ def _with_params(
         e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in converted.params
     ]
     return [statement, cst.Dict(elements)]
+
+
+# Steps after which counting the entity's rows is counting the query's rows
+COUNTED_AS_IS = frozenset(
+    {"where", "filter_by", "join", "outerjoin", "execution_options"}
+)
+
+
+def _counted(converter: Converter, converted: Converted) -> cst.BaseExpression:
+    """`Query.count()`: it counted the rows of a subquery of the whole query.
+    Of one entity, with criteria and joins only, that is the migration guide's
+    `select(func.count()).select_from(User)` with the same criteria (the ORDER
+    BY dropped: it orders nothing, and some databases refuse it there); a
+    subclass of single-table inheritance keeps its criteria. Anything that
+    changes which rows come back (DISTINCT, GROUP BY, LIMIT, a union, ...)
+    keeps the subquery, so the count stays the same."""
+    select = converter.import_name("sqlalchemy", "select")
+    func = converter.import_name("sqlalchemy", "func")
+    count = cst.Call(select, [cst.Arg(method(func, "count"))])
+    steps = _chain_steps(converted)
+    if (
+        steps is not None
+        and converted.single_entity
+        and not (converted.polymorphic or converted.loader_options or converted.aliases)
+        and all(n in COUNTED_AS_IS or n == "order_by" for n, _ in steps)
+        # the ORDER BY dropped holds no comment
+        and not any(n == "order_by" and "#" in code_of(c) for n, c in steps)
+    ):
+        counted: cst.BaseExpression = method(
+            count, "select_from", converted.entities[0]
+        )
+        for name, call in steps:
+            if name != "order_by":
+                assert isinstance(call.func, cst.Attribute)
+                counted = call.with_changes(func=call.func.with_changes(value=counted))
+        return counted
+    return method(count, "select_from", method(converted.statement, "subquery"))
+
+
+def _chain_steps(converted: Converted) -> list[tuple[str, cst.Call]] | None:
+    """The calls chained onto the `select()` that `start()` made, in order; None
+    when the statement is not such a chain."""
+    steps: list[tuple[str, cst.Call]] = []
+    node = converted.statement
+    while node is not converted.initial:
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+            return None
+        steps.append((node.func.attr.value, node))
+        node = node.func.value
+    return steps[::-1]

@@ -93,7 +93,9 @@ class LegacyQuery(QueryRule):
     The fix keeps what the query returned:
     - `first()` keeps its `LIMIT 1`; `scalar()` becomes `scalar_one_or_none()`
       (it still raises on several rows), or `session.scalar(stmt)` where only
-      aggregates are selected without GROUP BY (exactly one row); `count()`
+      aggregates are selected without GROUP BY (exactly one row); `count()` of
+      one entity with criteria and joins only is
+      `select(func.count()).select_from(User).where(...)`, and anything else
       counts a subquery of the whole statement (so LIMIT, DISTINCT and GROUP BY
       count the same).
     - A single entity is fetched with `scalars()`; columns or several entities come

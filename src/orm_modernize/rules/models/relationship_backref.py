@@ -23,7 +23,12 @@ from orm_modernize.rewrite.backrefs import (
     statement,
 )
 from orm_modernize.rules.base import Rule
-from orm_modernize.syntax.nodes import class_body_names, code_of, imported_root
+from orm_modernize.syntax.nodes import (
+    called_name,
+    class_body_names,
+    code_of,
+    imported_root,
+)
 from orm_modernize.syntax.replace import Replacer
 
 
@@ -334,9 +339,11 @@ def _freed(backrefs: list[Backref]) -> tuple[str, ...]:
 def _with_statements(
     classdef: cst.ClassDef, statements: list[cst.SimpleStatementLine]
 ) -> cst.ClassDef:
-    """`statements` after the class's attributes: after the last simple statement
-    before its first method (a nested class, such as a `query_class`, may come
-    first), else before that method, else at the end."""
+    """`statements` beside the class's other relationships: after the last one
+    before its first method, else after its last column, else after its last
+    simple statement (a nested class, such as a `query_class`, may come first),
+    else before that method, else at the end. Not after an unrelated attribute
+    (`currency = CurrencyConverter()`) that follows the mapping."""
     if not statements:
         return classdef
     body = classdef.body
@@ -350,7 +357,28 @@ def _with_statements(
         for i, s in enumerate(lines[:first_method])
         if isinstance(s, cst.SimpleStatementLine)
     ]
-    at = attributes[-1] + 1 if attributes else first_method
+    relationships = [i for i in attributes if _assigns(lines[i], RELATIONSHIPS)]
+    columns = [i for i in attributes if _assigns(lines[i], COLUMNS)]
+    after = relationships or columns or attributes
+    at = after[-1] + 1 if after else first_method
     return classdef.with_changes(
         body=body.with_changes(body=[*lines[:at], *statements, *lines[at:]])
+    )
+
+
+# What a mapped class's body assigns its relationships and columns with
+RELATIONSHIPS = frozenset({"relationship", "relation", "dynamic_loader"})
+COLUMNS = frozenset(
+    {"Column", "mapped_column", "column_property", "deferred", "synonym", "composite"}
+)
+
+
+def _assigns(statement: cst.CSTNode, calls: frozenset[str]) -> bool:
+    """`statement` assigns the result of a call of one of `calls` (`x = db.Column(`,
+    `x: Mapped[int] = mapped_column(`)."""
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, (cst.Assign, cst.AnnAssign))
+        and isinstance(small.value, cst.Call)
+        and called_name(small.value) in calls
+        for small in statement.body
     )

@@ -361,6 +361,8 @@ def _with_statements(
     columns = [i for i in attributes if _assigns(lines[i], COLUMNS)]
     after = relationships or columns or attributes
     at = after[-1] + 1 if after else first_method
+    while at < first_method and _is_docstring(lines[at]):
+        at += 1  # an attribute's docstring stays under its attribute
     return classdef.with_changes(
         body=body.with_changes(body=[*lines[:at], *statements, *lines[at:]])
     )
@@ -381,4 +383,16 @@ def _assigns(statement: cst.CSTNode, calls: frozenset[str]) -> bool:
         and isinstance(small.value, cst.Call)
         and called_name(small.value) in calls
         for small in statement.body
+    )
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    """A bare string under an attribute: its docstring, for Sphinx and IDEs."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(
+            statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)
+        )
     )

@@ -22,6 +22,7 @@ from typing import cast
 import libcst as cst
 
 from orm_modernize.data.records import Edit, ImportSpec, TextEdit, Violation
+from orm_modernize.syntax.nodes import is_docstring
 from orm_modernize.syntax.noqa import LINE
 from orm_modernize.syntax.positions import Positions
 from orm_modernize.syntax.replace import Replacer, replaced
@@ -168,15 +169,8 @@ def _after_imports(module: cst.Module, positions: Positions) -> int:
         imports = any(
             isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
         )
-        if imports or (index == 0 and _is_docstring(statement)):
+        if imports or (index == 0 and is_docstring(statement)):
             last = statement.body[-1]
     if last is None:
         return 1
     return positions[last].end.line + 1
-
-
-def _is_docstring(statement: cst.SimpleStatementLine) -> bool:
-    first = statement.body[0]
-    return isinstance(first, cst.Expr) and isinstance(
-        first.value, (cst.SimpleString, cst.ConcatenatedString)
-    )

@@ -134,3 +134,12 @@ def class_body_names(body: cst.IndentedBlock) -> set[str]:
                     continue
                 names.update(t.value for t in targets if isinstance(t, cst.Name))
     return names
+
+
+def is_docstring(line: cst.SimpleStatementLine) -> bool:
+    """The line begins with a bare string: a module's, class's or attribute's
+    docstring where it stands."""
+    first = line.body[0]
+    return isinstance(first, cst.Expr) and isinstance(
+        first.value, (cst.SimpleString, cst.ConcatenatedString)
+    )

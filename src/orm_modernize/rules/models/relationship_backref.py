@@ -28,6 +28,7 @@ from orm_modernize.syntax.nodes import (
     class_body_names,
     code_of,
     imported_root,
+    is_docstring,
 )
 from orm_modernize.syntax.replace import Replacer
 
@@ -361,7 +362,7 @@ def _with_statements(
     columns = [i for i in attributes if _assigns(lines[i], COLUMNS)]
     after = relationships or columns or attributes
     at = after[-1] + 1 if after else first_method
-    while at < first_method and _is_docstring(lines[at]):
+    while at < first_method and _attribute_docstring(lines[at]):
         at += 1  # an attribute's docstring stays under its attribute
     return classdef.with_changes(
         body=body.with_changes(body=[*lines[:at], *statements, *lines[at:]])
@@ -386,13 +387,11 @@ def _assigns(statement: cst.CSTNode, calls: frozenset[str]) -> bool:
     )
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    """A bare string under an attribute: its docstring, for Sphinx and IDEs."""
+def _attribute_docstring(statement: cst.CSTNode) -> bool:
+    """A bare string alone on its line under an attribute: its docstring, for
+    Sphinx and IDEs."""
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(
-            statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)
-        )
+        and is_docstring(statement)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import subprocess
@@ -23,7 +24,7 @@ FIXTURES = ROOT / "fixtures"
 # it (catalogue, "Harness notes and version pins").
 LEGACY_REQUIREMENTS = ("sqlalchemy==1.4.54", "flask-sqlalchemy==3.0.5", "flask==3.0.3")
 LEGACY_ENV = ROOT / ".fixture-envs" / "sqlalchemy-1.4.54"
-RUNNER = Path(__file__).resolve().parent / "run_fixture.py"
+SERVER = Path(__file__).resolve().parent / "fixture_server.py"
 
 # `# expect: ORM001` / `# expect: ORM001[unsafe], ORM402[nofix]` at the end of a line.
 MARKER = re.compile(r"[ \t]*# expect: (?P<items>[^\n]*)$", re.M)
@@ -167,16 +168,43 @@ _RUNS: dict[tuple[str, str, bool, int], Run] = {}
 
 
 def _run_program(python: Path | str, path: Path, *, strict: bool) -> Run:
+    server = _servers.get(str(python))
+    if server is None or server.poll() is not None:
+        server = _servers[str(python)] = _start_server(python)
+    assert server.stdin is not None and server.stdout is not None
+    mode = "strict" if strict else "legacy"
+    request = {"mode": mode, "path": str(Path(path).resolve())}
+    server.stdin.write(json.dumps(request) + "\n")
+    server.stdin.flush()
+    line = server.stdout.readline()
+    if not line:  # the server itself failed: say why
+        assert server.stderr is not None
+        raise RuntimeError(f"fixture server of {python}: {server.stderr.read()}")
+    reply = json.loads(line)
+    return Run(reply["returncode"], reply["stdout"], reply["stderr"])
+
+
+# One fixture server per SQLAlchemy environment in this worker: see fixture_server.py.
+_servers: dict[str, subprocess.Popen[str]] = {}
+
+
+def _start_server(python: Path | str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SQLALCHEMY_WARN")}
-    done = subprocess.run(
-        [str(python), str(RUNNER), "strict" if strict else "legacy", str(path)],
-        capture_output=True,
+    return subprocess.Popen(
+        [str(python), str(SERVER)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,  # the server's own failure; programs' go in replies
         text=True,
-        timeout=120,
-        cwd=path.parent,
         env=env,
     )
-    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for server in _servers.values():
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

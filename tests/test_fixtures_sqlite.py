@@ -61,3 +61,33 @@ def test_typed_models_create_the_same_tables(case: Case, sqlalchemy2: str) -> No
     ddl = [s for s in old.stdout.split("\n\n") if s.startswith("CREATE TABLE")]
     assert ddl, "a typed-model fixture prints each CreateTable"
     assert old.stdout == new.stdout
+
+
+def test_the_harness_sees_failures_and_isolates_programs(
+    tmp_path: Path, sqlalchemy14: Path, sqlalchemy2: str
+) -> None:
+    """Programs run in forks of one interpreter (fixture_server.py): a program that
+    raises, or warns under strict filters, fails; and what one program changes in
+    the modules they share is gone for the next."""
+    (tmp_path / "raises.py").write_text("print('partial')\nraise KeyError('x')\n")
+    (tmp_path / "legacy.py").write_text(
+        "from sqlalchemy import create_engine\n"
+        "create_engine('sqlite://').connect().execute('select 1')\n"
+    )
+    (tmp_path / "taint.py").write_text(
+        "import sqlalchemy\nsqlalchemy.tainted = True\nprint('tainted')\n"
+    )
+    (tmp_path / "clean.py").write_text(
+        "import sqlalchemy\nprint(hasattr(sqlalchemy, 'tainted'))\n"
+    )
+    raised = run_program(sqlalchemy2, tmp_path / "raises.py", strict=False)
+    assert (raised.returncode, raised.stdout) == (1, "partial\n")
+    assert "KeyError: 'x'" in raised.stderr
+    legacy = run_program(sqlalchemy14, tmp_path / "legacy.py", strict=True)
+    assert legacy.returncode == 1 and "RemovedIn20Warning" in legacy.stderr
+    legacy = run_program(sqlalchemy14, tmp_path / "legacy.py", strict=False)
+    assert legacy.returncode == 0
+    for python in (sqlalchemy14, sqlalchemy2):
+        assert run_program(python, tmp_path / "taint.py", strict=False).stdout
+        clean = run_program(python, tmp_path / "clean.py", strict=False)
+        assert clean.stdout == "False\n"

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import MAKERS, Core, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import MAKERS, Core
 from orm_modernize.analysis.scopes import Assignment, FunctionScope, ImportAssignment
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.analysis.vocabulary import DECLARATIVE_BASE_FUNCTIONS

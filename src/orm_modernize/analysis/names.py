@@ -1,6 +1,7 @@
-"""A module's names as a rule sees them: its tree (nodes, parents, positions),
-scopes and qualified names, imports and references, noqa comments. The base of
-`Semantic`: `models.Models` and `sessions.Sessions` build on it. Scopes
+"""A module's names as a rule sees them: scopes and qualified names, imports and
+references, objects other modules of the project make. Built on its tree
+(`module_tree.ModuleTree`); the base of `Semantic`: `models.Models` and
+`sessions.Sessions` build on it. Scopes
 (`scope_walk.py`) and positions are computed on the first question a rule asks,
 and `is_one_of()` rules most names out by their spelling first, so a file in
 which no rule finds a candidate pattern never pays for scope analysis.
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import libcst as cst
 
+from orm_modernize.analysis.module_tree import ModuleTree
 from orm_modernize.analysis.pins import Pin
 from orm_modernize.analysis.project import ProjectIndex, absolute, module_name
 from orm_modernize.analysis.query_chain import QueryChain
@@ -31,11 +33,8 @@ from orm_modernize.data.records import (
     Exports,
     ImportSpec,
 )
-from orm_modernize.syntax import noqa, tree
 from orm_modernize.syntax.nodes import eager_names, walk
-from orm_modernize.syntax.positions import Positions
 from orm_modernize.syntax.statements import (
-    TopLevel,
     module_imports,
     top_level_statement,
 )
@@ -44,7 +43,7 @@ T = TypeVar("T")
 N = TypeVar("N", bound=cst.CSTNode)
 
 
-class Names:
+class Names(ModuleTree):
     """Answers questions about the nodes and names of one module; knows no
     particular library."""
 
@@ -56,12 +55,7 @@ class Names:
         walked: tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]] | None = None,
         source: bytes | None = None,
     ):
-        """`walked`: `tree.walk(module)`, which the engine made anyway; `source`:
-        the bytes `module` was parsed from, if it is unchanged since."""
-        self.source = source
-        if walked is not None:
-            self._walked = walked
-        self.module = module
+        super().__init__(module, walked, source)
         self.project = project or ProjectIndex()
         self.path = path
         # What the rules learned for the runs over several modules (query helpers
@@ -106,52 +100,6 @@ class Names:
     @cached_property
     def _scopes(self) -> Scopes:
         return Scopes(self.module)
-
-    @cached_property
-    def _walked(self) -> tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]]:
-        return tree.walk(self.module)
-
-    @cached_property
-    def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
-        return self._walked[0]
-
-    @property
-    def all_nodes(self) -> list[cst.CSTNode]:
-        """Every node of the module, in source order."""
-        return self._walked[1]
-
-    def nodes(self, node_type: type[N]) -> list[N]:
-        """Every node of the (concrete) `node_type` in the module, in source
-        order: for analyses of the whole module, which then share one walk."""
-        return cast(list[N], self._by_type.get(node_type, []))
-
-    @cached_property
-    def _by_type(self) -> dict[type[cst.CSTNode], list[cst.CSTNode]]:
-        found: dict[type[cst.CSTNode], list[cst.CSTNode]] = {}
-        for node in self._walked[1]:
-            found.setdefault(type(node), []).append(node)
-        return found
-
-    @cached_property
-    def top_level(self) -> TopLevel:
-        return TopLevel.of(self.module)
-
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self._parents.get(node)
-
-    @cached_property
-    def positions(self) -> Positions:
-        return Positions(self.module, self._parents, self.source)
-
-    def source_position(self, node: cst.CSTNode) -> tuple[int, int]:
-        """Where `node` starts: a sort key for what scopes hand out as sets, whose
-        order changes from run to run."""
-        start = self.positions.start(node)
-        return start.line, start.column
-
-    def source_end(self, node: cst.CSTNode) -> tuple[int, int]:
-        end = self.positions[node].end
-        return end.line, end.column
 
     def scope(self, node: cst.CSTNode) -> Scope | None:
         return self._scopes.get(node)
@@ -283,39 +231,6 @@ class Names:
             node = parent
         return False
 
-    def _enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
-        return self.enclosing(node, cst.FunctionDef)
-
-    def _enclosing_class(self, node: cst.CSTNode) -> cst.ClassDef | None:
-        return self.enclosing(node, cst.ClassDef)
-
-    def enclosing(
-        self,
-        node: cst.CSTNode,
-        types: type[N] | tuple[type[N], ...],
-        *,
-        stop: tuple[type[cst.CSTNode], ...] = (),
-    ) -> N | None:
-        """The innermost node containing `node` that is one of `types`; None when
-        there is none, or a node of one of `stop` comes first."""
-        for parent in self.ancestors(node):
-            if isinstance(parent, types):
-                return parent
-            if isinstance(parent, stop):
-                return None
-        return None
-
-    def within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-        """`node` is `container` or inside it."""
-        return node is container or any(p is container for p in self.ancestors(node))
-
-    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        """The nodes that contain `node`, innermost first."""
-        parent = self.parent(node)
-        while parent is not None:
-            yield parent
-            parent = self.parent(parent)
-
     def assigned_values(self, name: cst.Name) -> Iterator[cst.CSTNode | None]:
         """The value each binding of `name` gives it; None where it is no plain value.
 
@@ -402,25 +317,6 @@ class Names:
                 ):
                     return False  # conditionally bound: may not exist in time
         return True
-
-    def suppressed(self, code: str, node: cst.CSTNode) -> bool:
-        """Whether a `# noqa` silences `code` where `node` starts. The engine drops
-        silenced findings itself; a fix that rewrites several findings at once
-        must also leave the silenced ones' code alone."""
-        return self.suppressions.suppresses(code, self.positions[node].start.line)
-
-    @cached_property
-    def suppressions(self) -> noqa.Suppressions:
-        """The module's `# noqa` comments, read from its bytes when unchanged
-        (printing the tree again costs as much as a walk)."""
-        return noqa.Suppressions(self.text)
-
-    @cached_property
-    def text(self) -> str:
-        """The module's source text."""
-        if self.source is not None:
-            return self.source.decode(self.module.encoding)
-        return self.module.code
 
     # -- objects other modules of the project make -----------------------------------
     def project_object(

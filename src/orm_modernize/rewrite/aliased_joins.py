@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from orm_modernize.analysis.semantic import Semantic
-from orm_modernize.data.records import Refused
+from orm_modernize.data.records import Edit, Refused
 from orm_modernize.syntax.nodes import called_name, code_of, method, walk
 
 # Calls whose clauses 1.x adapted as well: a subquery or correlated EXISTS.
@@ -161,3 +161,31 @@ def _imports_as_itself(node: cst.ImportFrom, name: str) -> bool:
     return not isinstance(node.names, cst.ImportStar) and any(
         a.evaluated_name == name and a.evaluated_alias is None for a in node.names
     )
+
+
+def with_aliases(
+    semantic: Semantic,
+    node: cst.CSTNode,
+    replacement: cst.BaseExpression,
+    aliases: list[tuple[str, cst.Call]],
+) -> Edit:
+    """`node` replaced within its statement, and the `aliased()` entities the
+    new statement joins made on lines before it. Making an alias has no side
+    effect, so it can go before a whole `if`, loop or `assert`."""
+    statement: cst.CSTNode = node
+    parent = semantic.parent(statement)
+    while not isinstance(parent, (cst.IndentedBlock, cst.Module)):
+        if parent is None or isinstance(parent, cst.SimpleStatementSuite):
+            raise Refused(
+                "`join(..., aliased=True)` in a one-line block: its alias needs"
+                " a line of its own"
+            )
+        statement, parent = parent, semantic.parent(parent)
+    assert isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+    made = [
+        cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], value)])
+        for name, value in aliases
+    ]
+    made[0] = made[0].with_changes(leading_lines=statement.leading_lines)
+    rewritten = statement.with_changes(leading_lines=()).deep_replace(node, replacement)
+    return Edit(statement, cst.FlattenSentinel([*made, rewritten]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import EXECUTE_METHODS
+from orm_modernize.analysis.core_vocabulary import EXECUTE_METHODS
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Refused
 from orm_modernize.syntax.nodes import code_of, walk

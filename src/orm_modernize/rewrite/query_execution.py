@@ -4,12 +4,22 @@ helpers, or the statement itself where the query was used as SQL."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 
 from orm_modernize.analysis.flask_query import helper_db, helper_keywords
-from orm_modernize.analysis.query_chain import FLASK_TERMINALS, Step, on_session, then
+from orm_modernize.analysis.query_chain import (
+    FLASK_TERMINALS,
+    QueryChain,
+    Step,
+    on_session,
+    then,
+)
 from orm_modernize.data.records import Refused
-from orm_modernize.rewrite.query_to_select import Converted, Converter
+from orm_modernize.rewrite.converted import Converted
+from orm_modernize.rewrite.query_flow import QueryUse
+from orm_modernize.rewrite.query_to_select import Converter
 from orm_modernize.syntax.nodes import code_of, method
 
 
@@ -158,3 +168,79 @@ def _chain_steps(converted: Converted) -> list[tuple[str, cst.Call]] | None:
         steps.append((node.func.attr.value, node))
         node = node.func.value
     return steps[::-1]
+
+
+def finish(
+    converter: Converter,
+    converted: Converted,
+    use: QueryUse,
+    chain: QueryChain,
+) -> cst.BaseExpression:
+    assert isinstance(chain.query.func, cst.Attribute)
+    if use.kind == "value":
+        return as_value(converted, use.terminal)
+    if use.kind == "compiled":
+        style = converter.import_name("sqlalchemy", "LABEL_STYLE_TABLENAME_PLUS_COL")
+        return method(as_value(converted, None), "set_label_style", style)
+    if use.terminal is None or use.terminal.name not in (
+        "count",
+        "scalar",
+        "value",
+    ):
+        converter.resolve_shapes(converted)
+    if use.kind == "rows":
+        return execute(converter, converted, use.terminal, chain.query.func)
+    if use.kind == "deferred":
+        rows = execute(converter, converted, use.terminal, chain.query.func)
+        return cst.Lambda(cst.Parameters(), rows)
+    return _slice(converter, converted, use, chain)
+
+
+def _slice(
+    converter: Converter,
+    converted: Converted,
+    use: QueryUse,
+    chain: QueryChain,
+) -> cst.BaseExpression:
+    """`query[1:3]` and `query[2]`: Query sliced in SQL and returned a list."""
+    assert use.slice is not None and isinstance(chain.query.func, cst.Attribute)
+    elements = use.slice.slice
+    item = elements[0].slice if len(elements) == 1 else None
+    index: int | None = None
+    bounds: tuple[cst.BaseExpression, cst.BaseExpression]
+    if isinstance(item, cst.Index) and _natural(item.value) is not None:
+        index = _natural(item.value)
+        assert index is not None
+        bounds = (cst.Integer(str(index)), cst.Integer(str(index + 1)))
+    elif (
+        isinstance(item, cst.Slice)
+        and item.step is None
+        and item.upper is not None
+        and _natural(item.upper) is not None
+        and (item.lower is None or _natural(item.lower) is not None)
+    ):
+        bounds = (item.lower or cst.Integer("0"), item.upper)
+    else:
+        raise Refused(
+            "only slices with literal non-negative bounds are converted;"
+            " negative indexes were removed in 2.0"
+        )
+    converted.statement = method(converted.statement, "slice", *bounds)
+    rows = execute(converter, converted, None, chain.query.func)
+    listed = method(rows, "all")
+    if index is None:
+        return listed
+    return cst.Subscript(listed, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+
+
+def plain_dot(chain: QueryChain) -> QueryChain:
+    query = chain.query
+    assert isinstance(query.func, cst.Attribute)
+    func = query.func.with_changes(dot=cst.Dot())
+    return dataclasses.replace(chain, query=query.with_changes(func=func))
+
+
+def _natural(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    return None

@@ -11,31 +11,28 @@ the finding can show.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 import libcst as cst
 
 from orm_modernize.analysis.models import Shape
-from orm_modernize.analysis.query_chain import Step, then
-from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.analysis.query_chain import Step
 from orm_modernize.data.records import Refused
-from orm_modernize.rewrite.aliased_joins import (
-    alias_name,
-    joined_class,
-    retarget,
-    through_alias,
+from orm_modernize.rewrite.aliased_joins import retarget
+from orm_modernize.rewrite.converted import (
+    Converted,
+    StepContext,
+    looks_like_class,
 )
-from orm_modernize.rewrite.naming import Namer
-from orm_modernize.rewrite.string_paths import removed_join, removed_options
-from orm_modernize.syntax.nodes import (
-    called_name,
-    code_of,
-    is_constant,
-    keyword,
-    method,
-    walk,
+from orm_modernize.rewrite.query_joins import (
+    POLYMORPHIC_OPTIONS,
+    filter_by,
+    join,
+    with_parent,
+    with_polymorphic,
 )
+from orm_modernize.rewrite.string_paths import removed_options
+from orm_modernize.syntax.nodes import called_name, code_of, keyword, method, walk
 
 # Same name, same meaning on `Select` (2.0 migration guide, "ORM Query Unified with
 # Core Select"). `join`, `filter_by`, `options`, `distinct` are checked first below.
@@ -95,59 +92,11 @@ REMOVED = {
 }
 
 
-_POLYMORPHIC_OPTIONS = (
-    "loader options with `Query.with_polymorphic()`: 2.0 needs paths through the"
-    " `with_polymorphic()` entity (`joinedload(wp.Engineer.machines)`); rewrite by hand"
-)
 _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
-@dataclass
-class Converted:
-    """A `select()` and what executing it needs to return what the Query did."""
-
-    statement: cst.BaseExpression
-    shapes: list[Shape]
-    entities: list[cst.BaseExpression]  # what each shape is the shape of
-    streamed: bool = False  # yield_per(): Query did not de-duplicate
-    params: list[cst.DictElement] = field(default_factory=list)
-    guessed: bool = False  # an entity was taken for a class by its name alone
-    # The last joined entity: what `filter_by()` applies to (None: not an entity
-    # we can spell, such as `join(User.addresses)`).
-    joined: cst.BaseExpression | None = None
-    joins: int = 0
-    selected_from: cst.BaseExpression | None = None
-    polymorphic: bool = False  # the entity became `with_polymorphic(...)`
-    loader_options: bool = False
-    compound: bool = False  # selects its entities from a UNION (or another set op)
-    # `name = aliased(Class)` lines the statement needs before it (`aliased=True`)
-    aliases: list[tuple[str, cst.Call]] = field(default_factory=list)
-    # (class, alias): later criteria on the class are read from the alias
-    adapting: tuple[str, str] | None = None
-    joinpoint_reset: bool = False  # `reset_joinpoint()`: filter_by() on entity zero
-    grouped: bool = False  # GROUP BY: an aggregate gives a row per group
-    # The `select(...)` that `start()` made: still the statement when no step has
-    # been applied yet
-    initial: cst.BaseExpression | None = None
-
-    @property
-    def single_entity(self) -> bool:
-        return self.shapes == [Shape.ENTITY]
-
-    @property
-    def needs_unique(self) -> bool:
-        # Query de-duplicated every result holding a mapped entity (unless
-        # yield_per() was used), whatever the joins: mapper-level `lazy="joined"`
-        # collections repeat rows too, and `select()` then insists on unique().
-        return Shape.ENTITY in self.shapes and not self.streamed
-
-
-class Converter:
+class Converter(StepContext):
     """Converts the steps of one query; `semantic` answers what names are."""
-
-    def __init__(self, semantic: Semantic, name: Namer) -> None:
-        self.semantic = semantic
-        self.name = name
 
     def start(self, query: cst.Call) -> Converted:
         """`session.query(A, B)` as `select(A, B)`."""
@@ -162,13 +111,13 @@ class Converter:
         if converted.shapes != [Shape.UNKNOWN]:
             return
         entity = converted.entities[0]
-        if _looks_like_class(entity):
+        if looks_like_class(entity):
             converted.shapes, converted.guessed = [Shape.ENTITY], True
             return
         if (
             isinstance(entity, cst.Attribute)
-            and _looks_like_class(entity.value)
-            and not _looks_like_class(entity.attr)
+            and looks_like_class(entity.value)
+            and not looks_like_class(entity.attr)
         ):  # `Person.name`: an attribute of a class, so a column by convention
             converted.shapes, converted.guessed = [Shape.COLUMN], True
             return
@@ -213,7 +162,7 @@ class Converter:
         elif name in ("add_columns", "add_entity", "add_column"):
             converted.entities += [a.value for a in call.args]
             converted.shapes += [self.semantic.shape(a.value) for a in call.args]
-        self._chain(converted, step, RENAMED.get(name, name))
+        self.chain(converted, step, RENAMED.get(name, name))
 
     def _execution_option(self, converted: Converted, step: Step) -> None:
         """`yield_per(n)` -> `execution_options(yield_per=n)`, one call for
@@ -235,14 +184,14 @@ class Converter:
             args = [*last.args[:-1], last.args[-1].with_changes(comma=_COMMA)]
             converted.statement = last.with_changes(args=[*args, option])
         else:
-            self._chain(converted, step, "execution_options", [option])
+            self.chain(converted, step, "execution_options", [option])
 
     def _adapted(self, converted: Converted, step: Step) -> None:
         """A criterion after `join(..., aliased=True)`, re-targeted to the alias."""
         assert converted.adapting is not None
         converted.grouped |= step.name == "group_by"
         args = retarget(step.call.args, *converted.adapting)
-        self._chain(converted, step, RENAMED.get(step.name, step.name), args)
+        self.chain(converted, step, RENAMED.get(step.name, step.name), args)
         if step.name == "order_by":
             self._order_by(converted, step)
 
@@ -277,134 +226,6 @@ class Converter:
         converted.selected_from = call.args[0].value if call.args else None
         self._same(converted, step)
 
-    def _chain(
-        self,
-        converted: Converted,
-        step: Step,
-        name: str,
-        args: Sequence[cst.Arg] | None = None,
-    ) -> None:
-        """Re-attach `step` to the statement, keeping its whitespace and arguments."""
-        converted.statement = then(step, converted.statement, name, args)
-
-    def _join(self, converted: Converted, step: Step) -> None:
-        call = step.call
-        positional = [a for a in call.args if a.keyword is None]
-        kept: list[cst.Arg] = []
-        alias = False
-        for arg in call.args:
-            name = arg.keyword.value if arg.keyword is not None else None
-            if name == "aliased" and is_constant(arg.value, "True"):
-                alias = True
-            elif name == "aliased" and is_constant(arg.value, "False"):
-                continue  # the default
-            elif name in (None, "isouter", "full"):
-                kept.append(arg)
-            else:
-                raise Refused(
-                    f"`{step.name}(..., {name}=...)` was removed in 2.0:"
-                    " join an `aliased()` entity and filter on the alias"
-                )
-        if removed_join(step, self.semantic):
-            raise Refused(
-                f"`{step.name}()` with a string, a tuple or several targets: see ORM003"
-            )
-        if not positional:
-            raise Refused(f"`{step.name}()` without a target")
-        target = positional[0].value
-        converted.joins += 1
-        # A join without from_joinpoint ended 1.x's adaptation to an earlier alias.
-        converted.adapting, converted.joinpoint_reset = None, False
-        converted.joined = (
-            target if self.semantic.shape(target) is Shape.ENTITY else None
-        )
-        if alias:
-            if len(positional) > 1:
-                raise Refused(
-                    f"`{step.name}(target, onclause, aliased=True)` was removed in"
-                    " 2.0: join an `aliased()` entity and filter on the alias"
-                )
-            kept[0] = kept[0].with_changes(value=self._alias(converted, step, target))
-        if kept:
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        self._chain(converted, step, step.name, kept)
-
-    def _alias(
-        self, converted: Converted, step: Step, target: cst.BaseExpression
-    ) -> cst.BaseExpression:
-        """`join(target, aliased=True)`: the target through a new alias, which the
-        criteria after it read from, and `filter_by()` applies to."""
-        joined = joined_class(self.semantic, step.call, target)
-        taken = {name for name, _ in converted.aliases}
-        base = alias_name(joined.name)
-        name, n = self.semantic.fresh_name(base, step.call), 1
-        while name in taken:
-            n += 1
-            name = self.semantic.fresh_name(f"{base}{n}", step.call)
-        made = cst.Call(
-            self.import_name("sqlalchemy.orm", "aliased"),
-            [cst.Arg(cst.Name(joined.name))],
-        )
-        converted.aliases.append((name, made))
-        converted.adapting = (joined.name, name)
-        converted.joined = cst.Name(name)
-        converted.guessed |= not joined.declared
-        return through_alias(target, name)
-
-    def _filter_by(self, converted: Converted, step: Step) -> None:
-        # Query.filter_by() applies to the last joined entity, else the select_from()
-        # target, else the first entity. Select.filter_by() in 2.1 searches every
-        # FROM entity instead, so spell the entity out whenever there is a choice.
-        simple = (
-            converted.joins == 0
-            and converted.selected_from is None
-            and len(converted.shapes) == 1
-        )
-        if simple:
-            self._chain(converted, step, "filter_by")
-            return
-        target = self._filter_by_target(converted)
-        criteria = []
-        for arg in step.call.args:
-            if arg.keyword is None:
-                raise Refused("`filter_by()` with positional arguments")
-            criteria.append(
-                cst.Arg(
-                    cst.Comparison(
-                        cst.Attribute(target, cst.Name(arg.keyword.value)),
-                        [cst.ComparisonTarget(cst.Equal(), arg.value)],
-                    )
-                )
-            )
-        self._chain(converted, step, "where", criteria)
-
-    def _filter_by_target(self, converted: Converted) -> cst.BaseExpression:
-        if converted.adapting is not None:
-            return cst.Name(converted.adapting[1])  # the alias a join made
-        if converted.joins and not converted.joinpoint_reset:
-            target = converted.joined
-        elif converted.selected_from is not None:
-            target = converted.selected_from
-        else:
-            first = _select_args(converted.statement)
-            target = first[0].value if first else None
-        if (
-            target is None
-            or not isinstance(target, (cst.Name, cst.Attribute))
-            or self.semantic.shape(target) is not Shape.ENTITY
-        ):
-            # Say what hides the entity: the join only when there is one.
-            where = (
-                "after a join"
-                if converted.joins and not converted.joinpoint_reset
-                else "here"
-            )
-            raise Refused(
-                f"the entity `filter_by()` filters {where} cannot be named;"
-                " use `where(Entity.attr == value)`"
-            )
-        return target
-
     def _options(self, converted: Converted, step: Step) -> None:
         if removed_options(step, self.semantic):
             raise Refused(
@@ -419,7 +240,7 @@ class Converter:
                 )
         converted.loader_options = True
         if converted.polymorphic:
-            raise Refused(_POLYMORPHIC_OPTIONS)
+            raise Refused(POLYMORPHIC_OPTIONS)
 
     def _order_by(self, converted: Converted, step: Step) -> None:
         # 1.4's Query added ORDER BY columns to a DISTINCT select; 2.x does not, and
@@ -471,59 +292,6 @@ class Converter:
         converted.statement = method(select, "from_statement", compound)
         converted.compound = True
 
-    def _with_polymorphic(self, converted: Converted, step: Step) -> None:
-        """`query(Person).with_polymorphic([Engineer])`: select the entity
-        `with_polymorphic(Person, [Engineer])`. Without `aliased=True` it selects
-        from Person's own table, so criteria on `Person` still apply."""
-        root = _select_root(converted.statement)
-        args = step.call.args
-        if (
-            root is None
-            or len(root.args) != 1
-            or converted.shapes != [Shape.ENTITY]
-            or not args
-            or len(args) > 3
-            or any(a.keyword and a.keyword.value != "polymorphic_on" for a in args)
-        ):
-            raise Refused(
-                "`Query.with_polymorphic()` was removed in 2.0: select"
-                " `orm.with_polymorphic(Base, [...])` instead"
-            )
-        entity = root.args[0].with_changes(comma=_COMMA)
-        polymorphic = cst.Call(
-            self.import_name("sqlalchemy.orm", "with_polymorphic"),
-            [entity, *args],
-        )
-        if converted.loader_options:
-            raise Refused(_POLYMORPHIC_OPTIONS)
-        converted.statement = converted.statement.deep_replace(
-            root, root.with_changes(args=[cst.Arg(polymorphic)])
-        )
-        converted.polymorphic = True
-
-    def _with_parent(self, converted: Converted, step: Step) -> None:
-        args = step.call.args
-        if len(args) != 2 or any(a.keyword for a in args):
-            raise Refused(
-                "`with_parent()` needs its relationship spelled out:"
-                " `where(with_parent(obj, Model.attr))`"
-            )
-        if isinstance(args[1].value, cst.BaseString):
-            raise Refused(
-                "`with_parent()` with a string property was removed in 2.0:"
-                " use `with_parent(obj, Model.attr)`"
-            )
-        entities = _select_args(converted.statement)
-        if not (
-            len(entities) == 1 and self.semantic.is_mapped_class(entities[0].value)
-        ):
-            raise Refused("`with_parent()` on an aliased or several entities")
-        function = self.import_name("sqlalchemy.orm", "with_parent")
-        criterion = cst.Call(
-            function, [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
-        )
-        self._chain(converted, step, "where", [cst.Arg(criterion)])
-
     def one_row(self, converted: Converted) -> bool:
         """The statement returns exactly one row: it selects only aggregates,
         without GROUP BY or a set operation (HAVING, LIMIT or OFFSET can only
@@ -535,24 +303,18 @@ class Converter:
             and all(self.semantic.is_aggregate(e) for e in converted.entities)
         )
 
-    def import_name(self, module: str, name: str) -> cst.BaseExpression:
-        found = self.name(module, name)
-        if found is None:
-            raise Refused(f"`{name}` is already bound to something else here")
-        return found
-
     # The steps with a handler of their own (the others: `_step()`)
     _STEPS: ClassVar[dict[str, Callable[[Converter, Converted, Step], None]]] = {
         "params": _params_step,
-        "join": _join,
-        "outerjoin": _join,
+        "join": join,
+        "outerjoin": join,
         "reset_joinpoint": _reset_joinpoint,
-        "filter_by": _filter_by,
+        "filter_by": filter_by,
         "options": _chained_options,
         "distinct": _distinct,
         "order_by": _chained_order_by,
-        "with_parent": _with_parent,
-        "with_polymorphic": _with_polymorphic,
+        "with_parent": with_parent,
+        "with_polymorphic": with_polymorphic,
         "select_from": _select_from,
     }
 
@@ -594,23 +356,6 @@ def _has_star(call: cst.Call) -> bool:
     return any(arg.star for arg in call.args)
 
 
-def _select_root(statement: cst.BaseExpression) -> cst.Call | None:
-    """The `select(...)` call at the root of a statement chain (None when the chain
-    starts at the call of a helper returning the statement)."""
-    node = statement
-    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        node = node.func.value
-    if isinstance(node, cst.Call) and called_name(node) == "select":
-        return node
-    return None
-
-
-def _select_args(statement: cst.BaseExpression) -> Sequence[cst.Arg]:
-    """The arguments of the `select(...)` at the root of a statement chain."""
-    root = _select_root(statement)
-    return root.args if root is not None else ()
-
-
 def _has_distinct(statement: cst.BaseExpression) -> bool:
     node = statement
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
@@ -649,13 +394,3 @@ def _root(expr: cst.BaseExpression) -> cst.BaseExpression | None:
             expr = expr.value
         else:
             return None
-
-
-def _looks_like_class(node: cst.BaseExpression) -> bool:
-    """`Widget` (or `A`) in `session.query(Widget)`: a class name by convention, not
-    proof. `MAX_ROWS` is a constant by the same convention."""
-    return (
-        isinstance(node, cst.Name)
-        and node.value[:1].isupper()
-        and (len(node.value) == 1 or not node.value.isupper())
-    )

@@ -28,7 +28,7 @@ from orm_modernize.analysis.query_chain import QueryChain
 from orm_modernize.analysis.scopes import Assignment, GlobalScope
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Exports, QueryHelper, Refused
-from orm_modernize.rewrite.query_to_select import Converted
+from orm_modernize.rewrite.converted import Converted
 from orm_modernize.syntax.nodes import code_of, keyword_argument, root_name, walk
 from orm_modernize.syntax.tree import children
 

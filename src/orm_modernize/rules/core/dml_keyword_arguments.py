@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import Core, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import Core
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Evidence, Fix, ImportSpec, Refused
 from orm_modernize.rewrite.clauses import clause, elements, is_sequence

@@ -6,7 +6,8 @@ from functools import cached_property
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import MAKERS, Core, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import MAKERS, Core
 from orm_modernize.analysis.metadata_binds import Bind, MetadataBinds
 from orm_modernize.analysis.vocabulary import SESSION_CLASSES, SESSION_FACTORIES
 from orm_modernize.data.records import Evidence, Fix, Refused

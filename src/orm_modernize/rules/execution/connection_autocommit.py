@@ -6,12 +6,12 @@ import re
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import (
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import (
     EXECUTE_METHODS,
     MAKERS,
     TABLE_STATEMENTS,
     Core,
-    CoreObjects,
 )
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import keyword_argument, walk

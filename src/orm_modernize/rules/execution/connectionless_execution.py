@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import EXECUTE_METHODS, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import EXECUTE_METHODS
 from orm_modernize.data.records import Evidence, Fix
 from orm_modernize.rewrite.connection_block import in_begin_block, statement_to_move
 from orm_modernize.rules.base import Rule

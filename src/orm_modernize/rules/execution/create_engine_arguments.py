@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import MAKERS, Core
+from orm_modernize.analysis.core_vocabulary import MAKERS, Core
 from orm_modernize.data.records import Fix
 from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rules.base import Rule

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import EXECUTE_METHODS, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import EXECUTE_METHODS
 from orm_modernize.data.records import Fix, Refused
 from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rewrite.parameters import Style, distilled

@@ -6,7 +6,8 @@ import re
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import EXECUTE_METHODS, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import EXECUTE_METHODS
 from orm_modernize.data.records import Fix, ImportSpec, Refused
 from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rewrite.naming import Namer, namer

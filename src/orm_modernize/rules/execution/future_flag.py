@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import MAKERS, Core
+from orm_modernize.analysis.core_vocabulary import MAKERS, Core
 from orm_modernize.analysis.vocabulary import SESSION_CLASSES, SESSION_FACTORIES
 from orm_modernize.data.records import Fix
 from orm_modernize.rewrite.clauses import with_arguments

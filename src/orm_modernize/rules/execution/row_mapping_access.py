@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.core_objects import Core, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import Core
 from orm_modernize.data.records import Evidence, Fix
 from orm_modernize.rewrite.clauses import is_column_attribute
 from orm_modernize.rules.base import Rule

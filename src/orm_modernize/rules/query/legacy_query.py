@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 import libcst as cst
 
@@ -27,6 +26,8 @@ from orm_modernize.data.records import (
     QueryHelper,
     Refused,
 )
+from orm_modernize.rewrite.aliased_joins import with_aliases
+from orm_modernize.rewrite.converted import Converted, alone, continued
 from orm_modernize.rewrite.flow_session import (
     Hoisted,
     check_deferrable,
@@ -35,7 +36,7 @@ from orm_modernize.rewrite.flow_session import (
     stable_receiver,
 )
 from orm_modernize.rewrite.naming import namer
-from orm_modernize.rewrite.query_execution import as_value, execute
+from orm_modernize.rewrite.query_execution import finish, plain_dot
 from orm_modernize.rewrite.query_flow import (
     Flow,
     QueryUse,
@@ -45,7 +46,7 @@ from orm_modernize.rewrite.query_flow import (
     passed_to,
     use_of,
 )
-from orm_modernize.rewrite.query_to_select import Converted, Converter
+from orm_modernize.rewrite.query_to_select import Converter
 from orm_modernize.rewrite.shared_query_helpers import (
     Helper,
     argument_for,
@@ -60,7 +61,6 @@ from orm_modernize.syntax.nodes import (
     called_name,
     code_of,
     keep_parentheses,
-    method,
 )
 
 OTHER_RULES = DML_TERMINALS | GET_TERMINALS
@@ -202,7 +202,7 @@ class LegacyQuery(QueryRule):
         if use.kind == "deferred":
             check_deferrable(self.semantic, use.node, chain)
         converted = converter.apply(converter.start(chain.query), use.steps)
-        replacement = self._finish(converter, converted, use, chain)
+        replacement = finish(converter, converted, use, chain)
         safe = (
             evidence.proven
             and not converted.guessed
@@ -214,111 +214,15 @@ class LegacyQuery(QueryRule):
         replacement = keep_parentheses(use.node, replacement)
         if converted.aliases:
             return Fix(
-                (self._with_aliases(use.node, replacement, converted.aliases),),
+                (
+                    with_aliases(
+                        self.semantic, use.node, replacement, converted.aliases
+                    ),
+                ),
                 safe,
                 tuple(imports),
             )
         return Fix.replace(use.node, replacement, safe=safe, imports=tuple(imports))
-
-    def _with_aliases(
-        self,
-        node: cst.CSTNode,
-        replacement: cst.BaseExpression,
-        aliases: list[tuple[str, cst.Call]],
-    ) -> Edit:
-        """`node` replaced within its statement, and the `aliased()` entities the
-        new statement joins made on lines before it. Making an alias has no side
-        effect, so it can go before a whole `if`, loop or `assert`."""
-        statement: cst.CSTNode = node
-        parent = self.semantic.parent(statement)
-        while not isinstance(parent, (cst.IndentedBlock, cst.Module)):
-            if parent is None or isinstance(parent, cst.SimpleStatementSuite):
-                raise Refused(
-                    "`join(..., aliased=True)` in a one-line block: its alias needs"
-                    " a line of its own"
-                )
-            statement, parent = parent, self.semantic.parent(parent)
-        assert isinstance(
-            statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
-        )
-        made = [
-            cst.SimpleStatementLine(
-                [cst.Assign([cst.AssignTarget(cst.Name(name))], value)]
-            )
-            for name, value in aliases
-        ]
-        made[0] = made[0].with_changes(leading_lines=statement.leading_lines)
-        rewritten = statement.with_changes(leading_lines=()).deep_replace(
-            node, replacement
-        )
-        return Edit(statement, cst.FlattenSentinel([*made, rewritten]))
-
-    def _finish(
-        self,
-        converter: Converter,
-        converted: Converted,
-        use: QueryUse,
-        chain: QueryChain,
-    ) -> cst.BaseExpression:
-        assert isinstance(chain.query.func, cst.Attribute)
-        if use.kind == "value":
-            return as_value(converted, use.terminal)
-        if use.kind == "compiled":
-            style = converter.import_name(
-                "sqlalchemy", "LABEL_STYLE_TABLENAME_PLUS_COL"
-            )
-            return method(as_value(converted, None), "set_label_style", style)
-        if use.terminal is None or use.terminal.name not in (
-            "count",
-            "scalar",
-            "value",
-        ):
-            converter.resolve_shapes(converted)
-        if use.kind == "rows":
-            return execute(converter, converted, use.terminal, chain.query.func)
-        if use.kind == "deferred":
-            rows = execute(converter, converted, use.terminal, chain.query.func)
-            return cst.Lambda(cst.Parameters(), rows)
-        return self._slice(converter, converted, use, chain)
-
-    def _slice(
-        self,
-        converter: Converter,
-        converted: Converted,
-        use: QueryUse,
-        chain: QueryChain,
-    ) -> cst.BaseExpression:
-        """`query[1:3]` and `query[2]`: Query sliced in SQL and returned a list."""
-        assert use.slice is not None and isinstance(chain.query.func, cst.Attribute)
-        elements = use.slice.slice
-        item = elements[0].slice if len(elements) == 1 else None
-        index: int | None = None
-        bounds: tuple[cst.BaseExpression, cst.BaseExpression]
-        if isinstance(item, cst.Index) and _natural(item.value) is not None:
-            index = _natural(item.value)
-            assert index is not None
-            bounds = (cst.Integer(str(index)), cst.Integer(str(index + 1)))
-        elif (
-            isinstance(item, cst.Slice)
-            and item.step is None
-            and item.upper is not None
-            and _natural(item.upper) is not None
-            and (item.lower is None or _natural(item.lower) is not None)
-        ):
-            bounds = (item.lower or cst.Integer("0"), item.upper)
-        else:
-            raise Refused(
-                "only slices with literal non-negative bounds are converted;"
-                " negative indexes were removed in 2.0"
-            )
-        converted.statement = method(converted.statement, "slice", *bounds)
-        rows = execute(converter, converted, None, chain.query.func)
-        listed = method(rows, "all")
-        if index is None:
-            return listed
-        return cst.Subscript(
-            listed, [cst.SubscriptElement(cst.Index(cst.Integer("0")))]
-        )
 
     def _returned_fix(
         self, chain: QueryChain, converter: Converter, imports: list[ImportSpec]
@@ -352,7 +256,7 @@ class LegacyQuery(QueryRule):
         hoisted = hoisted_session(self.semantic, flow)
         # Where the query runs, its session is spelled without the line breaks the
         # origin may have had around `.query`.
-        session_chain = _plain_dot(first if hoisted is None else hoisted[2])
+        session_chain = plain_dot(first if hoisted is None else hoisted[2])
         edits: list[Edit] = []
         origins, evidence = self._flow_origins(flow, converter, hoisted, edits)
         shapes = origins[0].shapes
@@ -375,8 +279,8 @@ class LegacyQuery(QueryRule):
             ),
         )
         for refined in flow.derived:
-            state = _copy(base, refined.root)
-            _alone(converter.apply(state, refined.steps))
+            state = continued(base, refined.root)
+            alone(converter.apply(state, refined.steps))
             if state.shapes != shapes or state.params:
                 raise Refused("the query changes what it selects along the way")
             base.streamed |= state.streamed
@@ -386,9 +290,9 @@ class LegacyQuery(QueryRule):
                 raise Refused("the session is not the same where the query ends")
             if use.kind == "deferred":
                 check_deferrable(self.semantic, use.node, first)
-            state = _copy(base, read)
-            _alone(converter.apply(state, use.steps))
-            replacement = self._finish(converter, state, use, session_chain)
+            state = continued(base, read)
+            alone(converter.apply(state, use.steps))
+            replacement = finish(converter, state, use, session_chain)
             edits.append(Edit(use.node, replacement))
         if flow.returned and helper is None:
             helper = returning_helper(self.semantic, flow.returned[0].node)
@@ -426,7 +330,7 @@ class LegacyQuery(QueryRule):
             if origin.refusal is not None:
                 raise Refused(origin.refusal)
             evidence = min(evidence, self.session_evidence(origin))
-            converted = _alone(
+            converted = alone(
                 converter.apply(converter.start(origin.query), origin.steps)
             )
             # Only rows need a shape; a use that fetches rows refuses on its own.
@@ -461,8 +365,8 @@ class LegacyQuery(QueryRule):
         edits: list[Edit] = []
         joins = base.joins
         for refined in flow.returned:
-            state = _copy(base, refined.root)
-            _alone(converter.apply(state, refined.steps))
+            state = continued(base, refined.root)
+            alone(converter.apply(state, refined.steps))
             if state.shapes != base.shapes or state.params:
                 raise Refused(
                     f"`{name}()` returns queries that select different things"
@@ -473,12 +377,10 @@ class LegacyQuery(QueryRule):
         for call in helper.calls:
             use = self._use_of_call(name, call)
             session_chain = session_at(self.semantic, helper, flow.origins[0], call)
-            state = _copy(base, call)
+            state = continued(base, call)
             state.joins = joins
-            _alone(converter.apply(state, use.steps))
-            edits.append(
-                Edit(use.node, self._finish(converter, state, use, session_chain))
-            )
+            alone(converter.apply(state, use.steps))
+            edits.append(Edit(use.node, finish(converter, state, use, session_chain)))
         if helper.imported:
             shared_helper(self.semantic, helper, flow.origins[0], base, joins)
         return edits
@@ -592,9 +494,9 @@ class LegacyQuery(QueryRule):
             guessed=helper.guessed,
             joins=helper.joins,
         )
-        _alone(converter.apply(state, use.steps))
+        alone(converter.apply(state, use.steps))
         runs_on = QueryChain(cst.Call(cst.Attribute(session, cst.Name("query"))), ())
-        replacement = self._finish(converter, state, use, runs_on)
+        replacement = finish(converter, state, use, runs_on)
         if code_of(replacement) == code_of(use.node):
             return None
         # Unsafe like the helper's own fix: modules outside the run may call it.
@@ -604,35 +506,3 @@ class LegacyQuery(QueryRule):
             safe=False,
             imports=tuple(imports),
         )
-
-
-def _alone(state: Converted) -> Converted:
-    """`state`, if it needs no `aliased()` made before its statement: within a flow
-    the alias would have to reach every statement that adds criteria."""
-    if state.aliases:
-        raise Refused(
-            "`join(..., aliased=True)` in a query built over several statements:"
-            " make one `aliased()` entity, join it and filter on it by hand"
-        )
-    return state
-
-
-def _copy(base: Converted, root: cst.BaseExpression) -> Converted:
-    """The flow's state, continued from a read of the query variable (or a call of
-    the helper returning it)."""
-    return dataclasses.replace(
-        base, statement=root, shapes=list(base.shapes), entities=list(base.entities)
-    )
-
-
-def _plain_dot(chain: QueryChain) -> QueryChain:
-    query = chain.query
-    assert isinstance(query.func, cst.Attribute)
-    func = query.func.with_changes(dot=cst.Dot())
-    return dataclasses.replace(chain, query=query.with_changes(func=func))
-
-
-def _natural(node: cst.BaseExpression) -> int | None:
-    if isinstance(node, cst.Integer):
-        return int(node.evaluated_value)
-    return None

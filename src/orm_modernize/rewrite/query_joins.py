@@ -1,0 +1,205 @@
+"""The steps of a Query that decide which entity later steps apply to: joins (and
+1.x's `aliased=True` adaptation), `filter_by()`'s target, `with_parent()` and
+`with_polymorphic()`."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from orm_modernize.analysis.models import Shape
+from orm_modernize.analysis.query_chain import Step
+from orm_modernize.data.records import Refused
+from orm_modernize.rewrite.aliased_joins import (
+    alias_name,
+    joined_class,
+    through_alias,
+)
+from orm_modernize.rewrite.converted import (
+    Converted,
+    StepContext,
+    select_args,
+    select_root,
+)
+from orm_modernize.rewrite.string_paths import removed_join
+from orm_modernize.syntax.nodes import is_constant
+
+POLYMORPHIC_OPTIONS = (
+    "loader options with `Query.with_polymorphic()`: 2.0 needs paths through the"
+    " `with_polymorphic()` entity (`joinedload(wp.Engineer.machines)`); rewrite by hand"
+)
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def join(context: StepContext, converted: Converted, step: Step) -> None:
+    call = step.call
+    positional = [a for a in call.args if a.keyword is None]
+    kept: list[cst.Arg] = []
+    alias = False
+    for arg in call.args:
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name == "aliased" and is_constant(arg.value, "True"):
+            alias = True
+        elif name == "aliased" and is_constant(arg.value, "False"):
+            continue  # the default
+        elif name in (None, "isouter", "full"):
+            kept.append(arg)
+        else:
+            raise Refused(
+                f"`{step.name}(..., {name}=...)` was removed in 2.0:"
+                " join an `aliased()` entity and filter on the alias"
+            )
+    if removed_join(step, context.semantic):
+        raise Refused(
+            f"`{step.name}()` with a string, a tuple or several targets: see ORM003"
+        )
+    if not positional:
+        raise Refused(f"`{step.name}()` without a target")
+    target = positional[0].value
+    converted.joins += 1
+    # A join without from_joinpoint ended 1.x's adaptation to an earlier alias.
+    converted.adapting, converted.joinpoint_reset = None, False
+    converted.joined = (
+        target if context.semantic.shape(target) is Shape.ENTITY else None
+    )
+    if alias:
+        if len(positional) > 1:
+            raise Refused(
+                f"`{step.name}(target, onclause, aliased=True)` was removed in"
+                " 2.0: join an `aliased()` entity and filter on the alias"
+            )
+        kept[0] = kept[0].with_changes(value=_alias(context, converted, step, target))
+    if kept:
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    context.chain(converted, step, step.name, kept)
+
+
+def _alias(
+    context: StepContext, converted: Converted, step: Step, target: cst.BaseExpression
+) -> cst.BaseExpression:
+    """`join(target, aliased=True)`: the target through a new alias, which the
+    criteria after it read from, and `filter_by()` applies to."""
+    joined = joined_class(context.semantic, step.call, target)
+    taken = {name for name, _ in converted.aliases}
+    base = alias_name(joined.name)
+    name, n = context.semantic.fresh_name(base, step.call), 1
+    while name in taken:
+        n += 1
+        name = context.semantic.fresh_name(f"{base}{n}", step.call)
+    made = cst.Call(
+        context.import_name("sqlalchemy.orm", "aliased"),
+        [cst.Arg(cst.Name(joined.name))],
+    )
+    converted.aliases.append((name, made))
+    converted.adapting = (joined.name, name)
+    converted.joined = cst.Name(name)
+    converted.guessed |= not joined.declared
+    return through_alias(target, name)
+
+
+def filter_by(context: StepContext, converted: Converted, step: Step) -> None:
+    # Query.filter_by() applies to the last joined entity, else the select_from()
+    # target, else the first entity. Select.filter_by() in 2.1 searches every
+    # FROM entity instead, so spell the entity out whenever there is a choice.
+    simple = (
+        converted.joins == 0
+        and converted.selected_from is None
+        and len(converted.shapes) == 1
+    )
+    if simple:
+        context.chain(converted, step, "filter_by")
+        return
+    target = _filter_by_target(context, converted)
+    criteria = []
+    for arg in step.call.args:
+        if arg.keyword is None:
+            raise Refused("`filter_by()` with positional arguments")
+        criteria.append(
+            cst.Arg(
+                cst.Comparison(
+                    cst.Attribute(target, cst.Name(arg.keyword.value)),
+                    [cst.ComparisonTarget(cst.Equal(), arg.value)],
+                )
+            )
+        )
+    context.chain(converted, step, "where", criteria)
+
+
+def _filter_by_target(context: StepContext, converted: Converted) -> cst.BaseExpression:
+    if converted.adapting is not None:
+        return cst.Name(converted.adapting[1])  # the alias a join made
+    if converted.joins and not converted.joinpoint_reset:
+        target = converted.joined
+    elif converted.selected_from is not None:
+        target = converted.selected_from
+    else:
+        first = select_args(converted.statement)
+        target = first[0].value if first else None
+    if (
+        target is None
+        or not isinstance(target, (cst.Name, cst.Attribute))
+        or context.semantic.shape(target) is not Shape.ENTITY
+    ):
+        # Say what hides the entity: the join only when there is one.
+        where = (
+            "after a join"
+            if converted.joins and not converted.joinpoint_reset
+            else "here"
+        )
+        raise Refused(
+            f"the entity `filter_by()` filters {where} cannot be named;"
+            " use `where(Entity.attr == value)`"
+        )
+    return target
+
+
+def with_polymorphic(context: StepContext, converted: Converted, step: Step) -> None:
+    """`query(Person).with_polymorphic([Engineer])`: select the entity
+    `with_polymorphic(Person, [Engineer])`. Without `aliased=True` it selects
+    from Person's own table, so criteria on `Person` still apply."""
+    root = select_root(converted.statement)
+    args = step.call.args
+    if (
+        root is None
+        or len(root.args) != 1
+        or converted.shapes != [Shape.ENTITY]
+        or not args
+        or len(args) > 3
+        or any(a.keyword and a.keyword.value != "polymorphic_on" for a in args)
+    ):
+        raise Refused(
+            "`Query.with_polymorphic()` was removed in 2.0: select"
+            " `orm.with_polymorphic(Base, [...])` instead"
+        )
+    entity = root.args[0].with_changes(comma=_COMMA)
+    polymorphic = cst.Call(
+        context.import_name("sqlalchemy.orm", "with_polymorphic"),
+        [entity, *args],
+    )
+    if converted.loader_options:
+        raise Refused(POLYMORPHIC_OPTIONS)
+    converted.statement = converted.statement.deep_replace(
+        root, root.with_changes(args=[cst.Arg(polymorphic)])
+    )
+    converted.polymorphic = True
+
+
+def with_parent(context: StepContext, converted: Converted, step: Step) -> None:
+    args = step.call.args
+    if len(args) != 2 or any(a.keyword for a in args):
+        raise Refused(
+            "`with_parent()` needs its relationship spelled out:"
+            " `where(with_parent(obj, Model.attr))`"
+        )
+    if isinstance(args[1].value, cst.BaseString):
+        raise Refused(
+            "`with_parent()` with a string property was removed in 2.0:"
+            " use `with_parent(obj, Model.attr)`"
+        )
+    entities = select_args(converted.statement)
+    if not (len(entities) == 1 and context.semantic.is_mapped_class(entities[0].value)):
+        raise Refused("`with_parent()` on an aliased or several entities")
+    function = context.import_name("sqlalchemy.orm", "with_parent")
+    criterion = cst.Call(
+        function, [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+    )
+    context.chain(converted, step, "where", [cst.Arg(criterion)])

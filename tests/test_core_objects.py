@@ -6,7 +6,8 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from orm_modernize.analysis.core_objects import Core, CoreObjects
+from orm_modernize.analysis.core_objects import CoreObjects
+from orm_modernize.analysis.core_vocabulary import Core
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Evidence
 

@@ -92,13 +92,13 @@ def index(case_source: bytes) -> ProjectIndex:
 # Random programs -------------------------------------------------------------------
 
 
-@fuzz(short=200)
+@fuzz(short=120)
 @given(PROGRAMS)
 def test_random_program_under_every_rule(program: str) -> None:
     assert_sound((HEADER + program).encode("utf-8", "surrogatepass"))
 
 
-@fuzz(short=150)
+@fuzz(short=100)
 @given(st.data())
 def test_random_code_inside_a_fixture(data: st.DataObject) -> None:
     # The random statements go before one of the fixture's statements, at its
@@ -170,7 +170,7 @@ def mutate(source: str, data: st.DataObject) -> str:
     return "".join(lines)
 
 
-@fuzz(short=400)
+@fuzz(short=250)
 @given(st.data())
 def test_mutated_fixture(data: st.DataObject) -> None:
     source = data.draw(st.sampled_from(CASES)).source().decode()
@@ -183,7 +183,7 @@ def test_mutated_fixture(data: st.DataObject) -> None:
 # The CLI: files it has nothing to fix in -------------------------------------------
 
 
-@fuzz(short=100)
+@fuzz(short=60)
 @given(
     PROGRAMS,
     st.sampled_from(["\n", "\r\n"]),

@@ -266,7 +266,7 @@ def test_query_property_session_is_imported_where_the_model_is_used(
     code, _, _ = check("--fix", "--unsafe-fixes", ".")
     assert code == 0
     views = (tmp_path / "views.py").read_text()
-    assert "from database import db_session" in views
+    assert "from database import Base, add_all, db_session, engine" in views
     assert "db_session.scalars(select(User).order_by(User.name))" in views
     after = subprocess.run(
         [sys.executable, "-W", "error", "views.py"],

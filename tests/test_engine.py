@@ -79,8 +79,8 @@ def test_bytes_outside_fixes_are_kept() -> None:
     expected = source.replace(
         b"session.query(User).all()", b"session.scalars(select(User)).unique().all()"
     ).replace(
-        b"declarative_base\r\n",
-        b"declarative_base\r\nfrom sqlalchemy import select\r\n\r\n",
+        b"from sqlalchemy.orm",
+        b"from sqlalchemy import select\r\nfrom sqlalchemy.orm",
         1,
     )
     assert result.fixed == expected

@@ -11,25 +11,69 @@ from orm_modernize.engine.import_edits import add_and_remove
 
 
 def edited(
-    source: str, needed: Sequence[ImportSpec] = (), freed: Iterable[str] = ()
+    source: str,
+    needed: Sequence[ImportSpec] = (),
+    freed: Iterable[str] = (),
+    first_party: frozenset[str] = frozenset(),
 ) -> str:
-    return add_and_remove(cst.parse_module(source), list(needed), set(freed)).code
+    module = cst.parse_module(source)
+    return add_and_remove(module, list(needed), set(freed), first_party).code
 
 
-def test_names_join_the_first_import_of_their_module_at_the_top() -> None:
+def test_names_join_the_first_import_of_their_module_in_isort_order() -> None:
     source = '"""Doc."""\nfrom sqlalchemy import Column\nimport os\n\nx = 1\n'
     assert edited(source, [("sqlalchemy", "select"), ("sqlalchemy", "func")]) == (
-        '"""Doc."""\nfrom sqlalchemy import func, select, Column\nimport os\n\nx = 1\n'
+        '"""Doc."""\nfrom sqlalchemy import Column, func, select\nimport os\n\nx = 1\n'
+    )
+    # Constants, classes, then functions; one name a line stays one a line.
+    source = "from sqlalchemy import (\n    Column,\n    select,\n)\n"
+    needed = [("sqlalchemy", "func"), ("sqlalchemy", "LABEL_STYLE_NONE")]
+    assert edited(source, needed) == (
+        "from sqlalchemy import (\n    LABEL_STYLE_NONE,\n    Column,\n    func,\n"
+        "    select,\n)\n"
+    )
+    # Names the module does not keep in order: the new one goes last.
+    source = "from sqlalchemy import select, Column\n"
+    assert edited(source, [("sqlalchemy", "func")]) == (
+        "from sqlalchemy import select, Column, func\n"
     )
 
 
-def test_a_new_module_gets_its_statement_after_the_opening_imports() -> None:
+def test_a_new_statement_goes_where_isort_puts_it() -> None:
+    # Among the third-party imports, in order of module.
+    source = (
+        "import os\n\nimport click\nfrom flask import Flask\n"
+        "from sqlalchemy.orm import Session\n\nfrom app import db\n\nx = 1\n"
+    )
+    assert edited(
+        source, [("sqlalchemy", "select")], first_party=frozenset({"app"})
+    ) == (
+        "import os\n\nimport click\nfrom flask import Flask\n"
+        "from sqlalchemy import select\nfrom sqlalchemy.orm import Session\n\n"
+        "from app import db\n\nx = 1\n"
+    )
+    # A section of its own between the standard library and the project's.
+    source = "import os\n\nfrom app.models import User\nfrom . import views\n\nx = 1\n"
+    assert edited(
+        source, [("sqlalchemy", "select")], first_party=frozenset({"app"})
+    ) == (
+        "import os\n\nfrom sqlalchemy import select\n\n"
+        "from app.models import User\nfrom . import views\n\nx = 1\n"
+    )
+    # First: the module's opening comment stays above the imports.
+    source = "# header\nfrom app.models import User\n"
+    assert edited(
+        source, [("sqlalchemy", "select")], first_party=frozenset({"app"})
+    ) == ("# header\nfrom sqlalchemy import select\n\nfrom app.models import User\n")
+
+
+def test_a_new_statement_after_the_imports_is_followed_by_a_blank_line() -> None:
     source = "import os\n# a comment\nx = 1\n"
     assert edited(source, [("sqlalchemy", "select")]) == (
-        "import os\nfrom sqlalchemy import select\n\n# a comment\nx = 1\n"
+        "import os\n\nfrom sqlalchemy import select\n\n# a comment\nx = 1\n"
     )
     assert edited("x = 1\n", [("__future__", "annotations"), ("a", "b")]) == (
-        "from __future__ import annotations\nfrom a import b\n\nx = 1\n"
+        "from __future__ import annotations\n\nfrom a import b\n\nx = 1\n"
     )
 
 

@@ -6,8 +6,7 @@ never spends)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import cast
+from collections.abc import Iterable
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -16,16 +15,20 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 from orm_modernize.analysis.scope_walk import Scopes
 from orm_modernize.analysis.scopes import ImportAssignment
 from orm_modernize.data.records import ImportSpec
+from orm_modernize.engine.added_imports import added
 from orm_modernize.syntax import tree
-from orm_modernize.syntax.nodes import code_of
 from orm_modernize.syntax.statements import import_specs, module_imports
 
 
 def add_and_remove(
-    module: cst.Module, needed: Iterable[ImportSpec], freed: set[str]
+    module: cst.Module,
+    needed: Iterable[ImportSpec],
+    freed: set[str],
+    first_party: frozenset[str] = frozenset(),
 ) -> cst.Module:
-    """`module` with the `needed` imports added, and the imports of the `freed`
-    names removed where nothing uses them any more."""
+    """`module` with the `needed` imports added where isort puts them
+    (`first_party`: the project's top-level packages), and the imports of the
+    `freed` names removed where nothing uses them any more."""
     # A look at its top-level imports says what is there already (most passes of
     # a large module need nothing new).
     present = {
@@ -38,7 +41,7 @@ def add_and_remove(
         if (source, name) not in present:
             missing.setdefault(source, set()).add(name)
     if missing:
-        module = _added(module, missing)
+        module = added(module, missing, first_party)
     # Looked up after the edits: another fix of the same pass may have moved the
     # import (ORM401 rewrites the very import that ORM402 frees).
     if freed:
@@ -47,87 +50,6 @@ def add_and_remove(
         if specs:
             module = _removed(module, specs, parents)
     return module
-
-
-def _added(module: cst.Module, missing: dict[str, set[str]]) -> cst.Module:
-    """The imports added as LibCST's `AddImportsVisitor` adds them (the fixtures'
-    expected output was made by it), editing the module's top statements only:
-    the visitor rebuilt every node of the module, 10 s a pass on a 330 KB one.
-    Names join the first `from <module> import` of the imports that open the
-    module, sorted, before its own; other modules get a statement each after
-    those imports, `__future__` first."""
-    body = list(module.body)
-    start = 1 if _starts_with_docstring(body) else 0
-    end = start
-    while end < len(body) and _is_import_line(body[end]):
-        end += 1
-    # (`missing` holds no name imported at the top level already.)
-    for index in range(start, end):
-        line = cast(cst.SimpleStatementLine, body[index])
-        statement = line.body[0]
-        source = (
-            _absolute_module(statement)
-            if isinstance(statement, cst.ImportFrom)
-            else None
-        )
-        if source is None or not missing.get(source):
-            continue
-        assert isinstance(statement, cst.ImportFrom)
-        if isinstance(statement.names, cst.ImportStar):
-            missing.pop(source)  # everything is there already
-            continue
-        names = [cst.ImportAlias(cst.Name(n)) for n in sorted(missing.pop(source))]
-        merged = statement.with_changes(names=[*names, *statement.names])
-        body[index] = line.with_changes(body=[merged, *line.body[1:]])
-    made = {
-        source: cst.parse_statement(
-            f"from {source} import {', '.join(sorted(names))}",
-            config=module.config_for_parsing,
-        )
-        for source, names in missing.items()
-        if names
-    }
-    if not made:
-        return module.with_changes(body=body)
-    future = [made.pop("__future__")] if "__future__" in made else []
-    others = list(made.values())
-    after = body[end:]
-    if after:
-        first = after[0]
-        lines = first.leading_lines
-        if not lines or lines[0].comment is not None:
-            after[0] = first.with_changes(leading_lines=(cst.EmptyLine(), *lines))
-    return module.with_changes(
-        body=[*body[:start], *future, *body[start:end], *others, *after]
-    )
-
-
-def _starts_with_docstring(body: Sequence[cst.BaseStatement]) -> bool:
-    """A docstring or a `__strict__ = ...` first: imports never go above it."""
-    if not body or not isinstance(body[0], cst.SimpleStatementLine):
-        return False
-    first = body[0].body[0] if body[0].body else None
-    if isinstance(first, cst.Expr):
-        return isinstance(first.value, cst.SimpleString)
-    return (
-        isinstance(first, cst.Assign)
-        and isinstance(first.targets[0].target, cst.Name)
-        and first.targets[0].target.value == "__strict__"
-    )
-
-
-def _is_import_line(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
-    )
-
-
-def _absolute_module(statement: cst.ImportFrom) -> str | None:
-    if statement.relative or statement.module is None:
-        return None
-    return code_of(statement.module)
 
 
 def _removed(

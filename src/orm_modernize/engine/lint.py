@@ -121,7 +121,8 @@ def lint_source(
             break
         chosen = _non_overlapping(wanted, semantic.positions)
         semantic.close()
-        text = _fixed(module, chosen, path, compiles, applied, refused, errors)
+        where = (path, compiles, (project or ProjectIndex()).packages)
+        text = _fixed(module, chosen, where, applied, refused, errors)
     else:
         # Leave the file as it was and say which rules kept firing.
         codes = ", ".join(sorted({d.code for d in diagnostics}))
@@ -141,8 +142,7 @@ def lint_source(
 def _fixed(
     module: cst.Module,
     chosen: Sequence[tuple[Violation, Diagnostic]],
-    path: Path,
-    compiles: bool,
+    where: Where,
     applied: list[Diagnostic],
     refused: set[tuple[str, str]],
     errors: list[FileError],
@@ -150,7 +150,7 @@ def _fixed(
     """The module with the `chosen` fixes applied, for the next pass to read. Each
     fix applied is added to `applied`; one that would make invalid Python is
     dropped, said in `errors` and `refused` from then on."""
-    fixed, failed = _apply_verified(module, [v for v, _ in chosen], path, compiles)
+    fixed, failed = _apply_verified(module, [v for v, _ in chosen], where)
     for violation, diagnostic in chosen:
         if violation in failed:
             refused.add((violation.code, module.code_for_node(violation.node)))
@@ -177,6 +177,11 @@ def _unchanged(
         source=source,
         errors=(FileError("fix", f"internal error: {why}; file left unchanged"),),
     )
+
+
+# The file being fixed: its path, whether this Python compiles it (else LibCST's
+# parser checks the fixes), and the project's own packages.
+Where = tuple[Path, bool, frozenset[str]]
 
 
 class RuleError(Exception):
@@ -309,13 +314,14 @@ def _non_overlapping(
 
 
 def _apply_verified(
-    module: cst.Module, violations: list[Violation], path: Path, compiles: bool
+    module: cst.Module, violations: list[Violation], where: Where
 ) -> tuple[str, dict[Violation, str]]:
     """The code of `module` with the fixes applied; a fix whose output is not valid
     Python is left out and named."""
+    path, compiles, packages = where
 
     def code(chosen: list[Violation]) -> str:
-        return _apply(module, chosen).code
+        return _apply(module, chosen, packages).code
 
     def error(fixed: str) -> str | None:
         return syntax_error(fixed, path, compiles)
@@ -323,7 +329,7 @@ def _apply_verified(
     try:
         fixed = code(violations)
     except Exception as crash:
-        culprits = {v.code for v in violations if _crashes(module, v)}
+        culprits = {v.code for v in violations if _crashes(module, v, packages)}
         codes = ", ".join(sorted(culprits or {v.code for v in violations}))
         raise RuleError(f"the fix of {codes}") from crash
     problem = error(fixed)
@@ -342,15 +348,21 @@ def _apply_verified(
     return fixed, failed
 
 
-def _crashes(module: cst.Module, violation: Violation) -> bool:
+def _crashes(
+    module: cst.Module, violation: Violation, packages: frozenset[str]
+) -> bool:
     try:
-        _apply(module, [violation])
+        _apply(module, [violation], packages)
     except Exception:
         return True
     return False
 
 
-def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
+def _apply(
+    module: cst.Module, violations: list[Violation], packages: frozenset[str]
+) -> cst.Module:
+    """`module` with the fixes of `violations` applied; `packages`: the project's
+    own, whose imports isort sorts apart from third-party ones."""
     edits: dict[int, Replacement] = {}
     needed: list[ImportSpec] = []
     freed: set[str] = set()
@@ -366,4 +378,4 @@ def _apply(module: cst.Module, violations: list[Violation]) -> cst.Module:
     # LibCST's codemod package and its matchers: 0.15 s that a check never needs.
     from orm_modernize.engine import import_edits
 
-    return import_edits.add_and_remove(module, needed, freed)
+    return import_edits.add_and_remove(module, needed, freed, packages)

@@ -30,7 +30,7 @@ def names(db):
 session = Session()
 users = session.query(User).all()
 """
-SAFE_FIXED_LINE = "users = session.scalars(select(User)).unique().all()"
+SAFE_FIXED_LINE = "users = session.scalars(select(User)).all()"
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_fix_writes_safe_fixes_only(project: Path) -> None:
 def test_unsafe_fixes_apply_everything(project: Path) -> None:
     code, out, _ = check("--fix", "--unsafe-fixes", "app")
     text = (project / "app" / "models.py").read_text()
-    assert "db.scalars(select(User)).unique().all()" in text
+    assert "db.scalars(select(User)).all()" in text
     assert "class Base(DeclarativeBase):" in text
     assert code == 0
     assert "Found 3 errors (3 fixed, 0 remaining)." in out
@@ -330,7 +330,7 @@ def test_helper_imported_by_another_module_is_left_alone(
     assert code == 0
     fixed = (tmp_path / "queries.py").read_text()
     assert "return select(User).filter_by(name=name)" in fixed
-    assert "db_session.scalars(named(name).limit(1)).unique().first()" in fixed
+    assert "db_session.scalars(named(name).limit(1)).first()" in fixed
 
 
 HELPER_MODELS = """\

@@ -77,7 +77,7 @@ def test_bytes_outside_fixes_are_kept() -> None:
     result = lint_source(source, Path("m.py"), Settings(select=("ORM002",), fix=True))
     assert result.fixed is not None
     expected = source.replace(
-        b"session.query(User).all()", b"session.scalars(select(User)).unique().all()"
+        b"session.query(User).all()", b"session.scalars(select(User)).all()"
     ).replace(
         b"from sqlalchemy.orm",
         b"from sqlalchemy import select\r\nfrom sqlalchemy.orm",

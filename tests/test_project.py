@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from orm_modernize.analysis.project import ProjectIndex, absolute, build_index
 
 
@@ -142,3 +144,47 @@ def test_relative_names_are_made_absolute() -> None:
     assert absolute("app.models.User", "anything") == "app.models.User"
     assert absolute(".models.User", "") is None  # a module outside any package
     assert absolute("...x", "app.views") is None  # above the top package
+
+
+def test_a_relationship_loaded_by_a_join_anywhere_keeps_unique(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of one class repeat when a collection is loaded by a join: a
+    `lazy="joined"` in another module keeps `.unique()` in the module checked
+    alone, and nothing else in the project does."""
+    from click.testing import CliRunner
+
+    from orm_modernize.cli.commands import main
+
+    models = (
+        "from sqlalchemy.orm import declarative_base, relationship\n"
+        "Base = declarative_base()\n"
+        "class User(Base):\n"
+        "    __tablename__ = 'users'\n"
+        '    addresses = relationship("Address", lazy={lazy!r})\n'
+    )
+    view = (
+        "from sqlalchemy.orm import Session\n"
+        "from models import User\n"
+        "def names(session: Session):\n"
+        "    return session.query(User).all()\n"
+    )
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (tmp_path / "views.py").write_text(view)
+    monkeypatch.chdir(tmp_path)
+    fixed = {}
+    for lazy in ("joined", "select"):
+        (tmp_path / "models.py").write_text(models.format(lazy=lazy))
+        result = CliRunner().invoke(
+            main, ["check", "--no-cache", "--select", "ORM002", "--diff", "views.py"]
+        )
+        fixed[lazy] = next(
+            line for line in result.stdout.splitlines() if line.startswith("+    ")
+        )
+    assert fixed == {
+        "joined": "+    return session.scalars(select(User)).unique().all()",
+        "select": "+    return session.scalars(select(User)).all()",
+    }
+    index = index_of(tmp_path, {"m.py": 'r = relationship("A", lazy=False)\n'})
+    assert index.joined_eager
+    assert not index_of(tmp_path, {"m.py": 'r = relationship("A")\n'}).joined_eager

@@ -112,6 +112,12 @@ def _line_start(
             yield match
 
 
+# `relationship(..., lazy="joined")` or `lazy=False` (a `backref()` too): a
+# collection loaded by a join whenever its class is, which repeats that class's
+# rows, so that 2.x refuses to fetch them without `unique()`
+JOINED_EAGER = re.compile(rb"""lazy\s*=\s*(?:["']joined["']|False\b)""")
+
+
 @dataclass(frozen=True)
 class ModuleFacts:
     """What the pre-pass reads off one module's bytes: a function of those bytes
@@ -135,6 +141,7 @@ class ModuleFacts:
     query_classes: frozenset[bytes] = frozenset()
     # (name, name it is bound to) of each top-level `name = other`
     aliases: frozenset[tuple[bytes, bytes]] = frozenset()
+    joined_eager: bool = False  # declares a relationship loaded by a join
 
     @property
     def imported(self) -> frozenset[bytes]:
@@ -229,6 +236,7 @@ def module_facts(source: bytes) -> ModuleFacts:
             for name, value in ALIAS.findall(source)
             if name != value and value not in (b"None", b"True", b"False")
         ),
+        joined_eager=b"lazy" in source and JOINED_EAGER.search(source) is not None,
     )
 
 

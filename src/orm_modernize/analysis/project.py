@@ -69,6 +69,9 @@ class ProjectIndex:
     # module of that class can declare: both modules are rewritten.
     foreign_backrefs: frozenset[ForeignBackref] = frozenset()
     accepted_backrefs: frozenset[ForeignBackref] = frozenset()
+    # Some module declares a relationship loaded by a join (`lazy="joined"`):
+    # selecting a mapped class may then repeat its rows
+    joined_eager: bool = False
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
         """Whether a module can hold anything a rule reports: it names SQLAlchemy
@@ -197,6 +200,7 @@ def index_of(
     renamed: list[tuple[bytes, bytes]] = []  # `Model = Base`, by bare names
     # "module.local" -> "module.name" it imports, relative imports made absolute
     aliases: dict[str, str] = {}
+    joined_eager = False
     for path, facts in modules:
         name = module_name(path, directories)
         if name:
@@ -221,6 +225,7 @@ def index_of(
             renamed.append((local, value))
         backrefs |= facts.backrefs
         paired |= facts.paired
+        joined_eager |= facts.joined_eager
         mapped |= facts.mapped
         classes.extend(facts.classes)
         for cls, session in facts.properties:
@@ -250,6 +255,7 @@ def index_of(
         objects=tuple(sorted((n, kind, at) for n, (kind, at) in origins.items())),
         flask_models=tuple(sorted((n, db, q) for n, (db, q) in flask_models.items())),
         reexports=tuple(sorted(reexports.items())),
+        joined_eager=joined_eager,
     )
 
 

@@ -34,6 +34,7 @@ class Converted:
     selected_from: cst.BaseExpression | None = None
     polymorphic: bool = False  # the entity became `with_polymorphic(...)`
     loader_options: bool = False
+    joined_loads: bool = False  # a loader option that may join (`joinedload()`)
     compound: bool = False  # selects its entities from a UNION (or another set op)
     # `name = aliased(Class)` lines the statement needs before it (`aliased=True`)
     aliases: list[tuple[str, cst.Call]] = field(default_factory=list)
@@ -41,6 +42,9 @@ class Converted:
     adapting: tuple[str, str] | None = None
     joinpoint_reset: bool = False  # `reset_joinpoint()`: filter_by() on entity zero
     grouped: bool = False  # GROUP BY: an aggregate gives a row per group
+    # A FROM besides the selected entity's: a class, table or subquery the steps
+    # name, several classes selected, a union (joins are counted in `joins`)
+    other_froms: bool = False
     # The `select(...)` that `start()` made: still the statement when no step has
     # been applied yet
     initial: cst.BaseExpression | None = None
@@ -49,12 +53,19 @@ class Converted:
     def single_entity(self) -> bool:
         return self.shapes == [Shape.ENTITY]
 
-    @property
-    def needs_unique(self) -> bool:
-        # Query de-duplicated every result holding a mapped entity (unless
-        # yield_per() was used), whatever the joins: mapper-level `lazy="joined"`
-        # collections repeat rows too, and `select()` then insists on unique().
-        return Shape.ENTITY in self.shapes and not self.streamed
+    def needs_unique(self, terminal: str | None, joined_eager: bool) -> bool:
+        """Whether rows must be de-duplicated as Query de-duplicated results
+        holding a mapped entity (unless `yield_per()`). Rows of one class from one
+        FROM cannot repeat (each has its own primary key): they repeat after a
+        join or with another FROM (not under `first()`'s LIMIT 1), and when a
+        collection is loaded by a join (a loader option; `lazy="joined"` in the
+        project: `joined_eager`), where 2.x refuses to fetch without unique()."""
+        if Shape.ENTITY not in self.shapes or self.streamed:
+            return False
+        # A class taken by its name alone: its relationships are not known.
+        if joined_eager or self.joined_loads or self.guessed:
+            return True
+        return terminal != "first" and (bool(self.joins) or self.other_froms)
 
 
 class StepContext:

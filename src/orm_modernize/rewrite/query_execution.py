@@ -61,7 +61,8 @@ def execute(
     result: cst.BaseExpression = on_session(
         query_func, fetch, *_with_params(statement, converted)
     )
-    if converted.needs_unique:
+    eager = converter.semantic.project.joined_eager
+    if converted.needs_unique(name, eager):
         result = method(result, "unique")  # Query de-duplicated entity rows
     if terminal is None:
         return result

@@ -33,6 +33,7 @@ from orm_modernize.rewrite.query_joins import (
 )
 from orm_modernize.rewrite.string_paths import removed_options
 from orm_modernize.syntax.nodes import called_name, code_of, keyword, method, walk
+from orm_modernize.syntax.tree import children
 
 # Same name, same meaning on `Select` (2.0 migration guide, "ORM Query Unified with
 # Core Select"). `join`, `filter_by`, `options`, `distinct` are checked first below.
@@ -73,6 +74,27 @@ SET_OPERATIONS = {
     "except_": "except_",
     "except_all": "except_all",
 }
+# Steps whose arguments name no FROM (loader options are `loader_options`).
+NOT_FROMS = frozenset(
+    {"options", "params", "limit", "offset", "slice", "execution_options"}
+    | {"populate_existing", "yield_per", "autoflush", "reset_joinpoint"}
+)
+# Calls that make a FROM of their own: a name bound to one names another FROM.
+FROM_MAKERS = frozenset(
+    {"aliased", "alias", "subquery", "cte", "select", "table", "Table", "join"}
+    | {"outerjoin", "union", "union_all", "lateral", "values", "with_polymorphic"}
+)
+RAW_SQL = frozenset({"text", "literal_column"})
+# Calls whose arguments are a subquery of their own, which adds no FROM here
+SUBQUERIES = frozenset(
+    {"any", "has", "exists", "select", "in_", "not_in", "notin_", "with_parent"}
+)
+# Loader options that load without a join (so repeat no row)
+SEPARATE_LOADS = frozenset(
+    {"selectinload", "subqueryload", "lazyload", "noload", "raiseload"}
+    | {"immediateload", "defaultload", "load_only", "defer", "undefer"}
+    | {"undefer_group", "with_expression", "selectin_polymorphic", "Load"}
+)
 # Query methods that became execution options of the statement.
 EXECUTION_OPTIONS = {"populate_existing": 0, "yield_per": 1, "autoflush": 1}
 
@@ -104,7 +126,13 @@ class Converter(StepContext):
         entities = [arg.value for arg in query.args]
         shapes = [self.semantic.shape(entity) for entity in entities]
         statement = query.with_changes(func=select)
-        return Converted(statement, shapes, entities, initial=statement)
+        converted = Converted(statement, shapes, entities, initial=statement)
+        # `query(User, Address.email)`: a FROM for each; the rows repeat unless
+        # each FROM's entity is selected whole.
+        converted.other_froms = len({_root_name(e) for e in entities}) > 1 and any(
+            shape is not Shape.ENTITY for shape in shapes
+        )
+        return converted
 
     def resolve_shapes(self, converted: Converted) -> None:
         """Rows are objects or tuples: a lone unknown must be guessed or refused."""
@@ -135,6 +163,8 @@ class Converter(StepContext):
     def _step(self, converted: Converted, step: Step) -> None:
         _check_step(converted, step)
         name = step.name
+        if name not in NOT_FROMS:
+            converted.other_froms |= self._names_another_from(converted, step.call)
         if name in EXECUTION_OPTIONS:
             self._execution_option(converted, step)
         elif name in ("filter", "order_by", "group_by") and converted.adapting:
@@ -147,6 +177,36 @@ class Converter(StepContext):
             self._same(converted, step)
         else:
             raise Refused(f"`Query.{name}()` has no `Select` equivalent here")
+
+    def _names_another_from(self, converted: Converted, call: cst.Call) -> bool:
+        """Whether the arguments of a step name a FROM the query does not select:
+        another class (`Address.user_id == User.id`), a table or subquery
+        (`t.c.x`, a name bound to `aliased()` or `.subquery()`), or raw SQL."""
+        selected = {_root_name(e) for e in converted.entities}
+        stack: list[cst.CSTNode] = [arg.value for arg in call.args]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Call):
+                name = called_name(node)
+                if name in RAW_SQL:
+                    return True
+                if name in SUBQUERIES:  # `User.addresses.any(...)`: no FROM here
+                    stack.append(node.func)
+                    continue
+            stack.extend(children(node))
+            if not isinstance(node, cst.Attribute):
+                continue
+            if node.attr.value in ("c", "columns"):
+                return True
+            root = node.value
+            if not isinstance(root, cst.Name) or root.value in selected:
+                continue
+            if root.value[:1].isupper() or any(
+                isinstance(value, cst.Call) and called_name(value) in FROM_MAKERS
+                for value in self.semantic.assigned_values(root)
+            ):
+                return True
+        return False
 
     def _same(self, converted: Converted, step: Step) -> None:
         """A step that `Select` has too, by the same or another name."""
@@ -224,6 +284,10 @@ class Converter(StepContext):
     def _select_from(self, converted: Converted, step: Step) -> None:
         call = step.call
         converted.selected_from = call.args[0].value if call.args else None
+        selected = {_root_name(e) for e in converted.entities}
+        converted.other_froms |= any(
+            _root_name(a.value) not in selected for a in call.args
+        )
         self._same(converted, step)
 
     def _options(self, converted: Converted, step: Step) -> None:
@@ -239,6 +303,9 @@ class Converter(StepContext):
                     " relationship (`joinedload(A.b).joinedload(B.c)`)"
                 )
         converted.loader_options = True
+        converted.joined_loads |= not all(
+            _loads_without_join(a.value) for a in step.call.args
+        )
         if converted.polymorphic:
             raise Refused(POLYMORPHIC_OPTIONS)
 
@@ -291,6 +358,7 @@ class Converter(StepContext):
         select = cst.Call(self.import_name("sqlalchemy", "select"), entities)
         converted.statement = method(select, "from_statement", compound)
         converted.compound = True
+        converted.other_froms = True  # UNION ALL repeats rows
 
     def one_row(self, converted: Converted) -> bool:
         """The statement returns exactly one row: it selects only aggregates,
@@ -394,3 +462,23 @@ def _root(expr: cst.BaseExpression) -> cst.BaseExpression | None:
             expr = expr.value
         else:
             return None
+
+
+def _root_name(expr: cst.BaseExpression) -> str | None:
+    """`User` of `User`, `User.name` or `User.name.label("n")`."""
+    while isinstance(expr, (cst.Attribute, cst.Call)):
+        expr = expr.value if isinstance(expr, cst.Attribute) else expr.func
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def _loads_without_join(option: cst.BaseExpression) -> bool:
+    """`selectinload(User.addresses).load_only(...)`: a chain of loaders none of
+    which joins (an option held in a variable may)."""
+    while isinstance(option, cst.Call):
+        if called_name(option) not in SEPARATE_LOADS:
+            return False
+        func = option.func
+        if not isinstance(func, cst.Attribute):
+            return True
+        option = func.value
+    return isinstance(option, cst.Name) and option.value == "Load"

@@ -8,7 +8,7 @@
 Converting the helper alone would hand its callers a `select()` they cannot run,
 so the helper and every call of it are converted together or not at all: the
 helper returns the statement, and each caller runs it on the session it passed in
-(`session.scalars(_active(session).order_by(User.name)).unique()`).
+(`session.scalars(_active(session).order_by(User.name))`).
 
 Calls are followed within the module. A helper that other modules may import is
 converted only as an unsafe fix. When modules of the run import it, a first run

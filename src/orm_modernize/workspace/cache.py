@@ -49,8 +49,8 @@ FILE = "cache.json"  # results
 FACTS = "facts.json"
 INDEX = "index.json"
 # 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
-# files; 6: a result's exports in one field
-FORMAT = 6
+# files; 6: a result's exports in one field; 7: joined_eager
+FORMAT = 7
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -292,6 +292,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "flask_models": [_pair(pair) for pair in sorted(facts.flask_models)],
         "query_classes": _bytes(facts.query_classes),
         "aliases": [_pair(pair) for pair in sorted(facts.aliases)],
+        "joined_eager": facts.joined_eager,
     }
 
 
@@ -321,6 +322,7 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         aliases=frozenset(
             (n.encode("latin-1"), v.encode("latin-1")) for n, v in data["aliases"]
         ),
+        joined_eager=data["joined_eager"],
     )
 
 
@@ -336,6 +338,7 @@ INDEXED = (
     "objects",
     "flask_models",
     "reexports",
+    "joined_eager",
 )
 
 
@@ -354,6 +357,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         objects=tuple((n, kind, at) for n, kind, at in data["objects"]),
         flask_models=tuple((n, db, q) for n, db, q in data["flask_models"]),
         reexports=tuple((n, end) for n, end in data["reexports"]),
+        joined_eager=data["joined_eager"],
     )
 
 

@@ -87,7 +87,7 @@ class LegacyQuery(QueryRule):
         user = session.query(User).filter_by(name="bob").first()
 
     ## Use instead
-        user = session.scalars(select(User).filter_by(name="bob").limit(1)).unique().first()
+        user = session.scalars(select(User).filter_by(name="bob").limit(1)).first()
 
     ## Fix safety
     The fix keeps what the query returned:
@@ -101,9 +101,12 @@ class LegacyQuery(QueryRule):
     - A single entity is fetched with `scalars()`; columns or several entities come
       back as rows from `execute()`, as they did.
     - `Query` de-duplicated every result holding whole objects (except under
-      `yield_per()`), so the fix adds `.unique()` there: rows repeat after joins,
-      and mapper-level `lazy="joined"` collections make `select()` refuse to run
-      without it.
+      `yield_per()`); `select()` does not, so the fix adds `.unique()` where rows
+      can repeat: after a join, with another FROM (a class, table or subquery the
+      criteria name), and when a collection is loaded by a join (`joinedload()`,
+      or `lazy="joined"` anywhere in the project), where 2.x refuses to fetch
+      without it. Rows of one class from one FROM cannot repeat, nor can the one
+      row of `first()`'s LIMIT 1 unless a join loads a collection.
     - `filter_by()` after a join or on several entities names its entity
       (`where(Address.email == x)`): 2.1's `Select.filter_by()` searches every
       entity instead of the last joined one.
@@ -268,6 +271,8 @@ class LegacyQuery(QueryRule):
             entities=list(origins[0].entities),
             streamed=any(c.streamed for c in origins),
             guessed=any(c.guessed for c in origins),
+            other_froms=any(c.other_froms for c in origins),
+            joined_loads=any(c.joined_loads for c in origins),
             # Any join anywhere in the flow counts for every filter_by(): the
             # branches' order of execution is not known.
             joins=sum(c.joins for c in origins)
@@ -284,6 +289,9 @@ class LegacyQuery(QueryRule):
             if state.shapes != shapes or state.params:
                 raise Refused("the query changes what it selects along the way")
             base.streamed |= state.streamed
+            # Each use may run after any refinement: what one adds counts for all.
+            base.other_froms |= state.other_froms
+            base.joined_loads |= state.joined_loads
             edits.append(Edit(refined.node, state.statement))
         for read, use in flow.uses:
             if hoisted is None and not same_receiver(self.semantic, first, read):
@@ -372,6 +380,8 @@ class LegacyQuery(QueryRule):
                     f"`{name}()` returns queries that select different things"
                 )
             joins += state.joins - base.joins
+            base.other_froms |= state.other_froms
+            base.joined_loads |= state.joined_loads
             if refined.steps:
                 edits.append(Edit(refined.node, state.statement))
         for call in helper.calls:
@@ -493,6 +503,10 @@ class LegacyQuery(QueryRule):
             streamed=helper.streamed,
             guessed=helper.guessed,
             joins=helper.joins,
+            # What the helper's module selects from and loads is not known here:
+            # rows may repeat as far as this module can tell.
+            other_froms=True,
+            joined_loads=True,
         )
         alone(converter.apply(state, use.steps))
         runs_on = QueryChain(cst.Call(cst.Attribute(session, cst.Name("query"))), ())

@@ -92,9 +92,13 @@ class Backref:
         bare = {"comma": cst.MaybeSentinel.DEFAULT, "whitespace_after_arg": NO_SPACE}
         return [code_of(a.with_changes(**bare)) for a in args]
 
-    def reverse(self, indent: int = 4) -> cst.SimpleStatementLine:
-        """The new relationship, declared in the other class's body."""
-        return statement(self.name, code_of(self.call.func), self.arguments(), indent)
+    def reverse(
+        self, indent: int = 4, function: str | None = None
+    ) -> cst.SimpleStatementLine:
+        """The new relationship, declared in the other class's body, made by
+        `function` (by default, what made this one)."""
+        spelled = function or code_of(self.call.func)
+        return statement(self.name, spelled, self.arguments(), indent)
 
     def non_literal_option(self) -> str | None:
         """The first option whose value is not a literal."""

@@ -291,9 +291,13 @@ class RelationshipBackref(Rule):
         replaced once, with its own `backref=` arguments rewritten."""
         classes = self.semantic.mapped_classes
         added: dict[str, list[cst.SimpleStatementLine]] = {}
+        imports: list[ImportSpec] = []
         for backref in backrefs:
             indent = self._indent(classes[backref.target])
-            added.setdefault(backref.target, []).append(backref.reverse(len(indent)))
+            function = self._new_spelling(backref, imports)
+            added.setdefault(backref.target, []).append(
+                backref.reverse(len(indent), function)
+            )
         rewritten = {id(b.arg): b.back_populates() for b in backrefs}
         edits = []
         for name, classdef in classes.items():
@@ -306,7 +310,30 @@ class RelationshipBackref(Rule):
             new = _with_statements(replaced, added.get(name, []))
             edits.append(Edit(classdef, new))
         safe = all(b.evidence.proven for b in backrefs)
-        return Fix(tuple(edits), safe=safe, unused=_freed(backrefs))
+        return Fix(
+            tuple(edits),
+            safe=safe,
+            imports=tuple(dict.fromkeys(imports)),
+            unused=_freed(backrefs),
+        )
+
+    def _new_spelling(self, backref: Backref, imports: list[ImportSpec]) -> str | None:
+        """`relationship` where the backref's own relationship is made by the
+        legacy `relation()` (`db.relation` -> `db.relationship`); None: as its
+        own is spelled."""
+        func = backref.call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Attribute) and name == "relation":
+            return f"{code_of(func.value)}.relationship"
+        if not (isinstance(func, cst.Name) and func.value == "relation"):
+            return None
+        found = self.semantic.reference(func, "sqlalchemy.orm", "relationship")
+        if found is None:
+            return None
+        expression, needed = found
+        if needed is not None:
+            imports.append(needed)
+        return code_of(expression)
 
 
 def _cannot_declare(target: cst.ClassDef, name: str) -> str | None:

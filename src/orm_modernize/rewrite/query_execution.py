@@ -9,18 +9,23 @@ import dataclasses
 import libcst as cst
 
 from orm_modernize.analysis.flask_query import helper_db, helper_keywords
+from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import (
     FLASK_TERMINALS,
     QueryChain,
     Step,
     on_session,
+    steps_from,
     then,
 )
-from orm_modernize.data.records import Refused
-from orm_modernize.rewrite.converted import Converted
-from orm_modernize.rewrite.query_flow import QueryUse
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import Fix, ImportSpec, QueryHelper, Refused
+from orm_modernize.rewrite.converted import Converted, alone
+from orm_modernize.rewrite.naming import namer
+from orm_modernize.rewrite.query_flow import QueryUse, use_of_helper_call
 from orm_modernize.rewrite.query_to_select import Converter
-from orm_modernize.syntax.nodes import code_of, method
+from orm_modernize.rewrite.shared_query_helpers import argument_for
+from orm_modernize.syntax.nodes import called_name, code_of, keep_parentheses, method
 
 
 def execute(
@@ -245,3 +250,53 @@ def _natural(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.evaluated_value)
     return None
+
+
+# What runs a statement where a query helper's call used to finish a Query.
+EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
+
+
+def helper_call_fix(
+    semantic: Semantic, call: cst.Call, helper: QueryHelper
+) -> Fix | None:
+    """The call finished as 2.0 code; None when it already is (run by
+    `session.scalars()`, or used as SQL the same way a statement is)."""
+    steps = steps_from(call, semantic.parent)
+    top = steps[-1].call if steps else call
+    argument = semantic.parent(top)
+    runner = semantic.parent(argument) if argument is not None else None
+    if (
+        isinstance(runner, cst.Call)
+        and runner.args
+        and runner.args[0] is argument
+        and called_name(runner) in EXECUTORS
+    ):
+        return None
+    use = use_of_helper_call(semantic, helper.name, call)
+    session = argument_for(call, helper.parameter, helper.position)
+    imports: list[ImportSpec] = []
+    converter = Converter(semantic, namer(semantic, call, imports))
+    state = Converted(
+        statement=call,
+        shapes=[Shape(shape) for shape in helper.shapes],
+        entities=[],  # spelled in the helper's module, maybe not importable here
+        streamed=helper.streamed,
+        guessed=helper.guessed,
+        joins=helper.joins,
+        # What the helper's module selects from and loads is not known here:
+        # rows may repeat as far as this module can tell.
+        other_froms=True,
+        joined_loads=True,
+    )
+    alone(converter.apply(state, use.steps))
+    runs_on = QueryChain(cst.Call(cst.Attribute(session, cst.Name("query"))), ())
+    replacement = finish(converter, state, use, runs_on)
+    if code_of(replacement) == code_of(use.node):
+        return None
+    # Unsafe like the helper's own fix: modules outside the run may call it.
+    return Fix.replace(
+        use.node,
+        keep_parentheses(use.node, replacement),
+        safe=False,
+        imports=tuple(imports),
+    )

@@ -463,3 +463,17 @@ def _refinement(
     if not steps or steps[-1].call is not value or steps[-1].name in TERMINALS:
         return None, ()
     return node, steps
+
+
+def use_of_helper_call(semantic: Semantic, name: str, call: cst.Call) -> QueryUse:
+    """How the caller finishes the query the helper `name` returns."""
+    steps = steps_from(call, semantic.parent)
+    use = use_of(call, steps, semantic)
+    if use is None or use.kind == "deferred":
+        line = semantic.source_position(call)[0]
+        where = passed_to(steps[-1].call if steps else call, semantic)
+        raise Refused(
+            f"the query `{name}()` returns {where} (line {line}) as a Query;"
+            " convert the code that finishes it too"
+        )
+    return use

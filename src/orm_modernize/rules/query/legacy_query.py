@@ -6,14 +6,11 @@ import contextlib
 
 import libcst as cst
 
-from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.query_chain import (
     DML_TERMINALS,
-    FLASK_TERMINALS,
     GET_TERMINALS,
     QueryChain,
-    steps_from,
 )
 from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.data.records import (
@@ -36,20 +33,19 @@ from orm_modernize.rewrite.flow_session import (
     stable_receiver,
 )
 from orm_modernize.rewrite.naming import namer
-from orm_modernize.rewrite.query_execution import finish, plain_dot
+from orm_modernize.rewrite.query_execution import finish, helper_call_fix, plain_dot
 from orm_modernize.rewrite.query_flow import (
     Flow,
-    QueryUse,
     assigned_to,
     find_flow,
     origin_of,
     passed_to,
     use_of,
+    use_of_helper_call,
 )
 from orm_modernize.rewrite.query_to_select import Converter
 from orm_modernize.rewrite.shared_query_helpers import (
     Helper,
-    argument_for,
     helper_imported_as,
     imported_helper,
     returning_helper,
@@ -58,14 +54,11 @@ from orm_modernize.rewrite.shared_query_helpers import (
 )
 from orm_modernize.rules.base import QueryRule
 from orm_modernize.syntax.nodes import (
-    called_name,
     code_of,
     keep_parentheses,
 )
 
 OTHER_RULES = DML_TERMINALS | GET_TERMINALS
-# What runs a statement where a query helper's call used to finish a Query.
-EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
 
 
 class LegacyQuery(QueryRule):
@@ -385,7 +378,7 @@ class LegacyQuery(QueryRule):
             if refined.steps:
                 edits.append(Edit(refined.node, state.statement))
         for call in helper.calls:
-            use = self._use_of_call(name, call)
+            use = use_of_helper_call(self.semantic, name, call)
             session_chain = session_at(self.semantic, helper, flow.origins[0], call)
             state = continued(base, call)
             state.joins = joins
@@ -394,19 +387,6 @@ class LegacyQuery(QueryRule):
         if helper.imported:
             shared_helper(self.semantic, helper, flow.origins[0], base, joins)
         return edits
-
-    def _use_of_call(self, name: str, call: cst.Call) -> QueryUse:
-        """How the caller finishes the query the helper `name` returns."""
-        steps = steps_from(call, self.semantic.parent)
-        use = use_of(call, steps, self.semantic)
-        if use is None or use.kind == "deferred":
-            line = self.semantic.source_position(call)[0]
-            where = passed_to(steps[-1].call if steps else call, self.semantic)
-            raise Refused(
-                f"the query `{name}()` returns {where} (line {line}) as a Query;"
-                " convert the code that finishes it too"
-            )
-        return use
 
     # -- helpers of other modules ----------------------------------------------------
     @classmethod
@@ -457,7 +437,7 @@ class LegacyQuery(QueryRule):
         name = code_of(call.func)
         message = f"{self.message}: `{name}()` returns a `Query`"
         try:
-            fix = self._helper_call_fix(call, helper)
+            fix = helper_call_fix(self.semantic, call, helper)
         except Refused as why:
             self.semantic.exports += Exports(
                 helper_calls=(HelperCall(helper.module, helper.name, False),)
@@ -476,47 +456,4 @@ class LegacyQuery(QueryRule):
             call,
             message=f"{message} (no fix: `{helper.module}.{helper.name}()` is also"
             " used where its query cannot be converted; see those findings)",
-        )
-
-    def _helper_call_fix(self, call: cst.Call, helper: QueryHelper) -> Fix | None:
-        """The call finished as 2.0 code; None when it already is (run by
-        `session.scalars()`, or used as SQL the same way a statement is)."""
-        steps = steps_from(call, self.semantic.parent)
-        top = steps[-1].call if steps else call
-        argument = self.semantic.parent(top)
-        runner = self.semantic.parent(argument) if argument is not None else None
-        if (
-            isinstance(runner, cst.Call)
-            and runner.args
-            and runner.args[0] is argument
-            and called_name(runner) in EXECUTORS
-        ):
-            return None
-        use = self._use_of_call(helper.name, call)
-        session = argument_for(call, helper.parameter, helper.position)
-        imports: list[ImportSpec] = []
-        converter = Converter(self.semantic, namer(self.semantic, call, imports))
-        state = Converted(
-            statement=call,
-            shapes=[Shape(shape) for shape in helper.shapes],
-            entities=[],  # spelled in the helper's module, maybe not importable here
-            streamed=helper.streamed,
-            guessed=helper.guessed,
-            joins=helper.joins,
-            # What the helper's module selects from and loads is not known here:
-            # rows may repeat as far as this module can tell.
-            other_froms=True,
-            joined_loads=True,
-        )
-        alone(converter.apply(state, use.steps))
-        runs_on = QueryChain(cst.Call(cst.Attribute(session, cst.Name("query"))), ())
-        replacement = finish(converter, state, use, runs_on)
-        if code_of(replacement) == code_of(use.node):
-            return None
-        # Unsafe like the helper's own fix: modules outside the run may call it.
-        return Fix.replace(
-            use.node,
-            keep_parentheses(use.node, replacement),
-            safe=False,
-            imports=tuple(imports),
         )

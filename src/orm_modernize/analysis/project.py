@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from orm_modernize.analysis.line_length import DEFAULT as DEFAULT_LENGTH
 from orm_modernize.analysis.module_facts import ModuleFacts, module_facts, name_text
 from orm_modernize.analysis.pins import Pin
 from orm_modernize.data.records import ForeignBackref, QueryHelper
@@ -40,6 +41,8 @@ class ProjectIndex:
     # project root of the run (a pin with no root, built by hand, is everyone's)
     pins: tuple[Pin, ...] = ()
     roots: tuple[str, ...] = ()
+    # (root, the line length its formatter's configuration sets) of each project
+    line_lengths: tuple[tuple[str, int], ...] = ()
     # (class, module, session): the class inherits `Base.query =
     # session.query_property()` made in `module`
     query_properties: frozenset[tuple[str, str, str]] = frozenset()
@@ -97,15 +100,24 @@ class ProjectIndex:
         return found.pop() if len(found) == 1 else None
 
     def pins_for(self, path: Path | None) -> tuple[Pin, ...]:
-        """The pins of the project that owns `path`: its root is the deepest root
-        of the run above it."""
+        """The pins of the project that owns `path`."""
+        root = self._root_of(path)
+        return tuple(p for p in self.pins if p.root in ("", root))
+
+    def line_length_for(self, path: Path | None) -> int:
+        """The line length of the project that owns `path` (88 outside any)."""
+        root = self._root_of(path)
+        return next((n for r, n in self.line_lengths if r == root), DEFAULT_LENGTH)
+
+    def _root_of(self, path: Path | None) -> str:
+        """The root of the project that owns `path`: the deepest root of the run
+        above it ("" when none is)."""
         where = os.path.abspath(path) if path is not None else ""
-        root = max(
+        return max(
             (r for r in self.roots if where == r or where.startswith(r + os.sep)),
             key=len,
             default="",
         )
-        return tuple(p for p in self.pins if p.root in ("", root))
 
     @cached_property
     def _objects(self) -> dict[str, tuple[str, str]]:

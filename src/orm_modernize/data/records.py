@@ -75,6 +75,9 @@ class Settings:
     target_version: str | None = None
     # Render each fix as text edits (for the JSON formats), which costs time.
     edits: bool = False
+    # Where a fixed statement that no longer fits is split. None: the line length
+    # of the project's formatter configuration (88 if it has none).
+    line_length: int | None = None
 
     def enabled(self, code: str) -> bool:
         # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 import libcst as cst
 from libcst._position import CodeRange  # no public name outside libcst.metadata
@@ -29,6 +29,7 @@ from orm_modernize.syntax import noqa, tree
 from orm_modernize.syntax.parsing import Unparseable, parse, syntax_error
 from orm_modernize.syntax.positions import Positions
 from orm_modernize.syntax.replace import replaced
+from orm_modernize.syntax.wrapping import rewrapped
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
 # next pass); real files settle in two or three passes.
@@ -121,8 +122,10 @@ def lint_source(
             break
         chosen = _non_overlapping(wanted, semantic.positions)
         semantic.close()
-        where = (path, compiles, (project or ProjectIndex()).packages)
-        text = _fixed(module, chosen, where, applied, refused, errors)
+        known = project or ProjectIndex()
+        length = settings.line_length or known.line_length_for(path)
+        where = Where(path, compiles, known.packages, length)
+        text = _fixed(module, chosen, where, text, applied, refused, errors)
     else:
         # Leave the file as it was and say which rules kept firing.
         codes = ", ".join(sorted({d.code for d in diagnostics}))
@@ -143,6 +146,7 @@ def _fixed(
     module: cst.Module,
     chosen: Sequence[tuple[Violation, Diagnostic]],
     where: Where,
+    old: bytes,
     applied: list[Diagnostic],
     refused: set[tuple[str, str]],
     errors: list[FileError],
@@ -151,6 +155,11 @@ def _fixed(
     fix applied is added to `applied`; one that would make invalid Python is
     dropped, said in `errors` and `refused` from then on."""
     fixed, failed = _apply_verified(module, [v for v, _ in chosen], where)
+    if len(failed) < len(chosen):
+        # The statements the fixes made too long, split as black would split them.
+        split = rewrapped(old.decode(module.encoding), fixed, where.line_length)
+        if split != fixed and syntax_error(split, where.path, where.compiles) is None:
+            fixed = split
     for violation, diagnostic in chosen:
         if violation in failed:
             refused.add((violation.code, module.code_for_node(violation.node)))
@@ -179,9 +188,13 @@ def _unchanged(
     )
 
 
-# The file being fixed: its path, whether this Python compiles it (else LibCST's
-# parser checks the fixes), and the project's own packages.
-Where = tuple[Path, bool, frozenset[str]]
+class Where(NamedTuple):
+    """The file being fixed."""
+
+    path: Path
+    compiles: bool  # by this Python (else LibCST's parser checks the fixes)
+    packages: frozenset[str]  # the project's own, for where imports go
+    line_length: int  # the project's, for where statements are split
 
 
 class RuleError(Exception):
@@ -318,7 +331,7 @@ def _apply_verified(
 ) -> tuple[str, dict[Violation, str]]:
     """The code of `module` with the fixes applied; a fix whose output is not valid
     Python is left out and named."""
-    path, compiles, packages = where
+    path, compiles, packages, _ = where
 
     def code(chosen: list[Violation]) -> str:
         return _apply(module, chosen, packages).code

@@ -150,6 +150,7 @@ class Options:
     force_exclude: bool | None = None
     unsafe_fixes: bool | None = None
     target_version: str | None = None
+    line_length: int | None = None
     cache_dir: Path | None = None
     include_migrations: bool | None = None
 
@@ -321,6 +322,12 @@ def _version(value: object, key: str, root: Path) -> str:
     return str(value)
 
 
+def _line_length(value: object, key: str, root: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 320:
+        raise ConfigError(f"{key}: expected an integer from 1 to 320, got {value!r}")
+    return value
+
+
 def _directory(value: object, key: str, root: Path) -> Path:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{key}: expected a path, got {value!r}")
@@ -332,6 +339,7 @@ SCALARS = (
     "force_exclude",
     "unsafe_fixes",
     "target_version",
+    "line_length",
     "cache_dir",
     "include_migrations",
 )
@@ -346,6 +354,7 @@ KEYS: Mapping[str, Reader] = {
     "force-exclude": _bool,
     "unsafe-fixes": _bool,
     "target-version": _version,
+    "line-length": _line_length,
     "cache-dir": _directory,
     "include-migrations": _bool,
 }
@@ -412,6 +421,7 @@ def _resolve(
         fix=fix,
         unsafe_fixes=bool(found.unsafe_fixes),
         target_version=found.target_version,
+        line_length=found.line_length,
     )
     return Configuration(
         settings,

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
+from orm_modernize.analysis.line_length import read_line_length
 from orm_modernize.analysis.module_facts import (
     ModuleClasses,
     ModuleFacts,
@@ -97,6 +98,12 @@ def project_modules(
     current bytes are not on disk (stdin). With a cache, an index whose modules
     all have the stat they had is reused: nothing of them is read."""
     pins, roots = project_pins(files)
+    lengths = tuple((root, read_line_length(Path(root))) for root in roots)
+
+    def per_run(index: ProjectIndex) -> ProjectIndex:
+        # Read each run (a few small files): the cache holds the modules' facts.
+        return replace(index, pins=pins, roots=roots, line_lengths=lengths)
+
     # Every path absolute, by walking from absolute roots (the walk follows no
     # link); a realpath() per module was most of a warm run over 20,000 of them.
     modules: dict[str, Stamp] = {
@@ -120,12 +127,12 @@ def project_modules(
         hit = cache.project(scope, key)
         if hit is not None:
             index, classes = hit
-            return classes, replace(index, pins=pins, roots=roots)
+            return classes, per_run(index)
     facts = list(_facts(paths, stamps, cache, given))
     index, classes = index_of(facts), module_classes(facts)
     if cache is not None:
         cache.keep_project(scope, key, index, classes)
-    return classes, replace(index, pins=pins, roots=roots)
+    return classes, per_run(index)
 
 
 def _facts(

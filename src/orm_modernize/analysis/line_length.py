@@ -1,0 +1,68 @@
+"""The line length a project formats its code to, read from its formatter's and
+linter's configuration at the project's root, so that a fixed statement that no
+longer fits is split as the project's formatter would split it.
+
+In order: ruff (`.ruff.toml`, `ruff.toml`, then `[tool.ruff]` of
+`pyproject.toml`, as ruff reads them), black (`[tool.black]`), flake8 or
+pycodestyle (`max-line-length` in `.flake8`, `setup.cfg` or `tox.ini`); else
+black's and ruff's default, 88.
+"""
+
+from __future__ import annotations
+
+import configparser
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+DEFAULT = 88
+
+
+def read_line_length(root: Path) -> int:
+    """The line length of the project at `root`."""
+    for name in (".ruff.toml", "ruff.toml"):
+        found = _toml(root / name, ())
+        if found is not None:
+            return found
+    for table in (("tool", "ruff"), ("tool", "black")):
+        found = _toml(root / "pyproject.toml", table)
+        if found is not None:
+            return found
+    for name in (".flake8", "setup.cfg", "tox.ini"):
+        found = _ini(root / name)
+        if found is not None:
+            return found
+    return DEFAULT
+
+
+def _toml(path: Path, table: tuple[str, ...]) -> int | None:
+    if not path.is_file():
+        return None
+    try:
+        data: object = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    for key in table:
+        data = data.get(key) if isinstance(data, dict) else None
+    value = data.get("line-length") if isinstance(data, dict) else None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _ini(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    for section in ("flake8", "pycodestyle"):
+        for key in ("max-line-length", "max_line_length"):
+            value = parser.get(section, key, fallback=None)
+            if value is not None and value.strip().isdigit() and int(value) > 0:
+                return int(value)
+    return None

@@ -1,0 +1,442 @@
+"""A statement a fix made too long, split as black (and `ruff format`) would split
+it, so that formatting the fixed file afterwards changes nothing of it.
+
+Only what fixes write is covered: calls, their arguments and method chains, in an
+assignment, a `return`, a `for`/`if`/`while` header or an expression statement.
+Black's rules, as far as they apply there:
+
+- Inside brackets, a line that does not fit is split at its delimiters of the
+  highest priority: before each `for`/`if` of a comprehension, after each comma
+  (adding the trailing comma), or before each `.method()` of a chain that has two
+  or more (`select(User)` / `.where(...)` / `.order_by(...)`).
+- Otherwise at the last bracket pair, skipping empty ones (`.all()`), whose
+  opening line then fits: `users = session.scalars(` / `select(...)` / `).all()`.
+- The value of an assignment, `return` or loop header with two or more chained
+  methods is put in parentheses and split at them.
+
+Anything else (operators, lambdas, comments, strings over several lines) is left
+as it is: `wrapped()` returns None, and the line stays long.
+"""
+
+from __future__ import annotations
+
+import io
+import keyword
+import re
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+OPENING = {"(": ")", "[": "]", "{": "}"}
+COMPREHENSION, COMMA, DOT = 20, 18, 1
+# What black splits at that this module does not reproduce: a line whose split
+# would need them is left alone.
+OTHER_DELIMITERS = frozenset(
+    {"and", "or", "not", "if", "else", "lambda", "is", "in", "==", "!=", "<", ">"}
+    | {"<=", ">=", "+", "-", "*", "/", "//", "%", "@", "**", "|", "&", "^", "<<"}
+    | {">>", ":=", "~", "await", "async", "yield"}
+)
+
+
+AUGMENTED = frozenset(
+    {"+=", "-=", "*=", "/=", "//=", "%=", "@=", "**=", "|=", "&=", "^=", ">>=", "<<="}
+)
+
+
+# A string literal of 40 characters or more (a URL, a message, SQL)
+LONG_STRING = re.compile(r"""(["'])[^"'\n]{40,}\1""")
+
+
+class Unsupported(Exception):
+    """The line needs a split this module does not make."""
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int  # columns in the line
+    end: int
+    kind: int  # tokenize's type
+    depth: int  # brackets open around it (a bracket's own pair not counted)
+
+
+def wrapped(line: str, limit: int) -> str | None:
+    """`line` (one logical line, its indentation included, no newline) split to
+    fit `limit` columns as black splits it; None when it fits already or this
+    module cannot split it the way black would."""
+    if len(line) <= limit or "\n" in line or "#" in line:
+        return None
+    indent = line[: len(line) - len(line.lstrip())]
+    text = line.strip()
+    try:
+        tokens = _tokens(text)
+        lines = _statement(text, tokens, indent, limit)
+    except (Unsupported, tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    return "\n".join(lines)
+
+
+def _tokens(text: str) -> list[Token]:
+    found: list[Token] = []
+    depth = 0
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        kind, string = token.type, token.string
+        if kind in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+            continue
+        if kind in (tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT) or (
+            tokenize.tok_name[kind].startswith("FSTRING")  # braces of an f-string
+        ):
+            raise Unsupported
+        if kind == tokenize.STRING and found and found[-1].kind == tokenize.STRING:
+            raise Unsupported  # implicit concatenation: black may split it
+        closing = kind == tokenize.OP and string in (")", "]", "}")
+        opening = kind == tokenize.OP and string in OPENING
+        depth -= closing
+        found.append(Token(string, token.start[1], token.end[1], kind, depth))
+        depth += opening
+    return found
+
+
+def _statement(text: str, tokens: list[Token], indent: str, limit: int) -> list[str]:
+    """Black's split of a whole statement: the optional parentheses of its value
+    first, then its last bracket pair."""
+    value = _value(tokens)
+    if value is not None:
+        first, last = value
+        inner = _at(text, tokens, first, last)
+        inner_tokens = _tokens(inner)
+        if any(t.text == "=" and t.depth == 0 for t in inner_tokens):
+            raise Unsupported  # `a = b = value`
+        if _count(inner_tokens, DOT) >= 2 and _only_dots(inner_tokens):
+            head = text[: tokens[first].start] + "("
+            tail = ")" + text[tokens[last].end :]
+            return [
+                indent + head,
+                *_body(inner, inner_tokens, indent + "    ", limit),
+                indent + tail,
+            ]
+        if not _only_dots(inner_tokens):
+            raise Unsupported
+    elif not _only_dots(tokens):
+        raise Unsupported  # `a, b` as a statement: black adds parentheses
+    return _right_hand(text, tokens, indent, limit)
+
+
+def without_redundant_parentheses(line: str) -> str:
+    """`line` without the parentheses around the value of its statement, which
+    black drops (and puts back only where it splits at them): `return (x)`."""
+    indent = line[: len(line) - len(line.lstrip())]
+    text = line.strip()
+    try:
+        tokens = _tokens(text)
+    except (Unsupported, tokenize.TokenError, IndentationError, SyntaxError):
+        return line
+    value = _value(tokens)
+    if value is None:
+        return line
+    first, last = value
+    if tokens[first].text != "(" or _pairs(tokens).get(last) != first:
+        return line
+    inside = tokens[first + 1 : last]
+    if not inside or any(
+        t.depth == 1 and t.text in (",", "for", "yield", ":=") for t in inside
+    ):
+        return line  # a tuple, a generator: the parentheses are needed
+    inner = text[tokens[first].end : tokens[last].start].strip()
+    return indent + text[: tokens[first].start] + inner + text[tokens[last].end :]
+
+
+def _value(tokens: list[Token]) -> tuple[int, int] | None:
+    """The first and last tokens of the value black wraps in invisible
+    parentheses: of `x = v`, `return v`, `for t in v:`, `if v:`, `while v:`."""
+    if not tokens:
+        return None
+    words = [t.text for t in tokens]
+    colon = len(tokens) - 1 if words[-1] == ":" else len(tokens)
+    if words[0] == "return" and len(tokens) > 1:
+        return 1, len(tokens) - 1
+    if words[0] in ("if", "elif", "while") and colon < len(tokens):
+        return 1, colon - 1
+    if words[0] == "for" and colon < len(tokens):
+        for index, token in enumerate(tokens):
+            if token.depth == 0 and token.text == "in":
+                return index + 1, colon - 1
+        return None
+    for index, token in enumerate(tokens[:-1]):
+        assigns = token.text == "=" or token.text in AUGMENTED
+        if token.depth == 0 and token.kind == tokenize.OP and assigns:
+            return index + 1, len(tokens) - 1
+    return None
+
+
+def _body(text: str, tokens: list[Token], indent: str, limit: int) -> list[str]:
+    """The lines of what is inside brackets: as it is if it fits, else split at
+    its delimiters, else at its last bracket pair."""
+    if len(indent) + len(text) <= limit:
+        return [indent + text]
+    priority = max((_priority(tokens, i) for i in range(len(tokens))), default=0)
+    if priority and not (priority == DOT and _count(tokens, DOT) < 2):
+        return _delimited(text, tokens, priority, indent, limit)
+    return _right_hand(text, tokens, indent, limit)
+
+
+def _delimited(
+    text: str, tokens: list[Token], priority: int, indent: str, limit: int
+) -> list[str]:
+    """One line per delimiter of `priority`, each split further if need be."""
+    cuts = [i for i in range(len(tokens)) if _priority(tokens, i) == priority]
+    pieces: list[tuple[int, int]] = []  # (first, last) token of each line
+    start = 0
+    for cut in cuts:
+        if priority == COMMA:  # after the comma
+            pieces.append((start, cut))
+            start = cut + 1
+        else:  # before the `for` or the dot
+            if cut > start:
+                pieces.append((start, cut - 1))
+            start = cut
+    if start < len(tokens):
+        pieces.append((start, len(tokens) - 1))
+    if len(pieces) < 2:  # `(x,)`, a lone `if`: nothing to split at
+        return _right_hand(text, tokens, indent, limit)
+    lines = []
+    for first, last in pieces:
+        piece = _at(text, tokens, first, last)
+        if priority == COMMA and not piece.endswith(","):
+            piece += ","  # black's trailing comma, one element a line
+        lines.extend(_body(piece, _tokens(piece), indent, limit))
+    return lines
+
+
+def _right_hand(text: str, tokens: list[Token], indent: str, limit: int) -> list[str]:
+    """Split at the last bracket pair whose opening line fits, trying those
+    further left while only trailers (`.all()`, `[0]`, `.name`) follow."""
+    pairs = _pairs(tokens)
+    candidates = []
+    index = len(tokens) - 1
+    while index >= 0:
+        token = tokens[index]
+        if token.depth == 0 and token.text in (")", "]", "}"):
+            opening = pairs[index]
+            if index - opening > 1:  # `()` is never split
+                candidates.append((opening, index))
+            before = tokens[opening - 1] if opening else None
+            if before is None or not (
+                before.kind == tokenize.NAME or before.text in (")", "]")
+            ):
+                break  # the bracket does not follow a name or a call: not a trailer
+            index = opening - 1
+            continue
+        if token.depth == 0 and not (
+            token.text in (".", ":", ",")
+            or token.kind == tokenize.NAME
+            and not keyword.iskeyword(token.text)
+        ):
+            break
+        index -= 1
+    if not candidates:
+        raise Unsupported
+    chosen = candidates[0]
+    for opening, close in candidates:
+        if len(indent) + tokens[opening].end <= limit:
+            chosen = (opening, close)
+            break
+    opening, close = chosen
+    if tokens[opening].text == "[" and tokens[opening - 1].kind == tokenize.NAME:
+        raise Unsupported  # a subscript: black's rules for those are not ours
+    head = text[: tokens[opening].end]
+    inner = text[tokens[opening].end : tokens[close].start].strip()
+    tail = text[tokens[close].start :]
+    lines = [indent + head]
+    lines.extend(_body(inner, _tokens(inner), indent + "    ", limit))
+    if len(indent) + len(tail) > limit:
+        raise Unsupported
+    lines.append(indent + tail)
+    return lines
+
+
+def _priority(tokens: list[Token], index: int) -> int:
+    """The delimiter priority of `tokens[index]` at the outermost level of the
+    line; Unsupported for a delimiter this module does not split at."""
+    if tokens[index].depth != 0:
+        return 0
+    token = tokens[index]
+    if token.text == ",":
+        return COMMA
+    if token.text in ("for", "async") and index:
+        return COMPREHENSION
+    if token.text == "if" and _has(tokens, "for"):
+        return COMPREHENSION
+    if token.text == "." and index and tokens[index - 1].text in (")", "]"):
+        return DOT
+    if token.text == "in" and any(
+        t.text == "for" and t.depth == 0 for t in tokens[:index]
+    ):
+        return 0  # `for u in users` of a comprehension
+    if token.text in OTHER_DELIMITERS and token.kind in (
+        tokenize.OP,
+        tokenize.NAME,
+    ):
+        raise Unsupported
+    return 0
+
+
+def _count(tokens: list[Token], priority: int) -> int:
+    return sum(_priority(tokens, i) == priority for i in range(len(tokens)))
+
+
+def _only_dots(tokens: list[Token]) -> bool:
+    """No delimiter but chained methods at the outermost level."""
+    return all(_priority(tokens, i) in (0, DOT) for i in range(len(tokens)))
+
+
+def _has(tokens: list[Token], word: str) -> bool:
+    return any(t.text == word and t.depth == 0 for t in tokens)
+
+
+def _pairs(tokens: list[Token]) -> dict[int, int]:
+    """Each closing bracket's index -> its opening bracket's."""
+    stack: list[int] = []
+    pairs = {}
+    for index, token in enumerate(tokens):
+        if token.kind != tokenize.OP:
+            continue
+        if token.text in OPENING:
+            stack.append(index)
+        elif token.text in (")", "]", "}"):
+            pairs[index] = stack.pop()
+    return pairs
+
+
+def _at(text: str, tokens: list[Token], first: int, last: int) -> str:
+    return text[tokens[first].start : tokens[last].end]
+
+
+def rewrapped(old: str, new: str, limit: int) -> str:
+    """`new` (a module's code after fixes) with each statement that the fixes
+    changed and that no longer fits split as black would; a statement they
+    changed that spans several lines is joined first, as black joins what fits
+    (unless a comment or a trailing comma keeps its lines). Only in a module
+    whose code kept to the limit (`old`, before the fixes)."""
+    known = set(old.splitlines())
+    if not _kept_to(known, limit):
+        return new  # the file does not keep to the limit: neither do its fixes
+    lines = new.splitlines(keepends=True)
+    changed = {
+        row
+        for row, line in enumerate(lines)
+        if line.rstrip("\r\n") not in known and line.strip()
+    }
+    long = any(len(lines[row].rstrip("\r\n")) > limit for row in changed)
+    if not long and not any(_multiline_rows(new, changed)):
+        return new
+    replacements: dict[int, tuple[int, str]] = {}  # first row -> (last row, text)
+    for first, last in _statements(new):
+        if not changed.intersection(range(first, last + 1)):
+            continue
+        end = lines[last][len(lines[last].rstrip("\r\n")) :] or "\n"
+        text = _joined(lines[first : last + 1]) if last > first else None
+        if last > first and text is None:
+            continue
+        line = text if text is not None else lines[first].rstrip("\r\n")
+        if text is not None:
+            line = without_redundant_parentheses(line)
+        if len(line) <= limit:
+            if text is not None:
+                replacements[first] = (last, line + end)
+            continue
+        split = wrapped(line, limit)
+        if split is not None:
+            replacements[first] = (last, split.replace("\n", end) + end)
+    if not replacements:
+        return new
+    out: list[str] = []
+    row = 0
+    while row < len(lines):
+        if row in replacements:
+            last, text = replacements[row]
+            out.append(text)
+            row = last + 1
+        else:
+            out.append(lines[row])
+            row += 1
+    return "".join(out)
+
+
+def _kept_to(lines: set[str], limit: int) -> bool:
+    """Whether the code lines fit `limit`: a line with a comment or a long string,
+    which a formatter does not split, does not count."""
+    return all(
+        len(line) <= limit or "#" in line or LONG_STRING.search(line) is not None
+        for line in lines
+    )
+
+
+def _multiline_rows(new: str, changed: set[int]) -> Iterator[bool]:
+    """Whether some changed row is a line of a statement spanning several."""
+    lines = new.splitlines()
+    for row in changed:
+        line = lines[row].rstrip()
+        yield line.endswith(("(", "[", "{", ",")) or line.lstrip().startswith(
+            (")", "]", "}", ".")
+        )
+
+
+def _statements(code: str) -> Iterator[tuple[int, int]]:
+    """The first and last row (from 0) of each simple statement or compound
+    statement header of `code`."""
+    start: int | None = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT):
+                continue
+            if token.type in (tokenize.DEDENT, tokenize.ENDMARKER):
+                continue
+            if start is None:
+                start = token.start[0] - 1
+            if token.type == tokenize.NEWLINE:
+                yield start, token.end[0] - 1
+                start = None
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return
+
+
+def _joined(lines: list[str]) -> str | None:
+    """The statement over `lines` on one line, spaced as black spaces it; None
+    when a comment, a trailing comma before a closing bracket, a backslash or a
+    string over several lines keeps it on several."""
+    text = "".join(lines)
+    indent = text[: len(text) - len(text.lstrip())]
+    parts: list[str] = []
+    previous: tokenize.TokenInfo | None = None
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    rows = text.strip().splitlines()
+    significant = [
+        t
+        for t in tokens
+        if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER)
+    ]
+    for index, token in enumerate(significant):
+        if token.type == tokenize.COMMENT or token.start[0] != token.end[0]:
+            return None
+        if token.string == "," and index + 1 < len(significant):
+            after = significant[index + 1]
+            if after.string in (")", "]", "}") and after.start[0] != token.start[0]:
+                return None  # black's magic trailing comma
+        if previous is not None:
+            if previous.end[0] == token.start[0]:
+                parts.append(rows[token.start[0] - 1][previous.end[1] : token.start[1]])
+            elif not (
+                previous.string in OPENING
+                or token.string in (")", "]", "}", ".", ",")
+                or previous.string == "."
+            ):
+                parts.append(" ")
+        elif token.start[1] != 0:
+            return None
+        parts.append(token.string)
+        previous = token
+    return indent + "".join(parts)

@@ -221,17 +221,11 @@ def _right_hand(text: str, tokens: list[Token], indent: str, limit: int) -> list
             if index - opening > 1:  # `()` is never split
                 candidates.append((opening, index))
             before = tokens[opening - 1] if opening else None
-            if before is None or not (
-                before.kind == tokenize.NAME or before.text in (")", "]")
-            ):
+            if before is None or not (_is_name(before) or before.text in (")", "]")):
                 break  # the bracket does not follow a name or a call: not a trailer
             index = opening - 1
             continue
-        if token.depth == 0 and not (
-            token.text in (".", ":", ",")
-            or token.kind == tokenize.NAME
-            and not keyword.iskeyword(token.text)
-        ):
+        if token.depth == 0 and not (token.text in (".", ":", ",") or _is_name(token)):
             break
         index -= 1
     if not candidates:
@@ -242,7 +236,12 @@ def _right_hand(text: str, tokens: list[Token], indent: str, limit: int) -> list
             chosen = (opening, close)
             break
     opening, close = chosen
-    if tokens[opening].text == "[" and tokens[opening - 1].kind == tokenize.NAME:
+    before = tokens[opening - 1] if opening else None
+    if (
+        tokens[opening].text == "["
+        and before is not None
+        and (before.text in (")", "]") or _is_name(before))
+    ):
         raise Unsupported  # a subscript: black's rules for those are not ours
     head = text[: tokens[opening].end]
     inner = text[tokens[opening].end : tokens[close].start].strip()
@@ -253,6 +252,10 @@ def _right_hand(text: str, tokens: list[Token], indent: str, limit: int) -> list
         raise Unsupported
     lines.append(indent + tail)
     return lines
+
+
+def _is_name(token: Token) -> bool:
+    return token.kind == tokenize.NAME and not keyword.iskeyword(token.text)
 
 
 def _priority(tokens: list[Token], index: int) -> int:

@@ -1,0 +1,151 @@
+"""Fixed code a reviewer merges as is: it keeps to the project's own ruff
+configuration (isort's import order, the line length) and is laid out as
+`ruff format` (black) lays it out."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES, run_program
+
+from orm_modernize.analysis.line_length import read_line_length
+from orm_modernize.cli.commands import main
+from orm_modernize.syntax.wrapping import rewrapped, wrapped
+
+PROJECT = FIXTURES / "_formatted"
+
+
+def ruff(*args: str, cwd: Path, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_a_project_that_keeps_to_its_ruff_configuration_still_does(
+    tmp_path: Path, sqlalchemy14: Path, sqlalchemy2: str
+) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(PROJECT, shop)
+    ruff("check", ".", cwd=shop)  # the fixture itself passes, before
+    ruff("format", "--check", ".", cwd=shop)
+    before = run_program(sqlalchemy14, shop / "bin/main.py", strict=False)
+
+    result = CliRunner().invoke(
+        main,
+        ["check", "--no-cache", "--fix", "--unsafe-fixes", str(shop)],
+        catch_exceptions=False,
+    )
+
+    assert "Found 10 errors (9 fixed, 1 remaining)" in result.stdout, result.stdout
+    ruff("check", ".", cwd=shop)  # E501 at 88 and isort's I001
+    ruff("format", "--check", ".", cwd=shop)
+    queries = (shop / "shop/queries.py").read_text()
+    assert "session.query" not in queries
+    # Only the join and the joined eager load can repeat rows.
+    assert queries.count(".unique()") == 2
+    assert "from sqlalchemy import func, select, text, update\n" in queries
+    reports = (shop / "shop/reports.py").read_text()
+    assert reports.startswith("from sqlalchemy import select\n\nfrom shop.db import")
+    after = run_program(sqlalchemy2, shop / "bin/main.py", strict=True)
+    assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr
+
+
+LONG = [
+    "users = session.scalars(select(User).where(User.active == True)"
+    ".order_by(User.name)).all()",
+    "users = session.scalars(select(User).where(User.active == True)"
+    ".order_by(User.name)).unique().all()",
+    "return session.execute(select(User.id, User.name)"
+    ".where(User.active == True)).scalar_one_or_none()",
+    "print([u.name for u in session.scalars(select(User)"
+    ".where(User.active == True).order_by(User.name))])",
+    "users = session.scalars(select(User).where(User.active == True)"
+    '.where(User.name == "aaaaaaaaaa").order_by(User.name)).all()',
+    "pagination = db.paginate(select(Post).where(Post.author_id == user.id)"
+    ".order_by(Post.timestamp.desc()), page=page, per_page=20, error_out=False)",
+    "return session.scalars(select(User).where(User.active == True)"
+    ".order_by(User.name)).all()[0].name",
+    "count = db.session.scalar(select(func.count()).select_from(User)"
+    ".where(User.name == name))",
+    "session.execute(update(User).where(User.age < 18)"
+    '.values({"minor": True, "name": "aaaaaaaaaaaaaaaaaaaaaaa"}))',
+]
+
+
+@pytest.mark.parametrize("statement", LONG)
+def test_a_long_statement_is_split_as_ruff_format_splits_it(
+    statement: str, tmp_path: Path
+) -> None:
+    line = f"    {statement}"
+    split = wrapped(line, 88)
+    assert split is not None and split != line
+    source = f"def f():\n{line}\n"
+    assert ruff("format", "--isolated", "-", cwd=tmp_path, stdin=source) == (
+        f"def f():\n{split}\n"
+    )
+
+
+def test_a_statement_changed_over_several_lines_is_joined_or_split_as_ruff_does(
+    tmp_path: Path,
+) -> None:
+    old = (
+        "def f(session):\n"
+        "    return (\n"
+        "        session.query(Item)\n"
+        "        .filter(Item.quantity < threshold)\n"
+        "        .order_by(Item.quantity, Item.name)\n"
+        "        .all()\n"
+        "    )\n"
+    )
+    new = (
+        "def f(session):\n"
+        "    return (\n"
+        "        session.scalars(select(Item)\n"
+        "        .where(Item.quantity < threshold)\n"
+        "        .order_by(Item.quantity, Item.name)){unique}\n"
+        "        .all()\n"
+        "    )\n"
+    )
+    for unique in ("", ".unique()"):
+        fixed = rewrapped(old, new.format(unique=unique), 88)
+        assert fixed != new.format(unique=unique)
+        assert ruff("format", "--isolated", "-", cwd=tmp_path, stdin=fixed) == fixed
+
+
+def test_a_module_that_does_not_keep_to_the_limit_is_left_as_the_fix_made_it() -> None:
+    old = "x = 1\nsession.query(User).filter(User.name == 'a').all()\n" + (
+        "y = [" + ", ".join(str(n) for n in range(40)) + "]\n"
+    )
+    new = old.replace(
+        "session.query(User).filter(User.name == 'a').all()",
+        "session.scalars(select(User).where(User.name == 'a').order_by(User.id)"
+        ".limit(10).offset(20)).all()",
+    )
+    assert rewrapped(old, new, 88) == new
+    kept = old.replace("y = [", "# y = [")
+    assert rewrapped(kept, new.replace("y = [", "# y = ["), 88) != new
+
+
+def test_the_line_length_is_the_projects_formatters(tmp_path: Path) -> None:
+    assert read_line_length(tmp_path) == 88
+    (tmp_path / "setup.cfg").write_text("[flake8]\nmax-line-length = 79\n")
+    assert read_line_length(tmp_path) == 79
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")
+    assert read_line_length(tmp_path) == 100
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.black]\nline-length = 100\n[tool.ruff]\nline-length = 120\n"
+    )
+    assert read_line_length(tmp_path) == 120
+    (tmp_path / "ruff.toml").write_text("line-length = 99\n")
+    assert read_line_length(tmp_path) == 99

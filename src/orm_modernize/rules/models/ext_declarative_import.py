@@ -7,7 +7,7 @@ import libcst as cst
 from orm_modernize.data.records import Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import code_of, imported_root, keep_parentheses
-from orm_modernize.syntax.statements import in_import_fallback
+from orm_modernize.syntax.statements import in_import_fallback, module_imports
 
 LEGACY_MODULES = frozenset(
     {"sqlalchemy.ext.declarative", "sqlalchemy.ext.declarative.api"}
@@ -92,12 +92,37 @@ class ExtDeclarativeImport(Rule):
             )
             return
         if len(moved) == len(names):
-            orm = cst.Attribute(cst.Name("sqlalchemy"), cst.Name("orm"))
-            self.report(
-                node, fix=Fix.replace(node, node.with_changes(module=orm), safe=True)
-            )
+            self.report(node, fix=self._joined(node) or self._moved(node))
             return
         self.report(node, fix=self._split(node))
+
+    def _moved(self, node: cst.ImportFrom) -> Fix:
+        orm = cst.Attribute(cst.Name("sqlalchemy"), cst.Name("orm"))
+        return Fix.replace(node, node.with_changes(module=orm), safe=True)
+
+    def _joined(self, node: cst.ImportFrom) -> Fix | None:
+        """The names join the module's `from sqlalchemy.orm import ...`, where
+        isort would have them, when the statement is a line of its own at the top
+        level with nothing above it to keep, and no name is renamed."""
+        assert not isinstance(node.names, cst.ImportStar)
+        statement = self.semantic.parent(node)
+        if (
+            not isinstance(statement, cst.SimpleStatementLine)
+            or len(statement.body) != 1
+            or statement.leading_lines
+            or self.semantic.parent(statement) is not self.semantic.module
+            or any(alias.asname is not None for alias in node.names)
+            or not any(
+                source == "sqlalchemy.orm" and name is not None and name != "*"
+                for source, name, _ in module_imports(self.semantic.module)
+            )
+        ):
+            return None
+        imports = tuple(
+            ("sqlalchemy.orm", alias.evaluated_name) for alias in node.names
+        )
+        removed = cst.RemoveFromParent()
+        return Fix.replace(statement, removed, safe=True, imports=imports)
 
     def _split(self, node: cst.ImportFrom) -> Fix | None:
         """Keep the extension classes here; move the rest to `sqlalchemy.orm`."""

@@ -188,3 +188,28 @@ def test_a_relationship_loaded_by_a_join_anywhere_keeps_unique(
     index = index_of(tmp_path, {"m.py": 'r = relationship("A", lazy=False)\n'})
     assert index.joined_eager
     assert not index_of(tmp_path, {"m.py": 'r = relationship("A")\n'}).joined_eager
+
+
+def test_which_classes_a_joined_eager_load_may_repeat(tmp_path: Path) -> None:
+    models = (
+        "class Group(Base):\n"
+        '    members = relationship("User", secondary=t, lazy="joined")\n'
+        "class User(Base):\n"
+        "    group_id = Column(ForeignKey('groups.id'))\n"
+        '    group = relationship("Group", lazy="joined", foreign_keys=[group_id])\n'
+        "class Profile(Base):\n"
+        '    owner = relationship("Other", uselist=False, lazy="joined")\n'
+        "class Admin(User):\n"
+        "    pass\n"
+        "class Plain(Base):\n"
+        '    items = relationship("Item", backref=backref("x", lazy="dynamic"))\n'
+    )
+    index = index_of(tmp_path, {"models.py": models})
+    # Group loads a collection by a join; User loads Group so; Admin is a User.
+    assert index.joined_collections == {"Group", "User", "Admin"}
+    assert not index.joined_eager
+    backref = (
+        "class A(Base):\n"
+        '    b = relationship("B", backref=backref("a", lazy="joined"))\n'
+    )
+    assert index_of(tmp_path, {"models.py": backref}).joined_eager

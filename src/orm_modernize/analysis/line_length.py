@@ -3,14 +3,17 @@ linter's configuration at the project's root, so that a fixed statement that no
 longer fits is split as the project's formatter would split it.
 
 In order: ruff (`.ruff.toml`, `ruff.toml`, then `[tool.ruff]` of
-`pyproject.toml`, as ruff reads them), black (`[tool.black]`), flake8 or
-pycodestyle (`max-line-length` in `.flake8`, `setup.cfg` or `tox.ini`); else
-black's and ruff's default, 88.
+`pyproject.toml`, as ruff reads them), black (`[tool.black]`, or 88 where
+`tox.ini` or `.pre-commit-config.yaml` runs black with its default: the formatter
+lays the code out, whatever a linter allows), flake8 or pycodestyle
+(`max-line-length` in `.flake8`, `setup.cfg` or `tox.ini`); else black's and
+ruff's default, 88.
 """
 
 from __future__ import annotations
 
 import configparser
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +23,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
 DEFAULT = 88
+BLACK = re.compile(r"\bblack\b")  # `black --check`, `repo: .../psf/black`
 
 
 def read_line_length(root: Path) -> int:
@@ -32,6 +36,8 @@ def read_line_length(root: Path) -> int:
         found = _toml(root / "pyproject.toml", table)
         if found is not None:
             return found
+    if any(_runs_black(root / name) for name in ("tox.ini", ".pre-commit-config.yaml")):
+        return DEFAULT
     for name in (".flake8", "setup.cfg", "tox.ini"):
         found = _ini(root / name)
         if found is not None:
@@ -50,6 +56,13 @@ def _toml(path: Path, table: tuple[str, ...]) -> int | None:
         data = data.get(key) if isinstance(data, dict) else None
     value = data.get("line-length") if isinstance(data, dict) else None
     return value if isinstance(value, int) and value > 0 else None
+
+
+def _runs_black(path: Path) -> bool:
+    try:
+        return path.is_file() and BLACK.search(path.read_text("utf-8")) is not None
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _ini(path: Path) -> int | None:

@@ -112,10 +112,15 @@ def _line_start(
             yield match
 
 
-# `relationship(..., lazy="joined")` or `lazy=False` (a `backref()` too): a
-# collection loaded by a join whenever its class is, which repeats that class's
+# `relationship(..., lazy="joined")` or `lazy=False` (a `backref()` too): loaded
+# by a join whenever its class is; a collection so loaded repeats that class's
 # rows, so that 2.x refuses to fetch them without `unique()`
 JOINED_EAGER = re.compile(rb"""lazy\s*=\s*(?:["']joined["']|False\b)""")
+RELATIONSHIP_CALLS = (b"relationship(", b"relation(", b"backref(")
+FIRST_ARGUMENT = re.compile(rb"""\(\s*["']?([A-Za-z_][\w.]*)""")
+# A relationship to one object: `uselist=False`, or `foreign_keys=` naming a
+# column of its own class (a bare name: many-to-one)
+SCALAR = re.compile(rb"uselist\s*=\s*False|foreign_keys\s*=\s*\[?\s*[a-z_]\w*\s*[\],)]")
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,12 @@ class ModuleFacts:
     query_classes: frozenset[bytes] = frozenset()
     # (name, name it is bound to) of each top-level `name = other`
     aliases: frozenset[tuple[bytes, bytes]] = frozenset()
-    joined_eager: bool = False  # declares a relationship loaded by a join
+    # (class, the class it leads to, whether a collection) of each relationship
+    # of a top-level class loaded by a join
+    joined: tuple[tuple[bytes, bytes, bool], ...] = ()
+    # One this module loads by a join that cannot be told apart (a `backref()`,
+    # outside a class): the project then assumes every class may repeat rows
+    joined_eager: bool = False
 
     @property
     def imported(self) -> frozenset[bytes]:
@@ -217,6 +227,7 @@ def module_facts(source: bytes) -> ModuleFacts:
             above = bisect.bisect_left(begins, found.start())
             if above:
                 query_classes.add(starts[above - 1][1])
+    joined, unknown = _joined(source, starts) if b"lazy" in source else ((), False)
     return ModuleFacts(
         imports=frozenset(imports),
         backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
@@ -236,8 +247,80 @@ def module_facts(source: bytes) -> ModuleFacts:
             for name, value in ALIAS.findall(source)
             if name != value and value not in (b"None", b"True", b"False")
         ),
-        joined_eager=b"lazy" in source and JOINED_EAGER.search(source) is not None,
+        joined=joined,
+        joined_eager=unknown,
     )
+
+
+def _joined(
+    source: bytes, starts: list[tuple[int, bytes]]
+) -> tuple[tuple[tuple[bytes, bytes, bool], ...], bool]:
+    """The relationships loaded by a join, each in the top-level class above it,
+    and whether some cannot be told apart."""
+    found: list[tuple[bytes, bytes, bool]] = []
+    begins = [start for start, _ in starts]
+    for match in JOINED_EAGER.finditer(source):
+        at = match.start()
+        above = bisect.bisect_left(begins, at)
+        if not above:
+            return tuple(found), True
+        # A call's arguments are not this long: the search back is bounded.
+        enclosing = _enclosing_call(source, max(begins[above - 1], at - 5_000), at)
+        if enclosing is None or enclosing[0] == b"backref(":
+            return tuple(found), True
+        _, start, end = enclosing
+        call = source[start:end]
+        target = FIRST_ARGUMENT.match(call)
+        found.append(
+            (
+                starts[above - 1][1],
+                target.group(1).rsplit(b".", 1)[-1] if target else b"",
+                SCALAR.search(call) is None,
+            )
+        )
+    return tuple(found), False
+
+
+def _enclosing_call(
+    source: bytes, begin: int, at: int
+) -> tuple[bytes, int, int] | None:
+    """(name, where its "(" opens, where it closes) of the innermost
+    `relationship()`, `relation()` or `backref()` call around `at`, searched
+    back to `begin`."""
+    calls = sorted(
+        (position, name)
+        for name in RELATIONSHIP_CALLS
+        for position in _occurrences(source, name, begin, at)
+    )
+    for position, name in reversed(calls):
+        start = position + len(name) - 1
+        end = _closing(source, start)
+        if end > at:
+            return name, start, end
+    return None
+
+
+def _occurrences(source: bytes, word: bytes, begin: int, end: int) -> list[int]:
+    found = []
+    position = source.find(word, begin, end)
+    while position >= 0:
+        found.append(position)
+        position = source.find(word, position + 1, end)
+    return found
+
+
+def _closing(source: bytes, start: int) -> int:
+    """Where the bracket opened at `start` closes (the end: never)."""
+    depth = 0
+    for index in range(start, len(source)):
+        char = source[index]
+        if char in b"([{":
+            depth += 1
+        elif char in b")]}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(source)
 
 
 def _objects(source: bytes) -> frozenset[tuple[bytes, str]]:

@@ -72,8 +72,11 @@ class ProjectIndex:
     # module of that class can declare: both modules are rewritten.
     foreign_backrefs: frozenset[ForeignBackref] = frozenset()
     accepted_backrefs: frozenset[ForeignBackref] = frozenset()
-    # Some module declares a relationship loaded by a join (`lazy="joined"`):
-    # selecting a mapped class may then repeat its rows
+    # The classes whose rows a join may repeat when they are loaded: each with a
+    # collection loaded by a join (`lazy="joined"`), what loads one of those by a
+    # join, and their subclasses and bases
+    joined_collections: frozenset[str] = frozenset()
+    # Some such relationship cannot be told apart: any class may repeat rows
     joined_eager: bool = False
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
@@ -213,6 +216,7 @@ def index_of(
     # "module.local" -> "module.name" it imports, relative imports made absolute
     aliases: dict[str, str] = {}
     joined_eager = False
+    joined: list[tuple[bytes, bytes, bool]] = []
     for path, facts in modules:
         name = module_name(path, directories)
         if name:
@@ -238,6 +242,7 @@ def index_of(
         backrefs |= facts.backrefs
         paired |= facts.paired
         joined_eager |= facts.joined_eager
+        joined.extend(facts.joined)
         mapped |= facts.mapped
         classes.extend(facts.classes)
         for cls, session in facts.properties:
@@ -267,8 +272,39 @@ def index_of(
         objects=tuple(sorted((n, kind, at) for n, (kind, at) in origins.items())),
         flask_models=tuple(sorted((n, db, q) for n, (db, q) in flask_models.items())),
         reexports=tuple(sorted(reexports.items())),
+        joined_collections=frozenset(name_text(n) for n in _repeating(joined, classes)),
         joined_eager=joined_eager,
     )
+
+
+def _repeating(
+    joined: list[tuple[bytes, bytes, bool]],
+    classes: list[tuple[bytes, tuple[bytes, ...]]],
+) -> set[bytes]:
+    """The classes whose rows a joined eager load may repeat (by bare names): a
+    subclass inherits its bases' relationships, and a query of a base may load
+    its subclasses' rows, up to the class that is not a subclass of another
+    class of the project (the declarative base, `db.Model`)."""
+    found = {cls for cls, _, collection in joined if collection}
+    defined = {cls for cls, _ in classes}
+    inner = {cls for cls, bases in classes if defined.intersection(bases)}
+    changed = bool(found)
+    while changed:
+        changed = False
+        for cls, target, collection in joined:
+            if not collection and target in found and cls not in found:
+                found.add(cls)
+                changed = True
+        for cls, bases in classes:
+            if cls not in found and found.intersection(bases):
+                found.add(cls)
+                changed = True
+            elif cls in found:
+                new = inner.intersection(bases) - found
+                if new:
+                    found |= new
+                    changed = True
+    return found
 
 
 def _close_mapped(

@@ -137,3 +137,10 @@ def continued(base: Converted, root: cst.BaseExpression) -> Converted:
     return dataclasses.replace(
         base, statement=root, shapes=list(base.shapes), entities=list(base.entities)
     )
+
+
+def root_name(expr: cst.BaseExpression) -> str | None:
+    """`User` of `User`, `User.name` or `User.name.label("n")`."""
+    while isinstance(expr, (cst.Attribute, cst.Call)):
+        expr = expr.value if isinstance(expr, cst.Attribute) else expr.func
+    return expr.value if isinstance(expr, cst.Name) else None

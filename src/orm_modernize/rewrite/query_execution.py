@@ -20,7 +20,7 @@ from orm_modernize.analysis.query_chain import (
 )
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Fix, ImportSpec, QueryHelper, Refused
-from orm_modernize.rewrite.converted import Converted, alone
+from orm_modernize.rewrite.converted import Converted, alone, root_name
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_flow import QueryUse, use_of_helper_call
 from orm_modernize.rewrite.query_to_select import Converter
@@ -66,12 +66,31 @@ def execute(
     result: cst.BaseExpression = on_session(
         query_func, fetch, *_with_params(statement, converted)
     )
-    eager = converter.semantic.project.joined_eager
-    if converted.needs_unique(name, eager):
+    if converted.needs_unique(name, _joined_eager(converter, converted)):
         result = method(result, "unique")  # Query de-duplicated entity rows
     if terminal is None:
         return result
     return then(terminal, result, "scalar_one_or_none" if name == "scalar" else None)
+
+
+def _joined_eager(converter: Converter, converted: Converted) -> bool:
+    """Whether loading a selected entity may load a collection by a join (a
+    `lazy="joined"` relationship of its class, or of what its class loads so):
+    also when the project has one and the entity is not a class it knows."""
+    project = converter.semantic.project
+    if project.joined_eager:
+        return True
+    if not project.joined_collections:
+        return False
+    return any(
+        root is None
+        or root in project.joined_collections
+        or (
+            root not in project.mapped and root not in converter.semantic.mapped_classes
+        )
+        for root, shape in zip(map(root_name, converted.entities), converted.shapes)
+        if shape is Shape.ENTITY
+    )
 
 
 def _flask_helper(

@@ -68,7 +68,9 @@ def join(context: StepContext, converted: Converted, step: Step) -> None:
                 " 2.0: join an `aliased()` entity and filter on the alias"
             )
         kept[0] = kept[0].with_changes(value=_alias(context, converted, step, target))
-    if kept:
+    if kept and kept[-1] is not call.args[-1]:
+        # An argument after it was dropped: its comma went with it. (A trailing
+        # comma the code had stays, and with it the call's layout.)
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     context.chain(converted, step, step.name, kept)
 

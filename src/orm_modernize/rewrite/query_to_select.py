@@ -23,6 +23,7 @@ from orm_modernize.rewrite.converted import (
     Converted,
     StepContext,
     looks_like_class,
+    root_name,
 )
 from orm_modernize.rewrite.query_joins import (
     POLYMORPHIC_OPTIONS,
@@ -129,7 +130,7 @@ class Converter(StepContext):
         converted = Converted(statement, shapes, entities, initial=statement)
         # `query(User, Address.email)`: a FROM for each; the rows repeat unless
         # each FROM's entity is selected whole.
-        converted.other_froms = len({_root_name(e) for e in entities}) > 1 and any(
+        converted.other_froms = len({root_name(e) for e in entities}) > 1 and any(
             shape is not Shape.ENTITY for shape in shapes
         )
         return converted
@@ -182,7 +183,7 @@ class Converter(StepContext):
         """Whether the arguments of a step name a FROM the query does not select:
         another class (`Address.user_id == User.id`), a table or subquery
         (`t.c.x`, a name bound to `aliased()` or `.subquery()`), or raw SQL."""
-        selected = {_root_name(e) for e in converted.entities}
+        selected = {root_name(e) for e in converted.entities}
         stack: list[cst.CSTNode] = [arg.value for arg in call.args]
         while stack:
             node = stack.pop()
@@ -284,9 +285,9 @@ class Converter(StepContext):
     def _select_from(self, converted: Converted, step: Step) -> None:
         call = step.call
         converted.selected_from = call.args[0].value if call.args else None
-        selected = {_root_name(e) for e in converted.entities}
+        selected = {root_name(e) for e in converted.entities}
         converted.other_froms |= any(
-            _root_name(a.value) not in selected for a in call.args
+            root_name(a.value) not in selected for a in call.args
         )
         self._same(converted, step)
 
@@ -462,13 +463,6 @@ def _root(expr: cst.BaseExpression) -> cst.BaseExpression | None:
             expr = expr.value
         else:
             return None
-
-
-def _root_name(expr: cst.BaseExpression) -> str | None:
-    """`User` of `User`, `User.name` or `User.name.label("n")`."""
-    while isinstance(expr, (cst.Attribute, cst.Call)):
-        expr = expr.value if isinstance(expr, cst.Attribute) else expr.func
-    return expr.value if isinstance(expr, cst.Name) else None
 
 
 def _loads_without_join(option: cst.BaseExpression) -> bool:

@@ -49,8 +49,8 @@ FILE = "cache.json"  # results
 FACTS = "facts.json"
 INDEX = "index.json"
 # 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
-# files; 6: a result's exports in one field; 7: joined_eager
-FORMAT = 7
+# files; 6: a result's exports in one field; 7: joined_eager; 8: joined
+FORMAT = 8
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -280,6 +280,10 @@ def _pair(values: tuple[bytes, bytes]) -> list[str]:
     return [v.decode("latin-1") for v in values]  # in order, unlike `_bytes()`
 
 
+def _text(value: bytes) -> str:
+    return value.decode("latin-1")
+
+
 def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
     return {
         "imports": [_pair(pair) for pair in sorted(facts.imports)],
@@ -292,6 +296,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "flask_models": [_pair(pair) for pair in sorted(facts.flask_models)],
         "query_classes": _bytes(facts.query_classes),
         "aliases": [_pair(pair) for pair in sorted(facts.aliases)],
+        "joined": [[_text(c), _text(t), many] for c, t, many in facts.joined],
         "joined_eager": facts.joined_eager,
     }
 
@@ -322,6 +327,10 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         aliases=frozenset(
             (n.encode("latin-1"), v.encode("latin-1")) for n, v in data["aliases"]
         ),
+        joined=tuple(
+            (c.encode("latin-1"), t.encode("latin-1"), many)
+            for c, t, many in data["joined"]
+        ),
         joined_eager=data["joined_eager"],
     )
 
@@ -338,6 +347,7 @@ INDEXED = (
     "objects",
     "flask_models",
     "reexports",
+    "joined_collections",
     "joined_eager",
 )
 
@@ -357,6 +367,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         objects=tuple((n, kind, at) for n, kind, at in data["objects"]),
         flask_models=tuple((n, db, q) for n, db, q in data["flask_models"]),
         reexports=tuple((n, end) for n, end in data["reexports"]),
+        joined_collections=frozenset(data["joined_collections"]),
         joined_eager=data["joined_eager"],
     )
 

@@ -49,6 +49,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     global fuzz_examples
     fuzz_examples = config.getoption("fuzz")
+    config.addinivalue_line(
+        "markers", "slow(seconds): a test of many seconds on an idle machine"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, the slowest first: on two workers, one left for the
+    end runs alone while the other worker waits."""
+
+    def seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("slow")
+        return -(marker.args[0] if marker and marker.args else 10 if marker else 0)
+
+    items.sort(key=seconds)
 
 
 @dataclass(frozen=True)

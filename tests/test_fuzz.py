@@ -46,6 +46,9 @@ HEADER = "import sqlalchemy\n# " + " ".join(TRIGGERS) + "\n"
 # What may be reported about an input without it being our bug.
 INPUT_ERRORS = ("cannot parse: ", "nested too deeply")
 
+# Each a few seconds or more: run first (conftest.py).
+pytestmark = pytest.mark.slow
+
 PROGRAMS = hypothesmith.from_grammar() | hypothesmith.from_node()
 STATEMENTS = hypothesmith.from_grammar(start="file_input")  # built once: it is slow
 

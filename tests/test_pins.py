@@ -295,8 +295,9 @@ def test_a_project_pinned_below_1_4_gets_no_fix_and_one_line_why(
     upgraded = CliRunner().invoke(
         main, ["check", "--fix", "--target-version", "1.4", "."]
     )
+    # (ORM401 moved it into the module's own import from sqlalchemy.orm)
     assert (
-        "from sqlalchemy.orm import declarative_base"
+        "from sqlalchemy.orm import Session, declarative_base\n"
         in (tmp_path / "app" / "models.py").read_text()
     )
     assert "before 1.4" not in upgraded.stderr
@@ -317,8 +318,8 @@ def test_the_target_assumed_without_a_pin_is_said_once(
     (tmp_path / "c.py").write_text(LEGACY)
     only = CliRunner().invoke(main, ["check", "--fix", "--select", "ORM401", "c.py"])
     assert "target SQLAlchemy 2.0" not in only.stderr
-    assert (
-        "from sqlalchemy.orm import declarative_base" in (tmp_path / "c.py").read_text()
+    assert "from sqlalchemy.orm import Session, declarative_base\n" in (
+        (tmp_path / "c.py").read_text()
     )
 
 

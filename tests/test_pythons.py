@@ -88,6 +88,7 @@ def tools() -> dict[str, Path | None]:
         return {v: made[v].result() if v in made else None for v in found}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", declared())
 def test_the_cli_runs_on_every_declared_python(
     version: str, tools: dict[str, Path | None], tmp_path: Path

@@ -88,7 +88,8 @@ def test_example_fixed_is_use_instead(rule: type[Rule], tmp_path: Path) -> None:
     result = lint_source(
         (imports + example).encode(),
         tmp_path / "example.py",
-        Settings(select=(rule.code,), fix=True, unsafe_fixes=True),
+        # On one line, as the docs write it, however long
+        Settings(select=(rule.code,), fix=True, unsafe_fixes=True, line_length=320),
     )
     assert result.diagnostics == () and result.errors == ()
     assert result.fixed is not None

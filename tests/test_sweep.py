@@ -75,6 +75,7 @@ def fix(root: Path, *paths: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow(100)
 def test_sqlalchemy_test_suite_is_fixed_and_stays_fixed(corpus: Path) -> None:
     before = snapshot(corpus)
     first = fix(corpus)

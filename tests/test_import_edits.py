@@ -124,3 +124,13 @@ def test_a_class_bodys_import_is_not_read_by_the_classes_nested_in_it() -> None:
     assert edited(source, freed={"rel"}) == (
         "class Wrapper:\n    class User:\n        addresses = rel()\n"
     )
+
+
+def test_a_first_party_import_goes_before_the_relative_ones() -> None:
+    source = "from pytz import UTC\n\nfrom .models import User\n\nx = 1\n"
+    assert edited(
+        source, [("app.extensions", "db")], first_party=frozenset({"app"})
+    ) == (
+        "from pytz import UTC\n\nfrom app.extensions import db\n\n"
+        "from .models import User\n\nx = 1\n"
+    )

@@ -6,7 +6,7 @@ A name joins the first `from <module> import` of the imports that open the
 module, in order by type (CONSTANTS, Classes, functions) and then alphabetically,
 when its names are in that order already (else at the end). A new statement goes
 in its section (`__future__`, the standard library, third-party, first-party:
-the project's own packages and relative imports), among that section's `from`
+the project's own packages, then relative imports), among that section's `from`
 imports in order of module name; a section the module lacks is made, a blank line
 from the others.
 """
@@ -24,7 +24,7 @@ import libcst as cst
 
 from orm_modernize.syntax.nodes import code_of
 
-FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY = range(4)
+FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY, LOCAL_FOLDER = range(5)
 Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
 
 
@@ -152,7 +152,7 @@ def _section_of(line: cst.SimpleStatementLine, first_party: frozenset[str]) -> i
     statement = line.body[0]
     if isinstance(statement, cst.ImportFrom):
         if statement.relative:
-            return FIRST_PARTY
+            return LOCAL_FOLDER  # isort's last section: `from . import x`
         assert statement.module is not None
         return _section(code_of(statement.module), first_party)
     assert isinstance(statement, cst.Import)

@@ -42,10 +42,17 @@ def test_a_refused_filter_by_after_a_join_says_so() -> None:
     assert "filters after a join cannot be named" in message
 
 
-def test_keyword_arguments_are_called_so() -> None:
-    code = "def f(kw):\n    return session.query(User).filter_by(**kw).all()\n"
+def test_spread_arguments_are_called_so() -> None:
+    code = "def f(t):\n    return session.query(User).join(*t).all()\n"
     (message,) = messages(code)
-    assert "`filter_by(**kwargs)` arguments are not checked" in message
-    code = "def f(c):\n    return session.query(User).filter(*c).all()\n"
+    assert "`join(*args)` arguments are not checked" in message
+    code = "def f(o):\n    return session.query(User).options(**o).all()\n"
     (message,) = messages(code)
-    assert "`filter(*args)` arguments are not checked" in message
+    assert "`options(**kwargs)` arguments are not checked" in message
+    # `filter_by(**values)` converts on one entity; after a join it cannot.
+    code = (
+        "def f(kw):\n"
+        "    return session.query(User).join(User.addresses).filter_by(**kw).all()\n"
+    )
+    (message,) = messages(code)
+    assert "`filter_by(**values)` after a join or on several entities" in message

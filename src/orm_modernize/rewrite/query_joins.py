@@ -110,6 +110,11 @@ def filter_by(context: StepContext, converted: Converted, step: Step) -> None:
     if simple:
         context.chain(converted, step, "filter_by")
         return
+    if any(arg.star for arg in step.call.args):
+        raise Refused(
+            "`filter_by(**values)` after a join or on several entities: the"
+            " entity it filters must be named for each value; use `where()`"
+        )
     target = _filter_by_target(context, converted)
     criteria = []
     for arg in step.call.args:

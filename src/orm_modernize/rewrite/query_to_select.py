@@ -86,6 +86,9 @@ FROM_MAKERS = frozenset(
     | {"outerjoin", "union", "union_all", "lateral", "values", "with_polymorphic"}
 )
 RAW_SQL = frozenset({"text", "literal_column"})
+# Steps whose spread arguments mean the same on `Select`: `filter(*criteria)` is
+# `where(*criteria)`, and `filter_by(**values)` names the one entity's columns
+SPREAD_KEPT = {"filter": {"*"}, "where": {"*"}, "filter_by": {"**"}}
 # Calls whose arguments are a subquery of their own, which adds no FROM here
 SUBQUERIES = frozenset(
     {"any", "has", "exists", "select", "in_", "not_in", "notin_", "with_parent"}
@@ -166,6 +169,8 @@ class Converter(StepContext):
         name = step.name
         if name not in NOT_FROMS:
             converted.other_froms |= self._names_another_from(converted, step.call)
+            # What `*criteria` holds is not seen: it may name another FROM.
+            converted.other_froms |= any(a.star == "*" for a in step.call.args)
         if name in EXECUTION_OPTIONS:
             self._execution_option(converted, step)
         elif name in ("filter", "order_by", "group_by") and converted.adapting:
@@ -401,8 +406,9 @@ def _check_step(converted: Converted, step: Step) -> None:
         raise Refused(REMOVED[name])
     if name.startswith("_"):
         raise Refused(f"`Query.{name}()` is private API")
-    if _has_star(call):
-        stars = "*args" if any(a.star == "*" for a in call.args) else "**kwargs"
+    spread = {a.star for a in call.args if a.star}
+    if spread and spread != SPREAD_KEPT.get(name):
+        stars = "*args" if "*" in spread else "**kwargs"
         raise Refused(f"`{name}({stars})` arguments are not checked; rewrite by hand")
 
 
@@ -419,10 +425,6 @@ def _params(call: cst.Call) -> Iterator[cst.DictElement]:
                 yield element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
         else:
             raise Refused("`params()` with a non-literal dictionary")
-
-
-def _has_star(call: cst.Call) -> bool:
-    return any(arg.star for arg in call.args)
 
 
 def _has_distinct(statement: cst.BaseExpression) -> bool:

@@ -103,6 +103,10 @@ class LegacyQuery(QueryRule):
     - `filter_by()` after a join or on several entities names its entity
       (`where(Address.email == x)`): 2.1's `Select.filter_by()` searches every
       entity instead of the last joined one.
+    - Spread criteria stay spread: `filter(*criteria)` is `where(*criteria)` (with
+      `.unique()`, since they may name another class), and `filter_by(**values)`
+      on one entity without a join is `filter_by(**values)`; after a join its
+      entity cannot be named for each value, and it is reported.
     - Flask-SQLAlchemy's `first_or_404()` becomes `db.first_or_404(stmt.limit(1))`,
       `paginate()` becomes `db.paginate(stmt, page=..., ...)` (both for queries of
       one entity), when the project's Flask-SQLAlchemy pin admits only 3.0 and

@@ -39,8 +39,15 @@ from orm_modernize.data.records import Refused
 from orm_modernize.rewrite.query_to_select import SET_OPERATIONS
 from orm_modernize.syntax.nodes import code_of, walk
 
-# Builtins that consume an iterable: `list(session.query(User))`.
-CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "enumerate"})
+# Builtins that consume an iterable: `list(session.query(User))`,
+# `sorted(q, key=...)`, `dict(session.query(User.id, User.name))`, `any(q)`.
+CONSUMERS = frozenset(
+    {"list", "tuple", "set", "frozenset", "sorted", "enumerate", "dict"}
+    | {"any", "all", "min", "max", "sum"}
+)
+# Those whose second positional argument is not compared with the iterable's
+# items (`enumerate(q, 1)`, `sum(q, start)`); `min(q, x)` compares q itself.
+WITH_START = frozenset({"enumerate", "sum"})
 # Terminals that may be taken as a callable: `assert_raises(NoResultFound, q.one)`.
 DEFERRABLE = frozenset({"all", "first", "one", "one_or_none", "scalar", "count"})
 # Column operators whose argument may be a query: `User.id.in_(q)`.
@@ -92,19 +99,38 @@ def use_of(
         call = semantic.parent(parent)
         if _is_assert_compile(call, parent, semantic):
             return QueryUse("compiled", steps, None, top)
+        if isinstance(call, cst.Call) and _consumes(call, parent, semantic):
+            if code_of(call.func) == "dict":
+                # dict() reads a Result as a mapping (it has keys()): give it the
+                # list of rows, which it reads as pairs, as it read the Query.
+                rows = cst.Attribute(parent.value, cst.Name("all"))
+                listed = Step("all", cst.Call(rows))
+                return QueryUse("rows", steps, listed, top)
+            return QueryUse("rows", steps, None, top)
         if isinstance(call, cst.Call) and len(call.args) == 1:
             func = call.func
-            if (
-                isinstance(func, cst.Name)
-                and func.value in CONSUMERS
-                and semantic.qualified_names(func) == {f"builtins.{func.value}"}
-            ):
-                return QueryUse("rows", steps, None, top)
             if isinstance(func, cst.Attribute) and func.attr.value in IN_OPERATORS:
                 return QueryUse("value", steps, None, top)
         if _in_set_operation(call, semantic):
             return QueryUse("value", steps, None, top)
     return None
+
+
+def _consumes(call: cst.Call, arg: cst.Arg, semantic: Semantic) -> bool:
+    """`call` is a builtin that iterates `arg`, its first argument, and takes the
+    rest by keyword (or a start, for `enumerate()` and `sum()`)."""
+    func = call.func
+    if not (
+        isinstance(func, cst.Name)
+        and func.value in CONSUMERS
+        and call.args[0] is arg
+        and semantic.qualified_names(func) == {f"builtins.{func.value}"}
+    ):
+        return False
+    rest = call.args[1:]
+    if func.value in WITH_START and rest and rest[0].keyword is None:
+        rest = rest[1:]
+    return all(a.keyword is not None and not a.star for a in rest)
 
 
 def _in_set_operation(call: cst.CSTNode | None, semantic: Semantic) -> bool:

@@ -67,7 +67,8 @@ class LegacyQuery(QueryRule):
     Checks for `Session.query(...)`: chains that end in `all()`, `first()`,
     `one()`, `one_or_none()`, `scalar()`, `count()` or `value()` (or
     Flask-SQLAlchemy's `first_or_404()`, `one_or_404()`, `paginate()`); queries that are
-    iterated, sliced or passed to `list()`; queries used as SQL (`subquery()`,
+    iterated, sliced or passed to a builtin that iterates it (`list()`,
+    `sorted(q, key=...)`, `dict()`, `any()`, ...); queries used as SQL (`subquery()`,
     `scalar_subquery()`, `label()`, `cte()`, `exists()`, `in_(query)`); and queries
     built over several statements of a function (`q = session.query(User)`,
     `q = q.filter(...)`, `q.all()`) or returned by a helper its callers finish.
@@ -93,6 +94,8 @@ class LegacyQuery(QueryRule):
       count the same).
     - A single entity is fetched with `scalars()`; columns or several entities come
       back as rows from `execute()`, as they did.
+      A query given to `dict()` becomes `dict(session.execute(stmt).all())`: a
+      `Result` has `keys()`, so `dict()` would read it as a mapping.
     - `Query` de-duplicated every result holding whole objects (except under
       `yield_per()`); `select()` does not, so the fix adds `.unique()` where rows
       can repeat: after a join, with another FROM (a class, table or subquery the

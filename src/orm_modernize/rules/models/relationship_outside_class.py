@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.analysis.vocabulary import RELATIONSHIP
 from orm_modernize.data.records import Edit, Fix
 from orm_modernize.rules.base import Rule
-from orm_modernize.syntax.nodes import class_body_names
+from orm_modernize.syntax.nodes import class_body_names, eager_names
+from orm_modernize.syntax.statements import top_level_statement
 
 COLUMN_PROPERTY = frozenset(
     {"sqlalchemy.orm.column_property", "sqlalchemy.orm.properties.column_property"}
@@ -44,10 +46,15 @@ class RelationshipOutsideClass(Rule):
     rebound, before the class statement: moved into the body, it runs when the
     class is created instead of later. Names inside strings and lambdas are
     resolved at mapper configuration and may be defined anywhere. A
-    `relationship()` that refers to a later name is reported without a fix (use a
-    string or a lambda argument); a `column_property()` that must stay after the
-    class (it often exists *because* of such a forward reference) is valid 2.0
-    code and is not reported.
+    `relationship()` argument that names a class defined later (`Post`,
+    `order_by=Post.id`) becomes a lambda (`lambda: Post.id`), which SQLAlchemy
+    calls when it configures the mappers, after the module ran, as the old line
+    did; that takes the argument (or `argument=`), `secondary`, `order_by`,
+    `primaryjoin`, `secondaryjoin`, `foreign_keys` and `remote_side`, and names
+    bound once by a top-level statement. Any other argument that needs a later
+    name is reported without a fix; a `column_property()` that must stay after
+    the class (it often exists *because* of such a forward reference) is valid
+    2.0 code and is not reported.
 
     ## References
     - SQLAlchemy ORM docs, "Adding relationships to mapped classes after
@@ -95,6 +102,48 @@ class RelationshipOutsideClass(Rule):
         )
         self.report(node, fix=fix, message=message)
 
+    def _lazy(
+        self, value: cst.BaseExpression, classdef: cst.ClassDef
+    ) -> cst.Call | None:
+        """The `relationship()` with each argument that names something bound
+        after the class made a lambda (`order_by=lambda: Post.id`), which
+        SQLAlchemy calls when it configures the mappers, after the module ran;
+        None when another argument needs a later name, or one is rebound."""
+        if not isinstance(value, cst.Call) or not self.semantic.is_one_of(
+            value.func, RELATIONSHIP
+        ):
+            return None
+        args = []
+        for index, arg in enumerate(value.args):
+            if self.semantic.bound_before(arg.value, classdef):
+                args.append(arg)
+                continue
+            if arg.keyword is not None:
+                name = arg.keyword.value
+            else:
+                name = LAZY[index] if index < 2 else ""
+            if arg.star or name not in LAZY_KEYWORDS or not self._bound_once(arg.value):
+                return None
+            lazy = cst.Lambda(cst.Parameters(), arg.value)
+            args.append(arg.with_changes(value=lazy))
+        return value.with_changes(args=args)
+
+    def _bound_once(self, value: cst.BaseExpression) -> bool:
+        """Every name `value` evaluates is bound once, unconditionally, by a
+        top-level statement of the module: what it names when the mappers are
+        configured is what it named after the module ran."""
+        for name in eager_names(value):
+            bindings = self.semantic.assignments(name)
+            if len(bindings) != 1:
+                return False
+            node = bindings[0].node if isinstance(bindings[0], Assignment) else None
+            if node is None or top_level_statement(node, self.semantic.parent) is None:
+                return False
+            statement = top_level_statement(node, self.semantic.parent)
+            if isinstance(statement, (cst.If, cst.Try, cst.For, cst.While, cst.With)):
+                return False
+        return True
+
     def _fix(
         self,
         line: cst.SimpleStatementLine,
@@ -107,10 +156,17 @@ class RelationshipOutsideClass(Rule):
             body
         ):
             return None
+        value: cst.BaseExpression | None = assign.value
         if not self.semantic.bound_before(assign.value, classdef):
-            return None
+            value = self._lazy(assign.value, classdef)
+            if value is None:
+                return None
         moved = cst.SimpleStatementLine(
-            body=[assign.with_changes(targets=[cst.AssignTarget(cst.Name(attribute))])],
+            body=[
+                assign.with_changes(
+                    targets=[cst.AssignTarget(cst.Name(attribute))], value=value
+                )
+            ],
             leading_lines=[e for e in line.leading_lines if e.comment is not None],
             trailing_whitespace=line.trailing_whitespace,
         )
@@ -129,6 +185,12 @@ class RelationshipOutsideClass(Rule):
                 Edit(following, following.with_changes(leading_lines=blank + own))
             )
         return Fix(tuple(edits), safe=True)
+
+
+# relationship()'s arguments that SQLAlchemy also takes as a callable, evaluated
+# when the mappers are configured: by keyword, and the first two by position
+LAZY = ("argument", "secondary", "order_by", "primaryjoin", "secondaryjoin")
+LAZY_KEYWORDS = frozenset({*LAZY, "foreign_keys", "remote_side"})
 
 
 def _next_statement(

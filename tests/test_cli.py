@@ -181,8 +181,10 @@ def test_rules_as_json_say_fix_availability_versions_and_docs() -> None:
     assert rules["ORM001"]["fix"] == "sometimes"
     assert rules["ORM001"]["fixed_code_runs_on"] == "1.4"
     assert rules["ORM210"]["fixed_code_runs_on"] == "2.0"
-    assert rules["ORM208"]["fix"] == "never"
-    assert rules["ORM208"]["fixed_code_runs_on"] is None
+    assert rules["ORM208"]["fix"] == "sometimes"
+    assert rules["ORM208"]["fixed_code_runs_on"] == "2.0"
+    assert rules["ORM102"]["fix"] == "never"
+    assert rules["ORM102"]["fixed_code_runs_on"] is None
     assert rules["ORM002"]["url"].endswith("docs/rules.md#orm002")
     assert "## Fix safety" in rules["ORM002"]["explanation"]
 

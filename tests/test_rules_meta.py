@@ -136,6 +136,9 @@ def _doc_preamble(code: str) -> str:
         "engine = create_engine('sqlite://')\n",
         "ORM207": "from sqlalchemy import create_engine\n"
         "engine = create_engine('sqlite://')\n",
+        "ORM208": "from sqlalchemy import Column, Integer, MetaData, Table\n"
+        "from sqlalchemy import create_engine\nengine = create_engine('sqlite://')\n"
+        "users = Table('users', MetaData(), Column('id', Integer))\n",
         "ORM209": "from sqlalchemy import create_engine\nurl = 'sqlite://'\n",
         "ORM210": "from sqlalchemy import create_engine\nurl = 'sqlite://'\n",
         "ORM303": "from sqlalchemy import Column, Integer, MetaData, String, Table\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import libcst as cst
 
@@ -13,6 +14,8 @@ from orm_modernize.analysis.core_vocabulary import (
     TABLE_STATEMENTS,
     Core,
 )
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import keyword_argument, walk
 
@@ -77,18 +80,27 @@ class ConnectionAutocommit(Rule):
             conn.execute(users.insert(), {"name": "ann"})
 
     ## Use instead
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             conn.execute(users.insert(), {"name": "ann"})
+            conn.commit()
 
     ## Fix safety
-    Reported without a fix: where the transaction should end is the
-    application's decision (`engine.begin()` for the whole block, or
-    `conn.commit()` after the writes, which needs SQLAlchemy 2.x or
-    `future=True` on 1.4). Connections that call `begin()`, `begin_nested()`,
-    `commit()` or `execution_options(isolation_level=...)` anywhere in the same
-    function are left alone, as are connections passed in as parameters. The
+    The fix writes `conn.commit()` on the line after each such write: 1.x
+    committed each one as it ran, so every write is committed at the same point
+    and a failure leaves behind what it left (one `engine.begin()` around several
+    writes would not: a failing write would roll back those before it). A commit
+    with nothing to commit does nothing, so reads around the writes are
+    unaffected. It needs SQLAlchemy 2.0 (1.4's legacy `Connection` has no
+    `commit()`). It is unsafe inside a `try`: where the code catches a failed
+    write and goes on, 2.x's transaction must be rolled back first, which 1.x
+    did not need. A write that may run after its line (in a lambda or a
+    generator), or whose line cannot be followed (`return conn.execute(...)`, a
+    one-line block), is reported without a fix. Connections that call
+    `begin()`, `begin_nested()`, `commit()` or
+    `execution_options(isolation_level=...)` anywhere in the same function are
+    left alone, as are connections passed in as parameters. The
     `autocommit=True` execution option, 1.x's way to autocommit any statement,
-    is reported wherever it is set: 2.x ignores it.
+    is reported wherever it is set, without a fix: 2.x ignores it.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Library-level (but not driver level)
@@ -102,7 +114,14 @@ class ConnectionAutocommit(Rule):
         " SQLAlchemy 1.x and is rolled back by 2.x; use `engine.begin()` or"
         " `conn.commit()`"
     )
+    fix_title = "Commit the write: `conn.commit()` on the next line"
+    fix_availability = "sometimes"
     triggers = (b".connect(", b"autocommit")
+
+    def __init__(self, semantic: Semantic) -> None:
+        super().__init__(semantic)
+        # (scope, connection name) -> the fix of each write on it
+        self._by_connection: dict[tuple[int, str], dict[cst.Call, Fix]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -123,7 +142,69 @@ class ConnectionAutocommit(Rule):
             return
         if self._is_transactional(connection):
             return
-        self.report(node)
+        self.report(node, fix=self._fixes(connection).get(node))
+
+    def _fixes(self, connection: cst.Name) -> dict[cst.Call, Fix]:
+        """The commit after each write on the connection, all or none: a commit
+        written after one write would make the rule pass over the others in the
+        next run. Unsafe for all when one is (a safe-only `--fix` leaves them all)."""
+        scope = self.semantic.scope(connection)
+        root = getattr(scope, "node", None) or self.semantic.module
+        key = (id(root), connection.value)
+        if key not in self._by_connection:
+            writes = [
+                node
+                for node in walk(root)
+                if isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in EXECUTE_METHODS | {"exec_driver_sql"}
+                and isinstance(node.func.value, cst.Name)
+                and node.func.value.value == connection.value
+                and node.args
+                and self._is_write(node.args[0].value)
+            ]
+            fixes = [self._commit_after(w, connection) for w in writes]
+            found: dict[cst.Call, Fix] = {}
+            if all(f is not None for f in fixes):
+                safe = all(f.safe for f in fixes if f is not None)
+                found = {
+                    w: replace(f, safe=safe)
+                    for w, f in zip(writes, fixes)
+                    if f is not None
+                }
+            self._by_connection[key] = found
+        return self._by_connection[key]
+
+    def _commit_after(self, call: cst.Call, connection: cst.Name) -> Fix | None:
+        """`conn.commit()` on the line after the write: 1.x committed it as it
+        ran, and a commit with nothing to commit does nothing, so the line may
+        hold other calls. None where the write may run later than its line (a
+        lambda, a generator) or the line cannot be followed (`return`, a
+        one-line block)."""
+        line = self.semantic.enclosing(call, cst.SimpleStatementLine)
+        if line is None or len(line.body) != 1:
+            return None
+        if isinstance(line.body[0], (cst.Return, cst.Raise)) or isinstance(
+            getattr(line.body[0], "value", None), (cst.Yield, cst.Await)
+        ):
+            return None
+        if self.semantic.enclosing(
+            call, (cst.Lambda, cst.GeneratorExp), stop=(cst.SimpleStatementLine,)
+        ):
+            return None
+        if not isinstance(self.semantic.parent(line), (cst.IndentedBlock, cst.Module)):
+            return None
+        commit = cst.SimpleStatementLine(
+            [cst.Expr(cst.Call(cst.Attribute(connection, cst.Name("commit"))))]
+        )
+        # A failure the code catches leaves 2.x's transaction to roll back, where
+        # 1.x had none: only then may the connection's next statements differ.
+        caught = self.semantic.enclosing(
+            call, cst.Try, stop=(cst.FunctionDef, cst.ClassDef)
+        )
+        return Fix.replace(
+            line, cst.FlattenSentinel([line, commit]), safe=caught is None
+        )
 
     def _opened_by_connect(self, name: cst.Name) -> bool:
         """Every binding of `name` is `engine.connect()` (assigned or entered)."""

@@ -164,6 +164,7 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    lines: frozenset[int] = frozenset()  # the program's lines that ran
 
 
 def run_program(python: Path | str, path: Path, *, strict: bool) -> Run:
@@ -195,7 +196,9 @@ def _run_program(python: Path | str, path: Path, *, strict: bool) -> Run:
         assert server.stderr is not None
         raise RuntimeError(f"fixture server of {python}: {server.stderr.read()}")
     reply = json.loads(line)
-    return Run(reply["returncode"], reply["stdout"], reply["stderr"])
+    return Run(
+        reply["returncode"], reply["stdout"], reply["stderr"], frozenset(reply["lines"])
+    )
 
 
 # One fixture server per SQLAlchemy environment in this worker: see fixture_server.py.

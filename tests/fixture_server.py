@@ -10,7 +10,7 @@ test's time).
 By hand: `python tests/fixture_server.py strict|legacy PATH`. For the tests
 (conftest.run_program): one JSON line per request on stdin, `{"mode": "strict"
 | "legacy", "path": ...}`; one JSON line per answer on stdout, `{"returncode",
-"stdout", "stderr"}`.
+"stdout", "stderr", "lines"}` (the program's lines that ran).
 """
 
 from __future__ import annotations
@@ -43,10 +43,12 @@ def preload() -> None:
         raise SystemExit(f"fixture_server: importing warned: {caught[0].message}")
 
 
-def run_child(mode: str, path: str, out: int, err: int) -> None:
-    """In the forked child: run the program as run_fixture.py would, then exit."""
+def run_child(mode: str, path: str, out: int, err: int, lines: int) -> None:
+    """In the forked child: run the program as run_fixture.py would, then exit,
+    having written to `lines` the numbers of the program's lines that ran."""
     os.dup2(out, 1)
     os.dup2(err, 2)
+    ran = trace_lines(os.path.abspath(path))
     signal.alarm(TIMEOUT)
     code = 0
     try:
@@ -74,29 +76,56 @@ def run_child(mode: str, path: str, out: int, err: int) -> None:
         code = 1
     finally:
         try:
+            sys.settrace(None)
             atexit._run_exitfuncs()
             sys.stdout.flush()
             sys.stderr.flush()
+            os.write(lines, " ".join(map(str, sorted(ran))).encode())
         finally:
             os._exit(code)
 
 
+def trace_lines(filename: str) -> set[int]:
+    """Record the lines of `filename` that run, from now on (frames of other
+    files are not traced line by line)."""
+    ran: set[int] = set()
+
+    def local(frame, event, arg):  # type: ignore[no-untyped-def]
+        if event == "line":
+            ran.add(frame.f_lineno)
+        return local
+
+    def calls(frame, event, arg):  # type: ignore[no-untyped-def]
+        if frame.f_code.co_filename == filename:
+            ran.add(frame.f_lineno)
+            return local
+        return None
+
+    sys.settrace(calls)
+    return ran
+
+
 def answer(mode: str, path: str) -> dict[str, object]:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryFile() as lines,
+    ):
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            run_child(mode, path, out.fileno(), err.fileno())
+            run_child(mode, path, out.fileno(), err.fileno(), lines.fileno())
         _, status = os.waitpid(pid, 0)
         texts = []
-        for stream in (out, err):
+        for stream in (out, err, lines):
             stream.seek(0)
             texts.append(stream.read().decode("utf-8", "replace"))
     return {
         "returncode": os.waitstatus_to_exitcode(status),
         "stdout": texts[0],
         "stderr": texts[1],
+        "lines": [int(n) for n in texts[2].split()],
     }
 
 

@@ -4,6 +4,7 @@ whose fixes run on 1.4 too has its `after` run on 1.4.54 as well."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ def test_before_runs_on_sqlalchemy_14(case: Case, sqlalchemy14: Path) -> None:
     run = run_program(sqlalchemy14, case.before, strict=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip(), "a fixture must print what it computed"
+    # A fix is proven only if its line runs: not in a function never called.
+    fixed = {e.line for e in case.expected() if e.kind != "nofix"}
+    assert fixed <= run.lines, f"fixable lines that never run: {fixed - run.lines}"
 
 
 @pytest.mark.parametrize("case", PAIRS, ids=[c.id for c in PAIRS])
@@ -33,6 +37,35 @@ def test_after_behaves_like_before_on_sqlalchemy_2(
     assert old.returncode == 0, old.stderr
     assert new.returncode == 0, new.stderr
     assert new.stdout == old.stdout
+    # Every piece of code the fixes wrote runs (a line of each piece, at least).
+    for rows in rewritten(case):
+        assert rows & new.lines, f"{case.after.name}: lines {sorted(rows)} never run"
+
+
+IMPORTED_NAME = re.compile(r"\s+\w+(\s+as\s+\w+)?,?\s*")
+
+
+def rewritten(case: Case) -> list[set[int]]:
+    """The line numbers of each run of lines the fixes wrote or changed in
+    `case.after` that hold code (blank lines and comments aside)."""
+    import difflib
+
+    assert case.after is not None
+    old = case.source().decode().splitlines()
+    new = case.after.read_text().splitlines()
+    pieces = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, _, _, first, last in matcher.get_opcodes():
+        rows = {
+            n + 1
+            for n in range(first, last)
+            if new[n].strip()
+            and not new[n].strip().startswith("#")
+            and not IMPORTED_NAME.fullmatch(new[n])  # `    select,` of an import
+        }
+        if tag in ("replace", "insert") and rows:
+            pieces.append(rows)
+    return pieces
 
 
 @pytest.mark.parametrize("case", DUAL, ids=[c.id for c in DUAL])

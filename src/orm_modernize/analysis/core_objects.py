@@ -329,7 +329,11 @@ class CoreObjects:
         if kind is Core.CONNECTION and method == "connection":
             return self.semantic.session_evidence(owner)
         if kind is Core.RESULT and method == "execute":
-            return self.is_any(owner, (Core.ENGINE, Core.CONNECTION))
+            # A Session's rows too: 1.4 read them by name as well (deprecated)
+            return max(
+                self.is_any(owner, (Core.ENGINE, Core.CONNECTION)),
+                self.semantic.session_evidence(owner),
+            )
         if kind is Core.ROW and method in ONE_ROW:
             return self.evidence(owner, Core.RESULT)
         if kind is Core.STATEMENT and method in TABLE_STATEMENTS:
@@ -337,6 +341,38 @@ class CoreObjects:
         if kind is Core.STATEMENT and method in GENERATIVE:
             return self.evidence(owner, Core.STATEMENT)
         return Evidence.NONE
+
+    def from_session(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
+        """Whether a row or result may come from `Session.execute()`: 1.4 made
+        those rows with 2.0's behaviour already (`in` tests values), unlike a
+        connection's."""
+        if depth > 8:  # names bound to names: bounded, and then say maybe
+            return True
+        if isinstance(expr, cst.Name):
+            values = list(self.semantic.assigned_values(expr))
+            iterated = self._iterated_by(expr)
+            sources = [v for v in values if isinstance(v, cst.BaseExpression)]
+            sources += iterated
+            return any(self.from_session(v, depth + 1) for v in sources)
+        if isinstance(expr, cst.Subscript):
+            return self.from_session(expr.value, depth + 1)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+            method, owner = expr.func.attr.value, expr.func.value
+            if method == "execute":
+                return self.semantic.session_evidence(owner) is not Evidence.NONE
+            if method in ONE_ROW | ROWS:
+                return self.from_session(owner, depth + 1)
+        return False
+
+    def _iterated_by(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """What the loops binding `name` iterate over."""
+        found = []
+        for assignment in self.semantic.assignments(name):
+            node = getattr(assignment, "node", None)
+            parent = self.semantic.parent(node) if node is not None else None
+            if isinstance(parent, (cst.For, cst.CompFor)):
+                found.append(parent.iter)
+        return found
 
     def _attribute(self, attribute: cst.Attribute, kind: Core) -> Evidence:
         if kind is Core.ENGINE and self.semantic.is_one_of(attribute, TESTING_ENGINES):

@@ -39,10 +39,12 @@ class RowMappingAccess(Rule):
             print(row._mapping["name"], "age" in row._mapping, dict(row._mapping))
 
     ## Fix safety
-    Safe when the row is proven to come from a Core result (`conn.execute(...)`
-    iterated, `.fetchone()`, `.first()`, an item of `.fetchall()`); unsafe when
-    the result is only named like one. `row._mapping` behaves as the 1.x row did
-    for names, columns and `in`, on SQLAlchemy 1.4 as well as 2.x;
+    Safe when the row is proven to come from a result (`conn.execute(...)` or
+    `session.execute(...)` iterated, `.fetchone()`, `.first()`, an item of
+    `.fetchall()`, in a loop or a comprehension); unsafe when the result is only
+    named like one. The rows of `Session.execute()` already tested their values
+    with `in` on 1.4: `in` on those is left as it is. `row._mapping` behaves as
+    the 1.x row did for names, columns and `in`, on SQLAlchemy 1.4 as well as 2.x;
     `row.values()` and `row.items()` are wrapped in `list()`, as 1.x returned
     lists.
     Integer indexes and slices were tuple access already and are left alone; an
@@ -81,7 +83,8 @@ class RowMappingAccess(Rule):
         if not isinstance(target.operator, (cst.In, cst.NotIn)):
             return
         evidence = self._row(target.comparator)
-        if evidence is not Evidence.NONE:
+        core = self.semantic.shared(CoreObjects)
+        if evidence is not Evidence.NONE and not core.from_session(target.comparator):
             mapped = node.with_changes(
                 comparisons=[
                     target.with_changes(comparator=_mapping(target.comparator))

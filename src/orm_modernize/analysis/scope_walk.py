@@ -23,13 +23,16 @@ import libcst as cst
 from orm_modernize.analysis.scopes import (
     Access,
     AnnotationScope,
+    BaseAssignment,
     ClassScope,
     ComprehensionScope,
     FunctionScope,
     GlobalScope,
     Scope,
     dotted_names,
+    full_name_of,
 )
+from orm_modernize.analysis.star_imports import STAR_NAMES
 from orm_modernize.syntax.tree import children
 
 # Nodes that end a binding: the scope's count goes up when leaving them.
@@ -103,10 +106,23 @@ class Scopes:
             cst.TypeVarTuple: self._type_name,
             cst.ParamSpec: self._type_name,
         }
+        # (scope, names) bound by a star import of SQLAlchemy
+        self._stars: list[tuple[Scope, frozenset[str]]] = []
         for statement in module.body:
             self._visit(statement)
         self._of[module] = self._scope
+        self._yield_stars()
         self._infer_accesses()
+
+    def _yield_stars(self) -> None:
+        """A name the scope binds itself is not the star import's: a module that
+        star-imports SQLAlchemy and defines its own `select()` calls its own."""
+        for scope, names in self._stars:
+            for name in names:
+                found = scope._assignments.get(name, {})
+                if any(not _is_star(a) for a in found):
+                    for star in [a for a in found if _is_star(a)]:
+                        del found[star]
 
     def get(self, node: cst.CSTNode) -> Scope | None:
         return self._of.get(node)
@@ -225,6 +241,15 @@ class Scopes:
 
     def _import(self, node: cst.Import | cst.ImportFrom, store: bool) -> None:
         if isinstance(node.names, cst.ImportStar):
+            # SQLAlchemy's public names, of the modules code imports that way
+            assert isinstance(node, cst.ImportFrom)
+            module = None
+            if node.module is not None and not node.relative:
+                module = full_name_of(node.module)
+            names = STAR_NAMES.get(module or "", frozenset())
+            for name in names:
+                self._scope.record_import(name, node, node.names)
+            self._stars.append((self._scope, names))
             return
         scope = self._scope
         for alias in node.names:
@@ -344,3 +369,8 @@ class Scopes:
             for assignment in scope._resolve(name, scope):
                 assignment._record_accesses(accesses)
         self._deferred = []
+
+
+def _is_star(assignment: BaseAssignment) -> bool:
+    node = getattr(assignment, "node", None)
+    return isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)

@@ -140,6 +140,11 @@ class ImportAssignment(Assignment):
                 module = "." * len(node.relative) + module
         results: set[QualifiedName] = set()
         if isinstance(node.names, cst.ImportStar):
+            # `from sqlalchemy import *` binding `select`: `select.x` is
+            # `sqlalchemy.select.x` (star_imports.py says which names it binds)
+            if full_name == self.name or full_name.startswith(f"{self.name}."):
+                name = f"{module}.{full_name}"
+                results.add(QualifiedName(name, QualifiedNameSource.IMPORT))
             return results
         for alias in node.names:
             real = full_name_of(alias.name)

@@ -367,14 +367,20 @@ class Converter(StepContext):
         converted.other_froms = True  # UNION ALL repeats rows
 
     def one_row(self, converted: Converted) -> bool:
-        """The statement returns exactly one row: it selects only aggregates,
-        without GROUP BY or a set operation (HAVING, LIMIT or OFFSET can only
-        leave none)."""
-        return (
-            bool(converted.entities)
-            and not converted.grouped
-            and not converted.compound
-            and all(self.semantic.is_aggregate(e) for e in converted.entities)
+        """The statement returns one row at most, so that `Session.scalar()`
+        returns what `Query.scalar()` did: it selects only aggregates, without
+        GROUP BY or a set operation (HAVING, LIMIT or OFFSET can only leave
+        none), or only `exists()` and `literal()`, from no table at all
+        (`select(literal(True)).where(q.exists())`)."""
+        if not converted.entities or converted.grouped or converted.compound:
+            return False
+        tableless = not (
+            converted.joins or converted.other_froms or converted.selected_from
+        )
+        return all(
+            self.semantic.is_aggregate(e)
+            or (tableless and called_name(e) in ("exists", "literal"))
+            for e in converted.entities
         )
 
     # The steps with a handler of their own (the others: `_step()`)

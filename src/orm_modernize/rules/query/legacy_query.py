@@ -86,8 +86,9 @@ class LegacyQuery(QueryRule):
     ## Fix safety
     The fix keeps what the query returned:
     - `first()` keeps its `LIMIT 1`; `scalar()` becomes `scalar_one_or_none()`
-      (it still raises on several rows), or `session.scalar(stmt)` where only
-      aggregates are selected without GROUP BY (exactly one row); `count()` of
+      (it still raises on several rows), or `session.scalar(stmt)` where one row
+      at most comes back: only aggregates without GROUP BY, or only `exists()`
+      and `literal()` from no table; `count()` of
       one entity with criteria and joins only is
       `select(func.count()).select_from(User).where(...)`, and anything else
       counts a subquery of the whole statement (so LIMIT, DISTINCT and GROUP BY

@@ -115,6 +115,17 @@ def _doc_preamble(code: str) -> str:
         "ORM301": "from sqlalchemy import column, select, table\n"
         "t = table('t', column('id'), column('name'))\n",
         "ORM101": "from sqlalchemy.orm import Session\n",
+        "ORM102": "from sqlalchemy import Column, ForeignKey, Integer\n"
+        "from sqlalchemy.orm import declarative_base, object_session, relationship\n"
+        "Base = declarative_base()\n"
+        "class User(Base):\n"
+        "    __tablename__ = 'users'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "class Address(Base):\n"
+        "    __tablename__ = 'addresses'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    user_id = Column(ForeignKey('users.id'))\n"
+        "    user = relationship(User, backref='addresses')\n",
         "ORM201": "from sqlalchemy import create_engine\n"
         "conn = create_engine('sqlite://').connect()\n",
         "ORM202": "from sqlalchemy import column, create_engine, func, select, table\n"

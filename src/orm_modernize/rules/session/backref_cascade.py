@@ -7,9 +7,14 @@ import libcst as cst
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.relationships import class_body_calls
 from orm_modernize.analysis.scopes import Assignment
-from orm_modernize.data.records import Evidence
+from orm_modernize.data.records import Evidence, Fix
 from orm_modernize.rules.base import Rule
-from orm_modernize.syntax.nodes import called_name, keyword_argument, root_name
+from orm_modernize.syntax.nodes import (
+    called_name,
+    keyword_argument,
+    method,
+    root_name,
+)
 
 RELATIONSHIP = ("relationship", "relation")
 # Calls that put their arguments into a session (or a collection that cascades).
@@ -43,17 +48,25 @@ class BackrefCascade(Rule):
 
     ## Use instead
         def add_address(session, user, email):
-            session.add(Address(email=email, user=user))
+            address = Address(email=email, user=user)
+            if object_session(user) is not None:
+                object_session(user).add(address)
             session.commit()
 
     ## Fix safety
-    No fix: whether the other object was in a session when the link was made
-    is only known at run time. A site is reported when the new object is a
-    discarded expression or a name that is only read or written through
-    attributes afterwards, and the other object was added to a session before,
-    or is neither new itself (made by its class in the same function) nor
-    added to a session later in it: adding a new graph by its root cascades
-    along the forward relationships, in 1.4 and 2.x alike. Two-way
+    The fix does what 1.4 did at that line: after it, the new object is added
+    to the session the other object is in, if it is in one
+    (`if object_session(user) is not None: object_session(user).add(address)`);
+    whether it is, is only known at run time. A new object the line throws away
+    is given a name first. It is safe unless the module sets cascades of its own
+    (`cascade=`, `cascade_backrefs=False`), with which 1.4 may not have
+    cascaded; reported without a fix when the other object is not a plain name
+    or the line shares its line with other statements. A site is reported when
+    the new object is a discarded expression or a name that is only read or
+    written through attributes afterwards, and the other object was added to a
+    session before, or is neither new itself (made by its class in the same
+    function) nor added to a session later in it: adding a new graph by its root
+    cascades along the forward relationships, in 1.4 and 2.x alike. Two-way
     relationships are those the module declares with `backref=` or
     `back_populates=`, and backrefs the rest of the project makes.
 
@@ -66,6 +79,9 @@ class BackrefCascade(Rule):
     code = "ORM102"
     name = "backref-cascade"
     message = "an object reached the session along a backref, which 2.0 no longer does"
+    fix_title = "Add it to the session the other object is in, as 1.4 did"
+    fix_availability = "sometimes"
+    fix_runs_on = "1.4"
     triggers = (b"backref", b"back_populates")
 
     @classmethod
@@ -89,7 +105,13 @@ class BackrefCascade(Rule):
             if not self._two_way(cls.value, arg.keyword.value):
                 continue
             if self._kept_alone(node) and self._maybe_persistent(arg.value, node):
-                self._report(arg, cls.value, arg.keyword.value)
+                parent = self.semantic.parent(node)
+                new: cst.BaseExpression = node
+                if isinstance(parent, cst.Assign):  # `label = Tag(owner=user)`
+                    target = parent.targets[0].target
+                    new = target if isinstance(target, cst.Name) else node
+                fix = self._fix(node, new, arg.value, cls.value)
+                self._report(arg, cls.value, arg.keyword.value, fix)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         """`address.user = user` on a new `address = Address(...)`."""
@@ -110,10 +132,63 @@ class BackrefCascade(Rule):
             and self._kept_alone(created)
             and self._maybe_persistent(node.value, node)
         ):
-            self._report(node, cls.value, target.attr.value)
+            fix = self._fix(node, target.value, node.value, cls.value)
+            self._report(node, cls.value, target.attr.value, fix)
 
-    def _report(self, node: cst.CSTNode, cls: str, attribute: str) -> None:
-        self.report(node, message=FINDING.format(cls=cls, attribute=attribute))
+    def _report(
+        self, node: cst.CSTNode, cls: str, attribute: str, fix: Fix | None
+    ) -> None:
+        self.report(node, message=FINDING.format(cls=cls, attribute=attribute), fix=fix)
+
+    # -- the fix -------------------------------------------------------------------
+    def _fix(
+        self,
+        site: cst.CSTNode,
+        new: cst.BaseExpression,
+        other: cst.BaseExpression,
+        cls: str,
+    ) -> Fix | None:
+        """After the line that links `new` to `other`, what 1.4 did then: add
+        `new` to the session `other` is in, if any. `new` is the new object's
+        name, or its `Cls(...)` when the line throws it away (it then gets a
+        name)."""
+        line = self.semantic.enclosing(site, cst.SimpleStatementLine)
+        block = self.semantic.parent(line) if line is not None else None
+        if (
+            not isinstance(other, cst.Name)
+            or line is None
+            or len(line.body) != 1
+            or not isinstance(block, (cst.IndentedBlock, cst.Module))
+        ):
+            return None
+        found = self.semantic.reference(site, "sqlalchemy.orm", "object_session")
+        if found is None:
+            return None
+        object_session, needed = found
+        first = line
+        if isinstance(new, cst.Call):  # `Address(user=user)` on its own line
+            name = self.semantic.fresh_name(_snake(cls), site)
+            assign = cst.Assign([cst.AssignTarget(cst.Name(name))], new)
+            first = line.with_changes(body=[assign])
+            new = cst.Name(name)
+        session = cst.Call(object_session, [cst.Arg(other)])
+        added = cst.If(
+            test=cst.Comparison(
+                session, [cst.ComparisonTarget(cst.IsNot(), cst.Name("None"))]
+            ),
+            body=cst.IndentedBlock(
+                [cst.SimpleStatementLine([cst.Expr(method(session, "add", new))])]
+            ),
+        )
+        # Exact unless a relationship sets its own cascades (`cascade=`,
+        # `cascade_backrefs=False`): then 1.4 may not have cascaded at all.
+        safe = "cascade" not in self.semantic.text
+        return Fix.replace(
+            line,
+            cst.FlattenSentinel([first, added]),
+            safe=safe,
+            imports=(needed,) if needed else (),
+        )
 
     # -- the relationship ----------------------------------------------------------
     def _two_way(self, cls: str, attribute: str) -> bool:
@@ -221,3 +296,8 @@ class BackrefCascade(Rule):
             if isinstance(above, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
                 return False
         return False
+
+
+def _snake(cls: str) -> str:
+    """`address` for `Address`, `line_item` for `LineItem`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in cls).lstrip("_")

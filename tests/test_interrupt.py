@@ -125,7 +125,9 @@ def test_sigterm_to_the_group_ends_idle_workers_quietly(tmp_path: Path) -> None:
     models = "".join(
         f"class M{n}(Base):\n    __tablename__ = 'm{n}'\n"
         "    id = Column(Integer, primary_key=True)\n"
-        for n in range(6000)
+        # Large enough to be still running after 3 s on an idle machine with the
+        # package compiled (6,000 classes no longer were).
+        for n in range(20000)
     )
     large = (
         "from sqlalchemy import Column, Integer\n"

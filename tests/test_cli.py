@@ -1001,3 +1001,22 @@ def test_a_reader_that_leaves_early_ends_the_run_quietly(project: Path) -> None:
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_small_conveniences_of_a_ruff_user(tmp_path: Path) -> None:
+    """`explain` takes a rule's name; a run over no Python file says so; a float
+    target version says it must be a string."""
+    named = CliRunner().invoke(main, ["explain", "legacy-query"])
+    assert named.exit_code == 0 and named.stdout.startswith("# ORM002 legacy-query")
+    typo = CliRunner().invoke(main, ["explain", "legacy_querry"])
+    assert typo.exit_code == 2 and "did you mean `legacy-query`?" in typo.output
+    empty = CliRunner().invoke(main, ["check", "--isolated", str(tmp_path)])
+    assert empty.exit_code == 0
+    assert "No Python files found" in empty.stderr
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.orm-modernize]\ntarget-version = 2.0\n"
+    )
+    (tmp_path / "m.py").write_text("x = 1\n")
+    floated = CliRunner().invoke(main, ["check", str(tmp_path / "m.py")])
+    assert floated.exit_code == 2
+    assert 'a string, `target-version = "2.0"`' in floated.stderr

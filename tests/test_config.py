@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from orm_modernize.cli.commands import main
-from orm_modernize.workspace.config import ConfigError, Options, Patterns, configure
+from orm_modernize.workspace.config import ConfigError, Options, configure
+from orm_modernize.workspace.patterns import Patterns
 
 # ORM301 (a safe fix) on line 2; ORM206 (no fix) on line 3.
 LEGACY = """\

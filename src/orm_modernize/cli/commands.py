@@ -22,9 +22,9 @@ from orm_modernize.workspace.config import (
     ConfigError,
     Configuration,
     Options,
-    Patterns,
     configure,
 )
+from orm_modernize.workspace.patterns import Patterns
 
 if TYPE_CHECKING:
     from orm_modernize.workspace.cache import Cache
@@ -296,6 +296,9 @@ def check(
             out = sys.stderr
     else:
         results = _check_paths(roots, config, cache, jobs, fix and not diff, quiet)
+        if not results and not quiet:  # as ruff says it, on stderr, exit status 0
+            warning = "warning: No Python files found under the given path(s)"
+            click.echo(warning, err=True)
     if add_noqa:
         from orm_modernize.workspace.runner import add_noqa as add
 

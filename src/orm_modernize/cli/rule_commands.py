@@ -43,12 +43,18 @@ def rules(output_format: str, markdown: bool, docs: bool) -> None:
 @click.command()
 @click.argument("code")
 def explain(code: str) -> None:
-    """Print the documentation of the rule CODE."""
-    from orm_modernize.rules import RULES_BY_CODE
+    """Print the documentation of the rule CODE (or its name: `legacy-query`)."""
+    from orm_modernize.rules import ALL_RULES, RULES_BY_CODE
 
-    rule = RULES_BY_CODE.get(code.upper())
+    by_name = {rule.name: rule for rule in ALL_RULES}
+    name = code.lower().replace("_", "-")
+    rule = RULES_BY_CODE.get(code.upper()) or by_name.get(name)
     if rule is None:
-        raise click.BadParameter(f"unknown rule code: {code}", param_hint="CODE")
+        import difflib
+
+        close = difflib.get_close_matches(name, by_name, n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        raise click.BadParameter(f"unknown rule: {code}{hint}", param_hint="CODE")
     from orm_modernize.data.codes import docs_url
 
     url = docs_url(rule.code)

@@ -107,7 +107,10 @@ def _statement(text: str, tokens: list[Token], indent: str, limit: int) -> list[
         inner_tokens = _tokens(inner)
         if any(t.text == "=" and t.depth == 0 for t in inner_tokens):
             raise Unsupported  # `a = b = value`
-        if _count(inner_tokens, DOT) >= 2 and _only_dots(inner_tokens):
+        inner_priorities = _priorities(inner_tokens)
+        if not _only_dots(inner_priorities):
+            raise Unsupported
+        if inner_priorities.count(DOT) >= 2:
             head = text[: tokens[first].start] + "("
             tail = ")" + text[tokens[last].end :]
             return [
@@ -115,9 +118,7 @@ def _statement(text: str, tokens: list[Token], indent: str, limit: int) -> list[
                 *_body(inner, inner_tokens, indent + "    ", limit),
                 indent + tail,
             ]
-        if not _only_dots(inner_tokens):
-            raise Unsupported
-    elif not _only_dots(tokens):
+    elif not _only_dots(_priorities(tokens)):
         raise Unsupported  # `a, b` as a statement: black adds parentheses
     return _right_hand(text, tokens, indent, limit)
 
@@ -174,17 +175,24 @@ def _body(text: str, tokens: list[Token], indent: str, limit: int) -> list[str]:
     its delimiters, else at its last bracket pair."""
     if len(indent) + len(text) <= limit:
         return [indent + text]
-    priority = max((_priority(tokens, i) for i in range(len(tokens))), default=0)
-    if priority and not (priority == DOT and _count(tokens, DOT) < 2):
-        return _delimited(text, tokens, priority, indent, limit)
+    priorities = _priorities(tokens)
+    priority = max(priorities, default=0)
+    if priority and not (priority == DOT and priorities.count(DOT) < 2):
+        cuts = [i for i, found in enumerate(priorities) if found == priority]
+        return _delimited(text, tokens, priority, cuts, indent, limit)
     return _right_hand(text, tokens, indent, limit)
 
 
 def _delimited(
-    text: str, tokens: list[Token], priority: int, indent: str, limit: int
+    text: str,
+    tokens: list[Token],
+    priority: int,
+    cuts: list[int],
+    indent: str,
+    limit: int,
 ) -> list[str]:
-    """One line per delimiter of `priority`, each split further if need be."""
-    cuts = [i for i in range(len(tokens)) if _priority(tokens, i) == priority]
+    """One line per delimiter of `priority` (at `cuts`), each split further if
+    need be."""
     pieces: list[tuple[int, int]] = []  # (first, last) token of each line
     start = 0
     for cut in cuts:
@@ -258,23 +266,33 @@ def _is_name(token: Token) -> bool:
     return token.kind == tokenize.NAME and not keyword.iskeyword(token.text)
 
 
-def _priority(tokens: list[Token], index: int) -> int:
-    """The delimiter priority of `tokens[index]` at the outermost level of the
-    line; Unsupported for a delimiter this module does not split at."""
-    if tokens[index].depth != 0:
-        return 0
+def _priorities(tokens: list[Token]) -> list[int]:
+    """Each token's delimiter priority at the outermost level of the line (0:
+    none); Unsupported for a delimiter this module does not split at."""
+    comprehension = any(t.text == "for" and t.depth == 0 for t in tokens)
+    found = []
+    after_for = False  # `in` after a comprehension's `for` is no delimiter
+    for index, token in enumerate(tokens):
+        found.append(_priority(tokens, index, comprehension, after_for))
+        after_for |= token.text == "for" and token.depth == 0
+    return found
+
+
+def _priority(
+    tokens: list[Token], index: int, comprehension: bool, after_for: bool
+) -> int:
     token = tokens[index]
+    if token.depth != 0:
+        return 0
     if token.text == ",":
         return COMMA
     if token.text in ("for", "async") and index:
         return COMPREHENSION
-    if token.text == "if" and _has(tokens, "for"):
+    if token.text == "if" and comprehension:
         return COMPREHENSION
     if token.text == "." and index and tokens[index - 1].text in (")", "]"):
         return DOT
-    if token.text == "in" and any(
-        t.text == "for" and t.depth == 0 for t in tokens[:index]
-    ):
+    if token.text == "in" and after_for:
         return 0  # `for u in users` of a comprehension
     if token.text in OTHER_DELIMITERS and token.kind in (
         tokenize.OP,
@@ -284,17 +302,9 @@ def _priority(tokens: list[Token], index: int) -> int:
     return 0
 
 
-def _count(tokens: list[Token], priority: int) -> int:
-    return sum(_priority(tokens, i) == priority for i in range(len(tokens)))
-
-
-def _only_dots(tokens: list[Token]) -> bool:
+def _only_dots(priorities: list[int]) -> bool:
     """No delimiter but chained methods at the outermost level."""
-    return all(_priority(tokens, i) in (0, DOT) for i in range(len(tokens)))
-
-
-def _has(tokens: list[Token], word: str) -> bool:
-    return any(t.text == word and t.depth == 0 for t in tokens)
+    return all(found in (0, DOT) for found in priorities)
 
 
 def _pairs(tokens: list[Token]) -> dict[int, int]:
@@ -331,7 +341,7 @@ def rewrapped(old: str, new: str, limit: int) -> str:
         if line.rstrip("\r\n") not in known and line.strip()
     }
     long = any(len(lines[row].rstrip("\r\n")) > limit for row in changed)
-    if not long and not any(_multiline_rows(new, changed)):
+    if not long and not any(_in_multiline(lines[row]) for row in changed):
         return new
     replacements: dict[int, tuple[int, str]] = {}  # first row -> (last row, text)
     for first, last in _statements(new):
@@ -375,14 +385,12 @@ def _kept_to(lines: set[str], limit: int) -> bool:
     )
 
 
-def _multiline_rows(new: str, changed: set[int]) -> Iterator[bool]:
-    """Whether some changed row is a line of a statement spanning several."""
-    lines = new.splitlines()
-    for row in changed:
-        line = lines[row].rstrip()
-        yield line.endswith(("(", "[", "{", ",")) or line.lstrip().startswith(
-            (")", "]", "}", ".")
-        )
+def _in_multiline(line: str) -> bool:
+    """Whether `line` looks like a line of a statement spanning several."""
+    line = line.rstrip()
+    return line.endswith(("(", "[", "{", ",")) or line.lstrip().startswith(
+        (")", "]", "}", ".")
+    )
 
 
 def _statements(code: str) -> Iterator[tuple[int, int]]:

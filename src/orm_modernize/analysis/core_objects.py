@@ -350,9 +350,13 @@ class CoreObjects:
             return True
         if isinstance(expr, cst.Name):
             values = list(self.semantic.assigned_values(expr))
-            iterated = self._iterated_by(expr)
             sources = [v for v in values if isinstance(v, cst.BaseExpression)]
-            sources += iterated
+            sources += [  # the loops binding it: what they iterate over
+                iterated
+                for binding in self.semantic.assignments(expr)
+                if isinstance(binding, Assignment)
+                and (iterated := self._iterated(binding.node)) is not None
+            ]
             return any(self.from_session(v, depth + 1) for v in sources)
         if isinstance(expr, cst.Subscript):
             return self.from_session(expr.value, depth + 1)
@@ -363,16 +367,6 @@ class CoreObjects:
             if method in ONE_ROW | ROWS:
                 return self.from_session(owner, depth + 1)
         return False
-
-    def _iterated_by(self, name: cst.Name) -> list[cst.BaseExpression]:
-        """What the loops binding `name` iterate over."""
-        found = []
-        for assignment in self.semantic.assignments(name):
-            node = getattr(assignment, "node", None)
-            parent = self.semantic.parent(node) if node is not None else None
-            if isinstance(parent, (cst.For, cst.CompFor)):
-                found.append(parent.iter)
-        return found
 
     def _attribute(self, attribute: cst.Attribute, kind: Core) -> Evidence:
         if kind is Core.ENGINE and self.semantic.is_one_of(attribute, TESTING_ENGINES):

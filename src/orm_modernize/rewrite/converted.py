@@ -53,6 +53,12 @@ class Converted:
     def single_entity(self) -> bool:
         return self.shapes == [Shape.ENTITY]
 
+    def absorb(self, other: Converted) -> None:
+        """What makes `other`'s rows repeat makes these repeat: a query built
+        over several statements may run after any of them."""
+        self.other_froms |= other.other_froms
+        self.joined_loads |= other.joined_loads
+
     def needs_unique(self, terminal: str | None, joined_eager: bool) -> bool:
         """Whether rows must be de-duplicated as Query de-duplicated results
         holding a mapped entity (unless `yield_per()`). Rows of one class from one
@@ -139,8 +145,9 @@ def continued(base: Converted, root: cst.BaseExpression) -> Converted:
     )
 
 
-def root_name(expr: cst.BaseExpression) -> str | None:
-    """`User` of `User`, `User.name` or `User.name.label("n")`."""
+def entity_root(expr: cst.BaseExpression) -> str | None:
+    """`User` of `User`, `User.name` or `User.name.label("n")`: through calls too,
+    unlike `syntax.nodes.root_name()`."""
     while isinstance(expr, (cst.Attribute, cst.Call)):
         expr = expr.value if isinstance(expr, cst.Attribute) else expr.func
     return expr.value if isinstance(expr, cst.Name) else None

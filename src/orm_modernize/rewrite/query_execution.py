@@ -20,7 +20,7 @@ from orm_modernize.analysis.query_chain import (
 )
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Fix, ImportSpec, QueryHelper, Refused
-from orm_modernize.rewrite.converted import Converted, alone, root_name
+from orm_modernize.rewrite.converted import Converted, alone, entity_root
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_flow import QueryUse, use_of_helper_call
 from orm_modernize.rewrite.query_to_select import Converter
@@ -88,7 +88,7 @@ def _joined_eager(converter: Converter, converted: Converted) -> bool:
         or (
             root not in project.mapped and root not in converter.semantic.mapped_classes
         )
-        for root, shape in zip(map(root_name, converted.entities), converted.shapes)
+        for root, shape in zip(map(entity_root, converted.entities), converted.shapes)
         if shape is Shape.ENTITY
     )
 

@@ -22,8 +22,8 @@ from orm_modernize.rewrite.aliased_joins import retarget
 from orm_modernize.rewrite.converted import (
     Converted,
     StepContext,
+    entity_root,
     looks_like_class,
-    root_name,
 )
 from orm_modernize.rewrite.query_joins import (
     POLYMORPHIC_OPTIONS,
@@ -133,7 +133,7 @@ class Converter(StepContext):
         converted = Converted(statement, shapes, entities, initial=statement)
         # `query(User, Address.email)`: a FROM for each; the rows repeat unless
         # each FROM's entity is selected whole.
-        converted.other_froms = len({root_name(e) for e in entities}) > 1 and any(
+        converted.other_froms = len({entity_root(e) for e in entities}) > 1 and any(
             shape is not Shape.ENTITY for shape in shapes
         )
         return converted
@@ -188,7 +188,7 @@ class Converter(StepContext):
         """Whether the arguments of a step name a FROM the query does not select:
         another class (`Address.user_id == User.id`), a table or subquery
         (`t.c.x`, a name bound to `aliased()` or `.subquery()`), or raw SQL."""
-        selected = {root_name(e) for e in converted.entities}
+        selected = {entity_root(e) for e in converted.entities}
         stack: list[cst.CSTNode] = [arg.value for arg in call.args]
         while stack:
             node = stack.pop()
@@ -290,9 +290,9 @@ class Converter(StepContext):
     def _select_from(self, converted: Converted, step: Step) -> None:
         call = step.call
         converted.selected_from = call.args[0].value if call.args else None
-        selected = {root_name(e) for e in converted.entities}
+        selected = {entity_root(e) for e in converted.entities}
         converted.other_froms |= any(
-            root_name(a.value) not in selected for a in call.args
+            entity_root(a.value) not in selected for a in call.args
         )
         self._same(converted, step)
 

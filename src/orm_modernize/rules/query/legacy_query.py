@@ -290,9 +290,7 @@ class LegacyQuery(QueryRule):
             if state.shapes != shapes or state.params:
                 raise Refused("the query changes what it selects along the way")
             base.streamed |= state.streamed
-            # Each use may run after any refinement: what one adds counts for all.
-            base.other_froms |= state.other_froms
-            base.joined_loads |= state.joined_loads
+            base.absorb(state)  # each use may run after any refinement
             edits.append(Edit(refined.node, state.statement))
         for read, use in flow.uses:
             if hoisted is None and not same_receiver(self.semantic, first, read):
@@ -381,8 +379,7 @@ class LegacyQuery(QueryRule):
                     f"`{name}()` returns queries that select different things"
                 )
             joins += state.joins - base.joins
-            base.other_froms |= state.other_froms
-            base.joined_loads |= state.joined_loads
+            base.absorb(state)
             if refined.steps:
                 edits.append(Edit(refined.node, state.statement))
         for call in helper.calls:

@@ -101,6 +101,15 @@ class ModuleTree:
                 return None
         return None
 
+    def own_line(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+        """The line holding `node`, when a statement can be written after it: a
+        statement alone on its line, in a block (not after a colon)."""
+        line = self.enclosing(node, cst.SimpleStatementLine)
+        if line is None or len(line.body) != 1:
+            return None
+        block = self.parent(line)
+        return line if isinstance(block, (cst.IndentedBlock, cst.Module)) else None
+
     def within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         """`node` is `container` or inside it."""
         return node is container or any(p is container for p in self.ancestors(node))

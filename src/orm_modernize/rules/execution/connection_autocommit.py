@@ -128,15 +128,8 @@ class ConnectionAutocommit(Rule):
         if isinstance(func, cst.Attribute) and func.attr.value == "execution_options":
             self._autocommit_option(node)
             return
-        if not (
-            isinstance(func, cst.Attribute)
-            and func.attr.value in EXECUTE_METHODS | {"exec_driver_sql"}
-            and isinstance(func.value, cst.Name)
-            and node.args
-        ):
-            return
-        connection = func.value
-        if not self._opened_by_connect(connection):
+        connection = _runs_on(node)
+        if connection is None or not self._opened_by_connect(connection):
             return
         if not self._is_write(node.args[0].value):
             return
@@ -148,19 +141,15 @@ class ConnectionAutocommit(Rule):
         """The commit after each write on the connection, all or none: a commit
         written after one write would make the rule pass over the others in the
         next run. Unsafe for all when one is (a safe-only `--fix` leaves them all)."""
-        scope = self.semantic.scope(connection)
-        root = getattr(scope, "node", None) or self.semantic.module
+        root = self._scope_node(connection)
         key = (id(root), connection.value)
         if key not in self._by_connection:
             writes = [
                 node
                 for node in walk(root)
                 if isinstance(node, cst.Call)
-                and isinstance(node.func, cst.Attribute)
-                and node.func.attr.value in EXECUTE_METHODS | {"exec_driver_sql"}
-                and isinstance(node.func.value, cst.Name)
-                and node.func.value.value == connection.value
-                and node.args
+                and (runs_on := _runs_on(node)) is not None
+                and runs_on.value == connection.value
                 and self._is_write(node.args[0].value)
             ]
             fixes = [self._commit_after(w, connection) for w in writes]
@@ -181,8 +170,8 @@ class ConnectionAutocommit(Rule):
         hold other calls. None where the write may run later than its line (a
         lambda, a generator) or the line cannot be followed (`return`, a
         one-line block)."""
-        line = self.semantic.enclosing(call, cst.SimpleStatementLine)
-        if line is None or len(line.body) != 1:
+        line = self.semantic.own_line(call)
+        if line is None:
             return None
         if isinstance(line.body[0], (cst.Return, cst.Raise)) or isinstance(
             getattr(line.body[0], "value", None), (cst.Yield, cst.Await)
@@ -191,8 +180,6 @@ class ConnectionAutocommit(Rule):
         if self.semantic.enclosing(
             call, (cst.Lambda, cst.GeneratorExp), stop=(cst.SimpleStatementLine,)
         ):
-            return None
-        if not isinstance(self.semantic.parent(line), (cst.IndentedBlock, cst.Module)):
             return None
         commit = cst.SimpleStatementLine(
             [cst.Expr(cst.Call(cst.Attribute(connection, cst.Name("commit"))))]
@@ -247,9 +234,7 @@ class ConnectionAutocommit(Rule):
     def _is_transactional(self, connection: cst.Name) -> bool:
         """The scope that binds the connection begins, commits, or sets options
         (`isolation_level="AUTOCOMMIT"`, `autocommit=True`) on it."""
-        scope = self.semantic.scope(connection)
-        root = getattr(scope, "node", None) or self.semantic.module
-        for node in walk(root):
+        for node in walk(self._scope_node(connection)):
             if (
                 isinstance(node, cst.Attribute)
                 and node.attr.value in TRANSACTIONAL
@@ -263,6 +248,11 @@ class ConnectionAutocommit(Rule):
                 ):
                     return True
         return False
+
+    def _scope_node(self, connection: cst.Name) -> cst.CSTNode:
+        """The function (else the module) whose scope binds the connection."""
+        scope = self.semantic.scope(connection)
+        return getattr(scope, "node", None) or self.semantic.module
 
     def _autocommit_option(self, node: cst.Call) -> None:
         """`.execution_options(autocommit=True)`: 1.x's library autocommit, which
@@ -278,3 +268,17 @@ class ConnectionAutocommit(Rule):
                 " `engine.begin()`, `conn.commit()`, or"
                 ' `isolation_level="AUTOCOMMIT"` for driver-level autocommit',
             )
+
+
+def _runs_on(call: cst.Call) -> cst.Name | None:
+    """The connection `conn.execute(statement, ...)` (or `scalar()`,
+    `exec_driver_sql()`) runs its statement on, when it is a plain name."""
+    func = call.func
+    if (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in EXECUTE_METHODS | {"exec_driver_sql"}
+        and isinstance(func.value, cst.Name)
+        and call.args
+    ):
+        return func.value
+    return None

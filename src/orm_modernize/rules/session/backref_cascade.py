@@ -152,14 +152,8 @@ class BackrefCascade(Rule):
         `new` to the session `other` is in, if any. `new` is the new object's
         name, or its `Cls(...)` when the line throws it away (it then gets a
         name)."""
-        line = self.semantic.enclosing(site, cst.SimpleStatementLine)
-        block = self.semantic.parent(line) if line is not None else None
-        if (
-            not isinstance(other, cst.Name)
-            or line is None
-            or len(line.body) != 1
-            or not isinstance(block, (cst.IndentedBlock, cst.Module))
-        ):
+        line = self.semantic.own_line(site)
+        if not isinstance(other, cst.Name) or line is None:
             return None
         found = self.semantic.reference(site, "sqlalchemy.orm", "object_session")
         if found is None:

@@ -39,6 +39,8 @@ from orm_modernize.syntax.statements import (
     top_level_statement,
 )
 
+# Statements whose body may not run: a name bound inside may not exist
+CONDITIONAL = (cst.If, cst.Try, cst.For, cst.While, cst.With)
 T = TypeVar("T")
 N = TypeVar("N", bound=cst.CSTNode)
 
@@ -309,13 +311,22 @@ class Names(ModuleTree):
                 if (
                     not isinstance(assignment, ImportAssignment)
                     and statement is not node
-                    and (
-                        isinstance(
-                            statement, (cst.If, cst.Try, cst.For, cst.While, cst.With)
-                        )
-                    )
+                    and isinstance(statement, CONDITIONAL)
                 ):
                     return False  # conditionally bound: may not exist in time
+        return True
+
+    def bound_once(self, value: cst.BaseExpression) -> bool:
+        """Every name `value` evaluates is bound once, unconditionally, by a
+        top-level statement of the module (before or after `value`): what it
+        names once the module has run."""
+        for name in eager_names(value):
+            bindings = self.assignments(name)
+            if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+                return False
+            statement = top_level_statement(bindings[0].node, self.parent)
+            if statement is None or isinstance(statement, CONDITIONAL):
+                return False
         return True
 
     # -- objects other modules of the project make -----------------------------------

@@ -19,7 +19,6 @@ which 1.x adapted too, is refused.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import libcst as cst
 
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Edit, Refused
+from orm_modernize.rewrite.naming import snake_case
 from orm_modernize.syntax.nodes import called_name, code_of, method, walk
 
 # Calls whose clauses 1.x adapted as well: a subquery or correlated EXISTS.
@@ -79,7 +79,7 @@ def through_alias(target: cst.BaseExpression, alias: str) -> cst.BaseExpression:
 
 def alias_name(class_name: str) -> str:
     """`node_alias` for `Node`, `order_item_alias` for `OrderItem`."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower() + "_alias"
+    return f"{snake_case(class_name)}_alias"
 
 
 def retarget(args: Sequence[cst.Arg], class_name: str, alias: str) -> list[cst.Arg]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import libcst as cst
@@ -34,3 +35,8 @@ def namer(semantic: Semantic, at: cst.CSTNode, imports: list[ImportSpec]) -> Nam
         return expression
 
     return name
+
+
+def snake_case(class_name: str) -> str:
+    """`order_item` for `OrderItem`: a variable for an object of the class."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.analysis.vocabulary import RELATIONSHIP
 from orm_modernize.data.records import Edit, Fix
 from orm_modernize.rules.base import Rule
-from orm_modernize.syntax.nodes import class_body_names, eager_names
-from orm_modernize.syntax.statements import top_level_statement
+from orm_modernize.syntax.nodes import class_body_names
 
 COLUMN_PROPERTY = frozenset(
     {"sqlalchemy.orm.column_property", "sqlalchemy.orm.properties.column_property"}
@@ -122,27 +120,12 @@ class RelationshipOutsideClass(Rule):
                 name = arg.keyword.value
             else:
                 name = LAZY[index] if index < 2 else ""
-            if arg.star or name not in LAZY_KEYWORDS or not self._bound_once(arg.value):
+            lazily = name in LAZY_KEYWORDS and self.semantic.bound_once(arg.value)
+            if arg.star or not lazily:
                 return None
             lazy = cst.Lambda(cst.Parameters(), arg.value)
             args.append(arg.with_changes(value=lazy))
         return value.with_changes(args=args)
-
-    def _bound_once(self, value: cst.BaseExpression) -> bool:
-        """Every name `value` evaluates is bound once, unconditionally, by a
-        top-level statement of the module: what it names when the mappers are
-        configured is what it named after the module ran."""
-        for name in eager_names(value):
-            bindings = self.semantic.assignments(name)
-            if len(bindings) != 1:
-                return False
-            node = bindings[0].node if isinstance(bindings[0], Assignment) else None
-            if node is None or top_level_statement(node, self.semantic.parent) is None:
-                return False
-            statement = top_level_statement(node, self.semantic.parent)
-            if isinstance(statement, (cst.If, cst.Try, cst.For, cst.While, cst.With)):
-                return False
-        return True
 
     def _fix(
         self,

@@ -8,6 +8,7 @@ from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.relationships import class_body_calls
 from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.data.records import Evidence, Fix
+from orm_modernize.rewrite.naming import snake_case
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import (
     called_name,
@@ -161,7 +162,7 @@ class BackrefCascade(Rule):
         object_session, needed = found
         first = line
         if isinstance(new, cst.Call):  # `Address(user=user)` on its own line
-            name = self.semantic.fresh_name(_snake(cls), site)
+            name = self.semantic.fresh_name(snake_case(cls), site)
             assign = cst.Assign([cst.AssignTarget(cst.Name(name))], new)
             first = line.with_changes(body=[assign])
             new = cst.Name(name)
@@ -290,8 +291,3 @@ class BackrefCascade(Rule):
             if isinstance(above, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
                 return False
         return False
-
-
-def _snake(cls: str) -> str:
-    """`address` for `Address`, `line_item` for `LineItem`."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in cls).lstrip("_")

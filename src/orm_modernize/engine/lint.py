@@ -66,9 +66,10 @@ def lint_source(
     except Unparseable as error:
         return FileResult(path, source=source, errors=(FileError("parse", str(error)),))
 
-    target = target_of(
-        settings.target_version, (project or ProjectIndex()).pins_for(path)
-    )
+    known = project or ProjectIndex()
+    target = target_of(settings.target_version, known.pins_for(path))
+    length = settings.line_length or known.line_length_for(path)
+    where = Where(path, compiles, known.packages, length)
     applied: list[Diagnostic] = []
     errors: list[FileError] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
@@ -122,9 +123,6 @@ def lint_source(
             break
         chosen = _non_overlapping(wanted, semantic.positions)
         semantic.close()
-        known = project or ProjectIndex()
-        length = settings.line_length or known.line_length_for(path)
-        where = Where(path, compiles, known.packages, length)
         text = _fixed(module, chosen, where, text, applied, refused, errors)
     else:
         # Leave the file as it was and say which rules kept firing.

@@ -117,6 +117,9 @@ def _line_start(
 # rows, so that 2.x refuses to fetch them without `unique()`
 JOINED_EAGER = re.compile(rb"""lazy\s*=\s*(?:["']joined["']|False\b)""")
 RELATIONSHIP_CALLS = (b"relationship(", b"relation(", b"backref(")
+# The longest stretch of a relationship() call read on either side of its
+# `lazy=`: every search stays within it, whatever the module's size
+CALL = 5_000
 FIRST_ARGUMENT = re.compile(rb"""\(\s*["']?([A-Za-z_][\w.]*)""")
 # A relationship to one object: `uselist=False`, or `foreign_keys=` naming a
 # column of its own class (a bare name: many-to-one)
@@ -265,7 +268,7 @@ def _joined(
         if not above:
             return tuple(found), True
         # A call's arguments are not this long: the search back is bounded.
-        enclosing = _enclosing_call(source, max(begins[above - 1], at - 5_000), at)
+        enclosing = _enclosing_call(source, max(begins[above - 1], at - CALL), at)
         if enclosing is None or enclosing[0] == b"backref(":
             return tuple(found), True
         _, start, end = enclosing
@@ -294,7 +297,7 @@ def _enclosing_call(
     )
     for position, name in reversed(calls):
         start = position + len(name) - 1
-        end = _closing(source, start)
+        end = _closing(source, start, at + CALL)
         if end > at:
             return name, start, end
     return None
@@ -309,10 +312,11 @@ def _occurrences(source: bytes, word: bytes, begin: int, end: int) -> list[int]:
     return found
 
 
-def _closing(source: bytes, start: int) -> int:
-    """Where the bracket opened at `start` closes (the end: never)."""
+def _closing(source: bytes, start: int, stop: int) -> int:
+    """Where the bracket opened at `start` closes, searched up to `stop` (which
+    it returns when the bracket is still open there)."""
     depth = 0
-    for index in range(start, len(source)):
+    for index in range(start, min(stop, len(source))):
         char = source[index]
         if char in b"([{":
             depth += 1
@@ -320,7 +324,7 @@ def _closing(source: bytes, start: int) -> int:
             depth -= 1
             if depth == 0:
                 return index
-    return len(source)
+    return min(stop, len(source))
 
 
 def _objects(source: bytes) -> frozenset[tuple[bytes, str]]:

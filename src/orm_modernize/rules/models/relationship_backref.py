@@ -22,6 +22,7 @@ from orm_modernize.rewrite.backrefs import (
     module_backrefs,
     statement,
 )
+from orm_modernize.rewrite.naming import namer
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import (
     called_name,
@@ -327,13 +328,8 @@ class RelationshipBackref(Rule):
             return f"{code_of(func.value)}.relationship"
         if not (isinstance(func, cst.Name) and func.value == "relation"):
             return None
-        found = self.semantic.reference(func, "sqlalchemy.orm", "relationship")
-        if found is None:
-            return None
-        expression, needed = found
-        if needed is not None:
-            imports.append(needed)
-        return code_of(expression)
+        spelled = namer(self.semantic, func, imports)("sqlalchemy.orm", "relationship")
+        return code_of(spelled) if spelled is not None else None
 
 
 def _cannot_declare(target: cst.ClassDef, name: str) -> str | None:

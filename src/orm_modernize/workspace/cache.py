@@ -280,10 +280,6 @@ def _pair(values: tuple[bytes, bytes]) -> list[str]:
     return [v.decode("latin-1") for v in values]  # in order, unlike `_bytes()`
 
 
-def _text(value: bytes) -> str:
-    return value.decode("latin-1")
-
-
 def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
     return {
         "imports": [_pair(pair) for pair in sorted(facts.imports)],
@@ -296,7 +292,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "flask_models": [_pair(pair) for pair in sorted(facts.flask_models)],
         "query_classes": _bytes(facts.query_classes),
         "aliases": [_pair(pair) for pair in sorted(facts.aliases)],
-        "joined": [[_text(c), _text(t), many] for c, t, many in facts.joined],
+        "joined": [[*_pair((c, t)), many] for c, t, many in facts.joined],
         "joined_eager": facts.joined_eager,
     }
 

@@ -248,20 +248,38 @@ def add_address(session, user):
 """
 
 
-@pytest.mark.parametrize("link", ['backref="user"', 'back_populates="user"'])
+# The same pair, made by a `backref=` on either side (as before ORM406).
+BACKREF_ON_USER = MODELS_WRITTEN_OUT.replace(
+    '    user = relationship(User, back_populates="addresses")\n', ""
+).replace('back_populates="user"', 'backref="user"')
+BACKREF_ON_ADDRESS = (
+    MODELS_WRITTEN_OUT.replace(
+        '    addresses = relationship("Address", back_populates="user")\n', ""
+    )
+    .replace(
+        'user = relationship(User, back_populates="addresses")',
+        "user = relation(\n"
+        '        User, backref=backref("addresses", lazy="select")\n'
+        "    )",
+    )
+    .replace("relationship\n", "relation, backref\n")
+)
+
+
+@pytest.mark.parametrize(
+    "models",
+    [MODELS_WRITTEN_OUT, BACKREF_ON_USER, BACKREF_ON_ADDRESS],
+    ids=["back_populates", "backref-made", "backref-declaring"],
+)
 def test_a_two_way_relationship_of_another_module_is_two_way_however_spelled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: str
 ) -> None:
     # ORM406 writes `backref=` out as a `back_populates=` pair; the object that
-    # 1.4 cascaded along it is as lost on 2.x as before.
+    # 1.4 cascaded along it is as lost on 2.x as before. `Address.user` is two-way
+    # whichever side declares the pair, and in 1.x spelling (`relation()`).
     monkeypatch.chdir(tmp_path)
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "__init__.py").write_text("")
-    models = MODELS_WRITTEN_OUT
-    if link.startswith("backref"):  # as it was before ORM406
-        models = models.replace(
-            '    user = relationship(User, back_populates="addresses")\n', ""
-        ).replace('back_populates="user"', 'backref="user"')
     (tmp_path / "app" / "models.py").write_text(models)
     (tmp_path / "app" / "views.py").write_text(VIEWS)
     result = CliRunner().invoke(main, ["check", "--select", "ORM102", "app"])

@@ -100,6 +100,11 @@ BACK_POPULATES = re.compile(
 )
 
 
+# `name = relationship(` (`name: Mapped[...] = db.relationship(`, ...): the
+# attribute a relationship() call is assigned to, read back from the call's name
+ASSIGNED_TO = re.compile(rb"(\w+)\s*(?::[^=\n]*)?=\s*(?:[\w.]+\.)?$")
+
+
 def _line_start(
     pattern: re.Pattern[bytes], source: bytes, *, indented: bool
 ) -> Iterator[re.Match[bytes]]:
@@ -135,7 +140,7 @@ class ModuleFacts:
     # every `from module import name [as local]`
     imports: frozenset[tuple[bytes, bytes]] = frozenset()
     backrefs: frozenset[bytes] = frozenset()
-    paired: frozenset[bytes] = frozenset()  # back_populates= names
+    paired: frozenset[bytes] = frozenset()  # attributes of declared pairs: `_paired()`
     properties: frozenset[tuple[bytes, bytes]] = frozenset()  # (class, session)
     mapped: frozenset[bytes] = frozenset()  # bases, and classes mapped by one here
     # (class, names of its bases) of every top-level class
@@ -234,9 +239,7 @@ def module_facts(source: bytes) -> ModuleFacts:
     return ModuleFacts(
         imports=frozenset(imports),
         backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
-        paired=frozenset(
-            BACK_POPULATES.findall(source) if b"back_populates" in source else ()
-        ),
+        paired=_paired(source),
         properties=frozenset(
             QUERY_PROPERTY.findall(source) if b".query_property(" in source else ()
         ),
@@ -253,6 +256,26 @@ def module_facts(source: bytes) -> ModuleFacts:
         joined=joined,
         joined_eager=unknown,
     )
+
+
+def _paired(source: bytes) -> frozenset[bytes]:
+    """The attributes of two-way relationships that need not be made by a
+    backref: every `back_populates=` name, and the attribute a relationship with
+    a `backref=` is assigned to."""
+    paired = set(BACK_POPULATES.findall(source) if b"back_populates" in source else ())
+    for match in BACKREF.finditer(source) if b"backref" in source else ():
+        at = match.start()
+        enclosing = _enclosing_call(source, max(0, at - CALL), at)
+        if enclosing is None or enclosing[0] == b"backref(":
+            continue
+        name, start, _ = enclosing
+        called = start - len(name) + 1
+        assigned = ASSIGNED_TO.search(
+            source, source.rfind(b"\n", 0, called) + 1, called
+        )
+        if assigned:
+            paired.add(assigned.group(1))
+    return frozenset(paired)
 
 
 def _joined(

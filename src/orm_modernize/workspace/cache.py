@@ -49,8 +49,9 @@ FILE = "cache.json"  # results
 FACTS = "facts.json"
 INDEX = "index.json"
 # 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
-# files; 6: a result's exports in one field; 7: joined_eager; 8: joined
-FORMAT = 8
+# files; 6: a result's exports in one field; 7: joined_eager; 8: joined; 9: paired
+# holds the attribute a `backref=` is declared on
+FORMAT = 9
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8

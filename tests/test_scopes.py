@@ -11,6 +11,7 @@ from pathlib import Path
 import libcst as cst
 import libcst.metadata as meta
 import pytest
+from syntax_sample import own_code_and_fixtures
 
 from orm_modernize.analysis import scope_walk, scopes
 from orm_modernize.syntax import tree
@@ -116,11 +117,9 @@ class Box[T]:
 
 
 def sources() -> list[tuple[str, str]]:
-    own = sorted((ROOT / "src" / "orm_modernize").rglob("*.py"))
-    fixtures = sorted((ROOT / "fixtures").rglob("*.py"))
     return [("every scope", EVERY_SCOPE), ("type parameters", TYPE_PARAMETERS)] + [
         (str(p.relative_to(ROOT)), p.read_text())
-        for p in own + fixtures
+        for p in own_code_and_fixtures()
         # where we bind SQLAlchemy's star-imported names and LibCST binds none:
         # test_star_imports_bind_sqlalchemys_public_names
         if not STAR_IMPORT.search(p.read_text())

@@ -10,6 +10,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from syntax_sample import own_code_and_fixtures
 
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax import tree
@@ -61,10 +62,8 @@ def n(*, k=lambda u, v=1: u[1:2, ::3]):
 
 
 def sources() -> list[tuple[str, str]]:
-    own = sorted((ROOT / "src" / "orm_modernize").rglob("*.py"))
-    fixtures = sorted((ROOT / "fixtures").rglob("*_before.py"))[:40]
     return [("every construct", EVERY_CONSTRUCT)] + [
-        (str(p.relative_to(ROOT)), p.read_text()) for p in own + fixtures
+        (str(p.relative_to(ROOT)), p.read_text()) for p in own_code_and_fixtures()
     ]
 
 

@@ -25,7 +25,13 @@ from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_flow import QueryUse, use_of_helper_call
 from orm_modernize.rewrite.query_to_select import Converter
 from orm_modernize.rewrite.shared_query_helpers import argument_for
-from orm_modernize.syntax.nodes import called_name, code_of, keep_parentheses, method
+from orm_modernize.syntax.nodes import (
+    appended,
+    called_name,
+    code_of,
+    keep_parentheses,
+    method,
+)
 
 
 def execute(
@@ -54,7 +60,7 @@ def execute(
         executed = on_session(query_func, "execute", *_with_params(only, converted))
         return method(executed, "scalar")
     if name == "first":
-        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+        statement = appended(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
     if name == "scalar" and converter.one_row(converted):
         # One row, or none: Session.scalar() returns what Query.scalar() did.
         return on_session(query_func, "scalar", *_with_params(statement, converted))
@@ -111,7 +117,7 @@ def _flask_helper(
         raise Refused(f"`db.{name}()` takes no `params()`")
     statement = converted.statement
     if name == "first_or_404":
-        statement = method(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
+        statement = appended(statement, "limit", cst.Integer("1"))  # Query's LIMIT 1
     elif name == "one_or_404" and converted.joins:
         # Query.one() counted de-duplicated objects; db.one_or_404() counts rows.
         raise Refused(

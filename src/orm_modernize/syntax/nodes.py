@@ -17,6 +17,23 @@ def method(value: cst.BaseExpression, name: str, *args: cst.BaseExpression) -> c
     )
 
 
+def appended(
+    value: cst.BaseExpression, name: str, *args: cst.BaseExpression
+) -> cst.Call:
+    """`value.name(*args)` inside the parentheses around `value` (`(q.where(x))`
+    gives `(q.where(x).limit(1))`), on a line of its own when the step before it
+    is on one."""
+    inner = value.with_changes(lpar=(), rpar=()) if value.lpar else value
+    call = method(inner, name, *args)
+    if (
+        isinstance(inner, cst.Call)
+        and isinstance(inner.func, cst.Attribute)
+        and isinstance(inner.func.dot.whitespace_before, cst.ParenthesizedWhitespace)
+    ):
+        call = call.with_changes(func=call.func.with_changes(dot=inner.func.dot))
+    return call.with_changes(lpar=value.lpar, rpar=value.rpar)
+
+
 def keyword_argument(call: cst.Call, name: str) -> cst.Arg | None:
     """The `name=...` argument of `call`, if it has one."""
     return next(

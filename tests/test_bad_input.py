@@ -2,8 +2,9 @@
 left byte for byte as it was, and the rest of the run goes on; what is valid but
 unusual (encodings, line endings, new syntax) is fixed with its bytes kept.
 
-The real CLI runs in a subprocess: some of these inputs crash LibCST's native
-parser with SIGSEGV, which would take pytest down with it.
+The real CLI runs in a subprocess for bad files: some of them crash LibCST's
+native parser with SIGSEGV, which would take pytest down with it. Valid files are
+checked in this process, which is faster.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+
+from orm_modernize.cli.commands import main
 
 LEGACY_IMPORT = b"from sqlalchemy.ext.declarative import declarative_base\n"
 MODERN_IMPORT = b"from sqlalchemy.orm import declarative_base\n"
@@ -148,19 +153,34 @@ KEPT: dict[str, tuple[bytes, Callable[[bytes, bytes], None]]] = {
 }
 
 
+def run_here(*args: str) -> Result:
+    """The CLI in this process, for valid files (no parser can crash on them),
+    with every warning shown: one that compile() gives about the user's code
+    (`x is 1`) would be printed at most once per process by default."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        return CliRunner().invoke(
+            main, ["check", "--isolated", "--no-cache", "--jobs", "1", *args]
+        )
+
+
 @pytest.mark.parametrize("content,check", KEPT.values(), ids=KEPT.keys())
 def test_unusual_but_valid_files_are_fixed_with_their_bytes_kept(
-    tmp_path: Path, content: bytes, check: Callable[[bytes, bytes], None]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+    check: Callable[[bytes, bytes], None],
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "odd.py").write_bytes(content)
     (tmp_path / "good.py").write_bytes(GOOD)
 
-    done = run("--fix", ".", cwd=tmp_path)
+    done = run_here("--fix", ".")
 
-    assert done.returncode in (0, 1) and not done.stderr.count(":"), done.stderr
+    assert done.exit_code in (0, 1) and not done.stderr.count(":"), done.output
     check(content, (tmp_path / "odd.py").read_bytes())
     assert (tmp_path / "good.py").read_bytes().startswith(MODERN_IMPORT)
-    assert run(".", "--select", "ORM401", cwd=tmp_path).returncode == 0
+    assert run_here(".", "--select", "ORM401").exit_code == 0
 
 
 def test_paths_that_are_not_readable_files(tmp_path: Path) -> None:

@@ -71,6 +71,14 @@ def syntax_error(code: str, path: Path, compiles: bool) -> str | None:
     return None
 
 
+def python_tree(source: str | bytes) -> ast.Module:
+    """Python's own syntax tree of `source` (raising SyntaxError or ValueError),
+    without the warnings CPython prints about the user's code: see `_compile`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
 def _compile(code: str | bytes, path: Path, flags: int = 0) -> None:
     """Compile (only parse, with `ast.PyCF_ONLY_AST`), without the warnings CPython
     prints about the user's code (`x is 1`, `[1]()`): they are not ours to report,

@@ -22,6 +22,8 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState  # the printer's state: no public name
 from libcst._position import CodePosition, CodeRange  # as libcst.metadata, lighter
 
+from orm_modernize.syntax.parsing import python_tree
+
 S = TypeVar("S", bound=CodegenState)
 NEWLINE = re.compile(r"\r\n?|\n")
 
@@ -190,7 +192,7 @@ def statement_lines(module: cst.Module, source: bytes) -> dict[cst.CSTNode, int]
     keyword, after its decorators), as Python's `ast` reads `source`; None if it
     cannot, or if its statements do not pair with LibCST's one for one."""
     try:
-        tree = ast.parse(source)
+        tree = python_tree(source)  # CPython's warnings on 3.12+ are not ours
     except (SyntaxError, ValueError):
         return None
     lines: dict[cst.CSTNode, int] = {}

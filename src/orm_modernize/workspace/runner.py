@@ -89,6 +89,7 @@ def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
     import tokenize
 
     from orm_modernize.syntax import noqa
+    from orm_modernize.syntax.parsing import python_tree
 
     added, failed = 0, []
     for result in results:
@@ -101,7 +102,7 @@ def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(result.source).readline)
             new, count = noqa.with_directives(result.source, encoding, lines)
             # The same syntax tree: the comments landed in code, not in a string.
-            same = ast.dump(ast.parse(new)) == ast.dump(ast.parse(result.source))
+            same = ast.dump(python_tree(new)) == ast.dump(python_tree(result.source))
         except (SyntaxError, ValueError, tokenize.TokenError) as error:
             same, detail = False, " ".join(str(error).split())
         else:

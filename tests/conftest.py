@@ -1,29 +1,23 @@
-"""Fixture discovery, expectation markers, and the SQLAlchemy 1.4.54 environment."""
+"""Fixture discovery, expectation markers, the fixture programs' runs, and the order
+of the tests; the environments they run in are `environments.py`'s."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import subprocess
 import sys
-import venv
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from environments import ROOT, legacy_python, prepare
 
 from orm_modernize.analysis.project import ProjectIndex, build_index
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-# What users migrate from: the last 1.4, with the last Flask-SQLAlchemy that runs on
-# it (catalogue, "Harness notes and version pins").
-LEGACY_REQUIREMENTS = ("sqlalchemy==1.4.54", "flask-sqlalchemy==3.0.5", "flask==3.0.3")
-LEGACY_ENV = ROOT / ".fixture-envs" / "sqlalchemy-1.4.54"
 SERVER = Path(__file__).resolve().parent / "fixture_server.py"
 
 # `# expect: ORM001` / `# expect: ORM001[unsafe], ORM402[nofix]` at the end of a line.
@@ -52,6 +46,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow(seconds): a test of many seconds on an idle machine"
     )
+
+
+_preparing: threading.Thread | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The environments made in the background from the start, by the process
+    that runs no test (xdist's controller, when there are workers)."""
+    global _preparing
+    if hasattr(session.config, "workerinput"):
+        return
+    _preparing = threading.Thread(target=prepare, name="prepare", daemon=True)
+    _preparing.start()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -120,45 +127,6 @@ def discover_noops() -> list[Path]:
     return sorted(FIXTURES.glob("*/noop_*.py"))
 
 
-def legacy_python() -> Path:
-    """A virtualenv with SQLAlchemy 1.4.54 and Flask-SQLAlchemy 3.0.5, created on
-    first use and reused while its requirements stay the same."""
-    python = LEGACY_ENV / "bin" / "python"
-    ready = LEGACY_ENV / ".ready"
-    wanted = "\n".join(LEGACY_REQUIREMENTS) + "\n"
-    with made_once(LEGACY_ENV):  # by one of the suite's workers (pytest-xdist)
-        if python.exists() and ready.exists() and ready.read_text() == wanted:
-            return python
-        venv.create(LEGACY_ENV, with_pip=True, clear=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                *LEGACY_REQUIREMENTS,
-            ],
-            check=True,
-        )
-        ready.write_text(wanted)
-    return python
-
-
-@contextmanager
-def made_once(path: Path) -> Iterator[None]:
-    """Held while `path` is checked and made: the suite's workers each run the
-    session's fixtures, and the first to come makes what the others then find."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 @dataclass(frozen=True)
 class Run:
     returncode: int
@@ -218,6 +186,8 @@ def _start_server(python: Path | str) -> subprocess.Popen[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _preparing is not None:
+        _preparing.join()  # no pip left running on, half done
     for server in _servers.values():
         if server.stdin is not None:
             server.stdin.close()

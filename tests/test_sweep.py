@@ -7,7 +7,6 @@ by a byte.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import sys
@@ -15,32 +14,12 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, made_once
+from environments import sqlalchemy_sdist
 
 from orm_modernize.data.codes import CODES
 
-SDIST = "sqlalchemy-1.4.54.tar.gz"
-SDIST_SHA256 = "4470fbed088c35dc20b78a39aaf4ae54fe81790c783b3264872a0224f437c31a"
-DOWNLOADS = ROOT / ".fixture-envs" / "downloads"
 # A file the fix run names, in `--show-fixes`: "- path:".
 FIXED_FILE = re.compile(r"^- (?P<path>.+):$", re.M)
-
-
-def sqlalchemy_sdist() -> Path:
-    """The sdist, downloaded once and checked against its published digest."""
-    sdist = DOWNLOADS / SDIST
-    with made_once(sdist):
-        if not sdist.exists():
-            DOWNLOADS.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
-                + ["--no-binary", ":all:", "--dest", str(DOWNLOADS)]
-                + ["sqlalchemy==1.4.54"],
-                check=True,
-            )
-    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
-    assert digest == SDIST_SHA256, f"{sdist}: unexpected sha256 {digest}"
-    return sdist
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ of the tests; the environments they run in are `environments.py`'s."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -61,15 +62,41 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _preparing.start()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first, the slowest first: on two workers, one left for the
-    end runs alone while the other worker waits."""
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """The slow tests first, the slowest first, shared out among the workers.
 
-    def seconds(item: pytest.Item) -> float:
-        marker = item.get_closest_marker("slow")
-        return -(marker.args[0] if marker and marker.args else 10 if marker else 0)
+    xdist's worksteal schedule gives each worker one contiguous share of this
+    order, and a worker that runs out takes tests from the end of another's
+    share, never its head: slow tests all at the front would all stay with the
+    first worker. So each share begins with its part of the slow tests, dealt
+    longest first to the share with the least so far, and ends with fast ones."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    slow = sorted((i for i in items if _seconds(i)), key=_seconds, reverse=True)
+    fast = iter([i for i in items if not _seconds(i)])
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for item in slow:
+        least = loads.index(min(loads))
+        shares[least].append(item)
+        loads[least] += _seconds(item)
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for n, share in enumerate(shares):
+        size = left // (workers - n)  # as worksteal splits the collection
+        ordered += share + list(itertools.islice(fast, max(0, size - len(share))))
+        left -= size
+    items[:] = ordered + list(fast)
 
-    items.sort(key=seconds)
+
+def _seconds(item: pytest.Item) -> float:
+    """What a test's `slow(seconds)` mark says it takes (`slow` alone: 5); 0 for
+    the others."""
+    marker = item.get_closest_marker("slow")
+    if marker is None:
+        return 0
+    return float(marker.args[0]) if marker.args else 5
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ def test_a_full_disk_leaves_the_file_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["big.py"]  # no temporary left
 
 
-@pytest.mark.slow(40)
+@pytest.mark.slow(35)
 def test_a_5_megabyte_module(tmp_path: Path) -> None:
     model = (
         "class Model{n}(Base):\n"

@@ -67,7 +67,7 @@ def inodes(root: Path) -> dict[Path, int]:
     return {p.relative_to(root): p.stat().st_ino for p in root.rglob("*.py")}
 
 
-@pytest.mark.slow(25)
+@pytest.mark.slow(30)
 def test_an_interrupted_fix_leaves_each_file_old_or_new(
     trees: tuple[Path, Path, float], tmp_path: Path
 ) -> None:

@@ -51,7 +51,7 @@ def _hook(
     )
 
 
-@pytest.mark.slow(30)
+@pytest.mark.slow(25)
 def test_the_hook_fails_on_legacy_code_and_passes_after_the_fix_hook(
     tmp_path: Path, environment: dict[str, str]
 ) -> None:

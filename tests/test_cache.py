@@ -213,3 +213,30 @@ def test_a_warm_one_file_run_reads_the_index_not_the_modules_facts(
     (project / "app" / "models.py").write_text(PLAIN_MODELS)
     assert "views.py" not in check("app/views.py")
     assert (project / CACHE / "facts.json").is_file()
+
+
+def _hide_findings(cache: Path) -> None:
+    """Empty every cached result's findings, as a crafted cache would."""
+    data = json.loads(cache.read_text())
+    for results in data["results"].values():
+        for result in results.values():
+            result["diagnostics"] = []
+    cache.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("committed", [False, True])
+def test_a_cache_that_git_tracks_is_never_read(project: Path, committed: bool) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], check=True, capture_output=True)
+
+    git("init", "-q", ".")
+    assert "ORM001" in check("app")
+    _hide_findings(project / CACHE / "cache.json")
+    if committed:  # its own .gitignore keeps it out unless forced in
+        git("add", "-f", str(CACHE))
+    result = CliRunner().invoke(main, ["check", "--jobs", "1", "app"])
+    if committed:
+        assert "ORM001" in result.stdout
+        assert "not using the cache" in result.stderr and "git tracks" in result.stderr
+    else:  # an untracked cache is the user's own: read, tampering included
+        assert "ORM001" not in result.stdout and result.stderr == ""

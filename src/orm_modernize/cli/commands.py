@@ -283,11 +283,7 @@ def check(
     config = _configuration(where, flags, config_options, isolated, fix or diff)
     if output_format in EDIT_FORMATS and not statistics:
         config = replace(config, settings=replace(config.settings, edits=True))
-    cache = None
-    if not no_cache:
-        from orm_modernize.workspace.cache import Cache, default_directory
-
-        cache = Cache.load(config.cache_dir or default_directory(where))
+    cache = None if no_cache else _cache(config.cache_dir, where)
     out = sys.stdout
     if stdin:
         name = stdin_filename or Path("-")
@@ -353,6 +349,24 @@ def _check_stdin(
         sys.stdout.buffer.write(result.fixed or result.source or b"")
         sys.stdout.flush()
     return result
+
+
+def _cache(directory: Path | None, where: Sequence[Path]) -> Cache | None:
+    """The cache in `directory` (by default, the project's), unless git tracks it:
+    a crafted cache committed with a change could hide findings from the gate
+    that reads it."""
+    from orm_modernize.workspace.cache import Cache, default_directory, tracked_by_git
+
+    directory = directory or default_directory(where)
+
+    if tracked_by_git(directory):
+        click.echo(
+            f"warning: not using the cache in {directory}: git tracks files in it,"
+            " and a committed cache could hide findings",
+            err=True,
+        )
+        return None
+    return Cache.load(directory)
 
 
 def _check_paths(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -186,6 +187,25 @@ class Cache:
     def _write(self, name: str, data: dict[str, Any]) -> None:
         data = {"format": FORMAT, "tool": tool_key(), **data}
         write_atomically(self.directory / name, json.dumps(data).encode())
+
+
+def tracked_by_git(directory: Path) -> bool:
+    """Whether git tracks a file in `directory`: a cache committed to the
+    repository could hide findings from a CI gate that reads it, so such a cache
+    is never read. No git, no repository or no directory: not tracked."""
+    if not directory.is_dir():
+        return False
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", "."],
+            cwd=directory,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listed.returncode == 0 and bool(listed.stdout)
 
 
 def _key(path: Path) -> str:

@@ -121,6 +121,20 @@ def test_per_file_ignores(project: Path) -> None:
     }
 
 
+def test_a_negated_per_file_pattern_ignores_in_the_files_it_does_not_match(
+    project: Path,
+) -> None:
+    # As in ruff: `"!app/**" = ["ORM2"]` keeps ORM2 to app/.
+    configured(project, '[tool.orm-modernize.per-file-ignores]\n"!app/**" = ["ORM2"]')
+    assert found() == {
+        "app/models.py ORM206",
+        "app/models.py ORM301",
+        "app/views.py ORM206",
+        "app/views.py ORM301",
+        "tests/test_app.py ORM301",
+    }
+
+
 def test_per_file_ignores_also_keep_the_fix_away(project: Path) -> None:
     configured(project, '[tool.orm-modernize.per-file-ignores]\n"app/**" = ["ORM301"]')
     check("--fix")
@@ -226,6 +240,11 @@ def test_target_version_from_the_file(project: Path) -> None:
         (
             "select = [",
             "pyproject.toml: invalid TOML: ",
+        ),
+        (  # accepted and doing nothing would be worse
+            'extend-exclude = ["!app"]',
+            "pyproject.toml: [tool.orm-modernize] extend-exclude: '!app': only"
+            " per-file-ignores take a pattern negated by '!'",
         ),
     ],
 )

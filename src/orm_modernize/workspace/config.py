@@ -77,14 +77,27 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class FileIgnores:
+    """One `per-file-ignores` entry: `codes` are off in the files that match the
+    pattern, or, with a leading `!` (`negated`), in those that do not."""
+
+    patterns: Patterns
+    codes: tuple[str, ...]
+    negated: bool = False
+
+    def apply_to(self, path: str) -> bool:
+        return self.patterns.match(path) != self.negated
+
+
+@dataclass(frozen=True)
 class Options:
     """What one layer says; None (or empty, for the `extend-*` keys): not said."""
 
     select: tuple[str, ...] | None = None
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
-    per_file_ignores: tuple[tuple[Patterns, tuple[str, ...]], ...] | None = None
-    extend_per_file_ignores: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
+    per_file_ignores: tuple[FileIgnores, ...] | None = None
+    extend_per_file_ignores: tuple[FileIgnores, ...] = ()
     exclude: tuple[Patterns, ...] | None = None
     extend_exclude: tuple[Patterns, ...] = ()
     force_exclude: bool | None = None
@@ -103,7 +116,7 @@ class Configuration:
     source: Path | None = None  # the file read, if any
     exclude: tuple[Patterns, ...] = ()
     force_exclude: bool = False
-    per_file_ignores: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
+    per_file_ignores: tuple[FileIgnores, ...] = ()
     cache_dir: Path | None = None
     include_migrations: bool = False
 
@@ -122,9 +135,9 @@ class Configuration:
         """The settings for one file: the enabled rules less its per-file ignores."""
         ignored = [
             code
-            for patterns, codes in self.per_file_ignores
-            if patterns.match(str(path))
-            for code in codes
+            for ignores in self.per_file_ignores
+            if ignores.apply_to(str(path))
+            for code in ignores.codes
         ]
         if not ignored:
             return self.settings
@@ -235,16 +248,23 @@ def _codes(value: object, key: str, root: Path) -> tuple[str, ...]:
 
 
 def _globs(value: object, key: str, root: Path) -> tuple[Patterns, ...]:
-    return (Patterns.compile(_strings(value, key), root),)
+    globs = _strings(value, key)
+    for glob in globs:
+        if glob.startswith("!"):  # as in ruff, only per-file-ignores negate
+            why = "only per-file-ignores take a pattern negated by '!'"
+            raise ConfigError(f"{key}: {glob!r}: {why}")
+    return (Patterns.compile(globs, root),)
 
 
-def _per_file(
-    value: object, key: str, root: Path
-) -> tuple[tuple[Patterns, tuple[str, ...]], ...]:
+def _per_file(value: object, key: str, root: Path) -> tuple[FileIgnores, ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"{key}: expected a table of pattern = [codes]")
     return tuple(
-        (Patterns.compile([glob], root), _codes(codes, f"{key}.{glob}", root))
+        FileIgnores(
+            Patterns.compile([glob.removeprefix("!")], root),
+            _codes(codes, f"{key}.{glob}", root),
+            negated=glob.startswith("!"),
+        )
         for glob, codes in value.items()
     )
 
@@ -346,7 +366,7 @@ def _resolve(
     # at the directories above a named file, up to there).
     anchor = source.parent if source is not None else Path.cwd()
     exclude: tuple[Patterns, ...] = (Patterns.compile(DEFAULT_EXCLUDE, anchor),)
-    per_file: tuple[tuple[Patterns, tuple[str, ...]], ...] = ()
+    per_file: tuple[FileIgnores, ...] = ()
     found = Options()
     for layer in layers:
         enabled = _selected(enabled, layer)

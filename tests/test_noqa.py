@@ -88,6 +88,20 @@ def test_add_noqa_silences_every_finding_and_changes_no_code(here: Path) -> None
     assert check("--add-noqa", "m.py")[2] == "Added 0 noqa directives.\n"
 
 
+def test_add_noqa_with_a_reason_writes_it_after_the_codes(here: Path) -> None:
+    # As ruff 0.9+ spells it; the bare flag still takes the path after it.
+    (here / "m.py").write_text(LEGACY)
+    code, _, err = check("--add-noqa=migrate in\nQ3", "m.py")
+    assert (code, err) == (0, "Added 2 noqa directives.\n")
+    assert (here / "m.py").read_text() == (
+        "from sqlalchemy import MetaData, select\n"
+        "rows = select([1])  # noqa: ORM301 migrate in Q3\n"
+        'q = select([2]); MetaData(bind="sqlite://")  # noqa: ORM206, ORM301'
+        " migrate in Q3\n"
+    )
+    assert check("m.py")[:2] == (0, "All checks passed!\n")
+
+
 def test_add_noqa_merges_with_an_existing_directive_and_comment(here: Path) -> None:
     (here / "m.py").write_text(
         LEGACY.replace("[1])", "[1])  # why: legacy  # noqa:ORM206")

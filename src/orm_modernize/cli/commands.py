@@ -90,7 +90,21 @@ def main() -> None:
     """Find legacy SQLAlchemy 1.x code and rewrite it to SQLAlchemy 2.0 style."""
 
 
-@main.command()
+class _Check(click.Command):
+    """`--add-noqa=REASON` as ruff spells it, beside the bare `--add-noqa` flag: an
+    option that takes an optional value would swallow the path after it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        spelled = []
+        for arg in args:
+            if arg.startswith("--add-noqa="):
+                spelled += ["--add-noqa", "--add-noqa-reason", arg.split("=", 1)[1]]
+            else:
+                spelled.append(arg)
+        return super().parse_args(ctx, spelled)
+
+
+@main.command(cls=_Check)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option(
@@ -197,8 +211,10 @@ def main() -> None:
 @click.option(
     "--add-noqa",
     is_flag=True,
-    help="Add a `# noqa: CODE` comment on the line of every finding, fixing nothing.",
+    help="Add a `# noqa: CODE` comment on the line of every finding, fixing nothing;"
+    " `--add-noqa=REASON` writes the reason after the codes.",
 )
+@click.option("--add-noqa-reason", hidden=True)
 @click.option(
     "--include-migrations/--no-include-migrations",
     default=None,
@@ -248,6 +264,7 @@ def check(
     exit_zero: bool,
     exit_non_zero_on_fix: bool,
     add_noqa: bool,
+    add_noqa_reason: str | None,
     include_migrations: bool | None,
     stdin_filename: Path | None,
     show_fixes: bool,
@@ -298,7 +315,7 @@ def check(
     if add_noqa:
         from orm_modernize.workspace.runner import add_noqa as add
 
-        added, failed = add(results)
+        added, failed = add(results, add_noqa_reason)
         results += failed
     print_errors(results, verbose=verbose, quiet=quiet)
     if add_noqa:

@@ -198,12 +198,16 @@ def _split(codes: str) -> frozenset[str]:
 
 
 def with_directives(
-    source: bytes, encoding: str, findings: dict[int, set[str]]
+    source: bytes,
+    encoding: str,
+    findings: dict[int, set[str]],
+    reason: str | None = None,
 ) -> tuple[bytes, int]:
     """`source` with `# noqa: CODES` on each line that `findings` (line -> codes)
-    names, merged into a `# noqa: ...` already there, and how many lines changed.
-    Raises SyntaxError (or tokenize.TokenError) when the module cannot be
-    tokenized."""
+    names, merged into a `# noqa: ...` already there (whose own words stay), and
+    how many lines changed; a new directive ends with `reason`, if any. Raises
+    SyntaxError (or tokenize.TokenError) when the module cannot be tokenized."""
+    said = f" {' '.join(reason.split())}" if reason and reason.strip() else ""
     text = source.decode(encoding)
     tokens = _tokens(text)
     known = Directives({}, _continued(tokens))
@@ -229,7 +233,7 @@ def with_directives(
             end = comment.start[1] + match.end()
             body = f"{body[:start]}# noqa: {', '.join(merged)}{body[end:]}"
         else:
-            body = f"{body.rstrip()}  # noqa: {', '.join(sorted(codes))}"
+            body = f"{body.rstrip()}  # noqa: {', '.join(sorted(codes))}{said}"
         if body + ending != line:
             lines[number - 1] = body + ending
             changed += 1

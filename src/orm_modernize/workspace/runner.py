@@ -80,10 +80,13 @@ def check_source(
     return _targeted(result, config, project)
 
 
-def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
-    """Write a `# noqa: CODES` comment for every finding of `results`, for a team
-    that gates new code before migrating the old. Returns how many lines got one,
-    and an error result for each file left unchanged because it could not be."""
+def add_noqa(
+    results: Sequence[FileResult], reason: str | None = None
+) -> tuple[int, list[FileResult]]:
+    """Write a `# noqa: CODES` comment (`# noqa: CODES reason`) for every finding
+    of `results`, for a team that gates new code before migrating the old.
+    Returns how many lines got one, and an error result for each file left
+    unchanged because it could not be."""
     import ast
     import io
     import tokenize
@@ -100,7 +103,7 @@ def add_noqa(results: Sequence[FileResult]) -> tuple[int, list[FileResult]]:
             lines.setdefault(diagnostic.line, set()).add(diagnostic.code)
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(result.source).readline)
-            new, count = noqa.with_directives(result.source, encoding, lines)
+            new, count = noqa.with_directives(result.source, encoding, lines, reason)
             # The same syntax tree: the comments landed in code, not in a string.
             same = ast.dump(python_tree(new)) == ast.dump(python_tree(result.source))
         except (SyntaxError, ValueError, tokenize.TokenError) as error:

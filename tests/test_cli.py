@@ -1020,3 +1020,23 @@ def test_small_conveniences_of_a_ruff_user(tmp_path: Path) -> None:
     floated = CliRunner().invoke(main, ["check", str(tmp_path / "m.py")])
     assert floated.exit_code == 2
     assert 'a string, `target-version = "2.0"`' in floated.stderr
+
+
+def test_output_file_gets_the_report_and_stdout_nothing(project: Path) -> None:
+    code, out, err = check("--output-format", "json", "-o", "report.json", "app")
+    assert code == 1 and out == "" and err == ""
+    written = json.loads((project / "report.json").read_text())
+    assert written and {f["code"] for f in written} >= {"ORM002"}
+    # the same report as on standard output
+    assert json.loads(check("--output-format", "json", "app")[1]) == written
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line_and_exit_2(
+    project: Path,
+) -> None:
+    code, out, err = check("-o", "missing/report.txt", "app")
+    assert code == 2 and out == ""
+    assert err == (
+        "orm-modernize: error: cannot write missing/report.txt:"
+        " No such file or directory\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -163,6 +164,12 @@ class _Check(click.Command):
     show_default=True,
 )
 @click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the findings to this file instead of standard output.",
+)
+@click.option(
     "--target-version",
     type=click.Choice(TARGET_VERSIONS),
     help="The oldest SQLAlchemy the fixed code must run on; 1.4 applies only the"
@@ -265,6 +272,7 @@ def check(
     exit_non_zero_on_fix: bool,
     add_noqa: bool,
     add_noqa_reason: str | None,
+    output_file: Path | None,
     include_migrations: bool | None,
     stdin_filename: Path | None,
     show_fixes: bool,
@@ -329,12 +337,34 @@ def check(
     if diff:
         found = print_diff(results, quiet=quiet)
     else:
+        report = io.StringIO()
         print_findings(
-            results, out, config.settings, output_format, statistics, show_fixes, quiet
+            results,
+            out if output_file is None else report,
+            config.settings,
+            output_format,
+            statistics,
+            show_fixes,
+            quiet,
         )
+        if output_file is not None:
+            _write_report(output_file, report.getvalue())
         found = any(r.diagnostics for r in results)
     found = found and not exit_zero
     sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
+
+
+def _write_report(path: Path, text: str) -> None:
+    """The report written whole (a reader never sees half of it), or one line
+    saying why not and exit status 2."""
+    from orm_modernize.workspace.atomic import write_atomically
+
+    try:
+        write_atomically(path, text.encode())
+    except OSError as error:
+        reason = error.strerror or str(error)
+        click.echo(f"orm-modernize: error: cannot write {path}: {reason}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 def _configuration(

@@ -240,3 +240,18 @@ def test_a_cache_that_git_tracks_is_never_read(project: Path, committed: bool) -
         assert "not using the cache" in result.stderr and "git tracks" in result.stderr
     else:  # an untracked cache is the user's own: read, tampering included
         assert "ORM001" not in result.stdout and result.stderr == ""
+
+
+def test_clean_deletes_the_cache_and_nothing_it_did_not_make(project: Path) -> None:
+    check("app")
+    assert (project / CACHE / "cache.json").exists()
+    cleaned = CliRunner().invoke(main, ["clean"])
+    assert cleaned.exit_code == 0 and not (project / CACHE).exists(), cleaned.output
+    assert CliRunner().invoke(main, ["clean"]).stdout.startswith("No cache in ")
+    # Another's directory named by mistake: refused, every file kept.
+    (project / "notes").mkdir()
+    (project / "notes" / "todo.txt").write_text("keep me")
+    refused = CliRunner().invoke(main, ["clean", "--cache-dir", "notes"])
+    assert refused.exit_code == 2
+    assert "not a cache this tool made" in refused.stderr
+    assert (project / "notes" / "todo.txt").read_text() == "keep me"

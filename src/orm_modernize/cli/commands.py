@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from orm_modernize import __version__
+from orm_modernize.cli.clean_command import clean
 from orm_modernize.cli.reporters import FORMATS
 from orm_modernize.cli.rule_commands import explain, rules
 from orm_modernize.cli.summary import print_diff, print_errors, print_findings
@@ -483,3 +484,4 @@ def _exit_code(results: Sequence[FileResult], found: bool) -> int:
 
 main.add_command(rules)
 main.add_command(explain)
+main.add_command(clean)

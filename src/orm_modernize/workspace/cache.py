@@ -46,6 +46,9 @@ from orm_modernize.data.records import (
 from orm_modernize.workspace.atomic import write_atomically
 
 DIRECTORY = ".orm_modernize_cache"
+# The `.gitignore` the cache directory holds: git leaves it out, and `clean`
+# deletes only a directory that has it
+MARK = "# Made by orm-modernize.\n*\n"
 FILE = "cache.json"  # results
 FACTS = "facts.json"
 INDEX = "index.json"
@@ -167,7 +170,7 @@ class Cache:
             self.directory.mkdir(parents=True, exist_ok=True)
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
-                ignore.write_text("# Made by orm-modernize.\n*\n")
+                ignore.write_text(MARK)
             if FACTS in self.dirty:
                 saved = (_read(self.directory / FACTS) or {}).get("facts", {})
                 facts = _existing({**saved, **_dump_facts(self.facts)})
@@ -187,6 +190,22 @@ class Cache:
     def _write(self, name: str, data: dict[str, Any]) -> None:
         data = {"format": FORMAT, "tool": tool_key(), **data}
         write_atomically(self.directory / name, json.dumps(data).encode())
+
+
+def remove(directory: Path) -> bool:
+    """Delete the cache in `directory`: whether there was one. A directory this
+    tool did not make (no `.gitignore` of its own in it) is refused with
+    ValueError, whatever `--cache-dir` says: `clean` never deletes another's
+    files."""
+    import shutil
+
+    if not directory.exists():
+        return False
+    ignore = directory / ".gitignore"
+    if not (ignore.is_file() and ignore.read_text(errors="replace") == MARK):
+        raise ValueError(f"{directory} is not a cache this tool made; left alone")
+    shutil.rmtree(directory)
+    return True
 
 
 def tracked_by_git(directory: Path) -> bool:

@@ -1040,3 +1040,60 @@ def test_an_output_file_that_cannot_be_written_is_one_line_and_exit_2(
         "orm-modernize: error: cannot write missing/report.txt:"
         " No such file or directory\n"
     )
+
+
+UNPARSEABLE = "from sqlalchemy.ext.declarative import declarative_base\ndef f(:\n"
+
+
+def _reported_error(output_format: str, out: str) -> str:
+    """The error of bad.py as the format carries it, as text."""
+    if output_format in ("json", "json-lines"):
+        rows = (
+            json.loads(out)
+            if output_format == "json"
+            else [json.loads(line) for line in out.splitlines()]
+        )
+        (row,) = [r for r in rows if r["code"] is None]
+        assert (row["filename"], row["location"]) == ("bad.py", {"row": 2, "column": 7})
+        return str(row["message"])
+    if output_format == "gitlab":
+        (issue,) = [i for i in json.loads(out) if i["severity"] == "blocker"]
+        assert issue["location"]["positions"]["begin"] == {"line": 2, "column": 7}
+        return str(issue["description"])
+    if output_format == "sarif":
+        from pydantic_sarif.model import (
+            StaticAnalysisResultsFormatSarifVersion210JsonSchema as Sarif,
+        )
+
+        log = json.loads(out)
+        Sarif.model_validate(log)
+        (invocation,) = log["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is False
+        (note,) = invocation["toolExecutionNotifications"]
+        return str(note["message"]["text"])
+    if output_format == "junit":
+        import xml.etree.ElementTree as ET
+
+        root = ET.fromstring(out)
+        assert root.get("errors") == "1"
+        (error,) = root.iter("error")
+        return str(error.get("message"))
+    assert output_format == "github"
+    (line,) = [line for line in out.splitlines() if "bad.py" in line]
+    assert line.startswith("::error ") and ",line=2,col=7::" in line
+    return line
+
+
+@pytest.mark.parametrize(
+    "output_format", ["json", "json-lines", "github", "gitlab", "sarif", "junit"]
+)
+def test_a_file_that_cannot_be_parsed_is_in_every_machine_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_format: str
+) -> None:
+    # A CI dashboard reads the format, not stderr: it must not show a clean run.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.py").write_text(UNPARSEABLE)
+    (tmp_path / "good.py").write_text(SELECT_LIST)
+    code, out, err = check("--no-cache", "--output-format", output_format, ".")
+    assert code == 2 and "bad.py: cannot parse: invalid syntax" in err
+    assert "cannot parse: invalid syntax" in _reported_error(output_format, out)

@@ -1,14 +1,19 @@
 """Output formats: each module's `report(results, out, settings, *, quiet)` only
 formats; `quiet` drops the summary of the human formats. A format's module is
-imported when it is chosen (XML and hashing cost the one-file run otherwise)."""
+imported when it is chosen (XML and hashing cost the one-file run otherwise).
+
+A file that could not be checked, read or written is on standard error in every
+format, and the machine formats carry it too, the way their readers expect (a
+dashboard must not show a clean run): `errors()` gives them where it is known."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from typing import Protocol, TextIO
+import re
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple, Protocol, TextIO
 
-from orm_modernize.data.records import FileResult, Settings
+from orm_modernize.data.records import FileError, FileResult, Settings
 
 FORMATS = (
     "text",
@@ -41,3 +46,23 @@ def reporter(name: str) -> Report:
     module = importlib.import_module(__name__ + "." + name.replace("-", "_"))
     report: Report = module.report
     return report
+
+
+# "cannot parse: ... (line 2, column 1)": where the parser stopped
+AT = re.compile(r"\(line (\d+), column (\d+)\)")
+
+
+class Located(NamedTuple):
+    result: FileResult
+    error: FileError
+    line: int  # 1 when the error names no place in the file
+    column: int
+
+
+def errors(results: Sequence[FileResult]) -> Iterator[Located]:
+    """Each file's errors, at the place the message names, else at its start."""
+    for result in results:
+        for error in result.errors:
+            at = AT.search(error.message)
+            line, column = (int(at[1]), int(at[2])) if at else (1, 1)
+            yield Located(result, error, line, column)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
+from orm_modernize.cli.reporters import errors
 from orm_modernize.cli.reporters.text import display_path
 from orm_modernize.data.records import FileResult, Settings
 
@@ -35,6 +36,17 @@ def report(
             if d.fix_title:
                 text += f"\n  help: {d.fix_title}"
             out.write(f"::error {properties}::{_data(text)}\n")
+    for located in errors(results):
+        where = ",".join(
+            [
+                f"title={_property('orm-modernize (error)')}",
+                f"file={_property(str(located.result.path.resolve()))}",
+                f"line={located.line}",
+                f"col={located.column}",
+            ]
+        )
+        text = f"{display_path(located.result.path)}: {located.error}"
+        out.write(f"::error {where}::{_data(text)}\n")
 
 
 def _data(text: str) -> str:

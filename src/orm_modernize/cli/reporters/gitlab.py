@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from hashlib import blake2b
 from typing import TextIO
 
+from orm_modernize.cli.reporters import errors
 from orm_modernize.cli.reporters.text import display_path
 from orm_modernize.data.records import FileResult, Settings
 from orm_modernize.workspace.fingerprints import fingerprinted
@@ -41,5 +43,21 @@ def report(
                     },
                 }
             )
+    for located in errors(results):
+        path = display_path(located.result.path)
+        at = {"line": located.line, "column": located.column}
+        issues.append(
+            {
+                "check_name": f"orm-modernize-{located.error.kind}-error",
+                "description": f"{located.error.kind} error: {located.error}",
+                "severity": "blocker",  # the file went unchecked
+                "fingerprint": digest(f"{path}\0{located.error}".encode()),
+                "location": {"path": path, "positions": {"begin": at, "end": at}},
+            }
+        )
     json.dump(issues, out, indent=2)
     out.write("\n")
+
+
+def digest(data: bytes) -> str:
+    return blake2b(data, digest_size=16).hexdigest()

@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
+from orm_modernize.cli.reporters import errors
 from orm_modernize.cli.reporters.text import display_path
 from orm_modernize.data.codes import docs_url
 from orm_modernize.data.records import FileResult, Settings
 
 
 def rows(results: Sequence[FileResult]) -> Iterator[dict[str, Any]]:
-    """Each finding as ruff's JSON has it."""
+    """Each finding as ruff's JSON has it, then each error of a file."""
     for r in results:
         for d in r.diagnostics:
             yield {
@@ -40,6 +41,17 @@ def rows(results: Sequence[FileResult]) -> Iterator[dict[str, Any]]:
                 },
                 "url": docs_url(d.code),
             }
+    for r, error, line, column in errors(results):
+        # As ruff reports a file it cannot parse: no code, no fix.
+        yield {
+            "code": None,
+            "message": f"{error.kind} error: {error}",
+            "filename": display_path(r.path),
+            "location": {"row": line, "column": column},
+            "end_location": {"row": line, "column": column},
+            "fix": None,
+            "url": None,
+        }
 
 
 def report(

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TextIO
 
+from orm_modernize.cli.reporters import errors
 from orm_modernize.cli.reporters.text import display_path
 from orm_modernize.data.records import FileResult, Settings
 
@@ -19,22 +20,41 @@ def report(
     quiet: bool = False,
     colour: bool = False,
 ) -> None:
+    failed = {id(r): [e for e in errors([r])] for r in results if r.errors}
     total = sum(len(r.diagnostics) for r in results)
+    wrong = sum(len(e) for e in failed.values())
     root = ET.Element(
         "testsuites",
         name="orm-modernize",
-        tests=str(total),
+        tests=str(total + wrong),
         failures=str(total),
-        errors="0",
+        errors=str(wrong),
     )
     for result in results:
-        if not result.diagnostics:
+        if not (result.diagnostics or result.errors):
             continue
         name = display_path(result.path)
         count = str(len(result.diagnostics))
+        problems = failed.get(id(result), [])
         suite = ET.SubElement(
-            root, "testsuite", name=name, tests=count, failures=count, errors="0"
+            root,
+            "testsuite",
+            name=name,
+            tests=str(len(result.diagnostics) + len(problems)),
+            failures=count,
+            errors=str(len(problems)),
         )
+        for located in problems:  # the file, or a fix of it, went wrong
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=f"org.orm-modernize.{located.error.kind}-error",
+                classname=name.removesuffix(".py"),
+                line=str(located.line),
+                column=str(located.column),
+            )
+            error = ET.SubElement(case, "error", message=str(located.error))
+            error.text = f"line {located.line}, col {located.column}, {located.error}"
         for d in result.diagnostics:
             case = ET.SubElement(
                 suite,

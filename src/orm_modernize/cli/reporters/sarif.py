@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from orm_modernize import __version__
+from orm_modernize.cli.reporters import errors
 from orm_modernize.cli.reporters.text import display_path
 from orm_modernize.data.codes import docs_url
 from orm_modernize.data.records import FileResult, Settings
@@ -83,11 +84,39 @@ def report(
                 "columnKind": "unicodeCodePoints",
                 "originalUriBaseIds": {ROOT: {"uri": _directory_uri(os.getcwd())}},
                 "results": found,
+                "invocations": [_invocation(results)],
             }
         ],
     }
     json.dump(log, out, indent=2)
     out.write("\n")
+
+
+def _invocation(results: Sequence[FileResult]) -> dict[str, Any]:
+    """Whether the run checked everything, and a notification for each file it
+    could not (read, parse, write) or each fix it dropped."""
+    notes = [
+        {
+            "level": "error",
+            "message": {"text": f"{located.error.kind} error: {located.error}"},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {
+                            "uri": Path(display_path(located.result.path)).as_posix(),
+                            "uriBaseId": ROOT,
+                        },
+                        "region": {
+                            "startLine": located.line,
+                            "startColumn": located.column,
+                        },
+                    }
+                }
+            ],
+        }
+        for located in errors(results)
+    ]
+    return {"executionSuccessful": not notes, "toolExecutionNotifications": notes}
 
 
 def _what_it_does(docs: str) -> str:

@@ -54,10 +54,12 @@ _preparing: threading.Thread | None = None
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The environments made in the background from the start, by the process
-    that runs no test (xdist's controller, when there are workers)."""
+    that runs no test (xdist's controller)."""
     global _preparing
-    if hasattr(session.config, "workerinput"):
-        return
+    if hasattr(session.config, "workerinput") or not session.config.getoption(
+        "numprocesses", None
+    ):
+        return  # a worker, or one process: each environment is made when needed
     _preparing = threading.Thread(target=prepare, name="prepare", daemon=True)
     _preparing.start()
 

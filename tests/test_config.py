@@ -434,3 +434,44 @@ def test_typed_models_follow_the_projects_python(project: Path) -> None:
     (project / "pyproject.toml").write_text('[project]\nname = "app"\n')
     _, out, _ = check("--select", "ORM407", "--diff", "app/typed.py")
     assert "+    name: Mapped[Optional[str]] = mapped_column(String(50))" in out
+
+
+def test_what_git_ignores_is_not_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home"))  # global excludes
+    (tmp_path / ".git" / "info").mkdir(parents=True)
+    (tmp_path / ".git" / "info" / "exclude").write_text("scratch.py\n")
+    (tmp_path / "home" / "git").mkdir(parents=True)
+    (tmp_path / "home" / "git" / "ignore").write_text("mine_*.py\n")
+    (tmp_path / ".gitignore").write_text("generated/\n*_gen.py\n!keep_gen.py\n")
+    (tmp_path / "app" / "sub").mkdir(parents=True)
+    (tmp_path / "app" / "sub" / ".gitignore").write_text("local.py\n!/mine_too.py\n")
+    for name in (
+        "app/models.py",
+        "app/models_gen.py",  # *_gen.py
+        "app/keep_gen.py",  # negated
+        "generated/schema.py",  # the folder
+        "scratch.py",  # .git/info/exclude
+        "mine_notes.py",  # the user's global excludes
+        "app/sub/local.py",  # a nested .gitignore
+        "app/sub/mine_too.py",  # the nested file negates the global pattern
+        "app/sub/views.py",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(LEGACY)
+    checked = {line.split()[0] for line in found()}
+    assert checked == {
+        "app/models.py",
+        "app/keep_gen.py",
+        "app/sub/mine_too.py",
+        "app/sub/views.py",
+    }
+    assert len({line.split()[0] for line in found("--no-respect-gitignore")}) == 9
+    configured(tmp_path, "respect-gitignore = false")
+    assert len({line.split()[0] for line in found()}) == 9
+    # As in ruff, a file named on the command line is checked all the same.
+    assert {line.split()[0] for line in found("--respect-gitignore", "scratch.py")} == {
+        "scratch.py"
+    }

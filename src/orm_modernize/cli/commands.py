@@ -224,6 +224,12 @@ class _Check(click.Command):
 )
 @click.option("--add-noqa-reason", hidden=True)
 @click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=None,
+    help="Skip what git ignores (.gitignore, .git/info/exclude, global excludes)"
+    " [default: respect].",
+)
+@click.option(
     "--include-migrations/--no-include-migrations",
     default=None,
     help="Also check Alembic revisions (`versions/`), skipped by default: rewriting"
@@ -275,6 +281,7 @@ def check(
     add_noqa_reason: str | None,
     output_file: Path | None,
     include_migrations: bool | None,
+    respect_gitignore: bool | None,
     stdin_filename: Path | None,
     show_fixes: bool,
     baseline: Path | None,
@@ -305,6 +312,7 @@ def check(
         target_version=target_version,
         cache_dir=cache_dir,
         include_migrations=include_migrations,
+        respect_gitignore=respect_gitignore,
     )
     config = _configuration(where, flags, config_options, isolated, fix or diff)
     if output_format in EDIT_FORMATS and not statistics:

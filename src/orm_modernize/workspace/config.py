@@ -106,6 +106,7 @@ class Options:
     line_length: int | None = None
     cache_dir: Path | None = None
     include_migrations: bool | None = None
+    respect_gitignore: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Configuration:
     per_file_ignores: tuple[FileIgnores, ...] = ()
     cache_dir: Path | None = None
     include_migrations: bool = False
+    respect_gitignore: bool = True  # as ruff: what git ignores is not checked
 
     def excluded(self, path: str) -> bool:
         """Whether to skip `path`, passed on the command line: only
@@ -304,6 +306,7 @@ SCALARS = (
     "line_length",
     "cache_dir",
     "include_migrations",
+    "respect_gitignore",
 )
 KEYS: Mapping[str, Reader] = {
     "select": _codes,
@@ -319,6 +322,7 @@ KEYS: Mapping[str, Reader] = {
     "line-length": _line_length,
     "cache-dir": _directory,
     "include-migrations": _bool,
+    "respect-gitignore": _bool,
 }
 
 
@@ -393,6 +397,7 @@ def _resolve(
         per_file_ignores=per_file,
         cache_dir=found.cache_dir,
         include_migrations=bool(found.include_migrations),
+        respect_gitignore=found.respect_gitignore is not False,
     )
 
 

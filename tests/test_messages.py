@@ -56,3 +56,31 @@ def test_spread_arguments_are_called_so() -> None:
     )
     (message,) = messages(code)
     assert "`filter_by(**values)` after a join or on several entities" in message
+
+
+FLASK = """\
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+def first(uid):
+    return User.query.filter_by(id=uid).first()
+
+
+def every():
+    return db.session.query(User).all()
+"""
+
+
+def test_a_flask_model_query_is_named_as_written() -> None:
+    result = lint_source(FLASK.encode(), Path("app.py"), Settings())
+    found = sorted(d.message for d in result.diagnostics if d.code == "ORM002")
+    assert found == [
+        "`Session.query()` is legacy in SQLAlchemy 2.0",
+        "`User.query` is legacy in SQLAlchemy 2.0",
+    ]

@@ -178,14 +178,24 @@ class LegacyQuery(QueryRule):
         if evidence is Evidence.NONE:
             return
         imports: list[ImportSpec] = []
+        message = self._message(node)
         try:
             if chain.refusal is not None:
                 raise Refused(chain.refusal)
             fix = self._fix(chain, evidence, imports)
         except Refused as why:
-            self.report(node, message=f"{self.message} (no fix: {why})")
+            self.report(node, message=f"{message} (no fix: {why})")
             return
-        self.report_statement(node, fix)
+        self.report_statement(node, fix, message)
+
+    def _message(self, node: cst.Call | cst.Attribute) -> str:
+        """Named as the code spells it: `User.query` for Flask-SQLAlchemy's query
+        property, not `Session.query()`, which the line does not call."""
+        if isinstance(node, cst.Attribute) and node.attr.value == "query":
+            owner = code_of(node.value)
+            if len(owner) <= 40:
+                return f"`{owner}.query` is legacy in SQLAlchemy 2.0"
+        return self.message
 
     def _fix(
         self, chain: QueryChain, evidence: Evidence, imports: list[ImportSpec]

@@ -1097,3 +1097,29 @@ def test_a_file_that_cannot_be_parsed_is_in_every_machine_format(
     code, out, err = check("--no-cache", "--output-format", output_format, ".")
     assert code == 2 and "bad.py: cannot parse: invalid syntax" in err
     assert "cannot parse: invalid syntax" in _reported_error(output_format, out)
+
+
+def test_a_reason_for_no_fix_that_many_findings_share_is_summed_up_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "requirements.txt").write_text(
+        "sqlalchemy==1.4.54\nflask-sqlalchemy>=2.5\n"
+    )
+    views = "".join(
+        f"def view{n}(uid):\n    return User.query.filter_by(id=uid).first_or_404()\n\n"
+        for n in range(6)
+    )
+    (tmp_path / "app.py").write_text(
+        "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
+        "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n\n\n"
+        + views
+    )
+    code, out, _ = check("--no-cache", "app.py")
+    assert code == 1
+    assert out.count("needs Flask-SQLAlchemy 3.0 and requirements.txt admits") == 7
+    assert out.endswith(
+        "6 findings have no fix because `db.first_or_404()` needs Flask-SQLAlchemy"
+        " 3.0 and requirements.txt admits older versions. Raising that pin unlocks"
+        " them.\n"
+    )

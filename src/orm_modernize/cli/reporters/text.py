@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -132,6 +134,29 @@ def summary(results: Sequence[FileResult], out: TextIO, settings: Settings) -> N
             f"({hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with the"
             " `--unsafe-fixes` option.)\n"
         )
+    for reason, count in _repeated_refusals(findings):
+        unlock = " Raising that pin unlocks them." if PIN_REASON.search(reason) else ""
+        out.write(f"{count} findings have no fix because {reason}.{unlock}\n")
+
+
+# "(no fix: why)" at the end of a message
+REFUSAL = re.compile(r" \(no fix: (?P<why>.+)\)$")
+# A reason that the project's version pins give
+PIN_REASON = re.compile(r" admits older versions$|, the target is \S+ \(")
+
+
+def _repeated_refusals(findings: Sequence[Diagnostic]) -> list[tuple[str, int]]:
+    """The reasons for no fix that many findings share, most first: said once
+    here, a team sees what one change (often a pin) would unlock."""
+    reasons = Counter(
+        found["why"]
+        for d in findings
+        if d.applicability is None and (found := REFUSAL.search(d.message))
+    )
+    return [(why, n) for why, n in reasons.most_common(3) if n >= REPEATED]
+
+
+REPEATED = 5  # fewer are read on their own lines
 
 
 def statistics(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:

@@ -769,6 +769,24 @@ def test_statistics_count_the_findings_of_each_rule(project: Path) -> None:
     ]
     _, out, _ = check("--statistics", "--unsafe-fixes", "app")
     assert out.splitlines()[0] == "2\tORM002\t[*] legacy-query"
+    # As ruff's `--statistics --output-format json`.
+    _, out, _ = check("--statistics", "--output-format", "json", "app")
+    assert json.loads(out) == [
+        {
+            "code": "ORM002",
+            "name": "legacy-query",
+            "count": 2,
+            "fixable": True,
+            "fixable_count": 1,
+        },
+        {
+            "code": "ORM402",
+            "name": "declarative-base-function",
+            "count": 1,
+            "fixable": False,
+            "fixable_count": 0,
+        },
+    ]
 
 
 def test_exit_zero_with_findings_but_not_with_an_error(project: Path) -> None:

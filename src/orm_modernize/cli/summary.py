@@ -32,7 +32,7 @@ def print_findings(
     if statistics:
         from orm_modernize.cli.reporters.text import statistics as count
 
-        count(results, out, settings)
+        count(results, out, settings, output_format)
     else:
         reporter(output_format)(results, out, settings, quiet=quiet, colour=colour)
 

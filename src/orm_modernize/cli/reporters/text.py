@@ -159,19 +159,42 @@ def _repeated_refusals(findings: Sequence[Diagnostic]) -> list[tuple[str, int]]:
 REPEATED = 5  # fewer are read on their own lines
 
 
-def statistics(results: Sequence[FileResult], out: TextIO, settings: Settings) -> None:
+def statistics(
+    results: Sequence[FileResult],
+    out: TextIO,
+    settings: Settings,
+    output_format: str = "text",
+) -> None:
     """How many findings of each code, most first, with `[*]` where every one of
-    them is fixable and `[-]` where some are (ruff's `--statistics`)."""
+    them is fixable and `[-]` where some are (ruff's `--statistics`); with
+    `output_format` "json", as ruff's JSON statistics."""
     from orm_modernize.rules import RULES_BY_CODE
 
     by_code: dict[str, list[Diagnostic]] = {}
     for d in (d for r in results for d in r.diagnostics):
         by_code.setdefault(d.code, []).append(d)
     ordered = sorted(by_code.items(), key=lambda item: (-len(item[1]), item[0]))
-    width = max((len(str(len(found))) for _, found in ordered), default=1)
+    rows = []
     for code, found in ordered:
-        fixes = sum(fixable(d, settings) for d in found)
-        marker = "[*]" if fixes == len(found) else "[-]" if fixes else "[ ]"
         rule = RULES_BY_CODE.get(code)
-        name = rule.name if rule is not None else ""
-        out.write(f"{len(found):>{width}}\t{code}\t{marker} {name}".rstrip() + "\n")
+        fixes = sum(fixable(d, settings) for d in found)
+        rows.append((code, rule.name if rule is not None else "", len(found), fixes))
+    if output_format == "json":
+        import json
+
+        counted = [
+            {
+                "code": code,
+                "name": name,
+                "count": count,
+                "fixable": fixes > 0,
+                "fixable_count": fixes,
+            }
+            for code, name, count, fixes in rows
+        ]
+        out.write(json.dumps(counted, indent=2) + "\n")
+        return
+    width = max((len(str(count)) for _, _, count, _ in rows), default=1)
+    for code, name, count, fixes in rows:
+        marker = "[*]" if fixes == count else "[-]" if fixes else "[ ]"
+        out.write(f"{count:>{width}}\t{code}\t{marker} {name}".rstrip() + "\n")

@@ -3,6 +3,7 @@ through the real command line in a temporary project."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -475,3 +476,58 @@ def test_what_git_ignores_is_not_checked(
     assert {line.split()[0] for line in found("--respect-gitignore", "scratch.py")} == {
         "scratch.py"
     }
+
+
+def _fixes(*args: str) -> dict[str, str]:
+    """`path CODE` -> applicability ("safe", "unsafe" or "none") of each finding."""
+    _, out, _ = check("--output-format", "json", *args)
+    return {
+        f"{row['filename']} {row['code']}": (row["fix"] or {}).get(
+            "applicability", "none"
+        )
+        for row in json.loads(out)
+    }
+
+
+def test_fixable_and_unfixable_choose_the_fixes_offered(project: Path) -> None:
+    (project / "app" / "models.py").write_text(UNSAFE)
+    everything = _fixes("app")
+    assert everything == {
+        "app/models.py ORM002": "unsafe",
+        "app/models.py ORM402": "unsafe",
+        "app/views.py ORM206": "none",
+        "app/views.py ORM301": "safe",
+    }
+    # Still reported, never fixed; the longer prefix wins, as for select.
+    assert _fixes("--unfixable", "ORM3", "app")["app/views.py ORM301"] == "none"
+    configured(project, 'unfixable = ["ORM"]\nextend-fixable = ["ORM301"]')
+    assert _fixes("app")["app/views.py ORM301"] == "safe"
+    assert _fixes("app")["app/models.py ORM002"] == "none"
+    configured(project, 'fixable = ["ORM0"]')
+    fixes = _fixes("app")
+    assert fixes["app/views.py ORM301"] == "none"
+    assert fixes["app/models.py ORM002"] == "unsafe"
+    # --fix applies none of an unfixable rule's fixes.
+    configured(project, 'unfixable = ["ORM301"]')
+    before = (project / "app" / "views.py").read_text()
+    check("--fix", "app")
+    assert (project / "app" / "views.py").read_text() == before
+
+
+def graded(project: Path, safe: str, unsafe: str) -> None:
+    configured(
+        project, f'extend-safe-fixes = ["{safe}"]\nextend-unsafe-fixes = ["{unsafe}"]'
+    )
+
+
+def test_extend_safe_and_unsafe_fixes_grade_a_rules_fixes(project: Path) -> None:
+    (project / "app" / "models.py").write_text(UNSAFE)
+    graded(project, "ORM002", "ORM3")
+    fixes = _fixes("app")
+    assert fixes["app/models.py ORM002"] == "safe"
+    assert fixes["app/views.py ORM301"] == "unsafe"
+    # The longer prefix wins; unsafe wins a tie.
+    graded(project, "ORM301", "ORM3")
+    assert _fixes("app")["app/views.py ORM301"] == "safe"
+    graded(project, "ORM3", "ORM3")
+    assert _fixes("app")["app/views.py ORM301"] == "unsafe"

@@ -131,6 +131,20 @@ class _Check(click.Command):
     "--ignore", callback=_codes, help="Comma-separated codes or prefixes to disable."
 )
 @click.option(
+    "--fixable",
+    callback=_codes,
+    help="Codes or prefixes whose fixes may be offered, replacing the config's"
+    " [default: ALL].",
+)
+@click.option(
+    "--extend-fixable", callback=_codes, help="Codes or prefixes to add to fixable."
+)
+@click.option(
+    "--unfixable",
+    callback=_codes,
+    help="Codes or prefixes still reported, never fixed.",
+)
+@click.option(
     "--exclude",
     callback=_globs,
     help="Comma-separated globs of files and directories to skip, replacing the"
@@ -262,6 +276,9 @@ def check(
     select: tuple[str, ...] | None,
     extend_select: tuple[str, ...] | None,
     ignore: tuple[str, ...] | None,
+    fixable: tuple[str, ...] | None,
+    extend_fixable: tuple[str, ...] | None,
+    unfixable: tuple[str, ...] | None,
     exclude: tuple[str, ...] | None,
     extend_exclude: tuple[str, ...] | None,
     force_exclude: bool | None,
@@ -303,6 +320,9 @@ def check(
         select=select,
         extend_select=extend_select or (),
         ignore=ignore or (),
+        fixable=fixable,
+        extend_fixable=extend_fixable or (),
+        unfixable=unfixable or (),
         exclude=None if exclude is None else (Patterns.compile(exclude, here),),
         extend_exclude=(Patterns.compile(extend_exclude, here),)
         if extend_exclude

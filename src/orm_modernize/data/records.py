@@ -78,6 +78,26 @@ class Settings:
     # Where a fixed statement that no longer fits is split. None: the line length
     # of the project's formatter configuration (88 if it has none).
     line_length: int | None = None
+    # Which rules' fixes may be offered at all, and which are graded otherwise
+    # than their rule grades them (ruff's `fixable`, `unfixable`,
+    # `extend-safe-fixes`, `extend-unsafe-fixes`): prefixes, the longest wins.
+    fixable: tuple[str, ...] = ("ORM",)
+    unfixable: tuple[str, ...] = ()
+    safe_fixes: tuple[str, ...] = ()
+    unsafe_fixes_of: tuple[str, ...] = ()
+
+    def fix_allowed(self, code: str) -> bool:
+        """Whether `code`'s fixes may be offered (an unfixable rule still reports)."""
+        return _longest(self.fixable, code) > _longest(self.unfixable, code)
+
+    def graded_safe(self, code: str, safe: bool) -> bool:
+        """A fix's grade after `extend-safe-fixes` and `extend-unsafe-fixes`; the
+        longer prefix wins, unsafe a tie."""
+        made_safe = _longest(self.safe_fixes, code)
+        made_unsafe = _longest(self.unsafe_fixes_of, code)
+        if made_safe or made_unsafe:
+            return made_safe > made_unsafe
+        return safe
 
     def enabled(self, code: str) -> bool:
         # The longest matching prefix wins, as in ruff: `--select ORM --ignore ORM0`
@@ -98,6 +118,11 @@ class Settings:
             (p for p in self.ignore if code.startswith(p)), key=len, default=""
         )
         return bool(chosen) and len(chosen) > len(dropped)
+
+
+def _longest(prefixes: tuple[str, ...], code: str) -> int:
+    """The length of the longest of `prefixes` that `code` starts with; 0: none."""
+    return max((len(p) for p in prefixes if code.startswith(p)), default=0)
 
 
 @dataclass(frozen=True)

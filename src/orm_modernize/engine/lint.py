@@ -95,7 +95,9 @@ def lint_source(
                     source, path, first_pass, f"the fixes of {codes}: {error}"
                 )
             active = [r for r in enabled if r.triggered(text, project)]
-        violations, semantic = _collect(module, active, project, target, path, text)
+        violations, semantic = _collect(
+            module, active, project, (target, settings), path, text
+        )
         if passes == 0:
             exports = semantic.exports
         pairs = sorted(
@@ -203,11 +205,13 @@ def _collect(
     module: cst.Module,
     rules: Sequence[type[Rule]],
     project: ProjectIndex | None,
-    target: Target,
+    wanted: tuple[Target, Settings],
     path: Path,
     source: bytes | None,
 ) -> tuple[list[Violation], Semantic]:
-    """`source`: what `module` was parsed from, if it is unchanged since."""
+    """`source`: what `module` was parsed from, if it is unchanged since; the fixes
+    as the target version and the settings allow them."""
+    target, settings = wanted
     walked = tree.walk(module)
     semantic = Semantic(module, project, path, walked, source)
     visitors = [rule(semantic) for rule in rules]
@@ -217,7 +221,9 @@ def _collect(
         code = getattr(error.visitor, "code", str(error))
         raise RuleError(code) from error.__cause__
     violations = [
-        _within(v, visitor, target) for visitor in visitors for v in visitor.violations
+        _as_configured(_within(v, visitor, target), settings)
+        for visitor in visitors
+        for v in visitor.violations
     ]
     if not violations:
         return violations, semantic
@@ -246,6 +252,22 @@ def _within(violation: Violation, rule: Rule, target: Target) -> Violation:
         fix=None,
         message=f"{violation.message} (no fix: it needs SQLAlchemy"
         f" {rule.fix_runs_on}, the target is {target.version}{why})",
+    )
+
+
+def _as_configured(violation: Violation, settings: Settings) -> Violation:
+    """The violation's fix as the configuration wants it: none for an unfixable
+    rule, graded by `extend-safe-fixes` and `extend-unsafe-fixes`."""
+    fix = violation.fix
+    if fix is None:
+        return violation
+    if not settings.fix_allowed(violation.code):
+        return replace(violation, fix=None)
+    safe = settings.graded_safe(violation.code, fix.safe)
+    return (
+        violation
+        if safe == fix.safe
+        else replace(violation, fix=replace(fix, safe=safe))
     )
 
 

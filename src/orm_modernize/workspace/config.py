@@ -96,6 +96,11 @@ class Options:
     select: tuple[str, ...] | None = None
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    fixable: tuple[str, ...] | None = None
+    extend_fixable: tuple[str, ...] = ()
+    unfixable: tuple[str, ...] = ()
+    extend_safe_fixes: tuple[str, ...] = ()
+    extend_unsafe_fixes: tuple[str, ...] = ()
     per_file_ignores: tuple[FileIgnores, ...] | None = None
     extend_per_file_ignores: tuple[FileIgnores, ...] = ()
     exclude: tuple[Patterns, ...] | None = None
@@ -312,6 +317,11 @@ KEYS: Mapping[str, Reader] = {
     "select": _codes,
     "extend-select": _codes,
     "ignore": _codes,
+    "fixable": _codes,
+    "extend-fixable": _codes,
+    "unfixable": _codes,
+    "extend-safe-fixes": _codes,
+    "extend-unsafe-fixes": _codes,
     "per-file-ignores": _per_file,
     "extend-per-file-ignores": _per_file,
     "exclude": _globs,
@@ -371,9 +381,11 @@ def _resolve(
     anchor = source.parent if source is not None else Path.cwd()
     exclude: tuple[Patterns, ...] = (Patterns.compile(DEFAULT_EXCLUDE, anchor),)
     per_file: tuple[FileIgnores, ...] = ()
+    fixes = Fixes()
     found = Options()
     for layer in layers:
         enabled = _selected(enabled, layer)
+        fixes = fixes.with_layer(layer)
         if layer.exclude is not None:
             exclude = layer.exclude
         exclude += layer.extend_exclude
@@ -388,6 +400,10 @@ def _resolve(
         unsafe_fixes=bool(found.unsafe_fixes),
         target_version=found.target_version,
         line_length=found.line_length,
+        fixable=fixes.fixable,
+        unfixable=fixes.unfixable,
+        safe_fixes=fixes.safe,
+        unsafe_fixes_of=fixes.unsafe,
     )
     return Configuration(
         settings,
@@ -399,6 +415,26 @@ def _resolve(
         include_migrations=bool(found.include_migrations),
         respect_gitignore=found.respect_gitignore is not False,
     )
+
+
+@dataclass(frozen=True)
+class Fixes:
+    """Which fixes are offered and how they are graded, layer upon layer: a
+    layer's `fixable` replaces those below, the other keys add to them."""
+
+    fixable: tuple[str, ...] = ("ORM",)
+    unfixable: tuple[str, ...] = ()
+    safe: tuple[str, ...] = ()
+    unsafe: tuple[str, ...] = ()
+
+    def with_layer(self, layer: Options) -> Fixes:
+        fixable = self.fixable if layer.fixable is None else layer.fixable
+        return Fixes(
+            fixable + layer.extend_fixable,
+            self.unfixable + layer.unfixable,
+            self.safe + layer.extend_safe_fixes,
+            self.unsafe + layer.extend_unsafe_fixes,
+        )
 
 
 def _selected(enabled: set[str], layer: Options) -> set[str]:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -238,6 +238,12 @@ class _Check(click.Command):
 )
 @click.option("--add-noqa-reason", hidden=True)
 @click.option(
+    "--show-files",
+    is_flag=True,
+    help="List each file a run would check, and why each other is left out; check"
+    " nothing.",
+)
+@click.option(
     "--respect-gitignore/--no-respect-gitignore",
     default=None,
     help="Skip what git ignores (.gitignore, .git/info/exclude, global excludes)"
@@ -299,6 +305,7 @@ def check(
     output_file: Path | None,
     include_migrations: bool | None,
     respect_gitignore: bool | None,
+    show_files: bool,
     stdin_filename: Path | None,
     show_fixes: bool,
     baseline: Path | None,
@@ -335,6 +342,8 @@ def check(
         respect_gitignore=respect_gitignore,
     )
     config = _configuration(where, flags, config_options, isolated, fix or diff)
+    if show_files:
+        _show_files(roots, config)
     if output_format in EDIT_FORMATS and not statistics:
         config = replace(config, settings=replace(config.settings, edits=True))
     cache = None if no_cache else _cache(config.cache_dir, where)
@@ -350,16 +359,8 @@ def check(
             warning = "warning: No Python files found under the given path(s)"
             click.echo(warning, err=True)
     if add_noqa:
-        from orm_modernize.workspace.runner import add_noqa as add
-
-        added, failed = add(results, add_noqa_reason)
-        results += failed
+        _add_noqa(results, add_noqa_reason, verbose=verbose, quiet=quiet)
     print_errors(results, verbose=verbose, quiet=quiet)
-    if add_noqa:
-        if not quiet:
-            plural = "" if added == 1 else "s"
-            click.echo(f"Added {added} noqa directive{plural}.", err=True)
-        sys.exit(_exit_code(results, False))
     if baseline is not None:
         results = _against_baseline(results, baseline, update_baseline, quiet)
     fixed = any(r.applied for r in results)
@@ -381,6 +382,33 @@ def check(
         found = any(r.diagnostics for r in results)
     found = found and not exit_zero
     sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
+
+
+def _add_noqa(
+    results: list[FileResult], reason: str | None, *, verbose: bool, quiet: bool
+) -> NoReturn:
+    """`--add-noqa`: the comments written, the files that could not take them
+    reported, and exit."""
+    from orm_modernize.workspace.runner import add_noqa
+
+    added, failed = add_noqa(results, reason)
+    results = results + failed
+    print_errors(results, verbose=verbose, quiet=quiet)
+    if not quiet:
+        plural = "" if added == 1 else "s"
+        click.echo(f"Added {added} noqa directive{plural}.", err=True)
+    sys.exit(_exit_code(results, False))
+
+
+def _show_files(roots: Sequence[Path], config: Configuration) -> NoReturn:
+    """`--show-files`: one line a file (or left-out directory), and exit."""
+    from orm_modernize.cli.reporters.text import display_path
+    from orm_modernize.workspace.runner import show_files
+
+    for path, why in show_files(roots, config):
+        shown = display_path(path)
+        click.echo(shown if why is None else f"{shown}  (skipped: {why})")
+    sys.exit(EXIT_CLEAN)
 
 
 def _write_report(path: Path, text: str) -> None:

@@ -29,10 +29,12 @@ from orm_modernize.workspace.config import DEFAULT, Configuration
 
 
 def discover(
-    paths: Sequence[Path], config: Configuration = DEFAULT
+    paths: Sequence[Path],
+    config: Configuration = DEFAULT,
+    skipped: list[tuple[str, str]] | None = None,
 ) -> tuple[list[Path], list[FileResult]]:
     """The `*.py` files under `paths` that `config` does not exclude, sorted; a
-    missing path is an error result."""
+    missing path is an error result. `skipped` gets what is left out, and why."""
     found: set[Path] = set()
     missing: list[FileResult] = []
     for path in paths:
@@ -43,20 +45,26 @@ def discover(
                 )
             )
         elif config.excluded(str(path)):
-            continue
+            if skipped is not None:
+                skipped.append((os.path.abspath(path), "excluded (force-exclude)"))
         elif path.is_dir():
-            found.update(Path(entry.path) for entry in walk(path, config))
+            found.update(Path(entry.path) for entry in walk(path, config, skipped))
         else:
             found.add(path)
     return sorted(found), missing
 
 
-def walk(root: Path, config: Configuration) -> Iterator[os.DirEntry[str]]:
+def walk(
+    root: Path,
+    config: Configuration,
+    skipped: list[tuple[str, str]] | None = None,
+) -> Iterator[os.DirEntry[str]]:
     """The `*.py` files under `root` that `config` does not exclude, nor git
     ignore (with `respect-gitignore`), as entries whose paths are below `root`:
     like os.walk(), it follows no link to a directory. Exclusion is judged on
     absolute paths; no Path is made per file, and each entry knows its stat (a
-    warm run over 20,000 modules is mostly this walk)."""
+    warm run over 20,000 modules is mostly this walk). `skipped`, if given, gets
+    (absolute path, why) of each directory and `*.py` file left out."""
     top = os.path.abspath(root)
     ignored = gitignore.at(top) if config.respect_gitignore else gitignore.NOTHING
     pending = [(os.fspath(root), top, ignored)]
@@ -73,22 +81,37 @@ def walk(root: Path, config: Configuration) -> Iterator[os.DirEntry[str]]:
                 is_directory = entry.is_dir()
             except OSError:  # as os.walk(): a link loop is a file, unreadable
                 is_directory = False
-            if not is_directory:
-                if (
-                    entry.name.endswith(".py")
-                    and not config.walked_past(where, entry.name)
-                    and not ignored.ignores(where + entry.name, False)
-                ):
-                    yield entry
-            elif (
-                not entry.is_symlink()
-                and not config.walked_past(where, entry.name)
-                # A virtualenv can have any name; its pyvenv.cfg gives it away.
-                and not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
-                and not ignored.ignores(where + entry.name, True)
-            ):
+            if is_directory and entry.is_symlink():
+                continue
+            if not (is_directory or entry.name.endswith(".py")):
+                continue
+            why = _left_out(config, ignored, where, entry, is_directory)
+            if why is not None:
+                if skipped is not None:
+                    skipped.append((where + entry.name, why))
+            elif is_directory:
                 below = ignored.below(f"{where}{entry.name}/")
                 pending.append((entry.path, where + entry.name, below))
+            else:
+                yield entry
+
+
+def _left_out(
+    config: Configuration,
+    ignored: gitignore.Ignored,
+    where: str,
+    entry: os.DirEntry[str],
+    is_directory: bool,
+) -> str | None:
+    """Why a walk leaves the entry out: excluded, a virtualenv, or gitignored."""
+    if config.walked_past(where, entry.name):
+        return "excluded"
+    # A virtualenv can have any name; its pyvenv.cfg gives it away.
+    if is_directory and os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+        return "a virtualenv"
+    if ignored.ignores(where + entry.name, is_directory):
+        return "gitignored"
+    return None
 
 
 def project_modules(

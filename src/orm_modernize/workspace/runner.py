@@ -51,6 +51,29 @@ def run(
     return sorted(results, key=lambda r: str(r.path))
 
 
+def show_files(
+    paths: Sequence[Path], config: Configuration
+) -> list[tuple[Path, str | None]]:
+    """What a run over `paths` would do with each file, sorted: None for a file it
+    parses and checks, else why not (excluded, gitignored, a virtualenv's,
+    generated, an Alembic migration, or nothing in it names SQLAlchemy or the
+    project's models). Directories left out are listed once, not file by file."""
+    skipped: list[tuple[str, str]] = []
+    files, _ = discover(paths, config, skipped)
+    _, project = project_modules(files, config)
+    shown: list[tuple[Path, str | None]] = [(Path(p), why) for p, why in skipped]
+    for path in files:
+        source = read_file(path)
+        if isinstance(source, bytes):
+            why: str | None = skipped_as(path, source, config)
+            if why is None and not project.may_use_sqlalchemy(source):
+                why = "names no SQLAlchemy: not parsed"
+            shown.append((path, why))
+        else:
+            shown.append((path, f"cannot read: {source}"))
+    return sorted(shown, key=lambda item: os.path.abspath(item[0]))
+
+
 def _targeted(
     result: FileResult, config: Configuration, project: ProjectIndex
 ) -> FileResult:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -211,20 +210,12 @@ def remove(directory: Path) -> bool:
 def tracked_by_git(directory: Path) -> bool:
     """Whether git tracks a file in `directory`: a cache committed to the
     repository could hide findings from a CI gate that reads it, so such a cache
-    is never read. No git, no repository or no directory: not tracked."""
-    if not directory.is_dir():
-        return False
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", "."],
-            cwd=directory,
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return listed.returncode == 0 and bool(listed.stdout)
+    is never read. No repository or no directory: not tracked. Read from the
+    index, not asked of git, which a checkout's configuration can make run
+    programs."""
+    from orm_modernize.workspace.git_index import tracks_under
+
+    return directory.is_dir() and tracks_under(os.path.abspath(directory))
 
 
 def _key(path: Path) -> str:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathspec import GitIgnoreSpec
 from pathspec.pattern import RegexPattern
 
+from orm_modernize.workspace.git_index import repository_top
+
 
 @dataclass(frozen=True)
 class Ignored:
@@ -54,7 +56,7 @@ NOTHING = Ignored(reads=False)
 def at(root: str) -> Ignored:
     """The rules in force at `root` (absolute), the directory a walk starts in:
     those of the repository above it, and its own `.gitignore`."""
-    top = _repository(root)
+    top = repository_top(root)
     if top is None:
         return Ignored().below(os.path.join(root, ""))
     rules = Ignored()
@@ -71,17 +73,6 @@ def at(root: str) -> Ignored:
             directory = os.path.join(directory, part, "")
             rules = rules.below(directory)
     return rules
-
-
-def _repository(directory: str) -> str | None:
-    """The top of the git repository holding `directory` (where `.git` is)."""
-    while True:
-        if os.path.exists(os.path.join(directory, ".git")):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
 
 
 @dataclass(frozen=True)

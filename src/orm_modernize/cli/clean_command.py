@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from orm_modernize.cli.outcomes import EXIT_ERROR
+
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -24,5 +26,5 @@ def clean(paths: tuple[Path, ...], cache_dir: Path | None) -> None:
         removed = remove(directory)
     except (ValueError, OSError) as error:
         click.echo(f"orm-modernize: error: {error}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_ERROR)
     click.echo(f"Removed {directory}" if removed else f"No cache in {directory}")

@@ -8,12 +8,20 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
 from orm_modernize import __version__
 from orm_modernize.cli.clean_command import clean
+from orm_modernize.cli.outcomes import (
+    EXIT_ERROR,
+    add_noqa_comments,
+    against_baseline,
+    exit_code,
+    show_file_list,
+    write_report,
+)
 from orm_modernize.cli.reporters import FORMATS
 from orm_modernize.cli.rule_commands import explain, rules
 from orm_modernize.cli.summary import print_diff, print_errors, print_findings
@@ -31,7 +39,6 @@ from orm_modernize.workspace.patterns import Patterns
 if TYPE_CHECKING:
     from orm_modernize.workspace.cache import Cache
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EDIT_FORMATS = ("json", "json-lines")  # formats that carry each fix's text edits
 
 
@@ -343,7 +350,7 @@ def check(
     )
     config = _configuration(where, flags, config_options, isolated, fix or diff)
     if show_files:
-        _show_files(roots, config)
+        show_file_list(roots, config)
     if output_format in EDIT_FORMATS and not statistics:
         config = replace(config, settings=replace(config.settings, edits=True))
     cache = None if no_cache else _cache(config.cache_dir, where)
@@ -359,10 +366,10 @@ def check(
             warning = "warning: No Python files found under the given path(s)"
             click.echo(warning, err=True)
     if add_noqa:
-        _add_noqa(results, add_noqa_reason, verbose=verbose, quiet=quiet)
+        add_noqa_comments(results, add_noqa_reason, verbose=verbose, quiet=quiet)
     print_errors(results, verbose=verbose, quiet=quiet)
     if baseline is not None:
-        results = _against_baseline(results, baseline, update_baseline, quiet)
+        results = against_baseline(results, baseline, update_baseline, quiet)
     fixed = any(r.applied for r in results)
     if diff:
         found = print_diff(results, quiet=quiet)
@@ -378,50 +385,10 @@ def check(
             quiet,
         )
         if output_file is not None:
-            _write_report(output_file, report.getvalue())
+            write_report(output_file, report.getvalue())
         found = any(r.diagnostics for r in results)
     found = found and not exit_zero
-    sys.exit(_exit_code(results, found or (fixed and exit_non_zero_on_fix)))
-
-
-def _add_noqa(
-    results: list[FileResult], reason: str | None, *, verbose: bool, quiet: bool
-) -> NoReturn:
-    """`--add-noqa`: the comments written, the files that could not take them
-    reported, and exit."""
-    from orm_modernize.workspace.runner import add_noqa
-
-    added, failed = add_noqa(results, reason)
-    results = results + failed
-    print_errors(results, verbose=verbose, quiet=quiet)
-    if not quiet:
-        plural = "" if added == 1 else "s"
-        click.echo(f"Added {added} noqa directive{plural}.", err=True)
-    sys.exit(_exit_code(results, False))
-
-
-def _show_files(roots: Sequence[Path], config: Configuration) -> NoReturn:
-    """`--show-files`: one line a file (or left-out directory), and exit."""
-    from orm_modernize.cli.reporters.text import display_path
-    from orm_modernize.workspace.runner import show_files
-
-    for path, why in show_files(roots, config):
-        shown = display_path(path)
-        click.echo(shown if why is None else f"{shown}  (skipped: {why})")
-    sys.exit(EXIT_CLEAN)
-
-
-def _write_report(path: Path, text: str) -> None:
-    """The report written whole (a reader never sees half of it), or one line
-    saying why not and exit status 2."""
-    from orm_modernize.workspace.atomic import write_atomically
-
-    try:
-        write_atomically(path, text.encode())
-    except OSError as error:
-        reason = error.strerror or str(error)
-        click.echo(f"orm-modernize: error: cannot write {path}: {reason}", err=True)
-        sys.exit(EXIT_ERROR)
+    sys.exit(exit_code(results, found or (fixed and exit_non_zero_on_fix)))
 
 
 def _configuration(
@@ -499,43 +466,6 @@ def _check_paths(
             err=True,
         )
     return results
-
-
-def _against_baseline(
-    results: list[FileResult], path: Path, update: bool, quiet: bool
-) -> list[FileResult]:
-    """The results less what the baseline records; with `update`, record them all
-    and exit."""
-    from orm_modernize.workspace import baseline
-
-    try:
-        entries = baseline.load(path) if not update or path.exists() else []
-        if update:
-            count = baseline.write(path, results, entries)
-    except (baseline.BaselineError, OSError) as error:
-        click.echo(f"orm-modernize: error: {error}", err=True)
-        sys.exit(EXIT_ERROR)
-    if update:
-        if not quiet:
-            plural = "" if count == 1 else "s"
-            click.echo(f"Recorded {count} finding{plural} in {path}.", err=True)
-        sys.exit(_exit_code(results, False))
-    filtered = baseline.without_known(results, entries, path)
-    if not quiet and (filtered.matched or filtered.stale):
-        note = f"{filtered.matched} finding(s) recorded in {path} not shown."
-        if filtered.stale:
-            note += (
-                f" {filtered.stale} recorded finding(s) no longer occur:"
-                " --update-baseline drops them."
-            )
-        click.echo(note, err=True)
-    return filtered.results
-
-
-def _exit_code(results: Sequence[FileResult], found: bool) -> int:
-    if any(r.errors for r in results):
-        return EXIT_ERROR
-    return EXIT_FINDINGS if found else EXIT_CLEAN
 
 
 main.add_command(rules)

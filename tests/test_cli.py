@@ -729,6 +729,26 @@ def test_gitlab_fingerprints_survive_moved_lines(project: Path) -> None:
     assert begin == [5, 13, 17]
     assert after[0]["check_name"] == "ORM402"
     assert after[0]["location"]["path"] == "app/models.py"
+    assert [i["location"]["lines"]["begin"] for i in after] == begin  # required
+
+
+def test_gitlab_and_sarif_name_files_from_the_repository_top(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run from a subdirectory: GitLab reads paths from the repository's top, and
+    # the fingerprints (SARIF's too) must not depend on where the run started.
+    (project / ".git").mkdir()
+    _, top, _ = check("--output-format", "gitlab", "app")
+    monkeypatch.chdir(project / "app")
+    _, inside, _ = check("--output-format", "gitlab", ".")
+    assert json.loads(inside) == json.loads(top)
+    assert {i["location"]["path"] for i in json.loads(inside)} == {"app/models.py"}
+    _, sarif, _ = check("--output-format", "sarif", ".")
+    prints = {
+        r["partialFingerprints"]["ormModernize/v1"]
+        for r in json.loads(sarif)["runs"][0]["results"]
+    }
+    assert prints == {i["fingerprint"] for i in json.loads(top)}
 
 
 def test_junit_report(project: Path) -> None:
@@ -827,6 +847,15 @@ def test_sarif_output_is_valid_sarif_2_1_0(project: Path) -> None:
     assert ("ORM002", "app/models.py", 15) in found
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])
     assert rules[0]["helpUri"].endswith("docs/rules.md#orm001")
+    # A fixable finding carries its fix as replacements.
+    fixes = {r["ruleId"]: r.get("fixes") for r in run["results"]}
+    (fix,) = fixes["ORM002"] or [None]
+    assert fix["description"]["text"].endswith(("(safe fix)", "(unsafe fix)"))
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "app/models.py"
+    assert "select(" in "".join(
+        r["insertedContent"]["text"] for r in change["replacements"]
+    )
     # The validation bites: a result without its message is refused.
     del log["runs"][0]["results"][0]["message"]
     with pytest.raises(ValidationError):

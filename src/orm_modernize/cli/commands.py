@@ -39,7 +39,7 @@ from orm_modernize.workspace.patterns import Patterns
 if TYPE_CHECKING:
     from orm_modernize.workspace.cache import Cache
 
-EDIT_FORMATS = ("json", "json-lines")  # formats that carry each fix's text edits
+EDIT_FORMATS = ("json", "json-lines", "sarif")  # formats that carry each fix's edits
 
 
 def _codes(

@@ -9,8 +9,10 @@ dashboard must not show a clean run): `errors()` gives them where it is known.""
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import NamedTuple, Protocol, TextIO
 
 from orm_modernize.data.records import FileError, FileResult, Settings
@@ -46,6 +48,18 @@ def reporter(name: str) -> Report:
     module = importlib.import_module(__name__ + "." + name.replace("-", "_"))
     report: Report = module.report
     return report
+
+
+def repository_path(path: Path) -> str:
+    """`path` relative to the top of the git repository holding the working
+    directory (else to the working directory), with `/`: what GitLab and code
+    scanning expect, and a fingerprint that does not depend on where the run
+    started."""
+    from orm_modernize.workspace.git_index import repository_top
+
+    here = os.getcwd()
+    top = repository_top(here) or here
+    return Path(os.path.relpath(os.path.abspath(path), top)).as_posix()
 
 
 # "cannot parse: ... (line 2, column 1)": where the parser stopped

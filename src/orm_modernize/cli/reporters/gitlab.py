@@ -1,6 +1,7 @@
 """GitLab Code Quality: a JSON list of issues, each with a fingerprint that stays
 the same while the finding does (not its line, see `fingerprints.py`), so merge
-requests show what is new."""
+requests show what is new. Paths are relative to the repository's top, as GitLab
+reads them, wherever the run started."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from collections.abc import Sequence
 from hashlib import blake2b
 from typing import TextIO
 
-from orm_modernize.cli.reporters import errors
-from orm_modernize.cli.reporters.text import display_path
+from orm_modernize.cli.reporters import errors, repository_path
 from orm_modernize.data.records import FileResult, Settings
 from orm_modernize.workspace.fingerprints import fingerprinted
 
@@ -25,7 +25,7 @@ def report(
 ) -> None:
     issues = []
     for result in results:
-        path = display_path(result.path)
+        path = repository_path(result.path)
         for found in fingerprinted(result, path):
             d = found.diagnostic
             issues.append(
@@ -36,6 +36,7 @@ def report(
                     "fingerprint": found.fingerprint,
                     "location": {
                         "path": path,
+                        "lines": {"begin": d.line},
                         "positions": {
                             "begin": {"line": d.line, "column": d.column},
                             "end": {"line": d.end_line, "column": d.end_column},
@@ -44,7 +45,7 @@ def report(
                 }
             )
     for located in errors(results):
-        path = display_path(located.result.path)
+        path = repository_path(located.result.path)
         at = {"line": located.line, "column": located.column}
         issues.append(
             {
@@ -52,7 +53,11 @@ def report(
                 "description": f"{located.error.kind} error: {located.error}",
                 "severity": "blocker",  # the file went unchecked
                 "fingerprint": digest(f"{path}\0{located.error}".encode()),
-                "location": {"path": path, "positions": {"begin": at, "end": at}},
+                "location": {
+                    "path": path,
+                    "lines": {"begin": located.line},
+                    "positions": {"begin": at, "end": at},
+                },
             }
         )
     json.dump(issues, out, indent=2)

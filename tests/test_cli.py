@@ -1170,3 +1170,29 @@ def test_a_reason_for_no_fix_that_many_findings_share_is_summed_up_once(
         " 3.0 and requirements.txt admits older versions. Raising that pin unlocks"
         " them.\n"
     )
+
+
+def test_full_output_shows_the_code_a_finding_points_at(project: Path) -> None:
+    code, out, _ = check("--no-cache", "--output-format", "full", "app")
+    assert code == 1
+    # The unsafe fix of ORM002 in `names()`: said on the finding itself.
+    assert (
+        "app/models.py:11:12: ORM002 `Session.query()` is legacy in SQLAlchemy 2.0\n"
+        "   |\n"
+        "11 |     return db.query(User).all()\n"
+        "   |            ^^^^^^^^^^^^^^ ORM002\n"
+        "   |\n"
+        "   = help: Use `select()` with `Session.scalars()` or `Session.execute()`\n"
+        "   = note: the fix is unsafe; --unsafe-fixes applies it\n"
+    ) in out
+    assert out.endswith(
+        "[*] 1 fixable with the `--fix` option.\n"
+        "(2 hidden fixes can be enabled with the `--unsafe-fixes` option.)\n"
+    )
+
+
+def test_full_output_is_the_default_on_a_terminal(project: Path) -> None:
+    plain = {"NO_COLOR": "1", "FORCE_COLOR": "", "CI": ""}
+    shown = _in_terminal(["check", "--no-cache", "app"], plain)
+    assert "\n   = help: Use `select()`" in shown.replace("\r\n", "\n")
+    assert "   |" not in check("--no-cache", "app")[1]  # a pipe: a line each

@@ -182,8 +182,9 @@ class _Check(click.Command):
     "--format",
     "output_format",
     type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
+    # As ruff: the findings with their code on a terminal, a line each otherwise.
+    default=lambda: "full" if sys.stdout.isatty() else "text",
+    show_default="full on a terminal, else text",
 )
 @click.option(
     "-o",

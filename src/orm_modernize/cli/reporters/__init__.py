@@ -19,6 +19,7 @@ from orm_modernize.data.records import FileError, FileResult, Settings
 
 FORMATS = (
     "text",
+    "full",
     "concise",
     "json",
     "json-lines",

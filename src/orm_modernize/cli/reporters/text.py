@@ -48,7 +48,7 @@ def listing(
 ) -> None:
     """A line per finding, `[*]` after the message (or, as ruff's `concise`,
     before it) when `--fix` would fix it; then the summary, unless `quiet`."""
-    paint = _painter(colour)
+    paint = painter(colour)
     for result in results:
         if not result.diagnostics:
             continue  # a relpath() per clean file was a tenth of a warm run
@@ -66,7 +66,7 @@ def listing(
         summary(results, out, settings)
 
 
-def _painter(colour: bool) -> Callable[..., str]:
+def painter(colour: bool) -> Callable[..., str]:
     """`paint(text, fg=..., bold=...)`: ANSI styles when `colour`, else the text."""
     if not colour:
         return lambda text, **_: text
@@ -82,7 +82,7 @@ def fixed(results: Sequence[FileResult], out: TextIO, colour: bool = False) -> N
     """What `--fix` applied, per file and rule (ruff's `--show-fixes`)."""
     from orm_modernize.rules import RULES_BY_CODE
 
-    paint = _painter(colour)
+    paint = painter(colour)
     total = sum(len(r.applied) for r in results)
     if not total:
         return

@@ -562,3 +562,28 @@ def test_show_files_lists_each_file_and_why_others_are_left_out(
         "gen  (skipped: gitignored)",
         "vendor  (skipped: excluded)",
     ]
+
+
+def test_extend_inherits_another_configuration(project: Path) -> None:
+    (project / "shared").mkdir()
+    # The extended file's own layer comes first; this file's keys go on top.
+    # Its globs stay relative to it: "app/*" is shared/app/*, not app/*.
+    (project / "shared" / "orm.toml").write_text(
+        'select = ["ORM2"]\n[per-file-ignores]\n"app/*" = ["ORM"]\n'
+    )
+    configured(project, 'extend = "shared/orm.toml"\nextend-select = ["ORM3"]')
+    assert found() == EVERYTHING
+    configured(project, 'extend = "shared/orm.toml"')
+    assert found() == {f for f in EVERYTHING if "ORM206" in f}
+
+
+def test_an_extend_cycle_or_a_missing_file_is_one_line(project: Path) -> None:
+    (project / "shared").mkdir()
+    (project / "shared" / "orm.toml").write_text('extend = "../pyproject.toml"\n')
+    configured(project, 'extend = "shared/orm.toml"')
+    code, _, err = check("app")
+    assert code == 2 and err.count("\n") == 1
+    assert "extend: a cycle: pyproject.toml -> shared/orm.toml -> pyproject.toml" in err
+    configured(project, 'extend = "nowhere.toml"')
+    code, _, err = check("app")
+    assert code == 2 and "extend: no such file: nowhere.toml" in err

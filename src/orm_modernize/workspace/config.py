@@ -176,11 +176,11 @@ def configure(
         source = Path(files[0])
         if not source.is_file():
             raise ConfigError(f"--config: no such file: {files[0]}")
-        layers.append(_read(source, table_required=False))
+        layers.extend(_read(source, table_required=False))
     elif not isolated:
         source = find_config(paths)
         if source is not None:
-            layers.append(_read(source, table_required=True))
+            layers.extend(_read(source, table_required=True))
     for inline in (c for c in config if _is_inline(c)):
         layers.append(_inline(inline))
     layers.append(flags)
@@ -207,7 +207,11 @@ def _has_table(path: Path) -> bool:
     return re.search(r"^\s*\[\s*tool\s*\.\s*\"?orm-modernize\b", text, re.M) is not None
 
 
-def _read(path: Path, *, table_required: bool) -> Options:
+def _read(
+    path: Path, *, table_required: bool, within: tuple[Path, ...] = ()
+) -> list[Options]:
+    """The layers of the file at `path`: those of the file its `extend` names
+    (recursively, lowest first), then its own."""
     where = _display(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -225,7 +229,22 @@ def _read(path: Path, *, table_required: bool) -> Options:
         table, prefix = data, ""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: {TABLE}: expected a table")
-    return _options(table, where, prefix, path.parent)
+    table = dict(table)
+    extended = table.pop("extend", None)
+    own = _options(table, where, prefix, path.parent)
+    if extended is None:
+        return [own]
+    if not isinstance(extended, str) or not extended:
+        raise ConfigError(f"{where}: {prefix}extend: expected a path, got {extended!r}")
+    base = path.parent / os.path.expanduser(extended)
+    chain = (*within, path.resolve())
+    if base.resolve() in chain:
+        cycle = " -> ".join(_display(p) for p in (*chain, base.resolve()))
+        raise ConfigError(f"{where}: {prefix}extend: a cycle: {cycle}")
+    if not base.is_file():
+        raise ConfigError(f"{where}: {prefix}extend: no such file: {extended}")
+    # As ruff: the extended file's own relative paths stay relative to it.
+    return [*_read(base, table_required=False, within=chain), own]
 
 
 def _inline(text: str) -> Options:

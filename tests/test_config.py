@@ -587,3 +587,26 @@ def test_an_extend_cycle_or_a_missing_file_is_one_line(project: Path) -> None:
     configured(project, 'extend = "nowhere.toml"')
     code, _, err = check("app")
     assert code == 2 and "extend: no such file: nowhere.toml" in err
+
+
+def test_show_settings_says_what_applies_to_a_file_and_where_it_comes_from(
+    project: Path,
+) -> None:
+    (project / "shared.toml").write_text('select = ["ORM2"]\n')
+    configured(
+        project,
+        'extend = "shared.toml"\n'
+        '[tool.orm-modernize.per-file-ignores]\n"app/*" = ["ORM206"]',
+    )
+    code, out, _ = check("--unsafe-fixes", "--show-settings", "app/models.py")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "Settings for app/models.py:"
+    (select,) = [line for line in lines if line.startswith("  select = ")]
+    assert "ORM201" in select and "ORM206" not in select and "ORM301" not in select
+    assert select.endswith("# shared.toml, pyproject.toml")
+    assert "  unsafe_fixes = True  # the command line" in lines
+    assert "  fixable = [ORM]  # default" in lines
+    # Another file: the per-file ignore does not apply there.
+    _, out, _ = check("--show-settings", "tests/test_app.py")
+    assert "ORM206" in out.splitlines()[1]

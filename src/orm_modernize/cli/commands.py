@@ -20,6 +20,7 @@ from orm_modernize.cli.outcomes import (
     against_baseline,
     exit_code,
     show_file_list,
+    show_settings_of,
     write_report,
 )
 from orm_modernize.cli.reporters import FORMATS
@@ -246,6 +247,13 @@ class _Check(click.Command):
 )
 @click.option("--add-noqa-reason", hidden=True)
 @click.option(
+    "--show-settings",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Print the settings that apply to FILE, and where each comes from; check"
+    " nothing.",
+)
+@click.option(
     "--show-files",
     is_flag=True,
     help="List each file a run would check, and why each other is left out; check"
@@ -314,6 +322,7 @@ def check(
     include_migrations: bool | None,
     respect_gitignore: bool | None,
     show_files: bool,
+    show_settings: Path | None,
     stdin_filename: Path | None,
     show_fixes: bool,
     baseline: Path | None,
@@ -349,6 +358,8 @@ def check(
         include_migrations=include_migrations,
         respect_gitignore=respect_gitignore,
     )
+    if show_settings is not None:
+        show_settings_of(show_settings, where, flags, config_options, isolated)
     config = _configuration(where, flags, config_options, isolated, fix or diff)
     if show_files:
         show_file_list(roots, config)

@@ -12,7 +12,7 @@ import click
 
 from orm_modernize.cli.summary import print_errors
 from orm_modernize.data.records import FileResult
-from orm_modernize.workspace.config import Configuration
+from orm_modernize.workspace.config import Configuration, Options
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -92,3 +92,24 @@ def exit_code(results: Sequence[FileResult], found: bool) -> int:
     if any(r.errors for r in results):
         return EXIT_ERROR
     return EXIT_FINDINGS if found else EXIT_CLEAN
+
+
+def show_settings_of(
+    path: Path,
+    where: Sequence[Path],
+    flags: Options,
+    config: tuple[str, ...],
+    isolated: bool,
+) -> NoReturn:
+    """`--show-settings FILE`: the settings for FILE and their layers, and exit."""
+    from orm_modernize.workspace.config import ConfigError, layers_for, resolve
+    from orm_modernize.workspace.settings_report import report
+
+    try:
+        layers, source = layers_for(where, flags, config=config, isolated=isolated)
+        resolved = resolve([options for _, options in layers], source, fix=False)
+    except ConfigError as problem:
+        click.echo(f"orm-modernize: error: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(report(path, resolved, layers), nl=False)
+    sys.exit(EXIT_CLEAN)

@@ -165,12 +165,25 @@ def configure(
     fix: bool = False,
 ) -> Configuration:
     """The configuration for a run over `paths`; raises ConfigError."""
+    layers, source = layers_for(paths, flags, config=config, isolated=isolated)
+    return resolve([options for _, options in layers], source, fix=fix)
+
+
+def layers_for(
+    paths: Sequence[Path],
+    flags: Options,
+    *,
+    config: Sequence[str] = (),
+    isolated: bool = False,
+) -> tuple[list[tuple[str, Options]], Path | None]:
+    """The layers, lowest first, each with where it comes from, and the file
+    read (if any); raises ConfigError."""
     files = [c for c in config if not _is_inline(c)]
     if len(files) > 1:
         raise ConfigError("--config: only one configuration file can be given")
     if files and isolated:
         raise ConfigError("--config FILE and --isolated cannot be combined")
-    layers: list[Options] = []
+    layers: list[tuple[str, Options]] = []
     source: Path | None = None
     if files:
         source = Path(files[0])
@@ -182,9 +195,9 @@ def configure(
         if source is not None:
             layers.extend(_read(source, table_required=True))
     for inline in (c for c in config if _is_inline(c)):
-        layers.append(_inline(inline))
-    layers.append(flags)
-    return _resolve(layers, source, fix=fix)
+        layers.append((f"--config {inline!r}", _inline(inline)))
+    layers.append(("the command line", flags))
+    return layers, source
 
 
 def find_config(paths: Sequence[Path]) -> Path | None:
@@ -209,7 +222,7 @@ def _has_table(path: Path) -> bool:
 
 def _read(
     path: Path, *, table_required: bool, within: tuple[Path, ...] = ()
-) -> list[Options]:
+) -> list[tuple[str, Options]]:
     """The layers of the file at `path`: those of the file its `extend` names
     (recursively, lowest first), then its own."""
     where = _display(path)
@@ -231,7 +244,7 @@ def _read(
         raise ConfigError(f"{where}: {TABLE}: expected a table")
     table = dict(table)
     extended = table.pop("extend", None)
-    own = _options(table, where, prefix, path.parent)
+    own = (where, _options(table, where, prefix, path.parent))
     if extended is None:
         return [own]
     if not isinstance(extended, str) or not extended:
@@ -391,7 +404,7 @@ def normalised(code: str) -> str:
     return "ORM" if code == "ALL" else code
 
 
-def _resolve(
+def resolve(
     layers: Sequence[Options], source: Path | None, *, fix: bool
 ) -> Configuration:
     enabled = set(DEFAULT_CODES)

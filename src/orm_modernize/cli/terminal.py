@@ -24,26 +24,35 @@ def colour_for(out: TextIO) -> bool:
 
 
 def progress_bar() -> Callable[[int, int], None] | None:
-    """A progress bar on stderr, for runs that parse more than 200 files, when
-    stderr is a terminal and not a CI job's log."""
+    """A progress bar on stderr (click's: its width follows the terminal, with an
+    estimate of the time left), for runs that parse more than 200 files, when
+    stderr is a terminal and not a CI job's log. `draw(0, 0)` ends it, clearing
+    its line for the report."""
     if not sys.stderr.isatty() or os.environ.get("CI"):
         return None
-    shown = False
+    import click
+
+    bar: click._termui_impl.ProgressBar[int] | None = None
 
     def draw(done: int, total: int) -> None:
-        nonlocal shown
+        nonlocal bar
         if total <= PROGRESS_FROM:
-            if shown:  # the end of the run: clear the line
-                sys.stderr.write("\r\033[K")
+            if bar is not None:  # the end of the run: clear the line, show the cursor
+                sys.stderr.write("\r\033[K\033[?25h")
                 sys.stderr.flush()
-                shown = False
+                bar = None
             return
-        width = 30
-        filled = width * done // total
-        bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {done}/{total} files")
-        sys.stderr.flush()
-        shown = True
+        if bar is None:
+            bar = click.progressbar(
+                length=total,
+                label="Checking",
+                file=sys.stderr,
+                show_pos=True,
+                show_percent=False,
+                show_eta=True,
+            )
+            bar.render_progress()
+        bar.update(done - bar.pos)
 
     return draw
 

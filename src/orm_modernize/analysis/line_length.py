@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import configparser
 import re
-import sys
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+from orm_modernize.analysis.toml_files import toml_data
 
 DEFAULT = 88
 BLACK = re.compile(r"\bblack\b")  # `black --check`, `repo: .../psf/black`
@@ -46,11 +42,8 @@ def read_line_length(root: Path) -> int:
 
 
 def _toml(path: Path, table: tuple[str, ...]) -> int | None:
-    if not path.is_file():
-        return None
-    try:
-        data: object = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    data: object = toml_data(path)
+    if data is None:
         return None
     for key in table:
         data = data.get(key) if isinstance(data, dict) else None

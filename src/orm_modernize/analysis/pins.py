@@ -18,23 +18,19 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orm_modernize.analysis.toml_files import toml_data
 from orm_modernize.data.records import Target
 
 if TYPE_CHECKING:  # `packaging` is imported when a pin is read: 35 ms a run
     from packaging.markers import Marker
     from packaging.version import Version
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
 
 # The distributions whose pins the rules read, normalised (PEP 503), and Python
 # itself (`requires-python`, Poetry's `python`, `python_requires`).
@@ -294,9 +290,8 @@ def _text(path: Path) -> str:
 
 
 def _pyproject(path: Path) -> Iterator[str]:
-    try:
-        data = tomllib.loads(_text(path))
-    except tomllib.TOMLDecodeError:
+    data = toml_data(path)
+    if data is None:
         return  # a broken pyproject is the config reader's error to report
     project = data.get("project", {})
     if isinstance(project.get("requires-python"), str):

@@ -610,3 +610,9 @@ def test_show_settings_says_what_applies_to_a_file_and_where_it_comes_from(
     # Another file: the per-file ignore does not apply there.
     _, out, _ = check("--show-settings", "tests/test_app.py")
     assert "ORM206" in out.splitlines()[1]
+    # The globs as written: the defaults, then the file's.
+    configured(project, 'extend-exclude = ["vendor/"]')
+    _, out, _ = check("--show-settings", "app/models.py")
+    (exclude,) = [line for line in out.splitlines() if "  exclude = " in line]
+    assert exclude.startswith("  exclude = [.bzr, ")
+    assert exclude.endswith(", vendor/]  # pyproject.toml")

@@ -21,6 +21,7 @@ class Patterns:
     root: str  # absolute, with `/` separators
     names: re.Pattern[str] | None  # patterns without a `/`: a name at any depth
     paths: re.Pattern[str] | None  # patterns with one: a path below `root`
+    globs: tuple[str, ...] = ()  # as written, for --show-settings
 
     @classmethod
     def compile(cls, globs: Sequence[str], root: Path) -> Patterns:
@@ -30,6 +31,7 @@ class Patterns:
             _posix(os.path.abspath(root)),
             _combined(names) if names else None,
             _combined(paths) if paths else None,
+            tuple(globs),
         )
 
     def match(self, path: str) -> bool:

@@ -45,7 +45,7 @@ def report(
         if f.name in DECIDED_BY
     }
     values.update(
-        exclude=f"{len(configuration.exclude)} pattern set(s)",
+        exclude=tuple(g for patterns in configuration.exclude for g in patterns.globs),
         force_exclude=configuration.force_exclude,
         respect_gitignore=configuration.respect_gitignore,
         include_migrations=configuration.include_migrations,

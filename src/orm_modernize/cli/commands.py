@@ -33,7 +33,8 @@ from orm_modernize.workspace.config import (
     ConfigError,
     Configuration,
     Options,
-    configure,
+    layers_for,
+    resolve,
 )
 from orm_modernize.workspace.patterns import Patterns
 
@@ -358,9 +359,9 @@ def check(
         include_migrations=include_migrations,
         respect_gitignore=respect_gitignore,
     )
+    config, layers = _configuration(where, flags, config_options, isolated, fix or diff)
     if show_settings is not None:
-        show_settings_of(show_settings, where, flags, config_options, isolated)
-    config = _configuration(where, flags, config_options, isolated, fix or diff)
+        show_settings_of(show_settings, config, layers)
     if show_files:
         show_file_list(roots, config)
     if output_format in EDIT_FORMATS and not statistics:
@@ -409,15 +410,17 @@ def _configuration(
     config_options: tuple[str, ...],
     isolated: bool,
     fix: bool,
-) -> Configuration:
-    """The configuration for `where`, or a one-line error and exit status 2."""
+) -> tuple[Configuration, list[tuple[str, Options]]]:
+    """The configuration for `where` and the layers it resolves (each with where
+    it comes from), or a one-line error and exit status 2."""
     try:
-        return configure(
-            where, flags, config=config_options, isolated=isolated, fix=fix
+        layers, source = layers_for(
+            where, flags, config=config_options, isolated=isolated
         )
     except ConfigError as problem:
         click.echo(f"orm-modernize: error: {problem}", err=True)
         sys.exit(EXIT_ERROR)
+    return resolve([options for _, options in layers], source, fix=fix), layers
 
 
 def _check_stdin(

@@ -95,21 +95,10 @@ def exit_code(results: Sequence[FileResult], found: bool) -> int:
 
 
 def show_settings_of(
-    path: Path,
-    where: Sequence[Path],
-    flags: Options,
-    config: tuple[str, ...],
-    isolated: bool,
+    path: Path, configuration: Configuration, layers: Sequence[tuple[str, Options]]
 ) -> NoReturn:
     """`--show-settings FILE`: the settings for FILE and their layers, and exit."""
-    from orm_modernize.workspace.config import ConfigError, layers_for, resolve
     from orm_modernize.workspace.settings_report import report
 
-    try:
-        layers, source = layers_for(where, flags, config=config, isolated=isolated)
-        resolved = resolve([options for _, options in layers], source, fix=False)
-    except ConfigError as problem:
-        click.echo(f"orm-modernize: error: {problem}", err=True)
-        sys.exit(EXIT_ERROR)
-    click.echo(report(path, resolved, layers), nl=False)
+    click.echo(report(path, configuration, layers), nl=False)
     sys.exit(EXIT_CLEAN)

@@ -1198,3 +1198,13 @@ def test_full_output_is_the_default_on_a_terminal(project: Path) -> None:
     shown = _in_terminal(["check", "--no-cache", "app"], plain)
     assert "\n   = help: Use `select()`" in shown.replace("\r\n", "\n")
     assert "   |" not in check("--no-cache", "app")[1]  # a pipe: a line each
+
+
+def test_full_output_numbers_lines_as_python_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A form feed ends no line for Python; str.splitlines() would split there.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "q.py").write_text("x = 1  # \x0c page\n" + SELECT_LIST)
+    _, out, _ = check("--no-cache", "--output-format", "full", "q.py")
+    assert "5 | stmt = select([t])\n" in out

@@ -29,6 +29,22 @@ FILE_NOQA = re.compile(
 )
 # A line with its ending; only these three end a line, for Python and for LibCST.
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def source_lines(source: bytes | None) -> list[str]:
+    """The lines of a module's bytes, decoded as Python reads them (its coding
+    cookie or BOM), each with its ending; none when it cannot be decoded.
+    `str.splitlines()` would also split at form feeds and Unicode separators,
+    and number the lines after them wrong."""
+    if source is None:
+        return []
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        return LINE.findall(source.decode(encoding))
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return []
+
+
 ALL = None  # a directive without codes silences every code
 
 

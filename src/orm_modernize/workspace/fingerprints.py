@@ -10,13 +10,11 @@ number and the message (some messages name another line) are left out on purpose
 from __future__ import annotations
 
 import hashlib
-import io
-import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from orm_modernize.data.records import Diagnostic, FileResult
-from orm_modernize.syntax.noqa import LINE
+from orm_modernize.syntax.noqa import source_lines
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class Fingerprinted:
 def fingerprinted(result: FileResult, path: str) -> Iterator[Fingerprinted]:
     """The diagnostics of `result` with their fingerprints; `path` is the file's
     name as the fingerprints should know it (relative, with `/`)."""
-    lines = _lines(result.source) if result.diagnostics else []
+    lines = source_lines(result.source) if result.diagnostics else []
     seen: dict[tuple[str, str], int] = {}
     for diagnostic in result.diagnostics:
         snippet = " ".join(_text(lines, diagnostic).split())
@@ -38,16 +36,6 @@ def fingerprinted(result: FileResult, path: str) -> Iterator[Fingerprinted]:
         key = "\0".join([path, diagnostic.code, snippet, str(rank)]).encode()
         digest = hashlib.blake2b(key, digest_size=8).hexdigest()
         yield Fingerprinted(diagnostic, snippet, digest)
-
-
-def _lines(source: bytes | None) -> list[str]:
-    if source is None:
-        return []
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        return LINE.findall(source.decode(encoding))
-    except (SyntaxError, LookupError, UnicodeDecodeError):
-        return []
 
 
 def _text(lines: list[str], d: Diagnostic) -> str:

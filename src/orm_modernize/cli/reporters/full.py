@@ -4,13 +4,12 @@ exists but is unsafe says so on the finding, not only in the summary's count."""
 
 from __future__ import annotations
 
-import io
-import tokenize
 from collections.abc import Sequence
 from typing import TextIO
 
 from orm_modernize.cli.reporters.text import display_path, fixable, painter, summary
 from orm_modernize.data.records import Diagnostic, FileResult, Settings
+from orm_modernize.syntax.noqa import source_lines
 
 
 def report(
@@ -25,7 +24,7 @@ def report(
     for result in results:
         if not result.diagnostics:
             continue
-        lines = _lines(result.source or b"")
+        lines = source_lines(result.source)
         path = paint(display_path(result.path), bold=True)
         for d in result.diagnostics:
             marker = f"{paint('[*]', fg='cyan')} " if fixable(d, settings) else ""
@@ -44,14 +43,6 @@ def report(
         summary(results, out, settings)
 
 
-def _lines(source: bytes) -> list[str]:
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-    except SyntaxError:
-        encoding = "utf-8"
-    return source.decode(encoding, errors="replace").splitlines()
-
-
 def _gutter(d: Diagnostic) -> str:
     return " " * len(str(d.line))
 
@@ -61,7 +52,7 @@ def _snippet(d: Diagnostic, lines: list[str]) -> str:
     spans several)."""
     if not 0 < d.line <= len(lines):
         return ""
-    line = lines[d.line - 1]
+    line = lines[d.line - 1].rstrip("\r\n")
     start = max(d.column - 1, 0)
     end = d.end_column - 1 if d.end_line == d.line else len(line)
     # Tabs kept, so that the caret lands under the same column on any terminal.

@@ -96,7 +96,7 @@ def lint_source(
                 )
             active = [r for r in enabled if r.triggered(text, project)]
         violations, semantic = _collect(
-            module, active, project, (target, settings), path, text
+            module, active, project, target, settings, path, text
         )
         if passes == 0:
             exports = semantic.exports
@@ -205,13 +205,13 @@ def _collect(
     module: cst.Module,
     rules: Sequence[type[Rule]],
     project: ProjectIndex | None,
-    wanted: tuple[Target, Settings],
+    target: Target,
+    settings: Settings,
     path: Path,
     source: bytes | None,
 ) -> tuple[list[Violation], Semantic]:
     """`source`: what `module` was parsed from, if it is unchanged since; the fixes
     as the target version and the settings allow them."""
-    target, settings = wanted
     walked = tree.walk(module)
     semantic = Semantic(module, project, path, walked, source)
     visitors = [rule(semantic) for rule in rules]

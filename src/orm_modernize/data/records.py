@@ -105,19 +105,10 @@ class Settings:
         # opt-in rule is selected only by its full code.
         from orm_modernize.data.codes import OPT_IN
 
-        chosen = max(
-            (
-                p
-                for p in self.select
-                if code.startswith(p) and (code not in OPT_IN or p == code)
-            ),
-            key=len,
-            default="",
+        chosen = _longest(
+            tuple(p for p in self.select if code not in OPT_IN or p == code), code
         )
-        dropped = max(
-            (p for p in self.ignore if code.startswith(p)), key=len, default=""
-        )
-        return bool(chosen) and len(chosen) > len(dropped)
+        return chosen > _longest(self.ignore, code)
 
 
 def _longest(prefixes: tuple[str, ...], code: str) -> int:

@@ -61,6 +61,7 @@ def _paths(index: str) -> Iterator[bytes]:
         raise ValueError(f"{index}: not a git index of version 2 to 4")
     at, previous = 12, b""
     for _ in range(count):
+        start = at
         (flags,) = struct.unpack_from(">H", data, at + FIXED - 2)
         at += FIXED + (2 if version >= 3 and flags & EXTENDED else 0)
         if version == 4:  # the path shares a prefix with the previous one
@@ -69,7 +70,6 @@ def _paths(index: str) -> Iterator[bytes]:
             path = previous[: len(previous) - strip] + data[at:end]
             at = end + 1
         else:  # NUL-padded to a multiple of 8 bytes from the entry's start
-            start = at - FIXED - (2 if version >= 3 and flags & EXTENDED else 0)
             end = data.index(b"\0", at)
             path = data[at:end]
             at = start + ((end - start) // 8 + 1) * 8

@@ -12,8 +12,13 @@ from orm_modernize.workspace.config import Configuration, Options
 
 # Each shown value, and the option keys (Options fields) that decide it.
 DECIDED_BY: dict[str, tuple[str, ...]] = {
-    "select": ("select", "extend_select", "ignore", "per_file_ignores")
-    + ("extend_per_file_ignores",),
+    "select": (
+        "select",
+        "extend_select",
+        "ignore",
+        "per_file_ignores",
+        "extend_per_file_ignores",
+    ),
     "fixable": ("fixable", "extend_fixable"),
     "unfixable": ("unfixable",),
     "safe_fixes": ("extend_safe_fixes",),

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from hashlib import blake2b
 from typing import TextIO
 
 from orm_modernize.cli.reporters import errors, repository_path
 from orm_modernize.data.records import FileResult, Settings
+from orm_modernize.workspace.cache import digest
 from orm_modernize.workspace.fingerprints import fingerprinted
 
 
@@ -62,7 +62,3 @@ def report(
         )
     json.dump(issues, out, indent=2)
     out.write("\n")
-
-
-def digest(data: bytes) -> str:
-    return blake2b(data, digest_size=16).hexdigest()

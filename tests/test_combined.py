@@ -71,4 +71,26 @@ def test_legacy_app_comes_out_in_2_0_style_and_behaves_the_same(
     new = run_program(sqlalchemy2, app, strict=True)
     assert old.returncode == 0, old.stderr
     assert new.returncode == 0, new.stderr
-    assert new.stdout == old.stdout and old.stdout.count("\n") == 6
+    assert new.stdout == old.stdout and old.stdout.count("\n") == 7
+
+
+def test_inherited_columns_keep_their_place(
+    tmp_path: Path, sqlalchemy14: Path, sqlalchemy2: str
+) -> None:
+    # ORM402 turns the bases into DeclarativeBase classes and ORM410 ranks the
+    # columns of the base and the mixins: on 2.1 every table has 1.4's columns
+    # in 1.4's order (2.0 puts inherited columns last, #9297).
+    legacy = FIXTURES / "_combined" / "declarative_columns.py"
+    app = tmp_path / "app.py"
+    shutil.copy(legacy, app)
+    fixed = _check("--select", "ORM", "--fix", "--unsafe-fixes", str(app))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    code = app.read_text()
+    assert "class Base(DeclarativeBase):" in code and "as_declarative" not in code
+    assert code.count("sort_order=") == 3
+    old = run_program(sqlalchemy14, legacy, strict=False)
+    new = run_program(sqlalchemy2, app, strict=True)
+    assert old.returncode == 0, old.stderr
+    assert new.returncode == 0, new.stderr
+    assert new.stdout == old.stdout
+    assert "note ['id', 'kind', 'created', 'body', 'parent_id']" in old.stdout

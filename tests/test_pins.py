@@ -340,3 +340,30 @@ def test_the_pin_that_counts_does_not_depend_on_the_working_directory(
         outputs.append(result.stdout.replace("pkg/", ""))
     assert outputs[0] == outputs[1]
     assert "the target is 1.4 (setup.py: sqlalchemy>=1.4)" in outputs[0]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "fixed"),
+    [("sqlalchemy>=2.0\n", False), ("sqlalchemy>=2.0.4\n", True), ("", True)],
+)
+def test_sort_order_needs_the_2_0_release_that_has_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requirement: str, fixed: bool
+) -> None:
+    # mapped_column(sort_order=) came in 2.0.4: a project admitting 2.0.0 gets
+    # ORM410 reported, and why, not a fix that raises TypeError there.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "requirements.txt").write_text(requirement)
+    source = "from sqlalchemy import Column, Integer\n\n\nclass Keyed:\n"
+    source += "    id = Column(Integer, primary_key=True)\n"
+    (tmp_path / "models.py").write_text(source)
+    result = CliRunner().invoke(
+        main, ["check", "--fix", "--unsafe-fixes", "--select", "ORM410", "models.py"]
+    )
+    text = (tmp_path / "models.py").read_text()
+    if fixed:
+        assert result.exit_code == 0, result.output
+        assert "id = mapped_column(Integer, primary_key=True, sort_order=-1)" in text
+    else:
+        assert result.exit_code == 1 and text == source
+        assert "(no fix: `sort_order=` needs SQLAlchemy 2.0.4 and" in result.output
+        assert "requirements.txt" in result.output

@@ -174,6 +174,9 @@ def _doc_preamble(code: str) -> str:
         "from sqlalchemy.orm import Mapped, declarative_base, mapped_column\n"
         "Base = declarative_base()\n",
         "ORM408": "",
+        "ORM410": "from sqlalchemy import Column, DateTime, Integer\n"
+        "from sqlalchemy.orm import declarative_base\n"
+        "Base = declarative_base()\n",
         "ORM406": "from sqlalchemy import Column, ForeignKey, Integer\n"
         "from sqlalchemy.orm import backref, declarative_base, relationship\n"
         "Base = declarative_base()\n",

@@ -41,6 +41,7 @@ CODES = (
     "ORM407",
     "ORM408",
     "ORM409",
+    "ORM410",
 )
 # Rules that change what users see beyond the legacy idiom (annotations): on only
 # when selected by their full code, never by a prefix or `ALL`.

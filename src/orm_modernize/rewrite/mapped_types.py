@@ -58,6 +58,15 @@ TYPE_MODULES = ("sqlalchemy", "sqlalchemy.types", "sqlalchemy.sql.sqltypes")
 COLUMN = frozenset(
     {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"}
 )
+# Keyword arguments of `Column` that `mapped_column` takes alike.
+MAPPED_COLUMN_KEYWORDS = frozenset(
+    {
+        "type_", "primary_key", "nullable", "default", "server_default", "index",
+        "unique", "onupdate", "server_onupdate", "autoincrement", "doc", "key",
+        "info", "comment", "quote", "system", "name",
+    }
+)  # fmt: skip
+
 FOREIGN_KEY = frozenset({"sqlalchemy.ForeignKey", "sqlalchemy.schema.ForeignKey"})
 
 

@@ -33,6 +33,7 @@ from orm_modernize.rules.models.classical_mapper import ClassicalMapper
 from orm_modernize.rules.models.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.models.dynamic_relationship import DynamicRelationship
 from orm_modernize.rules.models.ext_declarative_import import ExtDeclarativeImport
+from orm_modernize.rules.models.inherited_column_order import InheritedColumnOrder
 from orm_modernize.rules.models.lazy_boolean import LazyBoolean
 from orm_modernize.rules.models.relationship_backref import RelationshipBackref
 from orm_modernize.rules.models.relationship_outside_class import (
@@ -82,5 +83,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UntypedMappedAttribute,
     ClassicalMapper,
     DynamicRelationship,
+    InheritedColumnOrder,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

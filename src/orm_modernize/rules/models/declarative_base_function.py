@@ -48,6 +48,9 @@ class DeclarativeBaseFunction(Rule):
     DeclarativeMeta)` checks elsewhere stop matching; Flask-SQLAlchemy needs
     `SQLAlchemy(model_class=Base)`. `metadata=` becomes a class attribute, `cls=`
     mixins become base classes and a `name=` equal to the variable is dropped.
+    Columns the base or a `cls=` mixin declares come after each subclass's own
+    on 2.0 however the base is made (the fix does not cause it): ORM410 keeps
+    1.x's order.
     An `@as_declarative()` class keeps its body and gains `DeclarativeBase` as
     its last base; one that defines `__init__` is reported without a fix, since
     `as_declarative` replaced that constructor and `DeclarativeBase` keeps it.

@@ -5,10 +5,12 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.analysis.pins import admitting_below
+from orm_modernize.analysis.relationships import is_abstract
 from orm_modernize.analysis.vocabulary import RELATIONSHIP
 from orm_modernize.data.records import Edit, Fix, ImportSpec
 from orm_modernize.rewrite.mapped_types import (
     COLUMN,
+    MAPPED_COLUMN_KEYWORDS,
     PythonType,
     column_type,
     references,
@@ -16,15 +18,6 @@ from orm_modernize.rewrite.mapped_types import (
 )
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root, keyword_argument, string_value
-
-# Keyword arguments of `Column` that `mapped_column` takes alike.
-SHARED = frozenset(
-    {
-        "type_", "primary_key", "nullable", "default", "server_default", "index",
-        "unique", "onupdate", "server_onupdate", "autoincrement", "doc", "key",
-        "info", "comment", "quote", "system", "name",
-    }
-)  # fmt: skip
 
 # `lazy=` strategies that load the collection or object itself: `Mapped[]` fits
 # (`"dynamic"` is `DynamicMapped`, `"write_only"` `WriteOnlyMapped`).
@@ -78,7 +71,8 @@ class UntypedMappedAttribute(Rule):
     Reported without a fix: a column with only a `ForeignKey` (its type comes
     from the referenced column, an annotation would replace it), an argument
     `mapped_column()` does not take, a non-literal `nullable`. Flask-SQLAlchemy
-    models are not checked (`db.Model` takes `Mapped[]` from 3.1 only).
+    models are not checked (`db.Model` takes `Mapped[]` from 3.1 only), nor
+    `__abstract__` classes, whose columns ORM410 converts keeping their order.
     `mapped_column()` needs SQLAlchemy 2.0.
 
     ## References
@@ -99,6 +93,8 @@ class UntypedMappedAttribute(Rule):
             return
         if any(isinstance(b.value, cst.Attribute) for b in node.bases):
             return  # `db.Model`
+        if is_abstract(node):
+            return  # its columns are ORM410's, which keeps their order
         assert isinstance(node.body, cst.IndentedBlock)
         for statement in node.body.body:
             if not (
@@ -132,7 +128,7 @@ class UntypedMappedAttribute(Rule):
         unknown = [
             a.keyword.value
             for a in call.args
-            if a.keyword is not None and a.keyword.value not in SHARED
+            if a.keyword is not None and a.keyword.value not in MAPPED_COLUMN_KEYWORDS
         ]
         nullable = keyword_argument(call, "nullable")
         primary = keyword_argument(call, "primary_key")

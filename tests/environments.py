@@ -127,8 +127,10 @@ def tool_env(version: str, python: str) -> Path:
     one per Python."""
     env = ENVS / f"python{version}"
     ready = env / ".ready"
+    # Made again when the tool's dependencies change (editable: its code needs not).
+    wanted = "\n".join([python, *_dependencies()]) + "\n"
     with made_once(env):
-        if not ready.exists():
+        if not ready.exists() or ready.read_text() != wanted:
             subprocess.run(
                 [python, "-m", "venv", "--clear", "--without-pip", str(env)],
                 check=True,
@@ -139,8 +141,13 @@ def tool_env(version: str, python: str) -> Path:
                 + ["-e", str(ROOT)],
                 check=True,
             )
-            ready.write_text(python + "\n")
+            ready.write_text(wanted)
     return env / "bin" / "orm-modernize"
+
+
+def _dependencies() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return list(project["dependencies"])
 
 
 def tools() -> dict[str, Path | None]:

@@ -72,10 +72,12 @@ def rewritten(case: Case) -> list[set[int]]:
 def test_dual_compatible_after_runs_on_sqlalchemy_14(
     case: Case, sqlalchemy14: Path
 ) -> None:
-    """For teams that upgrade in two steps: the fixed code still runs on 1.4."""
+    """For teams that upgrade in two steps: the fixed code still runs on 1.4, and
+    is written in 2.0 style there: no `RemovedIn20Warning` with SQLALCHEMY_WARN_20
+    set (strict filters, as on 2.1)."""
     assert case.after is not None
     old = run_program(sqlalchemy14, case.before, strict=False)
-    new = run_program(sqlalchemy14, case.after, strict=False)
+    new = run_program(sqlalchemy14, case.after, strict=True)
     assert new.returncode == 0, new.stderr
     assert new.stdout == old.stdout
 
@@ -107,6 +109,11 @@ def test_the_harness_sees_failures_and_isolates_programs(
         "from sqlalchemy import create_engine\n"
         "create_engine('sqlite://').connect().execute('select 1')\n"
     )
+    (tmp_path / "row.py").write_text(
+        "from sqlalchemy import create_engine, text\n"
+        "with create_engine('sqlite://').connect() as c:\n"
+        "    print(c.execute(text('select 1 as x')).first()['x'])\n"
+    )
     (tmp_path / "taint.py").write_text(
         "import sqlalchemy\nsqlalchemy.tainted = True\nprint('tainted')\n"
     )
@@ -118,6 +125,11 @@ def test_the_harness_sees_failures_and_isolates_programs(
     assert "KeyError: 'x'" in raised.stderr
     legacy = run_program(sqlalchemy14, tmp_path / "legacy.py", strict=True)
     assert legacy.returncode == 1 and "RemovedIn20Warning" in legacy.stderr
+    # A 2.0 warning 1.4 raises only under SQLALCHEMY_WARN_20 (the Row's mapping
+    # access by key), raised in strict mode.
+    warned = run_program(sqlalchemy14, tmp_path / "row.py", strict=True)
+    assert warned.returncode == 1 and "RemovedIn20Warning" in warned.stderr
+    assert run_program(sqlalchemy14, tmp_path / "row.py", strict=False).returncode == 0
     legacy = run_program(sqlalchemy14, tmp_path / "legacy.py", strict=False)
     assert legacy.returncode == 0
     for python in (sqlalchemy14, sqlalchemy2):

@@ -3,18 +3,22 @@ replace connectionless and implicit execution (ORM202, ORM205).
 
 1.x ran such a statement on a connection of its own that autocommitted writes;
 `engine.begin()` does the same, on SQLAlchemy 1.4 and 2.x. The connection closes
-at the end of the block, so the move is offered only where the result is not
-needed after the statement.
+at the end of the block, so a result kept in a name (`result = engine.execute(s)`)
+takes its uses into the block: the statements after it up to its last use, when
+they run nothing else that could need the database.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
 
 import libcst as cst
 
 from orm_modernize.analysis.core_vocabulary import EXECUTE_METHODS
 from orm_modernize.analysis.semantic import Semantic
-from orm_modernize.data.records import Refused
-from orm_modernize.syntax.nodes import code_of, walk
+from orm_modernize.data.records import Edit, Refused
+from orm_modernize.syntax.nodes import code_of, root_name, walk
 
 # What reads a result to the end (or needs nothing more of it) within the same
 # expression, so the connection can close right after the statement.
@@ -24,13 +28,30 @@ CONSUMERS = frozenset(
     | {"rowcount", "inserted_primary_key", "lastrowid", "returns_rows"}
 )
 COLLECTORS = frozenset({"list", "tuple", "set", "sorted", "dict"})
+# What the statements that use a kept result may call besides its own methods: no
+# database, so holding the connection (and, for a write, not yet having committed)
+# over them changes nothing they do.
+BUILTINS = frozenset(
+    {"print", "len", "repr", "str", "int", "float", "bool", "format", "sorted"}
+    | {"list", "tuple", "set", "dict", "enumerate", "zip", "sum", "min", "max"}
+    | {"any", "all", "isinstance", "range", "reversed"}
+)
+
+Movable = Union[cst.SimpleStatementLine, cst.For]
 
 
-def statement_to_move(
-    call: cst.Call, semantic: Semantic
-) -> cst.SimpleStatementLine | cst.For:
-    """The statement holding `call` that moves into the block; Refused when the
-    result outlives it."""
+@dataclass(frozen=True)
+class Move:
+    """The statement to move into the block, and the statements after it that use
+    the result it keeps (moved too, and removed where they were)."""
+
+    statement: Movable
+    uses: tuple[cst.BaseStatement, ...] = ()
+
+
+def statement_to_move(call: cst.Call, semantic: Semantic) -> Move:
+    """The statement holding `call` that moves into the block, with the uses of a
+    result it keeps; Refused when the result outlives what can move."""
     node: cst.CSTNode = call
     assert isinstance(call.func, cst.Attribute)
     consumed = call.func.attr.value == "scalar"  # returns a value, not a result
@@ -43,7 +64,7 @@ def statement_to_move(
         if isinstance(parent, cst.Expr) and parent.value is node:
             consumed = True  # the value is discarded
         if isinstance(parent, cst.For) and parent.iter is node:
-            return parent
+            return Move(parent)
         if isinstance(parent, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
             raise Refused("the call is inside a function or lambda")
         if isinstance(parent, cst.CompFor) and parent.iter is node:
@@ -63,16 +84,99 @@ def statement_to_move(
             if len(parent.body) != 1:
                 raise Refused("the statement shares its line with others")
             if not consumed:
-                raise Refused(
-                    "the result is kept after the statement; move its uses into a"
-                    " `with engine.connect() as conn:` block"
-                )
-            return parent
+                return Move(parent, _uses_of_kept(parent, call, semantic))
+            return Move(parent)
         node = parent
 
 
+def _uses_of_kept(
+    line: cst.SimpleStatementLine, call: cst.Call, semantic: Semantic
+) -> tuple[cst.BaseStatement, ...]:
+    """The statements after `line` (`name = <call>`) up to the last use of
+    `name`, in the same block; Refused unless every use is among them and they
+    run nothing but builtins and methods of the result and its rows."""
+    assign = line.body[0]
+    if not (
+        isinstance(assign, cst.Assign)
+        and assign.value is call
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+    ):
+        raise Refused("the result is kept after the statement")
+    target = assign.targets[0].target
+    bindings = semantic.assignments(target)
+    if len(bindings) != 1:
+        raise Refused(f"`{target.value}` is bound more than once")
+    block = semantic.parent(line)
+    siblings = list(getattr(block, "body", ()))
+    start = next(i for i, s in enumerate(siblings) if s is line)
+    last = start
+    for access in bindings[0].references:
+        index = _sibling_index(access.node, block, siblings, semantic)
+        if index is None or index <= start:
+            raise Refused(
+                f"`{target.value}` is used outside the statements after it in its block"
+            )
+        last = max(last, index)
+    uses = tuple(siblings[start + 1 : last + 1])
+    rows = {target.value} | {
+        n.target.value
+        for u in uses
+        for n in walk(u)
+        if isinstance(n, cst.For)
+        and isinstance(n.target, cst.Name)
+        and isinstance(n.iter, cst.Name)
+        and n.iter.value == target.value
+    }
+    for use in uses:
+        for node in walk(use):
+            if isinstance(node, cst.Call) and not _harmless(node, rows):
+                raise Refused(
+                    f"`{code_of(node.func)}()` runs before the last use of"
+                    f" `{target.value}`, which 1.x had released (and committed)"
+                )
+            if isinstance(node, (cst.Return, cst.Yield, cst.Await, cst.Global)):
+                raise Refused(
+                    f"a `{code_of(node).split()[0]}` runs before the last use of"
+                    f" `{target.value}`"
+                )
+    return uses
+
+
+def _sibling_index(
+    node: cst.CSTNode,
+    block: cst.CSTNode | None,
+    siblings: list[cst.BaseStatement],
+    semantic: Semantic,
+) -> int | None:
+    """The index among `siblings` of the statement holding `node`; None if it is
+    elsewhere, or inside a function or class defined there."""
+    parent = semantic.parent(node)
+    while parent is not None:
+        if parent is block:
+            return next((i for i, s in enumerate(siblings) if s is node), None)
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return None
+        node, parent = parent, semantic.parent(parent)
+    return None
+
+
+def _harmless(call: cst.Call, rows: set[str]) -> bool:
+    """A call that needs no database: a builtin, or a method of the result or of
+    a row read from it (`row.keys()`), or of a string."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value in BUILTINS
+    if isinstance(func, cst.Attribute):
+        if isinstance(func.value, (cst.SimpleString, cst.FormattedString)):
+            return True
+        root = root_name(func.value)
+        return root is not None and root.value in rows
+    return False
+
+
 def in_begin_block(
-    statement: cst.SimpleStatementLine | cst.For,
+    move: Move,
     call: cst.Call,
     engine: cst.BaseExpression,
     semantic: Semantic,
@@ -81,23 +185,28 @@ def in_begin_block(
     `with engine.begin() as conn:`. `call` must be an `x.execute(...)` or
     `x.scalar(...)` whose `x` becomes the connection."""
     assert isinstance(call.func, cst.Attribute)
-    name = semantic.fresh_name("conn", statement)
+    name = semantic.fresh_name("conn", move.statement)
     on_connection = call.with_changes(func=call.func.with_changes(value=cst.Name(name)))
-    return in_begin_block_as(statement, call, on_connection, engine, name)
+    return in_begin_block_as(move, call, on_connection, engine, name)
 
 
 def in_begin_block_as(
-    statement: cst.SimpleStatementLine | cst.For,
+    move: Move,
     call: cst.Call,
     replacement: cst.BaseExpression,
     engine: cst.BaseExpression,
     name: str,
 ) -> cst.With:
-    """`statement` with `call` replaced by `replacement` (which runs on `name`),
-    inside `with engine.begin() as name:`."""
+    """The statement of `move` with `call` replaced by `replacement` (which runs
+    on `name`), and the uses after it, inside `with engine.begin() as name:`."""
     assert isinstance(call.func, cst.Attribute)
     receiver = call.func.value
-    if any(n is not call and _executes(n, receiver) for n in walk(statement)):
+    statement = move.statement
+    if any(
+        n is not call and _executes(n, receiver)
+        for s in (statement, *move.uses)
+        for n in walk(s)
+    ):
         raise Refused(f"the statement runs `{code_of(receiver)}` more than once")
     moved = statement.deep_replace(call, replacement)
     assert isinstance(moved, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
@@ -108,9 +217,16 @@ def in_begin_block_as(
                 asname=cst.AsName(cst.Name(name)),
             )
         ],
-        body=cst.IndentedBlock([moved.with_changes(leading_lines=())]),
+        body=cst.IndentedBlock([moved.with_changes(leading_lines=()), *move.uses]),
         leading_lines=statement.leading_lines,
     )
+
+
+def block_fix_edits(move: Move, block: cst.With) -> tuple[Edit, ...]:
+    """The edits that put `block` where the statement of `move` was and remove
+    the uses it took in."""
+    removed = tuple(Edit(use, cst.RemoveFromParent()) for use in move.uses)
+    return (Edit(move.statement, block), *removed)
 
 
 def _consumes(

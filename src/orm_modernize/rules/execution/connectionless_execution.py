@@ -7,7 +7,11 @@ import libcst as cst
 from orm_modernize.analysis.core_objects import CoreObjects
 from orm_modernize.analysis.core_vocabulary import EXECUTE_METHODS
 from orm_modernize.data.records import Evidence, Fix
-from orm_modernize.rewrite.connection_block import in_begin_block, statement_to_move
+from orm_modernize.rewrite.connection_block import (
+    block_fix_edits,
+    in_begin_block,
+    statement_to_move,
+)
 from orm_modernize.rules.base import Rule
 
 
@@ -33,14 +37,19 @@ class ConnectionlessExecution(Rule):
     ## Fix safety
     The statement moves into a `with engine.begin() as conn:` block: it runs on
     its own connection in a transaction committed at the end of the block, as 1.x
-    autocommitted writes, and runs on SQLAlchemy 1.4 as well as 2.x. This is done
-    only where the result is not needed after the statement: the call's value is
-    discarded, read to the end in the same expression (`.fetchall()`,
-    `.scalar()`, `.rowcount`, `list(...)`), or iterated by a `for` loop, which
-    moves into the block with its body. A result kept in a variable is reported
-    without a fix (its uses must move into the block by hand). Safe when the
-    engine is proven (`create_engine(...)`); unsafe when it is only named like
-    one (`self.engine`).
+    autocommitted writes, and runs on SQLAlchemy 1.4 as well as 2.x. A result
+    read in the same expression (`.fetchall()`, `.scalar()`, `.rowcount`,
+    `list(...)`) or iterated by a `for` loop (which moves with its body) needs
+    nothing more. A result kept in a name (`result = engine.execute(...)`)
+    takes its uses into the block: the statements after it, in its block, up to
+    its last use, when they call nothing but builtins and methods of the result
+    and its rows (1.x had released the connection and committed a write before
+    anything else ran). Safe when the engine is proven (`create_engine(...)`);
+    unsafe when it is only named like one (`self.engine`), or when a kept
+    result's statement is not a proven SELECT: a use that raised would roll
+    back the write, which 1.x had committed. Reported without a fix: a result
+    used after its block, in a nested function, or past a call that may need
+    the database, and a call in an `if` or `while` header.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Implicit and Connectionless Execution,
@@ -71,7 +80,17 @@ class ConnectionlessExecution(Rule):
         self.report_fix(node, lambda: self._fix(node, evidence), message=message)
 
     def _fix(self, call: cst.Call, evidence: Evidence) -> Fix:
-        statement = statement_to_move(call, self.semantic)
+        move = statement_to_move(call, self.semantic)
         assert isinstance(call.func, cst.Attribute)
-        block = in_begin_block(statement, call, call.func.value, self.semantic)
-        return Fix.replace(statement, block, safe=evidence.proven)
+        block = in_begin_block(move, call, call.func.value, self.semantic)
+        # A use that raises would roll back what the block wrote, which 1.x had
+        # committed: safe only when nothing is written.
+        reads = not move.uses or self._reads_only(call)
+        return Fix(block_fix_edits(move, block), safe=evidence.proven and reads)
+
+    def _reads_only(self, call: cst.Call) -> bool:
+        """The call runs a proven SELECT (`engine.scalar()` only reads too)."""
+        statement = call.args[0].value if call.args else None
+        return statement is not None and self.semantic.shared(CoreObjects).is_select(
+            statement
+        )

@@ -7,7 +7,11 @@ import libcst as cst
 from orm_modernize.analysis.core_objects import CoreObjects
 from orm_modernize.analysis.metadata_binds import MetadataBinds
 from orm_modernize.data.records import Fix, Refused
-from orm_modernize.rewrite.connection_block import in_begin_block_as, statement_to_move
+from orm_modernize.rewrite.connection_block import (
+    block_fix_edits,
+    in_begin_block_as,
+    statement_to_move,
+)
 from orm_modernize.rewrite.parameters import Style, distilled
 from orm_modernize.rules.base import Rule
 
@@ -40,12 +44,13 @@ class ImplicitExecution(Rule):
     engine (as in `setup_class`); or a function's local metadata, bound in the
     function's own body before the statement. The statement
     moves into a `with engine.begin() as conn:` block, which commits as 1.x's
-    autocommit did, and its parameters become one dict or a list of dicts. As
-    for ORM202, only where the result is not needed after the statement.
-    Reported without a fix when the engine is not known (bound to a parameter,
-    under an `if`, to several engines, or an imported metadata) or the result
-    is kept. The new form runs on
-    SQLAlchemy 1.4 as well as 2.x. ORM206 then removes the bind itself.
+    autocommit did, and its parameters become one dict or a list of dicts. A
+    result kept in a name takes its uses into the block as for ORM202 (unsafe
+    for anything but a proven SELECT). Reported without a fix when the engine
+    is not known (bound to a parameter, under an `if`, to several engines, or
+    an imported metadata) or the result cannot be followed (see ORM202). The
+    new form runs on SQLAlchemy 1.4 as well as 2.x. ORM206 then removes the
+    bind itself.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Implicit and Connectionless Execution,
@@ -81,8 +86,8 @@ class ImplicitExecution(Rule):
         parameters = distilled(call.args)
         if parameters.style not in (Style.NONE, Style.NAMED):
             raise Refused("positional values suit only `exec_driver_sql()`")
-        line = statement_to_move(call, self.semantic)
-        name = self.semantic.fresh_name("conn", line)
+        move = statement_to_move(call, self.semantic)
+        name = self.semantic.fresh_name("conn", move.statement)
         assert isinstance(call.func, cst.Attribute)
         arguments = [cst.Arg(statement)]
         if parameters.value is not None:
@@ -90,5 +95,8 @@ class ImplicitExecution(Rule):
         on_connection = cst.Call(
             cst.Attribute(cst.Name(name), call.func.attr), arguments
         )
-        block = in_begin_block_as(line, call, on_connection, engine, name)
-        return Fix.replace(line, block, safe=True)
+        block = in_begin_block_as(move, call, on_connection, engine, name)
+        # A use that raises would roll back what the block wrote, which 1.x had
+        # committed: safe only when nothing is written.
+        reads = not move.uses or self.semantic.shared(CoreObjects).is_select(statement)
+        return Fix(block_fix_edits(move, block), safe=reads)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from environments import ROOT, legacy_python, prepare
+from environments import ROOT, flask_sqlalchemy_2_python, legacy_python, prepare
 
 from orm_modernize.analysis.project import ProjectIndex, build_index
 
@@ -229,6 +229,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def sqlalchemy14() -> Path:
     return legacy_python()
+
+
+@pytest.fixture(scope="session")
+def flask_sqlalchemy2() -> Path:
+    """Flask-SQLAlchemy 2.5.1 with Flask 2.1, on SQLAlchemy 1.4.54."""
+    return flask_sqlalchemy_2_python()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """What the suite runs besides its own interpreter, made on first use under
 `.fixture-envs/` and reused while it stays right: the SQLAlchemy 1.4.54
-virtualenv that runs the legacy fixtures, the SQLAlchemy 1.4.54 sdist that the
-sweep fixes, and a virtualenv of the tool under each declared Python.
+virtualenv that runs the legacy fixtures, one with Flask-SQLAlchemy 2.5.1 for the
+projects pinned to it, the SQLAlchemy 1.4.54 sdist that the sweep fixes, and a
+virtualenv of the tool under each declared Python.
 
 The suite's workers (pytest-xdist) share them: the first to need one makes it
 under a file lock, and the others find it made. `prepare()`, started in the
@@ -36,6 +37,13 @@ ENVS = ROOT / ".fixture-envs"
 # it (catalogue, "Harness notes and version pins").
 LEGACY_REQUIREMENTS = ("sqlalchemy==1.4.54", "flask-sqlalchemy==3.0.5", "flask==3.0.3")
 LEGACY_ENV = ENVS / "sqlalchemy-1.4.54"
+FLASK_SQLALCHEMY_2_REQUIREMENTS = (
+    "sqlalchemy==1.4.54",
+    "flask-sqlalchemy==2.5.1",
+    "flask==2.1.3",
+    "werkzeug==2.1.2",
+)
+FLASK_SQLALCHEMY_2_ENV = ENVS / "flask-sqlalchemy-2.5.1"
 SDIST = "sqlalchemy-1.4.54.tar.gz"
 SDIST_SHA256 = "4470fbed088c35dc20b78a39aaf4ae54fe81790c783b3264872a0224f437c31a"
 DOWNLOADS = ENVS / "downloads"
@@ -57,16 +65,26 @@ def made_once(path: Path) -> Iterator[None]:
 def legacy_python() -> Path:
     """A virtualenv with SQLAlchemy 1.4.54 and Flask-SQLAlchemy 3.0.5, created on
     first use and reused while its requirements stay the same."""
-    python = LEGACY_ENV / "bin" / "python"
-    ready = LEGACY_ENV / ".ready"
-    wanted = "\n".join(LEGACY_REQUIREMENTS) + "\n"
-    with made_once(LEGACY_ENV):
+    return _virtualenv(LEGACY_ENV, LEGACY_REQUIREMENTS)
+
+
+def flask_sqlalchemy_2_python() -> Path:
+    """A virtualenv with Flask-SQLAlchemy 2.5.1 (and the Flask it runs on) over
+    SQLAlchemy 1.4.54: the projects that cannot have Flask-SQLAlchemy 3 yet."""
+    return _virtualenv(FLASK_SQLALCHEMY_2_ENV, FLASK_SQLALCHEMY_2_REQUIREMENTS)
+
+
+def _virtualenv(env: Path, requirements: tuple[str, ...]) -> Path:
+    python = env / "bin" / "python"
+    ready = env / ".ready"
+    wanted = "\n".join(requirements) + "\n"
+    with made_once(env):
         if python.exists() and ready.exists() and ready.read_text() == wanted:
             return python
-        venv.create(LEGACY_ENV, with_pip=True, clear=True)
+        venv.create(env, with_pip=True, clear=True)
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet"]
-            + ["--disable-pip-version-check", *LEGACY_REQUIREMENTS],
+            + ["--disable-pip-version-check", *requirements],
             check=True,
         )
         ready.write_text(wanted)
@@ -167,6 +185,6 @@ def tools() -> dict[str, Path | None]:
 def prepare() -> None:
     """Everything above, made if missing; a failure is left for the test that
     needs the environment to meet and report."""
-    for make in (legacy_python, sqlalchemy_sdist, tools):
+    for make in (legacy_python, flask_sqlalchemy_2_python, sqlalchemy_sdist, tools):
         with contextlib.suppress(Exception):
             make()

@@ -1156,7 +1156,7 @@ def test_a_reason_for_no_fix_that_many_findings_share_is_summed_up_once(
         "sqlalchemy==1.4.54\nflask-sqlalchemy>=2.5\n"
     )
     views = "".join(
-        f"def view{n}(uid):\n    return User.query.filter_by(id=uid).first_or_404()\n\n"
+        f"def view{n}(page):\n    return User.query.order_by(User.id).paginate(page)\n"
         for n in range(6)
     )
     (tmp_path / "app.py").write_text(
@@ -1168,7 +1168,7 @@ def test_a_reason_for_no_fix_that_many_findings_share_is_summed_up_once(
     assert code == 1
     assert out.count("needs Flask-SQLAlchemy 3.0 and requirements.txt admits") == 7
     assert out.endswith(
-        "6 findings have no fix because `db.first_or_404()` needs Flask-SQLAlchemy"
+        "6 findings have no fix because `db.paginate()` needs Flask-SQLAlchemy"
         " 3.0 and requirements.txt admits older versions. Raising that pin unlocks"
         " them.\n"
     )

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from orm_modernize.analysis.pins import admitting_below
+from orm_modernize.analysis.pins import Pin, admitting_below
 from orm_modernize.analysis.query_chain import QueryChain, Step, steps_from
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.analysis.vocabulary import FLASK_SQLALCHEMY
@@ -172,6 +172,12 @@ def _custom_query_class(
         ):
             return reason
     return None
+
+
+def legacy_flask_sqlalchemy(semantic: Semantic) -> Pin | None:
+    """The pin by which the project admits a Flask-SQLAlchemy before 3.0, whose
+    Query has the `*_or_404()` helpers and whose `db` has none."""
+    return admitting_below(semantic.pins, "flask-sqlalchemy", HELPERS_SINCE)
 
 
 def helper_db(

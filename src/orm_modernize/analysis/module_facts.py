@@ -71,6 +71,8 @@ FLASK_MODEL = re.compile(rb"(\w+)\.Model\b")
 
 # `query_class = ...` in a class body: the model's `Model.query` is not a Query
 QUERY_CLASS = re.compile(rb"^[ \t]+query_class\s*=", re.M)
+# A method that can make an object false though it exists.
+FALSE_MAKER = re.compile(rb"^[ \t]+(?:async[ \t]+)?def[ \t]+__(?:bool|len)__\b", re.M)
 
 
 # Model = Base / Session: Any = scoped: a plain alias at the top level (after a
@@ -152,6 +154,8 @@ class ModuleFacts:
     flask_models: frozenset[tuple[bytes, bytes]] = frozenset()
     # The top-level classes whose body sets `query_class`
     query_classes: frozenset[bytes] = frozenset()
+    # The top-level classes whose body defines `__bool__` or `__len__`
+    false_classes: frozenset[bytes] = frozenset()
     # (name, name it is bound to) of each top-level `name = other`
     aliases: frozenset[tuple[bytes, bytes]] = frozenset()
     # (class, the class it leads to, whether a collection) of each relationship
@@ -194,6 +198,21 @@ def module_classes(
     )
 
 
+def _in_classes(
+    pattern: re.Pattern[bytes], source: bytes, starts: list[tuple[int, bytes]]
+) -> set[bytes]:
+    """The top-level classes (begun at `starts`) with an indented line that
+    `pattern` matches: in the last class begun above it (or a function after it)."""
+    found: set[bytes] = set()
+    begins = [start for start, _ in starts]  # in source order
+    if begins:
+        for match in pattern.finditer(source):
+            above = bisect.bisect_left(begins, match.start())
+            if above:
+                found.add(starts[above - 1][1])
+    return found
+
+
 def module_facts(source: bytes) -> ModuleFacts:
     imports: set[tuple[bytes, bytes]] = set()
     if b"import" in source:
@@ -227,14 +246,14 @@ def module_facts(source: bytes) -> ModuleFacts:
                 flask_models.update((cls, db) for db in FLASK_MODEL.findall(bases))
             classes.append((cls, names))
             starts.append((found.start(), cls))
-    query_classes = set()
-    if starts and b"query_class" in source:
-        begins = [start for start, _ in starts]  # in source order
-        for found in QUERY_CLASS.finditer(source):
-            # In the last class begun above it (or a function after that class).
-            above = bisect.bisect_left(begins, found.start())
-            if above:
-                query_classes.add(starts[above - 1][1])
+    query_classes = (
+        _in_classes(QUERY_CLASS, source, starts) if b"query_class" in source else set()
+    )
+    false_classes = (
+        _in_classes(FALSE_MAKER, source, starts)
+        if b"__bool__" in source or b"__len__" in source
+        else set()
+    )
     joined, unknown = _joined(source, starts) if b"lazy" in source else ((), False)
     return ModuleFacts(
         imports=frozenset(imports),
@@ -248,6 +267,7 @@ def module_facts(source: bytes) -> ModuleFacts:
         objects=_objects(source),
         flask_models=frozenset(flask_models),
         query_classes=frozenset(query_classes),
+        false_classes=frozenset(false_classes),
         aliases=frozenset(
             (name, value)
             for name, value in ALIAS.findall(source)

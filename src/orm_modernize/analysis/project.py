@@ -64,6 +64,9 @@ class ProjectIndex:
     # "pkg.module.name" -> the SQLAlchemy name a project module re-exports as it
     # ("app.database.relationship" -> "sqlalchemy.orm.relationship")
     reexports: tuple[tuple[str, str], ...] = ()
+    # Mapped classes whose objects are never false (no `__bool__` or `__len__` in
+    # them or any base): `x or abort(404)` aborts on None only (by bare names)
+    always_true: frozenset[str] = frozenset()
     # Query helpers other modules import (found by a first run over the files), and
     # those whose every call in the project converts: both ends are rewritten.
     query_helpers: frozenset[QueryHelper] = frozenset()
@@ -217,6 +220,7 @@ def index_of(
     aliases: dict[str, str] = {}
     joined_eager = False
     joined: list[tuple[bytes, bytes, bool]] = []
+    false_classes: set[bytes] = set()
     for path, facts in modules:
         name = module_name(path, directories)
         if name:
@@ -245,6 +249,7 @@ def index_of(
         joined.extend(facts.joined)
         mapped |= facts.mapped
         classes.extend(facts.classes)
+        false_classes |= facts.false_classes
         for cls, session in facts.properties:
             properties.setdefault(cls, set()).add((name, session))
     _close_mapped(mapped, classes, renamed)
@@ -274,7 +279,36 @@ def index_of(
         reexports=tuple(sorted(reexports.items())),
         joined_collections=frozenset(name_text(n) for n in _repeating(joined, classes)),
         joined_eager=joined_eager,
+        always_true=frozenset(
+            name_text(n) for n in _always_true(mapped, classes, false_classes)
+        ),
     )
+
+
+def _always_true(
+    mapped: set[bytes],
+    classes: list[tuple[bytes, tuple[bytes, ...]]],
+    false_classes: set[bytes],
+) -> set[bytes]:
+    """The mapped classes (by bare names) whose objects no method of theirs or
+    of a base can make false: every base is such a class, `db.Model`, `object`,
+    or a base made by `declarative_base()` (mapped, with no class statement). A
+    name given to two classes counts as both."""
+    defined: dict[bytes, list[tuple[bytes, ...]]] = {}
+    for cls, bases in classes:
+        defined.setdefault(cls, []).append(bases)
+    plain = {b"object", b"Model"} | (mapped - defined.keys())
+    found: set[bytes] = set()
+    changed = True
+    while changed:
+        changed = False
+        for cls, all_bases in defined.items():
+            if cls in found or cls in false_classes:
+                continue
+            if all(b in found or b in plain for bases in all_bases for b in bases):
+                found.add(cls)
+                changed = True
+    return found & mapped
 
 
 def _repeating(

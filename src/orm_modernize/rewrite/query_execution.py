@@ -8,7 +8,11 @@ import dataclasses
 
 import libcst as cst
 
-from orm_modernize.analysis.flask_query import helper_db, helper_keywords
+from orm_modernize.analysis.flask_query import (
+    helper_db,
+    helper_keywords,
+    legacy_flask_sqlalchemy,
+)
 from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import (
     FLASK_TERMINALS,
@@ -21,6 +25,7 @@ from orm_modernize.analysis.query_chain import (
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Fix, ImportSpec, QueryHelper, Refused
 from orm_modernize.rewrite.converted import Converted, alone, entity_root
+from orm_modernize.rewrite.flask_fallbacks import or_abort
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_flow import QueryUse, use_of_helper_call
 from orm_modernize.rewrite.query_to_select import Converter
@@ -39,13 +44,32 @@ def execute(
     converted: Converted,
     terminal: Step | None,
     query_func: cst.Attribute,
+    *,
+    fallback: bool = False,
 ) -> cst.BaseExpression:
     """What replaces `query.<terminal>()` (or an iterated query, when `terminal` is
-    None): the statement executed by the session, with the old result's shape."""
+    None): the statement executed by the session, with the old result's shape.
+    `fallback`: `terminal` stands for a helper whose arguments are not its own."""
     name = terminal.name if terminal is not None else None
+    if name == "first_or_404" and legacy_flask_sqlalchemy(converter.semantic):
+        # Flask-SQLAlchemy 2.x: its `first()`, or `abort(404)` when None.
+        assert terminal is not None
+        first = dataclasses.replace(terminal, name="first")
+        found = execute(converter, converted, first, query_func, fallback=True)
+        return or_abort(
+            found,
+            terminal.call.args,
+            converter.name,
+            terminal.call,
+            converter.semantic,
+        )
     if terminal is not None and name in FLASK_TERMINALS:
         return _flask_helper(converter, converted, terminal, query_func)
-    if terminal is not None and terminal.call.args and name != "value":
+    if (
+        terminal is not None
+        and terminal.call.args
+        and not (name == "value" or fallback)
+    ):
         raise Refused(f"unexpected arguments to `{name}()`")
     statement = converted.statement
     if name == "count":
@@ -76,6 +100,9 @@ def execute(
         result = method(result, "unique")  # Query de-duplicated entity rows
     if terminal is None:
         return result
+    if fallback:  # `first()`: without the helper's arguments, nor their lines
+        call = then(terminal, result, terminal.name, args=())
+        return call.with_changes(whitespace_before_args=cst.SimpleWhitespace(""))
     return then(terminal, result, "scalar_one_or_none" if name == "scalar" else None)
 
 

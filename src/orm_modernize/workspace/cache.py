@@ -53,8 +53,8 @@ FACTS = "facts.json"
 INDEX = "index.json"
 # 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
 # files; 6: a result's exports in one field; 7: joined_eager; 8: joined; 9: paired
-# holds the attribute a `backref=` is declared on
-FORMAT = 9
+# holds the attribute a `backref=` is declared on; 10: false_classes, always_true
+FORMAT = 10
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -322,6 +322,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "objects": [[n.decode("latin-1"), kind] for n, kind in sorted(facts.objects)],
         "flask_models": [_pair(pair) for pair in sorted(facts.flask_models)],
         "query_classes": _bytes(facts.query_classes),
+        "false_classes": _bytes(facts.false_classes),
         "aliases": [_pair(pair) for pair in sorted(facts.aliases)],
         "joined": [[*_pair((c, t)), many] for c, t, many in facts.joined],
         "joined_eager": facts.joined_eager,
@@ -351,6 +352,7 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
             (c.encode("latin-1"), d.encode("latin-1")) for c, d in data["flask_models"]
         ),
         query_classes=raw(data["query_classes"]),
+        false_classes=raw(data["false_classes"]),
         aliases=frozenset(
             (n.encode("latin-1"), v.encode("latin-1")) for n, v in data["aliases"]
         ),
@@ -376,6 +378,7 @@ INDEXED = (
     "reexports",
     "joined_collections",
     "joined_eager",
+    "always_true",
 )
 
 
@@ -396,6 +399,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         reexports=tuple((n, end) for n, end in data["reexports"]),
         joined_collections=frozenset(data["joined_collections"]),
         joined_eager=data["joined_eager"],
+        always_true=frozenset(data["always_true"]),
     )
 
 

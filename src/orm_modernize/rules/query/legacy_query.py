@@ -6,11 +6,13 @@ import contextlib
 
 import libcst as cst
 
+from orm_modernize.analysis.flask_query import legacy_flask_sqlalchemy
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.query_chain import (
     DML_TERMINALS,
     GET_TERMINALS,
     QueryChain,
+    Step,
 )
 from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.data.records import (
@@ -25,6 +27,7 @@ from orm_modernize.data.records import (
 )
 from orm_modernize.rewrite.aliased_joins import with_aliases
 from orm_modernize.rewrite.converted import Converted, alone, continued
+from orm_modernize.rewrite.flask_fallbacks import always_true
 from orm_modernize.rewrite.flow_session import (
     Hoisted,
     check_deferrable,
@@ -116,7 +119,11 @@ class LegacyQuery(QueryRule):
       one entity), when the project's Flask-SQLAlchemy pin admits only 3.0 and
       later. `one_or_404()` becomes `db.one_or_404(stmt)` as an unsafe fix:
       `Query.one()` de-duplicated objects and `db.one_or_404()` cannot, so it
-      raises on a model with a joined-eager collection.
+      raises on a model with a joined-eager collection. A project that admits
+      Flask-SQLAlchemy 2.x gets what 2.5.1's `first_or_404()` ran: the 2.0 form
+      of `first()`, then `or abort(404, description=...)`; unsafe unless the
+      model is a class of the project whose objects are never false (no
+      `__bool__` or `__len__` in it or a base). Its `paginate()` is reported.
     - `Query.with_polymorphic([...])` (removed in 2.0) selects the entity
       `with_polymorphic(Entity, [...])`: it joins the subclass tables as before,
       and criteria on the base class still apply to its table. With loader options
@@ -224,6 +231,7 @@ class LegacyQuery(QueryRule):
             # Query.one() de-duplicated objects; a mapper-level joined eager load
             # of a collection repeats rows, and db.one_or_404() would then refuse.
             and not (use.terminal and use.terminal.name == "one_or_404")
+            and self._aborts_as_before(use.terminal, converted)
         )
         replacement = keep_parentheses(use.node, replacement)
         if converted.aliases:
@@ -237,6 +245,17 @@ class LegacyQuery(QueryRule):
                 tuple(imports),
             )
         return Fix.replace(use.node, replacement, safe=safe, imports=tuple(imports))
+
+    def _aborts_as_before(self, terminal: Step | None, converted: Converted) -> bool:
+        """Flask-SQLAlchemy 2.x's `first_or_404()`, now `first() or abort(404)`,
+        aborts as it did: on None only, when a found object is never false."""
+        if terminal is None or terminal.name != "first_or_404":
+            return True
+        if not legacy_flask_sqlalchemy(self.semantic):
+            return True
+        return not converted.single_entity or always_true(
+            converted.entities[0], self.semantic
+        )
 
     def _returned_fix(
         self, chain: QueryChain, converter: Converter, imports: list[ImportSpec]

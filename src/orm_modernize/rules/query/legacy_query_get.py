@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import libcst as cst
 
-from orm_modernize.analysis.flask_query import helper_db, helper_keywords
+from orm_modernize.analysis.flask_query import (
+    helper_db,
+    helper_keywords,
+    legacy_flask_sqlalchemy,
+)
 from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import QueryChain, on_receiver
-from orm_modernize.data.records import Evidence, Fix, Refused
+from orm_modernize.data.records import Evidence, Fix, ImportSpec, Refused
+from orm_modernize.rewrite.flask_fallbacks import always_true, or_abort
+from orm_modernize.rewrite.naming import namer
 from orm_modernize.rules.base import QueryRule
 from orm_modernize.syntax.nodes import keep_parentheses, keyword
 
@@ -42,7 +48,10 @@ class LegacyQueryGet(QueryRule):
     is only named like a session (`db.session`, `self.session`) or the class is not
     known to be mapped. `db.get_or_404()` exists from Flask-SQLAlchemy 3.0: when the
     project's pin (`pyproject.toml`, `setup.cfg`, `setup.py` or `requirements*.txt`)
-    admits an older version, `get_or_404()` is reported without a fix.
+    admits an older version, `get_or_404()` becomes what 2.5.1 ran,
+    `db.session.get(Model, pk) or abort(404)` (`abort` from Flask), which aborts
+    on None only when the model's objects are never false: safe for a class of
+    the project with no `__bool__` or `__len__` in it or a base, unsafe otherwise.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "ORM Query - get() method moves to Session"
@@ -71,18 +80,21 @@ class LegacyQueryGet(QueryRule):
             )
 
     def _flask_fix(self, chain: QueryChain, evidence: Evidence) -> Fix:
-        """`Model.query.get_or_404(pk)` -> `db.get_or_404(Model, pk)`."""
+        """`Model.query.get_or_404(pk)` -> `db.get_or_404(Model, pk)`, or with
+        Flask-SQLAlchemy 2.x `db.session.get(Model, pk) or abort(404)`."""
         terminal = chain.terminal
         assert terminal is not None and isinstance(chain.query.func, cst.Attribute)
         if len(chain.steps) > 1 or len(chain.entities) != 1:
             raise Refused("`db.get_or_404()` takes a model and a primary key only")
-        db = helper_db(terminal, chain.query.func, self.semantic)
         args = terminal.call.args
         if not args or args[0].keyword is not None or args[0].star:
             raise Refused("unexpected arguments to `get_or_404()`")
         shape = self.semantic.shape(chain.entities[0])
         if shape is Shape.COLUMN:
             raise Refused("`get_or_404()` on a column query")
+        if legacy_flask_sqlalchemy(self.semantic):
+            return self._legacy_flask_fix(chain, evidence, shape)
+        db = helper_db(terminal, chain.query.func, self.semantic)
         replacement = cst.Call(
             cst.Attribute(db, cst.Name("get_or_404")),
             [
@@ -95,6 +107,27 @@ class LegacyQueryGet(QueryRule):
         return Fix.replace(
             chain.top, keep_parentheses(chain.top, replacement), safe=safe
         )
+
+    def _legacy_flask_fix(
+        self, chain: QueryChain, evidence: Evidence, shape: Shape
+    ) -> Fix:
+        """Flask-SQLAlchemy 2.5's `get_or_404()`: `get()`, or `abort(404)` on None."""
+        terminal = chain.terminal
+        assert terminal is not None
+        entity = chain.query.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        pk = terminal.call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        found = on_receiver(chain, "get").with_changes(args=[entity, pk])
+        imports: list[ImportSpec] = []
+        name = namer(self.semantic, chain.top, imports)
+        replacement = or_abort(
+            found, terminal.call.args[1:], name, chain.top, self.semantic
+        )
+        safe = (
+            evidence.proven
+            and shape is Shape.ENTITY
+            and always_true(chain.entities[0], self.semantic)
+        )
+        return Fix.replace(chain.top, replacement, safe=safe, imports=tuple(imports))
 
     def _fix(self, chain: QueryChain, evidence: Evidence) -> Fix | None:
         terminal = chain.terminal

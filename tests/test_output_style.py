@@ -80,6 +80,17 @@ LONG = [
     ".where(User.name == name))",
     "session.execute(update(User).where(User.age < 18)"
     '.values({"minor": True, "name": "aaaaaaaaaaaaaaaaaaaaaaa"}))',
+    # Flask-SQLAlchemy 2.x's helpers, as the fixes spell them
+    "found = db.session.scalars(select(Author).filter_by(name=name)"
+    '.order_by(Author.id).limit(1)).first() or abort(404, description=f"no {name}")',
+    "return db.session.get(AuthorWithAVeryLongName, identifier_of_the_author)"
+    " or abort(404)",
+    "x = db.session.get(AuthorWithAVeryLongNameIndeed, identifier_of_the_author_given)"
+    " or abort(404)",
+    "return db.session.execute(select(Author.name).order_by(Author.id).limit(1))"
+    ".first() or abort(404)",
+    "return (db.session.execute(select(Author.name).order_by(Author.id).limit(1))"
+    ".first() or abort(404)).name",
 ]
 
 

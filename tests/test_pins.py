@@ -249,8 +249,9 @@ def test_flask_helpers_follow_the_projects_pin(
         assert "from flask import abort\n" in text
         assert "return db.session.get(Author, ident) or abort(404)\n" in text
         assert (
-            "return db.session.scalars(select(Author).order_by(Author.id).limit(1))"
-            ".first() or abort(404)\n"
+            "return db.session.scalars(\n"
+            "        select(Author).order_by(Author.id).limit(1)\n"
+            "    ).first() or abort(404)\n"
         ) in text
 
 

@@ -102,13 +102,12 @@ def test_flask_sqlalchemy_2_helpers_abort_as_they_did(
     assert old.returncode == 0, old.stderr
     check("--fix", ".")
     after = findings(project, ".")
-    remaining = {
-        (name, f[0], f[1]["row"]) for name, found in after.items() for f in found
-    }
-    assert remaining == {("app/views.py", "ORM001", 22), ("app/views.py", "ORM002", 26)}
+    remaining = sorted((name, f[0]) for name, found in after.items() for f in found)
+    assert remaining == [("app/views.py", "ORM001"), ("app/views.py", "ORM002")]
     views = (project / "app" / "views.py").read_text()
     assert "return db.session.get(Author, ident) or abort(404)\n" in views
     assert 'or abort(404, description=f"no author named {name}")' in views
+    assert "Shelf.query.get_or_404(ident" in views and ".paginate(number, 1)" in views
     # Written in 2.0 style: SQLAlchemy 1.4 with SQLALCHEMY_WARN_20 raises nothing.
     new = run_program(flask_sqlalchemy2, program, strict=True)
     assert (new.returncode, new.stdout) == (0, old.stdout), new.stderr

@@ -7,12 +7,15 @@ Black's rules, as far as they apply there:
 
 - Inside brackets, a line that does not fit is split at its delimiters of the
   highest priority: before each `for`/`if` of a comprehension, after each comma
-  (adding the trailing comma), or before each `.method()` of a chain that has two
-  or more (`select(User)` / `.where(...)` / `.order_by(...)`).
+  (adding the trailing comma), before each `and`/`or`, or before each
+  `.method()` of a chain that has two or more (`select(User)` / `.where(...)` /
+  `.order_by(...)`).
 - Otherwise at the last bracket pair, skipping empty ones (`.all()`), whose
   opening line then fits: `users = session.scalars(` / `select(...)` / `).all()`.
 - The value of an assignment, `return` or loop header with two or more chained
   methods is put in parentheses and split at them.
+- A value `a or b` (or `and`) is split, without parentheses, at its rightmost
+  bracket pair whose opening line fits and whose closing one can hold the rest.
 
 Anything else (operators, lambdas, comments, strings over several lines) is left
 as it is: `wrapped()` returns None, and the line stays long.
@@ -28,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 OPENING = {"(": ")", "[": "]", "{": "}"}
-COMPREHENSION, COMMA, DOT = 20, 18, 1
+COMPREHENSION, COMMA, LOGIC, DOT = 20, 18, 14, 1
 # What black splits at that this module does not reproduce: a line whose split
 # would need them is left alone.
 OTHER_DELIMITERS = frozenset(
@@ -38,6 +41,7 @@ OTHER_DELIMITERS = frozenset(
 )
 
 
+BOOLEAN = frozenset({"and", "or"})
 AUGMENTED = frozenset(
     {"+=", "-=", "*=", "/=", "//=", "%=", "@=", "**=", "|=", "&=", "^=", ">>=", "<<="}
 )
@@ -107,6 +111,8 @@ def _statement(text: str, tokens: list[Token], indent: str, limit: int) -> list[
         inner_tokens = _tokens(inner)
         if any(t.text == "=" and t.depth == 0 for t in inner_tokens):
             raise Unsupported  # `a = b = value`
+        if any(_is_boolean(t) for t in inner_tokens):
+            return _boolean(text, tokens, first, last, indent, limit)
         inner_priorities = _priorities(inner_tokens)
         if not _only_dots(inner_priorities):
             raise Unsupported
@@ -121,6 +127,47 @@ def _statement(text: str, tokens: list[Token], indent: str, limit: int) -> list[
     elif not _only_dots(_priorities(tokens)):
         raise Unsupported  # `a, b` as a statement: black adds parentheses
     return _right_hand(text, tokens, indent, limit)
+
+
+def _is_boolean(token: Token) -> bool:
+    return token.depth == 0 and token.kind == tokenize.NAME and token.text in BOOLEAN
+
+
+def _boolean(
+    text: str, tokens: list[Token], first: int, last: int, indent: str, limit: int
+) -> list[str]:
+    """`x = a(...) or b(...)`, one `or` (or `and`): black leaves out the value's
+    optional parentheses and splits at the rightmost bracket pair whose opening
+    line fits, among those the rest of the line after them fits on
+    (`found = db.session.get(` / `Model, pk` / `) or abort(404)`)."""
+    value = tokens[first : last + 1]
+    operators = [t for t in value if _is_boolean(t)]
+    if len(operators) != 1 or any(
+        t.depth == 0 and (t.text == "," or t.text in OTHER_DELIMITERS)
+        for t in value
+        if t is not operators[0]
+    ):
+        raise Unsupported  # black keeps the parentheses: not reproduced here
+    pairs = _pairs(tokens)
+    for close in range(last, first - 1, -1):
+        token = tokens[close]
+        if len(indent) + len(text) - token.start > limit:
+            break  # what follows no longer fits on the last line
+        if token.depth != 0 or token.text not in (")", "]", "}"):
+            continue
+        opening = pairs[close]
+        if close - opening < 2 or opening <= first:
+            continue  # `()` is never split; a bracket opening the value
+        head = text[: tokens[opening].end]
+        if len(indent) + len(head) > limit:
+            continue
+        inner = text[tokens[opening].end : token.start].strip()
+        return [
+            indent + head,
+            *_body(inner, _tokens(inner), indent + "    ", limit),
+            indent + text[token.start :],
+        ]
+    raise Unsupported
 
 
 def without_redundant_parentheses(line: str) -> str:
@@ -199,7 +246,7 @@ def _delimited(
         if priority == COMMA:  # after the comma
             pieces.append((start, cut))
             start = cut + 1
-        else:  # before the `for` or the dot
+        else:  # before the `for`, the `and`/`or` or the dot
             if cut > start:
                 pieces.append((start, cut - 1))
             start = cut
@@ -294,6 +341,8 @@ def _priority(
         return DOT
     if token.text == "in" and after_for:
         return 0  # `for u in users` of a comprehension
+    if _is_boolean(token):
+        return LOGIC  # inside brackets: black splits before each `and`/`or`
     if token.text in OTHER_DELIMITERS and token.kind in (
         tokenize.OP,
         tokenize.NAME,

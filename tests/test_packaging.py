@@ -12,18 +12,25 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from environments import made_once
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
+def built(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> tuple[Path, Path]:
+    # Built once for the run: xdist's workers share the directory above their own.
+    base = tmp_path_factory.getbasetemp()
+    out = (base if worker_id == "master" else base.parent) / "dist"
+    with made_once(out):
+        if not list(out.glob("*.whl")):
+            subprocess.run(
+                [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+                check=True,
+                capture_output=True,
+            )
     (sdist,) = out.glob("*.tar.gz")
     (wheel,) = out.glob("*.whl")
     return sdist, wheel

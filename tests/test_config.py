@@ -234,9 +234,9 @@ def test_target_version_from_the_file(project: Path) -> None:
             " false, got 1",
         ),
         (
-            '[tool.orm-modernize.per-file-ignores]\n"tests/*" = ["ORM9"]',
+            '[tool.orm-modernize.per-file-ignores]\n"tests/*" = ["ORM5"]',
             "pyproject.toml: [tool.orm-modernize] per-file-ignores.tests/*:"
-            " unknown rule code or prefix 'ORM9'",
+            " unknown rule code or prefix 'ORM5'",
         ),
         (
             "select = [",

@@ -193,3 +193,63 @@ def test_suppressions_read_comments_only(
     text: str, code: str, line: int, silenced: bool
 ) -> None:
     assert Suppressions(text).suppresses(code, line) is silenced
+
+
+STALE = """\
+from sqlalchemy import MetaData, select
+rows = select([1])  # noqa: ORM301, E501
+kept = select(2)  # noqa: ORM301, E501, ORM999 keep until Q3
+gone = select(3)  # noqa: ORM002
+MetaData(bind="sqlite://")  # noqa
+"""
+
+
+def test_a_stale_noqa_is_reported_and_fixed_and_other_tools_codes_kept(
+    here: Path,
+) -> None:
+    (here / "m.py").write_text(STALE)
+    _, out, _ = check("--output-format", "concise", "m.py")
+    assert out.splitlines()[:2] == [
+        "m.py:3:19: ORM900 [*] unused `noqa` directive (unused: `ORM301`;"
+        " unknown: `ORM999`)",
+        "m.py:4:19: ORM900 [*] unused `noqa` directive (unused: `ORM002`)",
+    ]
+    assert findings("m.py") == ["ORM900@3", "ORM900@4"]
+    code, out, _ = check("--fix", "m.py")
+    assert code == 0, out  # the blanket noqa silences ORM206: nothing left
+    assert (here / "m.py").read_text() == STALE.replace(
+        "# noqa: ORM301, E501, ORM999 keep until Q3", "# noqa: E501 keep until Q3"
+    ).replace("  # noqa: ORM002", "")
+
+
+def test_a_noqa_made_stale_by_a_fix_goes_in_the_same_run(here: Path) -> None:
+    # ORM301's fix removes what the ORM206 code silenced nothing of: once the
+    # legacy code is gone, so is the directive that named a code it never had.
+    (here / "m.py").write_text(
+        "from sqlalchemy import select\nrows = select([1])  # noqa: ORM206\n"
+    )
+    check("--fix", "m.py")
+    assert (here / "m.py").read_text() == (
+        "from sqlalchemy import select\nrows = select(1)\n"
+    )
+
+
+def test_codes_of_rules_that_do_not_run_on_the_file_are_not_judged(
+    here: Path,
+) -> None:
+    (here / "m.py").write_text(STALE)
+    # ORM002 and ORM301 not selected, then ORM301 ignored for the file: not judged
+    _, out, _ = check("--select", "ORM2,ORM900", "--output-format", "concise", "m.py")
+    assert "unused: `ORM002`" not in out and "unused: `ORM301`" not in out
+    assert "unknown: `ORM999`" in out
+    (here / "pyproject.toml").write_text(
+        '[tool.orm-modernize.per-file-ignores]\n"m.py" = ["ORM301"]\n'
+    )
+    _, out, _ = check("--output-format", "concise", "m.py")
+    assert "unused: `ORM301`" not in out and "unused: `ORM002`" in out
+
+
+def test_add_noqa_does_not_silence_a_stale_noqa(here: Path) -> None:
+    (here / "m.py").write_text(STALE)
+    check("--add-noqa", "m.py")
+    assert "ORM900" not in (here / "m.py").read_text()

@@ -42,6 +42,7 @@ CODES = (
     "ORM408",
     "ORM409",
     "ORM410",
+    "ORM900",
 )
 # Rules that change what users see beyond the legacy idiom (annotations): on only
 # when selected by their full code, never by a prefix or `ALL`.

@@ -34,6 +34,7 @@ from orm_modernize.syntax.wrapping import rewrapped
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
 # next pass); real files settle in two or three passes.
 MAX_PASSES = 10
+UNUSED_NOQA = "ORM900"  # judges the noqa comments by what the others found
 
 
 def lint_source(
@@ -50,14 +51,7 @@ def lint_source(
     gives each its own time budget)."""
     if not (project or ProjectIndex()).may_use_sqlalchemy(source):
         return FileResult(path, source=source)
-    if rules is None:
-        from orm_modernize.rules import ALL_RULES
-
-        rules = ALL_RULES
-    exempt = noqa.file_exemption(source)
-    if exempt is noqa.ALL:
-        return FileResult(path, source=source)
-    enabled = [r for r in rules if settings.enabled(r.code) and r.code not in exempt]
+    enabled = _enabled(source, settings, rules)
     active = [r for r in enabled if r.triggered(source, project)]
     if not active:
         return FileResult(path, source=source)
@@ -68,8 +62,12 @@ def lint_source(
 
     known = project or ProjectIndex()
     target = target_of(settings.target_version, known.pins_for(path))
-    length = settings.line_length or known.line_length_for(path)
-    where = Where(path, compiles, known.packages, length)
+    where = Where(
+        path,
+        compiles,
+        known.packages,
+        settings.line_length or known.line_length_for(path),
+    )
     applied: list[Diagnostic] = []
     errors: list[FileError] = []
     refused: set[tuple[str, str]] = set()  # fixes that produced invalid Python
@@ -95,22 +93,16 @@ def lint_source(
                     source, path, first_pass, f"the fixes of {codes}: {error}"
                 )
             active = [r for r in enabled if r.triggered(text, project)]
-        violations, semantic = _collect(
+        violations, semantic, silenced = _collect(
             module, active, project, target, settings, path, text
         )
         if passes == 0:
             exports = semantic.exports
-        pairs = sorted(
-            (
-                (v, _diagnostic(v, semantic.positions[v.node], settings))
-                for v in violations
-            ),
-            key=lambda pair: (pair[1].line, pair[1].column, pair[1].code),
-        )
-        violations = [v for v, _ in pairs]
-        diagnostics = [d for _, d in pairs]
+        violations, diagnostics = _reported(violations, semantic, settings)
+        # ORM900 judges the noqa comments by what the other rules found.
+        stale = _unused_noqa(text, module.encoding, silenced, enabled, settings)
         if first_pass is None:
-            first_pass = diagnostics
+            first_pass = _in_order(diagnostics + _shown(stale, settings))
         wanted = [
             (v, d)
             for v, d in zip(violations, diagnostics)
@@ -119,9 +111,16 @@ def lint_source(
             and (v.code, module.code_for_node(v.node)) not in refused
         ]
         if not wanted:
+            cleaned = _without_stale(text, module.encoding, stale, where, settings)
+            if cleaned is not None:  # the next pass proves it changed nothing else
+                semantic.close()
+                text = cleaned
+                applied.extend(_shown(stale, settings))
+                continue
             if settings.edits:
                 diagnostics = _with_edits(module, violations, diagnostics, semantic)
             semantic.close()
+            diagnostics = _in_order(diagnostics + _shown(stale, settings))
             break
         chosen = _non_overlapping(wanted, semantic.positions)
         semantic.close()
@@ -209,7 +208,7 @@ def _collect(
     settings: Settings,
     path: Path,
     source: bytes | None,
-) -> tuple[list[Violation], Semantic]:
+) -> tuple[list[Violation], Semantic, dict[int, set[str]]]:
     """`source`: what `module` was parsed from, if it is unchanged since; the fixes
     as the target version and the settings allow them."""
     walked = tree.walk(module)
@@ -225,20 +224,102 @@ def _collect(
         for visitor in visitors
         for v in visitor.violations
     ]
+    silenced: dict[int, set[str]] = {}  # the line of a noqa comment -> what it silenced
     if not violations:
-        return violations, semantic
+        return violations, semantic, silenced
     code = semantic.text
     if "noqa" not in code and "NOQA" not in code:
-        return violations, semantic
+        return violations, semantic, silenced
     suppressed = semantic.suppressions
     if not suppressed.found:
-        return violations, semantic
+        return violations, semantic, silenced
     positions = semantic.positions
-    return [
-        v
-        for v in violations
-        if not suppressed.suppresses(v.code, positions[v.node].start.line)
-    ], semantic
+    kept = []
+    for v in violations:
+        line = positions[v.node].start.line
+        if suppressed.suppresses(v.code, line):
+            silenced.setdefault(suppressed.directive_line(line), set()).add(v.code)
+        else:
+            kept.append(v)
+    return kept, semantic, silenced
+
+
+def _unused_noqa(
+    text: bytes,
+    encoding: str,
+    silenced: dict[int, set[str]],
+    enabled: Sequence[type[Rule]],
+    settings: Settings,
+) -> list[Diagnostic]:
+    """ORM900's findings, when it runs on the file: each `# noqa` whose codes of
+    rules that run here silenced nothing, or that names no code of ours."""
+    codes = {rule.code for rule in enabled}
+    if UNUSED_NOQA not in codes or (b"noqa" not in text and b"NOQA" not in text):
+        return []
+    from orm_modernize.rules.meta.unused_noqa import unused_noqa
+
+    found = unused_noqa(text.decode(encoding), silenced, codes.__contains__)
+    if not settings.fix_allowed(UNUSED_NOQA):
+        return [replace(d, fix_title=None, applicability=None, edits=()) for d in found]
+    return found
+
+
+def _enabled(
+    source: bytes, settings: Settings, rules: Sequence[type[Rule]] | None
+) -> list[type[Rule]]:
+    """The rules that run on the file: selected, and not silenced by a file-level
+    noqa comment."""
+    if rules is None:
+        from orm_modernize.rules import ALL_RULES
+
+        rules = ALL_RULES
+    exempt = noqa.file_exemption(source)
+    if exempt is noqa.ALL:
+        return []
+    return [r for r in rules if settings.enabled(r.code) and r.code not in exempt]
+
+
+def _without_stale(
+    text: bytes,
+    encoding: str,
+    stale: list[Diagnostic],
+    where: Where,
+    settings: Settings,
+) -> bytes | None:
+    """`text` without the codes of unused noqa comments, when their fixes apply
+    (once nothing else is left to fix: a comment has no bearing on what the other
+    rules find); None when they do not."""
+    if not (stale and settings.fix and stale[0].applicability is not None):
+        return None
+    safe = settings.graded_safe(UNUSED_NOQA, stale[0].applicability == "safe")
+    if not (safe or settings.unsafe_fixes):
+        return None
+    from orm_modernize.rules.meta.unused_noqa import applied
+
+    new = applied(text.decode(encoding), [e for d in stale for e in d.edits])
+    if syntax_error(new, where.path, where.compiles) is not None:
+        return None
+    return new.encode(encoding)
+
+
+def _shown(stale: list[Diagnostic], settings: Settings) -> list[Diagnostic]:
+    """ORM900's findings as reported: with their edits only when asked."""
+    return stale if settings.edits else [replace(d, edits=()) for d in stale]
+
+
+def _reported(
+    violations: list[Violation], semantic: Semantic, settings: Settings
+) -> tuple[list[Violation], list[Diagnostic]]:
+    """The violations and their diagnostics, in the order of their positions."""
+    pairs = sorted(
+        ((v, _diagnostic(v, semantic.positions[v.node], settings)) for v in violations),
+        key=lambda pair: (pair[1].line, pair[1].column, pair[1].code),
+    )
+    return [v for v, _ in pairs], [d for _, d in pairs]
+
+
+def _in_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=lambda d: (d.line, d.column, d.code))
 
 
 def _within(violation: Violation, rule: Rule, target: Target) -> Violation:

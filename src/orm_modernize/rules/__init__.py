@@ -29,6 +29,7 @@ from orm_modernize.rules.execution.execute_string_sql import ExecuteStringSql
 from orm_modernize.rules.execution.future_flag import FutureFlag
 from orm_modernize.rules.execution.implicit_execution import ImplicitExecution
 from orm_modernize.rules.execution.row_mapping_access import RowMappingAccess
+from orm_modernize.rules.meta.unused_noqa import UnusedNoqa
 from orm_modernize.rules.models.classical_mapper import ClassicalMapper
 from orm_modernize.rules.models.declarative_base_function import DeclarativeBaseFunction
 from orm_modernize.rules.models.dynamic_relationship import DynamicRelationship
@@ -84,5 +85,6 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ClassicalMapper,
     DynamicRelationship,
     InheritedColumnOrder,
+    UnusedNoqa,
 )
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

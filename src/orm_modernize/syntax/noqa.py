@@ -108,6 +108,12 @@ class Suppressions:
         codes = _silenced(match)
         return codes is ALL or code in codes
 
+    def directive_line(self, line: int) -> int:
+        """The line whose `# noqa` speaks for a finding on `line`."""
+        if line <= len(self.lines) and _may_continue(self.lines[line - 1]):
+            return self._tokenized().line_for(line)
+        return line
+
     def _tokenized(self) -> Directives:
         if self._exact is None:
             self._exact = directives(self.text, until=max(self.found))
@@ -210,7 +216,24 @@ def _tokens(text: str, until: int | None = None) -> list[tokenize.TokenInfo]:
 
 
 def _split(codes: str) -> frozenset[str]:
-    return frozenset(re.split(r"[\s,]+", codes.upper().strip()))
+    return frozenset(split_codes(codes))
+
+
+def split_codes(codes: str) -> list[str]:
+    """The codes of a `# noqa: ...` list, in their order, upper-cased."""
+    return re.split(r"[\s,]+", codes.upper().strip())
+
+
+def comment_tokens(text: str) -> list[tuple[int, int, str]]:
+    """(line, column from 0, text) of each comment of `text`; none when it cannot
+    be tokenized."""
+    try:
+        tokens = _tokens(text)
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    return [
+        (t.start[0], t.start[1], t.string) for t in tokens if t.type == tokenize.COMMENT
+    ]
 
 
 def with_directives(

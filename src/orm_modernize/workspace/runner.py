@@ -123,7 +123,11 @@ def add_noqa(
             continue
         lines: dict[int, set[str]] = {}
         for diagnostic in result.diagnostics:
-            lines.setdefault(diagnostic.line, set()).add(diagnostic.code)
+            # A stale noqa comment is not silenced by another (ruff's RUF100 alike)
+            if diagnostic.code != "ORM900":
+                lines.setdefault(diagnostic.line, set()).add(diagnostic.code)
+        if not lines:
+            continue
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(result.source).readline)
             new, count = noqa.with_directives(result.source, encoding, lines, reason)

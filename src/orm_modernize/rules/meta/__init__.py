@@ -1,0 +1,1 @@
+"""ORM9xx: about the tool itself: its `# noqa` comments."""

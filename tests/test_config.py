@@ -331,6 +331,15 @@ def test_cache_dir_from_the_file_is_relative_to_it(
         ("[!a]*.py", "/p/a.py", False),
         ("[!a]*.py", "/p/b.py", True),
         ("migrations", "/elsewhere/migrations/x.py", False),  # outside the root
+        # wcmatch, as ruff's globset: nested braces, a class in braces, `**`
+        # inside a path, a leading dot for `*`
+        ("{src,lib}/{gen,auto_*}/*.py", "/p/lib/auto_x/m.py", True),
+        ("{src,lib}/{gen,auto_*}/*.py", "/p/lib/manual/m.py", False),
+        ("app/{a,{b,c}}.py", "/p/app/c.py", True),
+        ("**/legacy/**/*.py", "/p/x/legacy/y/z.py", True),
+        ("*.egg-info", "/p/orm_modernize.egg-info/PKG-INFO", True),
+        ("*_pb2.py", "/p/x/.hidden_pb2.py", True),
+        ("[ab]?.py", "/p/bz.py", True),
     ],
 )
 def test_glob_patterns(glob: str, path: str, matches: bool) -> None:

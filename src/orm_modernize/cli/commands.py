@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,18 +22,16 @@ from orm_modernize.cli.outcomes import (
     show_settings_of,
     write_report,
 )
+from orm_modernize.cli.report_command import report
 from orm_modernize.cli.reporters import FORMATS
 from orm_modernize.cli.rule_commands import explain, rules
+from orm_modernize.cli.running import cache_for, check_paths, configuration
 from orm_modernize.cli.summary import print_diff, print_errors, print_findings
-from orm_modernize.cli.terminal import interruptible, progress_bar
 from orm_modernize.data.records import FileResult
 from orm_modernize.workspace.config import (
     TARGET_VERSIONS,
-    ConfigError,
     Configuration,
     Options,
-    layers_for,
-    resolve,
 )
 from orm_modernize.workspace.patterns import Patterns
 
@@ -359,14 +356,14 @@ def check(
         include_migrations=include_migrations,
         respect_gitignore=respect_gitignore,
     )
-    config, layers = _configuration(where, flags, config_options, isolated, fix or diff)
+    config, layers = configuration(where, flags, config_options, isolated, fix or diff)
     if show_settings is not None:
         show_settings_of(show_settings, config, layers)
     if show_files:
         show_file_list(roots, config)
     if output_format in EDIT_FORMATS and not statistics:
         config = replace(config, settings=replace(config.settings, edits=True))
-    cache = None if no_cache else _cache(config.cache_dir, where)
+    cache = None if no_cache else cache_for(config.cache_dir, where)
     out = sys.stdout
     if stdin:
         name = stdin_filename or Path("-")
@@ -374,7 +371,7 @@ def check(
         if fix and not diff:  # the fixed source was the output; findings go aside
             out = sys.stderr
     else:
-        results = _check_paths(roots, config, cache, jobs, fix and not diff, quiet)
+        results = check_paths(roots, config, cache, jobs, fix and not diff, quiet)
         if not results and not quiet:  # as ruff says it, on stderr, exit status 0
             warning = "warning: No Python files found under the given path(s)"
             click.echo(warning, err=True)
@@ -404,25 +401,6 @@ def check(
     sys.exit(exit_code(results, found or (fixed and exit_non_zero_on_fix)))
 
 
-def _configuration(
-    where: Sequence[Path],
-    flags: Options,
-    config_options: tuple[str, ...],
-    isolated: bool,
-    fix: bool,
-) -> tuple[Configuration, list[tuple[str, Options]]]:
-    """The configuration for `where` and the layers it resolves (each with where
-    it comes from), or a one-line error and exit status 2."""
-    try:
-        layers, source = layers_for(
-            where, flags, config=config_options, isolated=isolated
-        )
-    except ConfigError as problem:
-        click.echo(f"orm-modernize: error: {problem}", err=True)
-        sys.exit(EXIT_ERROR)
-    return resolve([options for _, options in layers], source, fix=fix), layers
-
-
 def _check_stdin(
     name: Path, config: Configuration, cache: Cache | None, *, print_fixed: bool
 ) -> FileResult:
@@ -437,52 +415,7 @@ def _check_stdin(
     return result
 
 
-def _cache(directory: Path | None, where: Sequence[Path]) -> Cache | None:
-    """The cache in `directory` (by default, the project's), unless git tracks it:
-    a crafted cache committed with a change could hide findings from the gate
-    that reads it."""
-    from orm_modernize.workspace.cache import Cache, default_directory, tracked_by_git
-
-    directory = directory or default_directory(where)
-
-    if tracked_by_git(directory):
-        click.echo(
-            f"warning: not using the cache in {directory}: git tracks files in it,"
-            " and a committed cache could hide findings",
-            err=True,
-        )
-        return None
-    return Cache.load(directory)
-
-
-def _check_paths(
-    roots: Sequence[Path],
-    config: Configuration,
-    cache: Cache | None,
-    jobs: int | None,
-    write: bool,
-    quiet: bool,
-) -> list[FileResult]:
-    from orm_modernize.workspace.runner import run
-
-    progress = None if quiet else progress_bar()
-    with interruptible():
-        results = run(
-            roots, config, jobs=jobs, write=write, cache=cache, progress=progress
-        )
-    if progress is not None:
-        progress(0, 0)  # clears the bar
-    migrations = sum(r.skipped == "migration" for r in results)
-    if migrations and not quiet:
-        click.echo(
-            f"{migrations} Alembic migration{'' if migrations == 1 else 's'} not"
-            " checked: rewriting one changes what it did (--include-migrations"
-            " checks them).",
-            err=True,
-        )
-    return results
-
-
 main.add_command(rules)
 main.add_command(explain)
 main.add_command(clean)
+main.add_command(report)

@@ -12,17 +12,27 @@ from orm_modernize.rules.base import Rule
 def rules_table() -> str:
     """The Markdown table of rules that README.md carries."""
     rows = [
-        "| code | name | what it finds | fix | fixed code runs on |",
-        "|---|---|---|---|---|",
+        "| code | name | what it finds | on SQLAlchemy 2.x | fix"
+        " | fixed code runs on |",
+        "|---|---|---|---|---|---|",
     ]
     for rule in ALL_RULES:
         runs_on = "—" if rule.fix_availability == "never" else runs_on_text(rule)
         opt_in = " (opt-in: select it by its code)" if rule.code in OPT_IN else ""
         rows.append(
             f"| {rule.code} | `{rule.name}` | {rule.message}{opt_in}"
-            f" | {rule.fix_availability} | {runs_on} |"
+            f" | {IMPACT_TEXT[rule.impact]} | {rule.fix_availability} | {runs_on} |"
         )
     return "\n".join(rows) + "\n"
+
+
+# What the code a rule finds does on SQLAlchemy 2.x, as the docs say it
+IMPACT_TEXT = {
+    "removed": "raises (removed)",
+    "changed": "runs, behaves differently",
+    "legacy": "runs (legacy)",
+    "none": "—",
+}
 
 
 def rules_reference() -> str:
@@ -44,7 +54,8 @@ def rules_reference() -> str:
         )
         parts.append(
             f"## {rule.code}\n\n`{rule.name}`: {rule.message}\n\n"
-            f"Fix: {fix}{runs_on}\n\n{body}\n"
+            f"On SQLAlchemy 2.x: {IMPACT_TEXT[rule.impact]} · Fix: {fix}{runs_on}\n\n"
+            f"{body}\n"
         )
     return "\n".join(parts)
 
@@ -58,6 +69,7 @@ def rules_json() -> list[dict[str, str | None]]:
             "message": rule.message,
             "fix": rule.fix_availability,
             "fix_title": rule.fix_title,
+            "impact": rule.impact,
             "fixed_code_runs_on": None
             if rule.fix_availability == "never"
             else rule.fix_runs_on,

@@ -21,6 +21,10 @@ Replacement = Union[
 Applicability = Literal["safe", "unsafe"]
 # Whether a rule's findings carry a fix
 FixAvailability = Literal["always", "sometimes", "never"]
+# What upgrading to SQLAlchemy 2.x does to the code a rule finds: it raises
+# ("removed"), runs and does something else ("changed"), runs as before but is
+# superseded or deprecated ("legacy"); "none" for the tool's own comments
+Impact = Literal["removed", "changed", "legacy", "none"]
 # Why a file was not checked (see FileResult.skipped)
 Skipped = Literal["generated", "migration"]
 

@@ -17,6 +17,7 @@ from orm_modernize.data.records import (
     Evidence,
     Fix,
     FixAvailability,
+    Impact,
     Refused,
     Replacement,
     Violation,
@@ -33,6 +34,8 @@ class Rule(cst.BatchableCSTVisitor):
     fix_title: ClassVar[str | None] = None  # None: the rule only reports
     # "always", "sometimes" or "never": can a finding of this rule carry a fix?
     fix_availability: ClassVar[FixAvailability] = "never"
+    # What SQLAlchemy 2.x does to the code found (see `Impact`): what a team plans by
+    impact: ClassVar[Impact] = "legacy"
     # The oldest SQLAlchemy the fixed code runs on: "1.4" (teams that upgrade in
     # two steps can apply it before moving to 2.x) or "2.0"
     fix_runs_on: ClassVar[str] = "2.0"

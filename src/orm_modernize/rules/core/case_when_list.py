@@ -58,6 +58,7 @@ class CaseWhenList(Rule):
     message = "`case()` with a list of WHEN clauses was removed in SQLAlchemy 2.0"
     fix_title = "Pass the `(condition, value)` pairs positionally"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b"case(", b"Case(")
 

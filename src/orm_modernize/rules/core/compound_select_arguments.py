@@ -56,6 +56,7 @@ class CompoundSelectArguments(Rule):
     message = "`{operation}()` with clause arguments was removed in SQLAlchemy 2.0"
     fix_title = "Add the clauses with `.order_by()`, `.limit()`, ..."
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = tuple(f"{op}(".encode() for op in OPERATIONS)
 

@@ -76,6 +76,7 @@ class DmlKeywordArguments(Rule):
     message = "`{verb}()` with clause arguments was removed in SQLAlchemy 2.0"
     fix_title = "Add the clauses with `.where()`, `.values()`, ..."
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b"insert(", b"update(", b"delete(")
 

@@ -78,6 +78,7 @@ class ImplicitSubquery(Rule):
     )
     fix_title = "Call `.subquery()`"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b".c.", b".columns", b"select_from(", b"join(")
 

@@ -57,6 +57,7 @@ class LegacySelectMethods(Rule):
     message = "`{method}()` {what} was removed in SQLAlchemy 2.0"
     fix_title = "Use the 2.0 form of the method"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b"with_only_columns(", b"apply_labels(", b"with_labels(")
 

@@ -79,6 +79,7 @@ class SelectColumnList(Rule):
     message = "`select([...])` and its clause arguments were removed in SQLAlchemy 2.0"
     fix_title = "Pass the columns positionally and the clauses as methods"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b"select(", b"exists(")
 

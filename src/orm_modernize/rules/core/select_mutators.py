@@ -67,6 +67,7 @@ class SelectMutators(Rule):
     message = "`{mutator}()` was removed in SQLAlchemy 2.0"
     fix_title = "Re-bind the name to the statement the generative method returns"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = tuple(f"{m}(".encode() for m in METHODS)
 

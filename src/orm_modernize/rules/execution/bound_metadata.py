@@ -67,6 +67,7 @@ class BoundMetadata(Rule):
     message = "bound `MetaData` was removed in SQLAlchemy 2.0"
     fix_title = "Pass the engine where it is used"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b"bind", b"autoload", b"create_all(", b"drop_all(", b"reflect(")
 

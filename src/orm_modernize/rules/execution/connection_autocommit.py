@@ -116,6 +116,7 @@ class ConnectionAutocommit(Rule):
     )
     fix_title = "Commit the write: `conn.commit()` on the next line"
     fix_availability = "sometimes"
+    impact = "changed"
     triggers = (b".connect(", b"autocommit")
 
     def __init__(self, semantic: Semantic) -> None:

@@ -65,6 +65,7 @@ class ConnectionlessExecution(Rule):
     )
     fix_title = "Run it on a connection: `with engine.begin() as conn:`"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b".execute(", b".scalar(")
 

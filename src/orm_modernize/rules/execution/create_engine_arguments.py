@@ -55,6 +55,7 @@ class CreateEngineArguments(Rule):
     message = "`{keyword}=` of `{call}()` was removed or deprecated in SQLAlchemy 2.0"
     fix_title = "Remove the argument"
     fix_availability = "always"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (
         b"convert_unicode",

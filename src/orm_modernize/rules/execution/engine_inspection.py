@@ -59,6 +59,7 @@ class EngineInspection(Rule):
     message = "`{method}()` on an `Engine` was removed in SQLAlchemy 2.0"
     fix_title = "Ask `inspect(engine)`"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b".table_names(", b".has_table(", b".from_engine(")
 

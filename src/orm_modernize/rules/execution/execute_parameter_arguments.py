@@ -51,6 +51,7 @@ class ExecuteParameterArguments(Rule):
     )
     fix_title = "Pass one dict, or a list of dicts"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b".execute(", b".scalar(")
 

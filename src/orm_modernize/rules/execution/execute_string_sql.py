@@ -72,6 +72,7 @@ class ExecuteStringSql(Rule):
     message = "`{method}()` of a plain SQL string was removed in SQLAlchemy 2.0"
     fix_title = "Wrap the SQL in `text()`, or use `exec_driver_sql()`"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b".execute(", b".scalar(")
 

@@ -64,6 +64,7 @@ class ImplicitExecution(Rule):
     )
     fix_title = "Run it on a connection: `with engine.begin() as conn:`"
     fix_availability = "sometimes"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b".execute(", b".scalar(")
 

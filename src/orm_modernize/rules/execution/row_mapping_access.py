@@ -62,6 +62,7 @@ class RowMappingAccess(Rule):
     message = "a result row used as a mapping: removed in SQLAlchemy 2.0"
     fix_title = "Go through `row._mapping`"
     fix_availability = "always"
+    impact = "removed"
     fix_runs_on = "1.4"
     triggers = (b".execute(", b".scalar(")
 

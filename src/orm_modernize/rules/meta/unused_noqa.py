@@ -47,6 +47,7 @@ class UnusedNoqa(Rule):
     message = "unused `noqa` directive"
     fix_title = "Remove the unused `noqa` codes"
     fix_availability = "always"
+    impact = "none"
     fix_runs_on = "1.4"  # a comment: any version
     triggers = (b"noqa", b"NOQA")
 

@@ -71,6 +71,7 @@ class ClassicalMapper(Rule):
     fix_title = "Map with `mapper_registry.map_imperatively()`"
     fix_runs_on = "1.4"
     fix_availability = "sometimes"
+    impact = "removed"
     triggers = (b"mapper(",)
 
     def visit_Module(self, node: cst.Module) -> None:

@@ -81,6 +81,7 @@ class InheritedColumnOrder(Rule):
     )
     fix_title = "Keep them first with `mapped_column(..., sort_order=...)`"
     fix_availability = "sometimes"
+    impact = "changed"
     triggers = (b"Column",)
 
     def visit_Module(self, node: cst.Module) -> None:

@@ -64,6 +64,7 @@ class RemovedOrmAlias(Rule):
     """
 
     code = "ORM404"
+    impact = "removed"
     name = "removed-orm-alias"
     message = "`relation()` and `eagerload()` were removed in SQLAlchemy 2.0"
     fix_title = "Use `relationship()` / `joinedload()`"

@@ -67,6 +67,7 @@ class RemovedQueryApi(QueryRule):
     fix_title = "Name relationships and columns by their class attributes"
     fix_runs_on = "1.4"
     fix_availability = "sometimes"
+    impact = "removed"
 
     def check_chain(self, chain: QueryChain, node: cst.Call | cst.Attribute) -> None:
         if chain.refusal is not None:

@@ -82,6 +82,7 @@ class BackrefCascade(Rule):
     message = "an object reached the session along a backref, which 2.0 no longer does"
     fix_title = "Add it to the session the other object is in, as 1.4 did"
     fix_availability = "sometimes"
+    impact = "changed"
     fix_runs_on = "1.4"
     triggers = (b"backref", b"back_populates")
 

@@ -1,0 +1,90 @@
+"""What the commands that check a project share: its configuration (or a one-line
+error), its cache (unless git tracks it), and the run over its files."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from orm_modernize.cli.outcomes import EXIT_ERROR
+from orm_modernize.cli.terminal import interruptible, progress_bar
+from orm_modernize.data.records import FileResult
+from orm_modernize.workspace.config import (
+    ConfigError,
+    Configuration,
+    Options,
+    layers_for,
+    resolve,
+)
+
+if TYPE_CHECKING:
+    from orm_modernize.workspace.cache import Cache
+
+
+def configuration(
+    where: Sequence[Path],
+    flags: Options,
+    config_options: tuple[str, ...],
+    isolated: bool,
+    fix: bool,
+) -> tuple[Configuration, list[tuple[str, Options]]]:
+    """The configuration for `where` and the layers it resolves (each with where
+    it comes from), or a one-line error and exit status 2."""
+    try:
+        layers, source = layers_for(
+            where, flags, config=config_options, isolated=isolated
+        )
+    except ConfigError as problem:
+        click.echo(f"orm-modernize: error: {problem}", err=True)
+        sys.exit(EXIT_ERROR)
+    return resolve([options for _, options in layers], source, fix=fix), layers
+
+
+def cache_for(directory: Path | None, where: Sequence[Path]) -> Cache | None:
+    """The cache in `directory` (by default, the project's), unless git tracks it:
+    a crafted cache committed with a change could hide findings from the gate
+    that reads it."""
+    from orm_modernize.workspace.cache import Cache, default_directory, tracked_by_git
+
+    directory = directory or default_directory(where)
+
+    if tracked_by_git(directory):
+        click.echo(
+            f"warning: not using the cache in {directory}: git tracks files in it,"
+            " and a committed cache could hide findings",
+            err=True,
+        )
+        return None
+    return Cache.load(directory)
+
+
+def check_paths(
+    roots: Sequence[Path],
+    config: Configuration,
+    cache: Cache | None,
+    jobs: int | None,
+    write: bool,
+    quiet: bool,
+) -> list[FileResult]:
+    from orm_modernize.workspace.runner import run
+
+    progress = None if quiet else progress_bar()
+    with interruptible():
+        results = run(
+            roots, config, jobs=jobs, write=write, cache=cache, progress=progress
+        )
+    if progress is not None:
+        progress(0, 0)  # clears the bar
+    migrations = sum(r.skipped == "migration" for r in results)
+    if migrations and not quiet:
+        click.echo(
+            f"{migrations} Alembic migration{'' if migrations == 1 else 's'} not"
+            " checked: rewriting one changes what it did (--include-migrations"
+            " checks them).",
+            err=True,
+        )
+    return results

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from orm_modernize.cli.commands import main
-from orm_modernize.workspace.config import ConfigError, Options, configure
+from orm_modernize.workspace.config import ConfigError, Options
+from orm_modernize.workspace.hierarchy import configure
 from orm_modernize.workspace.patterns import Patterns
 
 # ORM301 (a safe fix) on line 2; ORM206 (no fix) on line 3.
@@ -625,3 +626,39 @@ def test_show_settings_says_what_applies_to_a_file_and_where_it_comes_from(
     (exclude,) = [line for line in out.splitlines() if "  exclude = " in line]
     assert exclude.startswith("  exclude = [.bzr, ")
     assert exclude.endswith(", vendor/]  # pyproject.toml")
+
+
+def test_each_file_has_the_settings_of_the_nearest_configuration_above_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ruff's hierarchy: a directory with a configuration of its own (here one
+    # that extends the root's) rules the files below it, whichever files the
+    # run is given and in whatever order (pre-commit passes them in batches).
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    legacy = "from sqlalchemy import select\nstmt = select([1])\n"
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.orm-modernize]\nextend-exclude = ["build"]\n'
+    )
+    (tmp_path / "a.py").write_text(legacy)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.py").write_text(legacy)
+    (tmp_path / "sub" / "pyproject.toml").write_text(
+        '[tool.orm-modernize]\nextend = "../pyproject.toml"\nignore = ["ORM301"]\n'
+    )
+
+    def found(*args: str) -> list[str]:
+        result = CliRunner().invoke(
+            main, ["check", "--no-cache", "--output-format", "concise", *args]
+        )
+        return [
+            line.split(":")[0] for line in result.stdout.splitlines() if "ORM" in line
+        ]
+
+    assert found(".") == ["a.py"]
+    assert found("a.py", "sub/b.py") == found("sub/b.py", "a.py") == ["a.py"]
+    assert found("sub/b.py") == []
+    assert found("--isolated", ".") == ["a.py", "sub/b.py"]
+    shown = CliRunner().invoke(main, ["check", "--show-settings", "sub/b.py", "."])
+    assert "ORM301" not in shown.stdout.split("select = ")[1].split("\n")[0]
+    assert "# sub/pyproject.toml" in shown.stdout

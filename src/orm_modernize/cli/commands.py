@@ -357,8 +357,11 @@ def check(
         respect_gitignore=respect_gitignore,
     )
     config, layers = configuration(where, flags, config_options, isolated, fix or diff)
-    if show_settings is not None:
-        show_settings_of(show_settings, config, layers)
+    if show_settings is not None:  # the settings of the file's nearest configuration
+        show_settings_of(
+            show_settings,
+            *configuration((show_settings,), flags, config_options, isolated, False),
+        )
     if show_files:
         show_file_list(roots, config)
     if output_format in EDIT_FORMATS and not statistics:

@@ -18,8 +18,8 @@ from orm_modernize.workspace.config import (
     Configuration,
     Options,
     layers_for,
-    resolve,
 )
+from orm_modernize.workspace.hierarchy import hierarchical
 
 if TYPE_CHECKING:
     from orm_modernize.workspace.cache import Cache
@@ -41,7 +41,10 @@ def configuration(
     except ConfigError as problem:
         click.echo(f"orm-modernize: error: {problem}", err=True)
         sys.exit(EXIT_ERROR)
-    return resolve([options for _, options in layers], source, fix=fix), layers
+    built = hierarchical(
+        layers, source, config=config_options, isolated=isolated, fix=fix
+    )
+    return built, layers
 
 
 def cache_for(directory: Path | None, where: Sequence[Path]) -> Cache | None:

@@ -1,20 +1,15 @@
 """`[tool.orm-modernize]` and the command line -> what to check and fix.
 
 Configuration comes in layers, as in ruff: the defaults; one file (`--config FILE`,
-else the nearest `pyproject.toml` with a `[tool.orm-modernize]` table, walking up
-from the first path; none with `--isolated`); inline `--config 'KEY = VALUE'`
-overrides; then the flags. A layer replaces what it sets, except the `extend-*`
-keys, which add to what the layers below set.
+else the nearest `pyproject.toml` with a `[tool.orm-modernize]` table: for each
+file, the nearest above it, see hierarchy.py; none with `--isolated`); inline
+`--config 'KEY = VALUE'` overrides; then the flags. A layer replaces what it sets,
+except the `extend-*` keys, which add to what the layers below set.
 
 Rules are chosen layer by layer: `select`, when a layer gives it, starts afresh,
 `extend-select` adds and `ignore` removes; within a layer the more specific prefix
 wins, and `ignore` wins a tie. So `ignore = ["ORM004"]` in the file still gives way
-to `--select ORM004` on the command line.
-
-Path patterns are globs relative to the directory of the file that gives them (the
-working directory for flags): a pattern without a `/` matches a file or directory
-of that name anywhere, one with a `/` matches a path from that directory, and a
-pattern that matches a directory matches everything in it.
+to `--select ORM004` on the command line. Path patterns: see patterns.py.
 """
 
 from __future__ import annotations
@@ -23,13 +18,14 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
-from orm_modernize.data.codes import CODES, DEFAULT_CODES, OPT_IN
+from orm_modernize.data.codes import CODES, DEFAULT_CODES
 from orm_modernize.data.records import Settings
 from orm_modernize.workspace.patterns import Patterns
+from orm_modernize.workspace.selection import Fixes, selected
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -114,6 +110,14 @@ class Options:
     respect_gitignore: bool | None = None
 
 
+class Hierarchy(Protocol):
+    """The configuration file nearest to a directory, resolved (hierarchy.py)."""
+
+    def nearest(self, directory: Path) -> Path | None: ...
+
+    def resolved(self, source: Path) -> Configuration: ...
+
+
 @dataclass(frozen=True)
 class Configuration:
     """Everything the layers resolve to."""
@@ -126,47 +130,54 @@ class Configuration:
     cache_dir: Path | None = None
     include_migrations: bool = False
     respect_gitignore: bool = True  # as ruff: what git ignores is not checked
+    # The configurations of the directories below with a file of their own
+    nested: Hierarchy | None = field(default=None, compare=False, repr=False)
 
     def excluded(self, path: str) -> bool:
         """Whether to skip `path`, passed on the command line: only
         `force-exclude` skips it."""
-        return self.force_exclude and any(p.match(path) for p in self.exclude)
+        at = self.at(Path(path))
+        return at.force_exclude and any(p.match(path) for p in at.exclude)
 
     def walked_past(self, directory: str, name: str) -> bool:
         """Whether a walk skips the entry `name` of `directory` (absolute and
         normalized, with a trailing separator): only its own name or path counts,
         the walk has pruned excluded directories."""
-        return any(p.match_walked(directory, name) for p in self.exclude)
+        at = self.at(Path(directory), directory=True)
+        return any(p.match_walked(directory, name) for p in at.exclude)
 
     def settings_for(self, path: Path) -> Settings:
-        """The settings for one file: the enabled rules less its per-file ignores."""
+        """The settings for one file: those of the configuration nearest to it,
+        the enabled rules less its per-file ignores; fixing and edits are the
+        run's."""
+        at = self.at(path)
+        settings = self.settings
+        if at is not self:
+            settings = replace(at.settings, fix=settings.fix, edits=settings.edits)
         ignored = [
             code
-            for ignores in self.per_file_ignores
+            for ignores in at.per_file_ignores
             if ignores.apply_to(str(path))
             for code in ignores.codes
         ]
         if not ignored:
-            return self.settings
+            return settings
         kept = tuple(
             code
-            for code in self.settings.select
+            for code in settings.select
             if not any(code.startswith(prefix) for prefix in ignored)
         )
-        return replace(self.settings, select=kept)
+        return replace(settings, select=kept)
 
-
-def configure(
-    paths: Sequence[Path],
-    flags: Options,
-    *,
-    config: Sequence[str] = (),
-    isolated: bool = False,
-    fix: bool = False,
-) -> Configuration:
-    """The configuration for a run over `paths`; raises ConfigError."""
-    layers, source = layers_for(paths, flags, config=config, isolated=isolated)
-    return resolve([options for _, options in layers], source, fix=fix)
+    def at(self, path: Path, *, directory: bool = False) -> Configuration:
+        """The configuration that rules `path`: the nearest file above it (this
+        one, or this one alone under `--config FILE` or `--isolated`)."""
+        if self.nested is None:
+            return self
+        found = self.nested.nearest(path if directory else path.parent)
+        if found is None or found == self.source:
+            return self
+        return self.nested.resolved(found)
 
 
 def layers_for(
@@ -178,7 +189,7 @@ def layers_for(
 ) -> tuple[list[tuple[str, Options]], Path | None]:
     """The layers, lowest first, each with where it comes from, and the file
     read (if any); raises ConfigError."""
-    files = [c for c in config if not _is_inline(c)]
+    files = [c for c in config if not is_inline(c)]
     if len(files) > 1:
         raise ConfigError("--config: only one configuration file can be given")
     if files and isolated:
@@ -189,12 +200,12 @@ def layers_for(
         source = Path(files[0])
         if not source.is_file():
             raise ConfigError(f"--config: no such file: {files[0]}")
-        layers.extend(_read(source, table_required=False))
+        layers.extend(read_layers(source, table_required=False))
     elif not isolated:
         source = find_config(paths)
         if source is not None:
-            layers.extend(_read(source, table_required=True))
-    for inline in (c for c in config if _is_inline(c)):
+            layers.extend(read_layers(source, table_required=True))
+    for inline in (c for c in config if is_inline(c)):
         layers.append((f"--config {inline!r}", _inline(inline)))
     layers.append(("the command line", flags))
     return layers, source
@@ -206,12 +217,12 @@ def find_config(paths: Sequence[Path]) -> Path | None:
     start = Path(os.path.abspath(paths[0] if paths else "."))
     for directory in [start, *start.parents]:
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and _has_table(candidate):
+        if candidate.is_file() and has_table(candidate):
             return candidate
     return None
 
 
-def _has_table(path: Path) -> bool:
+def has_table(path: Path) -> bool:
     # A pyproject.toml without our table is no concern of ours, even when broken.
     try:
         text = path.read_text(encoding="utf-8")
@@ -220,7 +231,7 @@ def _has_table(path: Path) -> bool:
     return re.search(r"^\s*\[\s*tool\s*\.\s*\"?orm-modernize\b", text, re.M) is not None
 
 
-def _read(
+def read_layers(
     path: Path, *, table_required: bool, within: tuple[Path, ...] = ()
 ) -> list[tuple[str, Options]]:
     """The layers of the file at `path`: those of the file its `extend` names
@@ -257,7 +268,7 @@ def _read(
     if not base.is_file():
         raise ConfigError(f"{where}: {prefix}extend: no such file: {extended}")
     # As ruff: the extended file's own relative paths stay relative to it.
-    return [*_read(base, table_required=False, within=chain), own]
+    return [*read_layers(base, table_required=False, within=chain), own]
 
 
 def _inline(text: str) -> Options:
@@ -268,7 +279,7 @@ def _inline(text: str) -> Options:
     return _options(data, "--config", "", Path.cwd())
 
 
-def _is_inline(value: str) -> bool:
+def is_inline(value: str) -> bool:
     # As in ruff: a value that names no file but reads as `key = value` is a setting.
     return "=" in value and not Path(value).is_file()
 
@@ -416,7 +427,7 @@ def resolve(
     fixes = Fixes()
     found = Options()
     for layer in layers:
-        enabled = _selected(enabled, layer)
+        enabled = selected(enabled, layer)
         fixes = fixes.with_layer(layer)
         if layer.exclude is not None:
             exclude = layer.exclude
@@ -447,44 +458,6 @@ def resolve(
         include_migrations=bool(found.include_migrations),
         respect_gitignore=found.respect_gitignore is not False,
     )
-
-
-@dataclass(frozen=True)
-class Fixes:
-    """Which fixes are offered and how they are graded, layer upon layer: a
-    layer's `fixable` replaces those below, the other keys add to them."""
-
-    fixable: tuple[str, ...] = ("ORM",)
-    unfixable: tuple[str, ...] = ()
-    safe: tuple[str, ...] = ()
-    unsafe: tuple[str, ...] = ()
-
-    def with_layer(self, layer: Options) -> Fixes:
-        fixable = self.fixable if layer.fixable is None else layer.fixable
-        return Fixes(
-            fixable + layer.extend_fixable,
-            self.unfixable + layer.unfixable,
-            self.safe + layer.extend_safe_fixes,
-            self.unsafe + layer.extend_unsafe_fixes,
-        )
-
-
-def _selected(enabled: set[str], layer: Options) -> set[str]:
-    """One layer's rule selection applied to what the layers below enabled."""
-    chosen = set(enabled) if layer.select is None else set()
-    rules = [(p, True) for p in (layer.select or ())] + [
-        (p, True) for p in layer.extend_select
-    ]
-    rules += [(p, False) for p in layer.ignore]
-    # Least specific first, `ignore` after `select` on a tie: the last word wins.
-    for prefix, on in sorted(rules, key=lambda rule: (len(rule[0]), rule[1] is False)):
-        matching = {
-            code
-            for code in CODES
-            if code.startswith(prefix) and (code not in OPT_IN or code == prefix)
-        }
-        chosen = chosen | matching if on else chosen - matching
-    return chosen
 
 
 def _display(path: Path) -> str:

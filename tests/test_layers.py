@@ -19,6 +19,7 @@ LAYERS = (
     "rules",
     "engine",
     "workspace",
+    "server",
     "cli",
 )
 

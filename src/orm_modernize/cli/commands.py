@@ -422,3 +422,18 @@ main.add_command(rules)
 main.add_command(explain)
 main.add_command(clean)
 main.add_command(report)
+
+
+@main.command()
+def server() -> None:
+    """Run the language server over stdio (`pip install orm-modernize[server]`)."""
+    try:
+        from orm_modernize.server.language_server import serve
+    except ImportError as missing:
+        click.echo(
+            f"orm-modernize: error: the language server needs {missing.name}:"
+            " pip install 'orm-modernize[server]'",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    serve()

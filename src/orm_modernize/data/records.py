@@ -4,6 +4,7 @@ result, how sure the analysis is of a receiver, a fix refused."""
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Union
@@ -31,9 +32,19 @@ Skipped = Literal["generated", "migration"]
 
 # What kind of error a file met: a path that does not exist, bytes that cannot be
 # read or parsed, a fix dropped, an analysis over its budget or nested too deeply,
-# an internal error (a bug), a file that cannot be written or given noqa comments
+# an internal error (a bug), a file that cannot be written or given noqa comments,
+# a configuration that cannot be read (the language server says it on the file)
 ErrorKind = Literal[
-    "missing", "read", "parse", "fix", "budget", "nesting", "internal", "write", "noqa"
+    "missing",
+    "read",
+    "parse",
+    "fix",
+    "budget",
+    "nesting",
+    "internal",
+    "write",
+    "noqa",
+    "config",
 ]
 
 
@@ -47,6 +58,13 @@ class FileError:
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def place(self) -> tuple[int, int]:
+        """(line, column), 1-based, where the message says the parser stopped
+        ("... (line 2, column 1)"); the file's start when it names no place."""
+        found = re.search(r"\(line (\d+), column (\d+)\)", self.message)
+        return (int(found[1]), int(found[2])) if found else (1, 1)
 
 
 class Evidence(enum.IntEnum):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol, TextIO
@@ -63,10 +62,6 @@ def repository_path(path: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(path), top)).as_posix()
 
 
-# "cannot parse: ... (line 2, column 1)": where the parser stopped
-AT = re.compile(r"\(line (\d+), column (\d+)\)")
-
-
 class Located(NamedTuple):
     result: FileResult
     error: FileError
@@ -78,6 +73,4 @@ def errors(results: Sequence[FileResult]) -> Iterator[Located]:
     """Each file's errors, at the place the message names, else at its start."""
     for result in results:
         for error in result.errors:
-            at = AT.search(error.message)
-            line, column = (int(at[1]), int(at[2])) if at else (1, 1)
-            yield Located(result, error, line, column)
+            yield Located(result, error, *error.place)

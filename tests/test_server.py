@@ -5,6 +5,7 @@ code action and apply it, see the diagnostics clear."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -96,7 +97,9 @@ class Editor:
 
 
 @asynccontextmanager
-async def editor(root: Path, **options: object) -> AsyncIterator[Editor]:
+async def editor(
+    root: Path, env: dict[str, str] | None = None, **options: object
+) -> AsyncIterator[Editor]:
     client = LanguageClient("test-editor", "1")
     opened = Editor(client, root)
 
@@ -106,7 +109,13 @@ async def editor(root: Path, **options: object) -> AsyncIterator[Editor]:
             opened.published.setdefault(params.uri, []).append(params)
             opened.changed.notify_all()
 
-    await client.start_io(sys.executable, "-m", "orm_modernize", "server")
+    await client.start_io(
+        sys.executable,
+        "-m",
+        "orm_modernize",
+        "server",
+        env={**os.environ, **(env or {})},
+    )
     await client.initialize_async(
         lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(),
@@ -238,3 +247,20 @@ def test_unsafe_fixes_are_offered_only_when_asked_for(project: Path) -> None:
         "Fix ORM402: Define `class Base(DeclarativeBase)` (unsafe)",
         "Add `# noqa: ORM402`",
     ]
+
+
+def test_a_file_over_its_time_budget_is_reported_not_left_running(
+    project: Path,
+) -> None:
+    # The checks run in a worker process whose main thread gives each file its
+    # budget (a thread could not): here a budget no check can keep.
+    async def session() -> None:
+        async with editor(
+            project, env={"ORM_MODERNIZE_FILE_BUDGET": "0.0001"}
+        ) as opened:
+            uri = opened.open("queries.py", LEGACY * 50)
+            (error,) = await opened.diagnostics(uri, bool)
+            assert error.severity == lsp.DiagnosticSeverity.Error
+            assert "took too long" in error.message
+
+    asyncio.run(session())

@@ -8,18 +8,20 @@ when `unsafeFixes` is on: the `unsafe-fixes` setting, or the client's
 initialization options), "Fix all safe orm-modernize findings"
 (`source.fixAll.orm-modernize`), and a `# noqa` for the finding's line.
 
-A change is checked after a short pause, in a worker thread: a newer version of
-the document makes the older check's result be dropped, so the editor never
-waits on a check it no longer needs, and each file's time budget applies.
+A change is checked after a short pause, in a worker process (whose main thread
+gives each file its time budget): a newer version of the document makes the
+older check's result be dropped, and the server itself never waits on a check.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import tokenize
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from multiprocessing import get_context
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -52,8 +54,7 @@ class Server(LanguageServer):
         # The same with each fix's edits, made when a code action is first asked
         # for: a check without them is a fifth faster
         self.edited: dict[str, tuple[int, FileResult]] = {}
-        self.caches: dict[Path, Cache] = {}
-        self.lock = threading.Lock()  # one check at a time: the cache is shared
+        self._pool: ProcessPoolExecutor | None = None
 
     def schedule(self, uri: str, pause: float) -> None:
         """Check the document after `pause`, dropping a check still waiting."""
@@ -66,9 +67,7 @@ class Server(LanguageServer):
         await asyncio.sleep(pause)
         document = self.workspace.get_text_document(uri)
         version = document.version or 0
-        result = await asyncio.get_running_loop().run_in_executor(
-            None, self.check, uri, document.source, False, False
-        )
+        result = await self.checked(uri, document.source, fix=False, edits=False)
         now = self.workspace.get_text_document(uri).version or 0
         if now != version:
             return  # a newer version is on its way: this result is stale
@@ -79,26 +78,64 @@ class Server(LanguageServer):
             )
         )
 
-    def check(self, uri: str, text: str, fix: bool, edits: bool = True) -> FileResult:
-        """The document's text checked (and with `fix`, fixed) as its file; with
-        `edits`, each finding's fix as text edits."""
-        path = path_of(uri)
-        with self.lock:
-            try:
-                config = configure([path], Options(), fix=fix)
-            except ConfigError as problem:
-                return FileResult(path, errors=(_config_error(problem),))
-            settings = replace(config.settings, edits=edits)
-            if fix and self.unsafe:
-                settings = replace(settings, unsafe_fixes=True)
-            config = replace(config, settings=settings)
-            return check_source(path, text.encode(), config, self._cache(path))
+    async def checked(
+        self, uri: str, text: str, *, fix: bool, edits: bool
+    ) -> FileResult:
+        """The document checked in the worker process, whose main thread gives
+        each file its time budget (a thread could not): a pathological file is
+        reported, never left to run on."""
+        loop = asyncio.get_running_loop()
+        job = (path_of(uri), text, fix, edits, self.unsafe)
+        try:
+            return await loop.run_in_executor(self.worker(), check_document, *job)
+        except BrokenProcessPool:  # the worker died (killed, out of memory)
+            self._pool = None
+            return await loop.run_in_executor(self.worker(), check_document, *job)
 
-    def _cache(self, path: Path) -> Cache:
-        directory = default_directory([path])
-        if directory not in self.caches:
-            self.caches[directory] = Cache.load(directory)
-        return self.caches[directory]
+    def check(self, uri: str, text: str, fix: bool, edits: bool = True) -> FileResult:
+        """The same, in this process and thread (for measuring it)."""
+        return check_document(path_of(uri), text, fix, edits, self.unsafe)
+
+    def worker(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawned, not forked: this process runs the server's threads
+            self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+        return self._pool
+
+    def close_worker(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+# The results cache of each project, kept by the worker process between checks
+_CACHES: dict[Path, Cache] = {}
+
+
+def warm_up() -> None:
+    """Import what a check needs, in the worker, while the editor opens files."""
+    import libcst  # noqa: F401
+
+    import orm_modernize.rules  # noqa: F401
+
+
+def check_document(
+    path: Path, text: str, fix: bool, edits: bool, unsafe: bool
+) -> FileResult:
+    """`text` checked (and with `fix`, fixed) as the file at `path`; with `edits`,
+    each finding's fix as text edits."""
+    try:
+        config = configure([path], Options(), fix=fix)
+    except ConfigError as problem:
+        return FileResult(path, errors=(_config_error(problem),))
+    settings = replace(config.settings, edits=edits)
+    if fix and unsafe:
+        settings = replace(settings, unsafe_fixes=True)
+    config = replace(config, settings=settings)
+    directory = default_directory([path])
+    if directory not in _CACHES:
+        _CACHES[directory] = Cache.load(directory)
+    return check_source(path, text.encode(), config, _CACHES[directory])
 
 
 def path_of(uri: str) -> Path:
@@ -171,9 +208,7 @@ async def code_actions(
         return []  # a check is on its way; the client asks again
     edited = server.edited.get(uri)
     if edited is None or edited[0] != version:
-        made = await asyncio.get_running_loop().run_in_executor(
-            None, server.check, uri, document.source, False
-        )
+        made = await server.checked(uri, document.source, fix=False, edits=True)
         edited = server.edited[uri] = (version, made)
     result = edited[1]
     asked = params.context.only
@@ -187,9 +222,7 @@ async def code_actions(
     # Fixing the whole document is asked for by name (on save, or a command), not
     # on each move of the cursor: it runs every pass of the fixes.
     if asked and any(FIX_ALL.startswith(kind) for kind in asked):
-        fixed = await asyncio.get_running_loop().run_in_executor(
-            None, _fixed_all, server, uri, document.source
-        )
+        fixed = await _fixed_all(server, uri, document.source)
         if fixed is not None:
             actions.append(fixed)
     return actions
@@ -248,8 +281,8 @@ def _noqa_edit(text: str, found: Diagnostic) -> lsp.TextEdit | None:
     )
 
 
-def _fixed_all(server: Server, uri: str, text: str) -> lsp.CodeAction | None:
-    result = server.check(uri, text, True)
+async def _fixed_all(server: Server, uri: str, text: str) -> lsp.CodeAction | None:
+    result = await server.checked(uri, text, fix=True, edits=False)
     if result.fixed is None:
         return None
     lines = text.splitlines(True)
@@ -280,6 +313,14 @@ def build() -> Server:
             server.unsafe = bool(options.get("unsafeFixes"))
         if os.environ.get("ORM_MODERNIZE_UNSAFE_FIXES") == "1":
             server.unsafe = True
+
+    @server.feature(lsp.INITIALIZED)
+    def initialized(params: lsp.InitializedParams) -> None:
+        server.worker().submit(warm_up)
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(params: None) -> None:
+        server.close_worker()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: lsp.DidOpenTextDocumentParams) -> None:

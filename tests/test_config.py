@@ -662,3 +662,22 @@ def test_each_file_has_the_settings_of_the_nearest_configuration_above_it(
     shown = CliRunner().invoke(main, ["check", "--show-settings", "sub/b.py", "."])
     assert "ORM301" not in shown.stdout.split("select = ")[1].split("\n")[0]
     assert "# sub/pyproject.toml" in shown.stdout
+
+
+def test_a_bad_configuration_below_the_first_path_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Met only when the run reaches its directory: one line, exit status 2.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "m.py").write_text("from sqlalchemy import select\n")
+    (tmp_path / "sub" / "pyproject.toml").write_text(
+        '[tool.orm-modernize]\nselct = ["ORM301"]\n'
+    )
+    result = CliRunner().invoke(main, ["check", "--no-cache", "."])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "orm-modernize: error: sub/pyproject.toml: [tool.orm-modernize] unknown key"
+        " `selct` (did you mean `select`?)\n"
+    )

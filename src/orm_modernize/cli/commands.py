@@ -30,6 +30,7 @@ from orm_modernize.cli.summary import print_diff, print_errors, print_findings
 from orm_modernize.data.records import FileResult
 from orm_modernize.workspace.config import (
     TARGET_VERSIONS,
+    ConfigError,
     Configuration,
     Options,
 )
@@ -73,6 +74,9 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except ConfigError as problem:  # a directory's own configuration, met late
+            click.echo(f"orm-modernize: error: {problem}", err=True)
+            ctx.exit(EXIT_ERROR)
         except BrokenPipeError:  # `orm-modernize rules | head`: the reader left
             # Quietly, as a process killed by SIGPIPE; the flush at exit would fail.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -124,18 +124,18 @@ def check_document(
 ) -> FileResult:
     """`text` checked (and with `fix`, fixed) as the file at `path`; with `edits`,
     each finding's fix as text edits."""
-    try:
-        config = configure([path], Options(), fix=fix)
-    except ConfigError as problem:
-        return FileResult(path, errors=(_config_error(problem),))
-    settings = replace(config.settings, edits=edits)
-    if fix and unsafe:
-        settings = replace(settings, unsafe_fixes=True)
-    config = replace(config, settings=settings)
     directory = default_directory([path])
     if directory not in _CACHES:
         _CACHES[directory] = Cache.load(directory)
-    return check_source(path, text.encode(), config, _CACHES[directory])
+    try:
+        config = configure([path], Options(), fix=fix)
+        settings = replace(config.settings, edits=edits)
+        if fix and unsafe:
+            settings = replace(settings, unsafe_fixes=True)
+        config = replace(config, settings=settings)
+        return check_source(path, text.encode(), config, _CACHES[directory])
+    except ConfigError as problem:  # said on the document, as the editor shows it
+        return FileResult(path, errors=(_config_error(problem),))
 
 
 def path_of(uri: str) -> Path:

@@ -135,7 +135,9 @@ def _uses_of_kept(
                     f"`{code_of(node.func)}()` runs before the last use of"
                     f" `{target.value}`, which 1.x had released (and committed)"
                 )
-            if isinstance(node, (cst.Return, cst.Yield, cst.Await, cst.Global)):
+            # A `return` leaves the block, which commits as 1.x had; a generator
+            # or coroutine suspended inside it would hold the transaction open.
+            if isinstance(node, (cst.Yield, cst.Await)):
                 raise Refused(
                     f"a `{code_of(node).split()[0]}` runs before the last use of"
                     f" `{target.value}`"

@@ -49,7 +49,7 @@ class ConnectionlessExecution(Rule):
     result's statement is not a proven SELECT: a use that raised would roll
     back the write, which 1.x had committed. Reported without a fix: a result
     used after its block, in a nested function, or past a call that may need
-    the database, and a call in an `if` or `while` header.
+    the database or a `yield`, and a call in an `if` or `while` header.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Implicit and Connectionless Execution,

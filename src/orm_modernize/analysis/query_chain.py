@@ -18,7 +18,7 @@ from orm_modernize.syntax.nodes import root_name
 # Calls that end a Query chain: what follows applies to their result.
 # Rows or a value, executed by the session:
 ROW_TERMINALS = frozenset(
-    {"all", "first", "one", "one_or_none", "scalar", "count", "value"}
+    {"all", "first", "one", "one_or_none", "scalar", "count", "value", "values"}
 )
 # The query used as SQL inside another statement: no session involved.
 VALUE_TERMINALS = frozenset(
@@ -38,8 +38,9 @@ TERMINALS = (
 # method of the same name on a custom query class (`query_class=`), with its own
 # meaning: `Person.query.get(id, project)` is not `Query.get`.
 SIGNATURES: dict[str, tuple[int, int, frozenset[str]]] = {
-    **{name: (0, 0, frozenset()) for name in ROW_TERMINALS - {"value"}},
+    **{name: (0, 0, frozenset()) for name in ROW_TERMINALS - {"value", "values"}},
     "value": (1, 1, frozenset({"column"})),
+    "values": (1, 64, frozenset()),
     "subquery": (0, 3, frozenset({"name", "with_labels", "reduce_columns"})),
     "scalar_subquery": (0, 0, frozenset()),
     "as_scalar": (0, 0, frozenset()),

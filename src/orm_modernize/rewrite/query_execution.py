@@ -68,13 +68,15 @@ def execute(
     if (
         terminal is not None
         and terminal.call.args
-        and not (name == "value" or fallback)
+        and not (name in ("value", "values") or fallback)
     ):
         raise Refused(f"unexpected arguments to `{name}()`")
     statement = converted.statement
     if name == "count":
         counted = _counted(converter, converted)
         return on_session(query_func, "scalar", *_with_params(counted, converted))
+    if name == "values":
+        return _values(converter, converted, terminal, query_func)
     if name == "value":
         # Query.value(col): the first row's value of `col`, without a LIMIT.
         args = terminal.call.args if terminal is not None else ()
@@ -104,6 +106,49 @@ def execute(
         call = then(terminal, result, terminal.name, args=())
         return call.with_changes(whitespace_before_args=cst.SimpleWhitespace(""))
     return then(terminal, result, "scalar_one_or_none" if name == "scalar" else None)
+
+
+def _values(
+    converter: Converter,
+    converted: Converted,
+    terminal: Step | None,
+    query_func: cst.Attribute,
+) -> cst.BaseExpression:
+    """`Query.values(*columns)`: an iterator (a generator) over the rows of those
+    columns instead of the query's entities, as `iter()` of the executed
+    statement is; a `for` loop iterates the result itself."""
+    assert terminal is not None
+    args = terminal.call.args
+    if not args or any(a.keyword or a.star for a in args):
+        raise Refused("`values()` takes columns")
+    if converted.joined_loads:
+        # 1.4 turned the query's eager loads off; they name entities not selected
+        raise Refused("`Query.values()` ignored the eager loader options")
+    columns = [a.value for a in args]
+    only = method(converted.statement, "with_only_columns", *columns)
+    executed = on_session(query_func, "execute", *_with_params(only, converted))
+    parent = converter.semantic.parent(terminal.call)
+    if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is terminal.call:
+        return executed
+    grand = converter.semantic.parent(parent) if parent is not None else None
+    if (
+        isinstance(parent, cst.Arg)
+        and isinstance(grand, cst.Call)
+        and isinstance(grand.func, cst.Name)
+        and grand.func.value in ITERATING
+        and grand.args[0] is parent
+    ):
+        return executed  # a Result iterates as the generator did
+    # Anything else gets the generator itself: `dict()` would read a Result's
+    # `keys()`, and the value may go anywhere
+    return cst.Call(cst.Name("iter"), [cst.Arg(executed)])
+
+
+# Builtins that only iterate their first argument (`next()` too: a Result is an
+# iterator), so that a Result stands for the generator `Query.values()` was
+ITERATING = frozenset(
+    {"list", "tuple", "set", "sorted", "next", "enumerate", "any", "all", "sum"}
+)
 
 
 def _joined_eager(converter: Converter, converted: Converted) -> bool:

@@ -109,8 +109,6 @@ REMOVED = {
     " `aliased(Model, subquery)` and `select(alias)`",
     "enable_eagerloads": "`Query.enable_eagerloads()` has no `Select` equivalent:"
     " drop the eager loader options instead",
-    "values": "`Query.values()` is deprecated: select the columns and use"
-    " `Session.execute()`",
     "with_labels": "`Query.with_labels()` is legacy: use"
     " `set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)`",
     "apply_labels": "`Query.apply_labels()` is legacy: use"

@@ -68,7 +68,7 @@ class LegacyQuery(QueryRule):
     """
     ## What it does
     Checks for `Session.query(...)`: chains that end in `all()`, `first()`,
-    `one()`, `one_or_none()`, `scalar()`, `count()` or `value()` (or
+    `one()`, `one_or_none()`, `scalar()`, `count()`, `value()` or `values()` (or
     Flask-SQLAlchemy's `first_or_404()`, `one_or_404()`, `paginate()`); queries that are
     iterated, sliced or passed to a builtin that iterates it (`list()`,
     `sorted(q, key=...)`, `dict()`, `any()`, ...); queries used as SQL (`subquery()`,
@@ -140,6 +140,11 @@ class LegacyQuery(QueryRule):
       It is reported instead when the class is named another way in those
       criteria, they hold a subquery, the join continues `from_joinpoint`, or the
       query is built over several statements. `reset_joinpoint()` is dropped.
+    - `values(*columns)` (deprecated since 1.4) becomes the statement
+      `with_only_columns(*columns)`, executed: iterated by a `for` loop or a
+      builtin as the Result it is, and anywhere else `iter()` of it, the
+      generator `values()` returned (`dict()` would read a Result's `keys()`).
+      Refused after an eager loader option, which `values()` turned off.
     - `populate_existing()`, `yield_per()` and `autoflush()` become execution
       options; `params()` become the parameters of `execute()`.
     - A query returned by a helper function is converted with every call of the

@@ -113,9 +113,7 @@ class Options:
 class Hierarchy(Protocol):
     """The configuration file nearest to a directory, resolved (hierarchy.py)."""
 
-    def nearest(self, directory: Path) -> Path | None: ...
-
-    def resolved(self, source: Path) -> Configuration: ...
+    def ruling(self, run: Configuration, directory: str) -> Configuration: ...
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,7 @@ class Configuration:
         """Whether a walk skips the entry `name` of `directory` (absolute and
         normalized, with a trailing separator): only its own name or path counts,
         the walk has pruned excluded directories."""
-        at = self.at(Path(directory), directory=True)
+        at = self if self.nested is None else self.nested.ruling(self, directory)
         return any(p.match_walked(directory, name) for p in at.exclude)
 
     def settings_for(self, path: Path) -> Settings:
@@ -174,10 +172,7 @@ class Configuration:
         one, or this one alone under `--config FILE` or `--isolated`)."""
         if self.nested is None:
             return self
-        found = self.nested.nearest(path if directory else path.parent)
-        if found is None or found == self.source:
-            return self
-        return self.nested.resolved(found)
+        return self.nested.ruling(self, str(path if directory else path.parent))
 
 
 def layers_for(

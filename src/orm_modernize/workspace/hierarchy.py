@@ -33,6 +33,20 @@ class Nested:
         self.fix = fix
         self._nearest: dict[str, Path | None] = {}
         self._resolved: dict[Path, Configuration] = {}
+        # Each directory met, as spelt: a walk asks once for every entry
+        self._ruling: dict[str, Configuration] = {}
+
+    def ruling(self, run: Configuration, directory: str) -> Configuration:
+        """The configuration of the files of `directory`: the run's own when
+        its file is the nearest (or there is none)."""
+        found = self._ruling.get(directory)
+        if found is None:
+            source = self.nearest(Path(directory))
+            found = (
+                run if source is None or source == run.source else self.resolved(source)
+            )
+            self._ruling[directory] = found
+        return found
 
     def nearest(self, directory: Path) -> Path | None:
         key = os.path.abspath(directory)

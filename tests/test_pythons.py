@@ -1,5 +1,5 @@
-"""Every Python the package declares runs the CLI: `check`, `check --fix`, `rules`
-and `explain` under each declared minor version present on the machine (found
+"""Every Python the package declares runs the CLI: `check`, `check --fix`, `report`,
+`rules` and `explain` under each declared minor version present on the machine (found
 through pyenv or as `python3.X` on PATH), in a virtualenv with the tool installed
 from this checkout. A declared version that is missing is skipped with a message.
 
@@ -48,6 +48,9 @@ def test_the_cli_runs_on_every_declared_python(
     checked = run("check", "--no-cache", "examples")
     assert checked.returncode == 1, checked.stderr
     assert "ORM401" in checked.stdout and checked.stderr == ""
+    reported = run("report", "--no-cache", "--format", "html", "examples")
+    assert reported.returncode == 0 and reported.stderr == "", reported.stderr
+    assert "SQLAlchemy 2.0 migration report</h1>" in reported.stdout
     fixed = run("check", "--no-cache", "--fix", "--unsafe-fixes", "examples")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "Warning:" not in fixed.stderr, fixed.stderr  # CPython's, of the code

@@ -51,18 +51,17 @@ def cache_for(directory: Path | None, where: Sequence[Path]) -> Cache | None:
     """The cache in `directory` (by default, the project's), unless git tracks it:
     a crafted cache committed with a change could hide findings from the gate
     that reads it."""
-    from orm_modernize.workspace.cache import Cache, default_directory, tracked_by_git
+    from orm_modernize.workspace.cache import default_directory, trusted
 
     directory = directory or default_directory(where)
-
-    if tracked_by_git(directory):
+    cache = trusted(directory)
+    if cache is None:
         click.echo(
             f"warning: not using the cache in {directory}: git tracks files in it,"
             " and a committed cache could hide findings",
             err=True,
         )
-        return None
-    return Cache.load(directory)
+    return cache
 
 
 def check_paths(

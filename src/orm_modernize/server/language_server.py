@@ -4,8 +4,8 @@ Each open document is checked as its file would be (`runner.check_source`): its
 own text, not the file on disk, with the configuration nearest to it and the whole
 project's model, its findings published as LSP diagnostics linking to the rule's
 docs. Code actions: "Fix ORMxxx" for each finding with a fix (unsafe ones only
-when `unsafeFixes` is on: the `unsafe-fixes` setting, or the client's
-initialization options), "Fix all safe orm-modernize findings"
+when the client's initialization options set `unsafeFixes`), "Fix all safe
+orm-modernize findings"
 (`source.fixAll.orm-modernize`), and a `# noqa` for the finding's line.
 
 A change is checked after a short pause, in a worker process (whose main thread
@@ -16,7 +16,6 @@ older check's result be dropped, and the server itself never waits on a check.
 from __future__ import annotations
 
 import asyncio
-import os
 import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -33,7 +32,7 @@ from orm_modernize.data.codes import docs_url
 from orm_modernize.data.records import Diagnostic, FileError, FileResult, TextEdit
 from orm_modernize.rules import RULES_BY_CODE
 from orm_modernize.syntax import noqa
-from orm_modernize.workspace.cache import Cache, default_directory
+from orm_modernize.workspace.cache import Cache, default_directory, trusted
 from orm_modernize.workspace.config import ConfigError, Options
 from orm_modernize.workspace.hierarchy import configure
 from orm_modernize.workspace.runner import check_source
@@ -109,7 +108,8 @@ class Server(LanguageServer):
 
 
 # The results cache of each project, kept by the worker process between checks
-_CACHES: dict[Path, Cache] = {}
+# (none where git tracks it, as for the command line)
+_CACHES: dict[Path, Cache | None] = {}
 
 
 def warm_up() -> None:
@@ -126,7 +126,7 @@ def check_document(
     each finding's fix as text edits."""
     directory = default_directory([path])
     if directory not in _CACHES:
-        _CACHES[directory] = Cache.load(directory)
+        _CACHES[directory] = trusted(directory)
     try:
         config = configure([path], Options(), fix=fix)
         settings = replace(config.settings, edits=edits)
@@ -135,16 +135,12 @@ def check_document(
         config = replace(config, settings=settings)
         return check_source(path, text.encode(), config, _CACHES[directory])
     except ConfigError as problem:  # said on the document, as the editor shows it
-        return FileResult(path, errors=(_config_error(problem),))
+        return FileResult(path, errors=(FileError("config", str(problem)),))
 
 
 def path_of(uri: str) -> Path:
     parsed = urlparse(uri)
     return Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
-
-
-def _config_error(problem: ConfigError) -> FileError:
-    return FileError("config", str(problem))
 
 
 def diagnostics_of(result: FileResult) -> list[lsp.Diagnostic]:
@@ -311,8 +307,6 @@ def build() -> Server:
         options = params.initialization_options
         if isinstance(options, dict):
             server.unsafe = bool(options.get("unsafeFixes"))
-        if os.environ.get("ORM_MODERNIZE_UNSAFE_FIXES") == "1":
-            server.unsafe = True
 
     @server.feature(lsp.INITIALIZED)
     def initialized(params: lsp.InitializedParams) -> None:

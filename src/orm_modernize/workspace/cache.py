@@ -218,6 +218,12 @@ def tracked_by_git(directory: Path) -> bool:
     return directory.is_dir() and tracks_under(os.path.abspath(directory))
 
 
+def trusted(directory: Path) -> Cache | None:
+    """The cache in `directory`, or None when git tracks files in it (see
+    `tracked_by_git`): what the command line and the language server read."""
+    return None if tracked_by_git(directory) else Cache.load(directory)
+
+
 def _key(path: Path) -> str:
     return os.path.abspath(path)
 

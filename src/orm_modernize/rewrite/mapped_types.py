@@ -58,6 +58,9 @@ TYPE_MODULES = ("sqlalchemy", "sqlalchemy.types", "sqlalchemy.sql.sqltypes")
 COLUMN = frozenset(
     {"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"}
 )
+MAPPED_COLUMN = frozenset(
+    {"sqlalchemy.orm.mapped_column", "sqlalchemy.orm._orm_constructors.mapped_column"}
+)
 # Keyword arguments of `Column` that `mapped_column` takes alike.
 MAPPED_COLUMN_KEYWORDS = frozenset(
     {
@@ -68,6 +71,16 @@ MAPPED_COLUMN_KEYWORDS = frozenset(
 )  # fmt: skip
 
 FOREIGN_KEY = frozenset({"sqlalchemy.ForeignKey", "sqlalchemy.schema.ForeignKey"})
+
+
+def keywords_mapped_column_lacks(call: cst.Call) -> list[str]:
+    """The keyword arguments of a `Column(...)` call that `mapped_column()` does
+    not take alike."""
+    return [
+        a.keyword.value
+        for a in call.args
+        if a.keyword is not None and a.keyword.value not in MAPPED_COLUMN_KEYWORDS
+    ]
 
 
 @dataclass(frozen=True)

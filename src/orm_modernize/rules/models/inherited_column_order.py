@@ -10,17 +10,17 @@ from orm_modernize.analysis.pins import admitting_below
 from orm_modernize.analysis.relationships import is_abstract
 from orm_modernize.data.records import Edit, Fix, Refused
 from orm_modernize.rewrite.clauses import with_arguments
-from orm_modernize.rewrite.mapped_types import COLUMN
-from orm_modernize.rewrite.mapped_types import MAPPED_COLUMN_KEYWORDS as KEYWORDS
+from orm_modernize.rewrite.mapped_types import (
+    COLUMN,
+    MAPPED_COLUMN,
+    keywords_mapped_column_lacks,
+)
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root, keyword
 
 FINDING = (
     "columns inherited from `{name}` come after the mapped class's own in"
     " SQLAlchemy 2.0 (first in 1.x)"
-)
-MAPPED_COLUMN = frozenset(
-    {"sqlalchemy.orm.mapped_column", "sqlalchemy.orm._orm_constructors.mapped_column"}
 )
 # The first release whose `mapped_column()` takes `sort_order=`.
 SORT_ORDER_SINCE = "2.0.4"
@@ -110,13 +110,13 @@ class InheritedColumnOrder(Rule):
             and self._copies_columns(statement)
         ]
         for rank, classdef in enumerate(ranked, start=-len(ranked)):
-            columns = self._columns(classdef)
+            made = made_in.get(classdef, [])
+            columns = [c for c in made if self._assigned_in(c, classdef)]
             if not columns:
                 continue
-            others = len(made_in[classdef]) - len(columns)
             self.report_fix(
                 classdef.name,
-                partial(self._fix, classdef, columns, rank, others),
+                partial(self._fix, classdef, columns, rank, len(made) - len(columns)),
                 message=FINDING.format(name=classdef.name.value),
             )
 
@@ -138,23 +138,15 @@ class InheritedColumnOrder(Rule):
             and not classdef.keywords
         )
 
-    def _columns(self, classdef: cst.ClassDef) -> list[cst.Call]:
-        """The `name = Column(...)` values of the class body."""
-        found: list[cst.Call] = []
-        if not isinstance(classdef.body, cst.IndentedBlock):
-            return found
-        for statement in classdef.body.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                value = getattr(small, "value", None)
-                if (
-                    isinstance(small, (cst.Assign, cst.AnnAssign))
-                    and self._column_kind(value) == "Column"
-                ):
-                    assert isinstance(value, cst.Call)
-                    found.append(value)
-        return found
+    def _assigned_in(self, call: cst.Call, classdef: cst.ClassDef) -> bool:
+        """`call` is the value of a `name = ...` statement of the class body."""
+        assign = self.semantic.parent(call)
+        if not (
+            isinstance(assign, (cst.Assign, cst.AnnAssign)) and assign.value is call
+        ):
+            return False
+        line = self.semantic.parent(assign)
+        return line is not None and self.semantic.parent(line) is classdef.body
 
     def _column_kind(self, node: cst.CSTNode | None) -> str | None:
         """Which constructor makes the column: "Column", "mapped_column", or None."""
@@ -187,11 +179,7 @@ class InheritedColumnOrder(Rule):
         mapped_column, needed = found
         edits = []
         for call in columns:
-            unknown = [
-                a.keyword.value
-                for a in call.args
-                if a.keyword is not None and a.keyword.value not in KEYWORDS
-            ]
+            unknown = keywords_mapped_column_lacks(call)
             if any(a.star for a in call.args):
                 raise Refused("`*` or `**` arguments `mapped_column()` may not take")
             if unknown:

@@ -10,9 +10,9 @@ from orm_modernize.analysis.vocabulary import RELATIONSHIP
 from orm_modernize.data.records import Edit, Fix, ImportSpec
 from orm_modernize.rewrite.mapped_types import (
     COLUMN,
-    MAPPED_COLUMN_KEYWORDS,
     PythonType,
     column_type,
+    keywords_mapped_column_lacks,
     references,
     table_name,
 )
@@ -125,11 +125,7 @@ class UntypedMappedAttribute(Rule):
                 " foreign key references: give it one to annotate it)",
             )
             return
-        unknown = [
-            a.keyword.value
-            for a in call.args
-            if a.keyword is not None and a.keyword.value not in MAPPED_COLUMN_KEYWORDS
-        ]
+        unknown = keywords_mapped_column_lacks(call)
         nullable = keyword_argument(call, "nullable")
         primary = keyword_argument(call, "primary_key")
         flags = [_literal(a) for a in (nullable, primary) if a is not None]

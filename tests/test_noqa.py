@@ -253,3 +253,16 @@ def test_add_noqa_does_not_silence_a_stale_noqa(here: Path) -> None:
     (here / "m.py").write_text(STALE)
     check("--add-noqa", "m.py")
     assert "ORM900" not in (here / "m.py").read_text()
+
+
+def test_a_stale_noqa_fix_is_graded_as_the_configuration_says(here: Path) -> None:
+    # extend-unsafe-fixes grades ORM900's fix as it grades any rule's: shown
+    # unsafe, applied only with --unsafe-fixes.
+    (here / "m.py").write_text(STALE)
+    graded = ("--config", 'extend-unsafe-fixes = ["ORM900"]')
+    _, out, _ = check(*graded, "--output-format", "concise", "m.py")
+    assert "ORM900 [*]" not in out and "ORM900 unused" in out
+    check(*graded, "--fix", "m.py")
+    assert "# noqa: ORM002" in (here / "m.py").read_text()
+    check(*graded, "--fix", "--unsafe-fixes", "m.py")
+    assert "# noqa: ORM002" not in (here / "m.py").read_text()

@@ -259,8 +259,12 @@ def _unused_noqa(
     from orm_modernize.rules.meta.unused_noqa import unused_noqa
 
     found = unused_noqa(text.decode(encoding), silenced, codes.__contains__)
+    # As `_as_configured` gives the other rules' fixes: none when not fixable,
+    # graded by `extend-safe-fixes` / `extend-unsafe-fixes`.
     if not settings.fix_allowed(UNUSED_NOQA):
         return [replace(d, fix_title=None, applicability=None, edits=()) for d in found]
+    if not settings.graded_safe(UNUSED_NOQA, True):
+        return [replace(d, applicability="unsafe") for d in found]
     return found
 
 
@@ -291,8 +295,7 @@ def _without_stale(
     rules find); None when they do not."""
     if not (stale and settings.fix and stale[0].applicability is not None):
         return None
-    safe = settings.graded_safe(UNUSED_NOQA, stale[0].applicability == "safe")
-    if not (safe or settings.unsafe_fixes):
+    if stale[0].applicability == "unsafe" and not settings.unsafe_fixes:
         return None
     from orm_modernize.rules.meta.unused_noqa import applied
 
@@ -313,13 +316,17 @@ def _reported(
     """The violations and their diagnostics, in the order of their positions."""
     pairs = sorted(
         ((v, _diagnostic(v, semantic.positions[v.node], settings)) for v in violations),
-        key=lambda pair: (pair[1].line, pair[1].column, pair[1].code),
+        key=lambda pair: _place(pair[1]),
     )
     return [v for v, _ in pairs], [d for _, d in pairs]
 
 
 def _in_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    return sorted(diagnostics, key=lambda d: (d.line, d.column, d.code))
+    return sorted(diagnostics, key=_place)
+
+
+def _place(diagnostic: Diagnostic) -> tuple[int, int, str]:
+    return diagnostic.line, diagnostic.column, diagnostic.code
 
 
 def _within(violation: Violation, rule: Rule, target: Target) -> Violation:

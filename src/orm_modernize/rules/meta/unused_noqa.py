@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from orm_modernize.data.codes import CODES
 from orm_modernize.data.records import Diagnostic, TextEdit
@@ -52,18 +51,6 @@ class UnusedNoqa(Rule):
     triggers = (b"noqa", b"NOQA")
 
 
-@dataclass(frozen=True)
-class _Judged:
-    """One noqa comment and what is wrong with it."""
-
-    line: int
-    start: int  # columns of the directive in the line, from 0
-    end: int
-    unused: tuple[str, ...]
-    unknown: tuple[str, ...]
-    edit: TextEdit
-
-
 def unused_noqa(
     text: str, used: Mapping[int, set[str]], judged: Callable[[str], bool]
 ) -> list[Diagnostic]:
@@ -85,39 +72,28 @@ def unused_noqa(
         unused = tuple(
             c for c in ours if c in CODES and judged(c) and c not in used.get(line, ())
         )
-        if unknown or unused:
-            keep = [c for c in listed if c not in unknown and c not in unused]
-            edit = _edit(lines[line - 1], line, column, comment, match, keep)
-            found.append(
-                _Judged(
-                    line,
-                    column + match.start(),
-                    column + match.end(),
-                    unused,
-                    unknown,
-                    edit,
-                )
+        if not (unknown or unused):
+            continue
+        keep = [c for c in listed if c not in unknown and c not in unused]
+        said = [
+            f"{kind}: " + ", ".join(f"`{c}`" for c in codes)
+            for kind, codes in (("unused", unused), ("unknown", unknown))
+            if codes
+        ]
+        found.append(
+            Diagnostic(
+                code=UnusedNoqa.code,
+                message=f"{UnusedNoqa.message} ({'; '.join(said)})",
+                line=line,
+                column=column + match.start() + 1,
+                end_line=line,
+                end_column=column + match.end() + 1,
+                fix_title=UnusedNoqa.fix_title,
+                applicability="safe",
+                edits=(_edit(lines[line - 1], line, column, comment, match, keep),),
             )
-    return [_diagnostic(j) for j in found]
-
-
-def _diagnostic(judged: _Judged) -> Diagnostic:
-    said = []
-    if judged.unused:
-        said.append("unused: " + ", ".join(f"`{c}`" for c in judged.unused))
-    if judged.unknown:
-        said.append("unknown: " + ", ".join(f"`{c}`" for c in judged.unknown))
-    return Diagnostic(
-        code=UnusedNoqa.code,
-        message=f"{UnusedNoqa.message} ({'; '.join(said)})",
-        line=judged.line,
-        column=judged.start + 1,
-        end_line=judged.line,
-        end_column=judged.end + 1,
-        fix_title=UnusedNoqa.fix_title,
-        applicability="safe",
-        edits=(judged.edit,),
-    )
+        )
+    return found
 
 
 def _edit(

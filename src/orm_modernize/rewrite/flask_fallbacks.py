@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from orm_modernize.analysis.flask_query import helper_keywords
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Refused
 from orm_modernize.rewrite.naming import Namer
-from orm_modernize.syntax.nodes import keyword
 
 # Where `a or b` needs no parentheses of its own.
 LOOSE = (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr, cst.Arg, cst.Element)
@@ -25,28 +25,23 @@ LOOSE = (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr, cst.Arg, cst.Element)
 
 def or_abort(
     found: cst.BaseExpression,
+    helper: str,
     helper_args: Sequence[cst.Arg],
     name: Namer,
     replaced: cst.CSTNode,
     semantic: Semantic,
 ) -> cst.BaseExpression:
-    """`found or abort(404[, description=...])`, parenthesized unless it stands
+    """`found or abort(404[, description=...])` with the description the helper
+    was given (`get_or_404()` past its key), parenthesized unless it stands
     where `replaced` did as a whole value."""
-    description = [
-        a for a in helper_args if a.keyword is None or a.keyword.value == "description"
-    ]
-    if len(description) != len(helper_args) or len(description) > 1:
-        raise Refused("unexpected arguments to the helper")
-    if any(a.star for a in description):
-        raise Refused("unexpected arguments to the helper")
-    abort_args = [cst.Arg(cst.Integer("404"))]
-    if description:
-        abort_args.append(keyword("description", description[0].value))
+    described = helper_keywords(helper, helper_args)
     abort = name("flask", "abort")
     if abort is None:
         raise Refused("`abort` is already bound to something else here")
     value = cst.BooleanOperation(
-        left=found, operator=cst.Or(), right=cst.Call(abort, abort_args)
+        left=found,
+        operator=cst.Or(),
+        right=cst.Call(abort, [cst.Arg(cst.Integer("404")), *described]),
     )
     if isinstance(semantic.parent(replaced), LOOSE):
         return value

@@ -58,6 +58,7 @@ def execute(
         found = execute(converter, converted, first, query_func, fallback=True)
         return or_abort(
             found,
+            terminal.name,
             terminal.call.args,
             converter.name,
             terminal.call,

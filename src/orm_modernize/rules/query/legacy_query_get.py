@@ -120,7 +120,7 @@ class LegacyQueryGet(QueryRule):
         imports: list[ImportSpec] = []
         name = namer(self.semantic, chain.top, imports)
         replacement = or_abort(
-            found, terminal.call.args[1:], name, chain.top, self.semantic
+            found, "get_or_404", terminal.call.args[1:], name, chain.top, self.semantic
         )
         safe = (
             evidence.proven

@@ -167,12 +167,12 @@ class Configuration:
         )
         return replace(settings, select=kept)
 
-    def at(self, path: Path, *, directory: bool = False) -> Configuration:
+    def at(self, path: Path) -> Configuration:
         """The configuration that rules `path`: the nearest file above it (this
         one, or this one alone under `--config FILE` or `--isolated`)."""
         if self.nested is None:
             return self
-        return self.nested.ruling(self, str(path if directory else path.parent))
+        return self.nested.ruling(self, str(path.parent))
 
 
 def layers_for(

@@ -19,6 +19,7 @@ from orm_modernize.cli.reporters.text import PIN_REASON, REFUSAL
 from orm_modernize.cli.rule_docs import IMPACT_TEXT
 from orm_modernize.data.records import Diagnostic, FileResult
 from orm_modernize.rules import RULES_BY_CODE
+from orm_modernize.workspace.baseline import Entry, without_known
 
 
 @dataclass
@@ -68,6 +69,22 @@ class MigrationReport:
     progress: Progress | None = None
 
 
+def is_site(code: str) -> bool:
+    """A finding of legacy SQLAlchemy: any rule's but ORM900's (noqa comments)."""
+    rule = RULES_BY_CODE.get(code)
+    return rule is None or rule.impact != "none"
+
+
+def progress_since(
+    results: Sequence[FileResult], recorded: Sequence[Entry], baseline: Path
+) -> Progress:
+    """How far `results` are from the sites the baseline at `baseline` recorded."""
+    sites = [entry for entry in recorded if is_site(entry.get("code", ""))]
+    filtered = without_known(results, sites, baseline)
+    new = sum(is_site(d.code) for r in filtered.results for d in r.diagnostics)
+    return Progress(filtered.matched + filtered.stale, filtered.stale, new)
+
+
 def build(
     results: Sequence[FileResult], progress: Progress | None = None
 ) -> MigrationReport:
@@ -78,8 +95,8 @@ def build(
         report.unreadable += bool(result.errors) and not result.diagnostics
         package = package_of(result.path)
         for diagnostic in result.diagnostics:
-            if RULES_BY_CODE[diagnostic.code].impact == "none":
-                continue  # the tool's own comments are no legacy site
+            if not is_site(diagnostic.code):
+                continue
             report.total.add(diagnostic)
             report.rules.setdefault(diagnostic.code, Counts()).add(diagnostic)
             report.packages.setdefault(package, Counts()).add(diagnostic)

@@ -87,25 +87,12 @@ def report(
 
 def _progress(results: list[FileResult], path: Path) -> Progress | None:
     """Progress against the baseline at `path`; None (said) when it cannot be read."""
-    from orm_modernize.cli.migration_report import Progress
-    from orm_modernize.rules import RULES_BY_CODE
+    from orm_modernize.cli.migration_report import progress_since
     from orm_modernize.workspace import baseline
 
     try:
-        entries = baseline.load(path)
+        recorded = baseline.load(path)
     except baseline.BaselineError as error:
         click.echo(f"orm-modernize: error: {error}", err=True)
         return None
-    sites = [  # the tool's own comments are no legacy site
-        e
-        for e in entries
-        if RULES_BY_CODE.get(e.get("code", "")) is None
-        or RULES_BY_CODE[e["code"]].impact != "none"
-    ]
-    filtered = baseline.without_known(results, sites, path)
-    new = sum(
-        RULES_BY_CODE[d.code].impact != "none"
-        for result in filtered.results
-        for d in result.diagnostics
-    )
-    return Progress(filtered.matched + filtered.stale, filtered.stale, new)
+    return progress_since(results, recorded, path)

@@ -25,7 +25,15 @@ from orm_modernize.cli.outcomes import (
 from orm_modernize.cli.report_command import report
 from orm_modernize.cli.reporters import FORMATS
 from orm_modernize.cli.rule_commands import explain, rules
-from orm_modernize.cli.running import cache_for, check_paths, configuration
+from orm_modernize.cli.running import (
+    CONFIG_OPTION,
+    ISOLATED_OPTION,
+    JOBS_OPTION,
+    NO_CACHE_OPTION,
+    cache_for,
+    check_paths,
+    configuration,
+)
 from orm_modernize.cli.summary import print_diff, print_errors, print_findings
 from orm_modernize.data.records import FileResult
 from orm_modernize.workspace.config import (
@@ -171,15 +179,8 @@ class _Check(click.Command):
     help="Skip excluded files even when they are named on the command line (as"
     " pre-commit does).",
 )
-@click.option(
-    "--config",
-    "config_options",
-    multiple=True,
-    metavar="FILE | KEY=VALUE",
-    help="A configuration file to use instead of the nearest pyproject.toml, or a"
-    " TOML `key = value` overriding one setting. Repeatable.",
-)
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@CONFIG_OPTION
+@ISOLATED_OPTION
 @click.option(
     "--output-format",
     "--format",
@@ -202,15 +203,8 @@ class _Check(click.Command):
     " fixes whose output runs on 1.4 too [default: from the project's sqlalchemy"
     " pin, else 2.0].",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    help="Worker processes [default: all cores].",
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Neither read nor write the cache of results."
-)
+@JOBS_OPTION
+@NO_CACHE_OPTION
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),

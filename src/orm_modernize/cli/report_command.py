@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from orm_modernize.cli.running import (
+    CONFIG_OPTION,
+    ISOLATED_OPTION,
+    JOBS_OPTION,
+    NO_CACHE_OPTION,
+)
 from orm_modernize.data.records import FileResult
 from orm_modernize.workspace.config import Options
 
@@ -36,16 +42,10 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Measure progress against the findings this baseline file records.",
 )
-@click.option(
-    "--config",
-    "config_options",
-    multiple=True,
-    metavar="FILE|KEY=VALUE",
-    help="A configuration file, or one setting, as for `check`.",
-)
-@click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to use.")
+@CONFIG_OPTION
+@ISOLATED_OPTION
+@NO_CACHE_OPTION
+@JOBS_OPTION
 def report(
     paths: tuple[Path, ...],
     output_format: str,

@@ -24,6 +24,28 @@ from orm_modernize.workspace.hierarchy import hierarchical
 if TYPE_CHECKING:
     from orm_modernize.workspace.cache import Cache
 
+# The options of the commands that check a project, spelt once for all of them
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_options",
+    multiple=True,
+    metavar="FILE | KEY=VALUE",
+    help="A configuration file to use instead of the nearest pyproject.toml, or a"
+    " TOML `key = value` overriding one setting. Repeatable.",
+)
+ISOLATED_OPTION = click.option(
+    "--isolated", is_flag=True, help="Ignore every configuration file."
+)
+JOBS_OPTION = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes [default: all cores].",
+)
+NO_CACHE_OPTION = click.option(
+    "--no-cache", is_flag=True, help="Neither read nor write the cache of results."
+)
+
 
 def configuration(
     where: Sequence[Path],

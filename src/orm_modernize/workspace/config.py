@@ -206,15 +206,33 @@ def layers_for(
     return layers, source
 
 
-def find_config(paths: Sequence[Path]) -> Path | None:
+def find_config(
+    paths: Sequence[Path], known: dict[str, Path | None] | None = None
+) -> Path | None:
     """The nearest `pyproject.toml` with a `[tool.orm-modernize]` table, walking up
-    from the first path (or the working directory)."""
-    start = Path(os.path.abspath(paths[0] if paths else "."))
-    for directory in [start, *start.parents]:
-        candidate = directory / "pyproject.toml"
+    from the first path (or the working directory); `known` remembers the answer
+    for each directory over many calls."""
+    start = os.path.abspath(paths[0] if paths else ".")
+    passed: list[str] = []  # directories without one, below the answer
+    found: Path | None = None
+    directory = start
+    while True:
+        if known is not None and directory in known:
+            found = known[directory]
+            break
+        candidate = Path(directory, "pyproject.toml")
         if candidate.is_file() and has_table(candidate):
-            return candidate
-    return None
+            found = candidate
+            break
+        passed.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    if known is not None:
+        known.update(dict.fromkeys(passed, found))
+        known[directory] = found
+    return found
 
 
 def has_table(path: Path) -> bool:

@@ -7,7 +7,6 @@ given (pre-commit passes them in batches, in any order)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from orm_modernize.workspace.config import (
     Configuration,
     Options,
-    has_table,
+    find_config,
     is_inline,
     layers_for,
     read_layers,
@@ -49,17 +48,7 @@ class Nested:
         return found
 
     def nearest(self, directory: Path) -> Path | None:
-        key = os.path.abspath(directory)
-        if key not in self._nearest:
-            candidate = Path(key, "pyproject.toml")
-            parent = os.path.dirname(key)
-            if candidate.is_file() and has_table(candidate):
-                self._nearest[key] = candidate
-            else:
-                self._nearest[key] = (
-                    None if parent == key else self.nearest(Path(parent))
-                )
-        return self._nearest[key]
+        return find_config([directory], self._nearest)
 
     def resolved(self, source: Path) -> Configuration:
         if source not in self._resolved:

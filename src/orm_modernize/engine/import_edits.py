@@ -1,22 +1,21 @@
 """The imports that fixes add and free, edited on the statements that hold them
-(LibCST's codemod visitors rebuilt the whole module for each edit). Imported only
-when a fix needs it (LibCST's codemod package and matchers: 0.15 s that a check
-never spends)."""
+(LibCST's codemod visitors rebuilt the whole module for each edit, and importing
+its codemod package, matchers included, took 0.28 s of each `--fix` run)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from orm_modernize.analysis.scope_walk import Scopes
 from orm_modernize.analysis.scopes import ImportAssignment
 from orm_modernize.data.records import ImportSpec
 from orm_modernize.engine.added_imports import added
 from orm_modernize.syntax import tree
+from orm_modernize.syntax.nodes import code_of
 from orm_modernize.syntax.statements import import_specs, module_imports
 
 
@@ -57,14 +56,10 @@ def _removed(
     specs: list[tuple[str, str | None, str | None]],
     parents: dict[cst.CSTNode, cst.CSTNode],
 ) -> cst.Module:
-    """The imports of `specs` removed where nothing uses their name, by LibCST's
-    remover run over the statements that hold them only; `parents` is
+    """The imports of `specs` removed where nothing uses their name, by a remover
+    run over the statements that hold them only; `parents` is
     `tree.walk(module)`'s."""
-    context = CodemodContext()
-    for spec in specs:
-        RemoveImportsVisitor.remove_unused_import(context, *spec)
-    remover = _TidyRemoveImports(context)
-    remover.unused = _unused_imports(module)
+    remover = _ImportRemover(specs, _unused_imports(module))
     wanted = set(specs)
     holders = {
         statement
@@ -173,19 +168,88 @@ def _imports_binding(
     ]
 
 
-class _TidyRemoveImports(RemoveImportsVisitor):
-    """LibCST's remover, told which imports are unused by our scopes (LibCST's
-    scope analysis took 29 of the 76 s of fixing SQLAlchemy's 330 KB
-    test/orm/test_deprecations.py). When it takes the first statement of a
-    block, the block does not then start with the blank lines that came after
-    that import."""
+class _ImportRemover(cst.CSTTransformer):
+    """Takes out of the import statements it visits the aliases of `specs` that
+    `unused` holds (found by our scopes: LibCST's scope analysis took 29 of the
+    76 s of fixing SQLAlchemy's 330 KB test/orm/test_deprecations.py), and a
+    statement left with none. Its output is that of LibCST's
+    `RemoveImportsVisitor`: a comment after a removed alias's comma stays, on
+    the alias before it; the last alias kept loses its comma. When it takes the
+    first statement of a block, the block does not then start with the blank
+    lines that came after that import."""
 
-    METADATA_DEPENDENCIES = ()  # type: ignore[assignment,misc]  # none needed
-    unused: dict[cst.ImportAlias, cst.Import | cst.ImportFrom] = {}
+    def __init__(
+        self,
+        specs: list[tuple[str, str | None, str | None]],
+        unused: dict[cst.ImportAlias, cst.Import | cst.ImportFrom],
+    ) -> None:
+        super().__init__()
+        self.unused = unused
+        # `import module as alias` (one alias per module) and `from module import
+        # name as alias`, by module.
+        self.modules = {module: alias for module, name, alias in specs if name is None}
+        self.names: dict[str, set[tuple[str, str | None]]] = {}
+        for module, name, alias in specs:
+            if name is not None:
+                self.names.setdefault(module, set()).add((name, alias))
 
-    def visit_Module(self, node: cst.Module) -> None:
-        # Of the whole module, though this visits a few of its statements.
-        self._unused_imports = self.unused
+    def leave_Import(
+        self, original_node: cst.Import, updated_node: cst.Import
+    ) -> cst.Import | cst.RemovalSentinel:
+        kept = [
+            alias
+            for alias in original_node.names
+            if alias.evaluated_name not in self.modules
+            or alias.evaluated_alias != self.modules[alias.evaluated_name]
+            or alias not in self.unused
+        ]
+        return _kept(original_node.names, kept, updated_node, {})
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.RemovalSentinel:
+        names = original_node.names
+        if (
+            isinstance(names, cst.ImportStar)
+            or original_node.relative
+            or original_node.module is None
+        ):
+            return updated_node
+        removable = self.names.get(code_of(original_node.module))
+        if removable is None:
+            return updated_node
+        kept: list[cst.ImportAlias] = []
+        changes: dict[str, object] = {}
+        for alias in names:
+            if (alias.evaluated_name, alias.evaluated_alias) not in removable or (
+                alias not in self.unused
+            ):
+                kept.append(alias)
+                continue
+            # A comment after the removed alias's comma moves to the alias before
+            # it, or after the opening parenthesis.
+            comma = alias.comma
+            if not isinstance(comma, cst.Comma):
+                continue
+            if kept:
+                previous = kept[-1]
+                if isinstance(previous.comma, cst.Comma):
+                    kept[-1] = previous.with_deep_changes(
+                        previous.comma,
+                        whitespace_after=_merged(
+                            previous.comma.whitespace_after, comma.whitespace_after
+                        ),
+                    )
+                else:
+                    kept[-1] = previous.with_changes(comma=comma)
+            elif isinstance(updated_node.lpar, cst.LeftParen):
+                lpar = updated_node.lpar
+                changes["lpar"] = lpar.with_changes(
+                    whitespace_after=_merged(
+                        lpar.whitespace_after, comma.whitespace_after
+                    )
+                )
+        return _kept(names, kept, updated_node, changes)
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
@@ -205,3 +269,37 @@ class _TidyRemoveImports(RemoveImportsVisitor):
         return updated_node.with_changes(
             body=(first.with_changes(leading_lines=lines), *new[1:])
         )
+
+
+_Statement = TypeVar("_Statement", cst.Import, cst.ImportFrom)
+
+
+def _kept(
+    names: Sequence[cst.ImportAlias],
+    kept: list[cst.ImportAlias],
+    updated: _Statement,
+    changes: dict[str, object],
+) -> _Statement | cst.RemovalSentinel:
+    """The statement with only the `kept` aliases of its `names` (and `changes`),
+    or removed when none is left."""
+    if len(kept) == len(names):
+        return updated
+    if not kept:
+        return cst.RemoveFromParent()
+    if kept[-1] is not names[-1]:
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return updated.with_changes(names=kept, **changes)
+
+
+def _merged(
+    left: cst.BaseParenthesizableWhitespace, right: cst.BaseParenthesizableWhitespace
+) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace after a kept comma, given that after a removed one: the
+    removed one's comment lines are kept."""
+    if not isinstance(right, cst.ParenthesizedWhitespace):
+        return left
+    if not isinstance(left, cst.ParenthesizedWhitespace):
+        return right
+    return left.with_changes(
+        empty_lines=tuple(line for line in right.empty_lines if line.comment)
+    )

@@ -224,11 +224,11 @@ def split_codes(codes: str) -> list[str]:
     return re.split(r"[\s,]+", codes.upper().strip())
 
 
-def comment_tokens(text: str) -> list[tuple[int, int, str]]:
-    """(line, column from 0, text) of each comment of `text`; none when it cannot
-    be tokenized."""
+def comment_tokens(text: str, until: int | None = None) -> list[tuple[int, int, str]]:
+    """(line, column from 0, text) of each comment of `text` (of its lines up to
+    `until`); none when it cannot be tokenized."""
     try:
-        tokens = _tokens(text)
+        tokens = _tokens(text, until)
     except (tokenize.TokenError, SyntaxError):
         return []
     return [

@@ -393,7 +393,7 @@ def rewrapped(old: str, new: str, limit: int) -> str:
     if not long and not any(_in_multiline(lines[row]) for row in changed):
         return new
     replacements: dict[int, tuple[int, str]] = {}  # first row -> (last row, text)
-    for first, last in _statements(new):
+    for first, last in _statements(new, until=max(changed)):
         if not changed.intersection(range(first, last + 1)):
             continue
         end = lines[last][len(lines[last].rstrip("\r\n")) :] or "\n"
@@ -442,12 +442,15 @@ def _in_multiline(line: str) -> bool:
     )
 
 
-def _statements(code: str) -> Iterator[tuple[int, int]]:
+def _statements(code: str, until: int) -> Iterator[tuple[int, int]]:
     """The first and last row (from 0) of each simple statement or compound
-    statement header of `code`."""
+    statement header of `code` that starts by row `until` (the tokenizer is slow:
+    the rest of a module is not read)."""
     start: int | None = None
     try:
         for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if start is None and token.start[0] - 1 > until:
+                return
             if token.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT):
                 continue
             if token.type in (tokenize.DEDENT, tokenize.ENDMARKER):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple, cast
 
 import libcst as cst
 from libcst._position import CodeRange  # no public name outside libcst.metadata
@@ -18,18 +17,14 @@ from orm_modernize.data.records import (
     Exports,
     FileError,
     FileResult,
-    ImportSpec,
-    Replacement,
     Settings,
     Target,
     Violation,
 )
+from orm_modernize.engine.applying import RuleError, Where, fixed_pass
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax import noqa, tree
 from orm_modernize.syntax.parsing import Unparseable, parse, syntax_error
-from orm_modernize.syntax.positions import Positions
-from orm_modernize.syntax.replace import replaced
-from orm_modernize.syntax.wrapping import rewrapped
 
 # A fix can uncover another (a query nested in a query's arguments is rewritten on the
 # next pass); real files settle in two or three passes.
@@ -122,9 +117,9 @@ def lint_source(
             semantic.close()
             diagnostics = _in_order(diagnostics + _shown(stale, settings))
             break
-        chosen = _non_overlapping(wanted, semantic.positions)
-        semantic.close()
-        text = _fixed(module, chosen, where, text, applied, refused, errors)
+        text = fixed_pass(
+            module, semantic, wanted, where, text, applied, refused, errors
+        )
     else:
         # Leave the file as it was and say which rules kept firing.
         codes = ", ".join(sorted({d.code for d in diagnostics}))
@@ -141,40 +136,6 @@ def lint_source(
     )
 
 
-def _fixed(
-    module: cst.Module,
-    chosen: Sequence[tuple[Violation, Diagnostic]],
-    where: Where,
-    old: bytes,
-    applied: list[Diagnostic],
-    refused: set[tuple[str, str]],
-    errors: list[FileError],
-) -> bytes:
-    """The module with the `chosen` fixes applied, for the next pass to read. Each
-    fix applied is added to `applied`; one that would make invalid Python is
-    dropped, said in `errors` and `refused` from then on."""
-    fixed, failed = _apply_verified(module, [v for v, _ in chosen], where)
-    if len(failed) < len(chosen):
-        # The statements the fixes made too long, split as black would split them.
-        split = rewrapped(old.decode(module.encoding), fixed, where.line_length)
-        if split != fixed and syntax_error(split, where.path, where.compiles) is None:
-            fixed = split
-    for violation, diagnostic in chosen:
-        if violation in failed:
-            refused.add((violation.code, module.code_for_node(violation.node)))
-            errors.append(
-                FileError(
-                    "fix",
-                    f"{diagnostic.line}:{diagnostic.column}: {violation.code}"
-                    " fix dropped:"
-                    f" it would produce invalid Python ({failed[violation]})",
-                )
-            )
-        else:
-            applied.append(diagnostic)
-    return fixed.encode(module.encoding)
-
-
 def _unchanged(
     source: bytes, path: Path, diagnostics: list[Diagnostic] | None, why: str
 ) -> FileResult:
@@ -185,19 +146,6 @@ def _unchanged(
         source=source,
         errors=(FileError("fix", f"internal error: {why}; file left unchanged"),),
     )
-
-
-class Where(NamedTuple):
-    """The file being fixed."""
-
-    path: Path
-    compiles: bool  # by this Python (else LibCST's parser checks the fixes)
-    packages: frozenset[str]  # the project's own, for where imports go
-    line_length: int  # the project's, for where statements are split
-
-
-class RuleError(Exception):
-    """A rule, or applying its fixes, raised `__cause__`; the message names it."""
 
 
 def _collect(
@@ -403,100 +351,3 @@ def _with_edits(
         d if v.fix is None else replace(d, edits=edits.of(v))
         for v, d in zip(violations, diagnostics)
     ]
-
-
-def _non_overlapping(
-    wanted: list[tuple[Violation, Diagnostic]], positions: Positions
-) -> list[tuple[Violation, Diagnostic]]:
-    """Fixes whose edits touch disjoint ranges; the rest wait for the next pass."""
-    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
-    chosen = []
-    shared: set[int] = set()  # fixes chosen: several findings may share one
-    for violation, diagnostic in wanted:
-        assert violation.fix is not None
-        if id(violation.fix) in shared:
-            chosen.append((violation, diagnostic))
-            continue
-        spans = []
-        for edit in violation.fix.edits:
-            where = positions[edit.node]
-            spans.append(
-                (
-                    (where.start.line, where.start.column),
-                    (where.end.line, where.end.column),
-                )
-            )
-        if any(a[0] < b[1] and b[0] < a[1] for a in spans for b in taken):
-            continue
-        taken.extend(spans)
-        shared.add(id(violation.fix))
-        chosen.append((violation, diagnostic))
-    return chosen
-
-
-def _apply_verified(
-    module: cst.Module, violations: list[Violation], where: Where
-) -> tuple[str, dict[Violation, str]]:
-    """The code of `module` with the fixes applied; a fix whose output is not valid
-    Python is left out and named."""
-    path, compiles, packages, _ = where
-
-    def code(chosen: list[Violation]) -> str:
-        return _apply(module, chosen, packages).code
-
-    def error(fixed: str) -> str | None:
-        return syntax_error(fixed, path, compiles)
-
-    try:
-        fixed = code(violations)
-    except Exception as crash:
-        culprits = {v.code for v in violations if _crashes(module, v, packages)}
-        codes = ", ".join(sorted(culprits or {v.code for v in violations}))
-        raise RuleError(f"the fix of {codes}") from crash
-    problem = error(fixed)
-    if problem is None:
-        return fixed, {}
-    failed = {}
-    for violation in violations:
-        alone = error(code([violation]))
-        if alone is not None:
-            failed[violation] = alone
-    survivors = [v for v in violations if v not in failed]
-    fixed = code(survivors)
-    if survivors and error(fixed) is not None:
-        # Each is valid alone but not together: keep the file, report them all.
-        return module.code, {v: problem for v in violations}
-    return fixed, failed
-
-
-def _crashes(
-    module: cst.Module, violation: Violation, packages: frozenset[str]
-) -> bool:
-    try:
-        _apply(module, [violation], packages)
-    except Exception:
-        return True
-    return False
-
-
-def _apply(
-    module: cst.Module, violations: list[Violation], packages: frozenset[str]
-) -> cst.Module:
-    """`module` with the fixes of `violations` applied; `packages`: the project's
-    own, whose imports isort sorts apart from third-party ones."""
-    edits: dict[int, Replacement] = {}
-    needed: list[ImportSpec] = []
-    freed: set[str] = set()
-    for violation in violations:
-        assert violation.fix is not None
-        for edit in violation.fix.edits:
-            edits[id(edit.node)] = edit.replacement
-        needed.extend(violation.fix.imports)
-        freed.update(violation.fix.unused)
-    module = cast(cst.Module, replaced(module, edits))
-    if not needed and not freed:
-        return module
-    # LibCST's codemod package and its matchers: 0.15 s that a check never needs.
-    from orm_modernize.engine import import_edits
-
-    return import_edits.add_and_remove(module, needed, freed, packages)

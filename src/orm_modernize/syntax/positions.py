@@ -114,6 +114,12 @@ class Positions:
             CodePosition(first_line + printed.line(end), printed.column(end)),
         )
 
+    @property
+    def statement_lines(self) -> Mapping[cst.CSTNode, int] | None:
+        """The line each statement starts on (see `statement_lines()`); None
+        without the module's parents and source, or when Python cannot read it."""
+        return self._lines
+
     def start(self, node: cst.CSTNode) -> CodePosition:
         """`self[node].start`; for a statement whose line Python's parser gave,
         without printing it (a compound one may be a whole class)."""

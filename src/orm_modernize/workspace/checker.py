@@ -222,7 +222,7 @@ def _raise_interruption(error: BaseException) -> None:
 def _internal_error(error: Exception) -> FileError:
     """`internal error in ORM406: KeyError: 'x'`: the rule, if one raised, and the
     error that started it, on one line."""
-    from orm_modernize.engine.lint import RuleError
+    from orm_modernize.engine.applying import RuleError
 
     where = ""
     cause: BaseException = error

@@ -18,7 +18,6 @@ import warnings
 from pathlib import Path
 
 import conftest
-import hypothesmith
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, discover_cases
@@ -32,8 +31,11 @@ from orm_modernize.data.records import Settings
 from orm_modernize.engine.lint import lint_source
 from orm_modernize.rules import ALL_RULES
 
-# hypothesmith compiles what it generates: `x is 1` warns, and is valid.
-pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
+pytestmark = [
+    # hypothesmith compiles what it generates: `x is 1` warns, and is valid.
+    pytest.mark.filterwarnings("ignore::SyntaxWarning"),
+    pytest.mark.slow,  # each a few seconds or more: run first (conftest.py)
+]
 
 CASES = discover_cases()
 MODELS = FIXTURES / "_models.py"
@@ -46,11 +48,23 @@ HEADER = "import sqlalchemy\n# " + " ".join(TRIGGERS) + "\n"
 # What may be reported about an input without it being our bug.
 INPUT_ERRORS = ("cannot parse: ", "nested too deeply")
 
-# Each a few seconds or more: run first (conftest.py).
-pytestmark = pytest.mark.slow
 
-PROGRAMS = hypothesmith.from_grammar() | hypothesmith.from_node()
-STATEMENTS = hypothesmith.from_grammar(start="file_input")  # built once: it is slow
+# Built when first drawn from, by the worker that runs these tests: building the
+# grammars takes seconds, which every worker paid collecting the suite.
+def _programs() -> st.SearchStrategy[str]:
+    import hypothesmith
+
+    return hypothesmith.from_grammar() | hypothesmith.from_node()
+
+
+def _statements() -> st.SearchStrategy[str]:
+    import hypothesmith
+
+    return hypothesmith.from_grammar(start="file_input")
+
+
+PROGRAMS = st.deferred(_programs)
+STATEMENTS = st.deferred(_statements)
 
 
 def fuzz(short: int) -> settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import libcst as cst
+import pytest
 
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import Fix, Settings
@@ -283,3 +284,16 @@ def test_an_import_freed_in_a_function_goes_with_the_blank_line_after_it() -> No
         b"    # a comment stays\n"
         b'    return relationship("A")\n'
     )
+
+
+def test_a_parse_leaves_libcsts_node_checks_as_they_were() -> None:
+    # The parse of a file CPython compiled skips LibCST's check of each node it
+    # builds; the checks are on again after it, even when the parse failed.
+    from orm_modernize.syntax.parsing import Unparseable, parse
+
+    module, compiles = parse(b"x = f(a, *b, **c)\n", Path("ok.py"))
+    assert compiles and module.code == "x = f(a, *b, **c)\n"
+    with pytest.raises(Unparseable):
+        parse(b"x = (\n", Path("bad.py"))
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")

@@ -15,6 +15,8 @@ import ast
 import io
 import tokenize
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import libcst as cst
@@ -48,7 +50,11 @@ def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
         rejected = error
         _check_nesting(source)
     try:
-        module = cst.parse_module(source)
+        if rejected is None:
+            with _unvalidated():
+                module = cst.parse_module(source)
+        else:  # LibCST's parser is the judge: its checks stay
+            module = cst.parse_module(source)
     except (cst.ParserSyntaxError, UnicodeDecodeError, SyntaxError) as error:
         # CPython's "Missing parentheses in call to 'print'" says more than
         # LibCST's "expected one of !=, %, &, (, ...".
@@ -56,6 +62,23 @@ def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
     except RecursionError:
         raise Unparseable("nested too deeply for LibCST's parser") from None
     return module, rejected is None
+
+
+@contextmanager
+def _unvalidated() -> Iterator[None]:
+    """LibCST checks each node it builds (a tenth of a parse), and says itself that
+    the parser need not: a tree parsed from code that CPython compiled is made of
+    valid nodes."""
+    validated = cst.CSTNode.__post_init__
+    cst.CSTNode.__post_init__ = _unchecked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cst.CSTNode.__post_init__ = validated  # type: ignore[method-assign]
+
+
+def _unchecked(self: cst.CSTNode) -> None:
+    pass
 
 
 def syntax_error(code: str, path: Path, compiles: bool) -> str | None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import gc
 import os
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -90,10 +90,14 @@ class Checker:
             todo.append((path, source, settings))
         work = partial(check_file, project=project)
         fresh: list[FileResult] = []
-        for result in self._parsed(work, todo):
-            fresh.append(_written(result) if self.write else result)
-            if progress is not None:
-                progress(len(fresh), len(todo))
+        # Closed at once when this loop is interrupted (Ctrl-C or SIGTERM while a
+        # file is written), so that the pool is shut down before Python exits:
+        # left to the collector, its thread raced Python's exit to close its pipe.
+        with closing(self._parsed(work, todo)) as results:
+            for result in results:
+                fresh.append(_written(result) if self.write else result)
+                if progress is not None:
+                    progress(len(fresh), len(todo))
         if self.cache is not None:
             for result in fresh:
                 self.cache.store(result, keys[result.path])
@@ -103,7 +107,7 @@ class Checker:
         self,
         work: Callable[[tuple[Path, bytes, Settings]], FileResult],
         todo: list[tuple[Path, bytes, Settings]],
-    ) -> Iterator[FileResult]:
+    ) -> Generator[FileResult, None, None]:
         if self.jobs == 1 or len(todo) < 2:
             yield from map(work, todo)
             return
@@ -124,7 +128,9 @@ class Checker:
                 for future in futures:
                     yield future.result()
             except BaseException:  # interrupted: the files queued stay as they are
-                pool.shutdown(wait=False, cancel_futures=True)
+                # Waiting for the pool's thread: left running, it raced Python's
+                # exit to close its pipe ("Bad file descriptor" from `threading`).
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise
 
     def probing(self) -> Checker:

@@ -249,6 +249,42 @@ def test_unsafe_fixes_are_offered_only_when_asked_for(project: Path) -> None:
     ]
 
 
+def test_fix_all_says_when_the_projects_configuration_makes_it_unsafe(
+    project: Path,
+) -> None:
+    (project / "pyproject.toml").write_text(
+        "[tool.orm-modernize]\nunsafe-fixes = true\n"
+    )
+
+    async def fix_all() -> tuple[str, str]:
+        async with editor(project) as opened:
+            uri = opened.open(
+                "models.py",
+                "from sqlalchemy.orm import declarative_base\n\n"
+                "Base = declarative_base()\n",
+            )
+            await opened.diagnostics(uri, bool)
+            actions = await opened.client.text_document_code_action_async(
+                lsp.CodeActionParams(
+                    text_document=lsp.TextDocumentIdentifier(uri=uri),
+                    range=lsp.Range(
+                        start=lsp.Position(line=0, character=0),
+                        end=lsp.Position(line=0, character=0),
+                    ),
+                    context=lsp.CodeActionContext(
+                        diagnostics=[], only=["source.fixAll"]
+                    ),
+                )
+            )
+            (action,) = actions or []
+            assert isinstance(action, lsp.CodeAction) and action.edit is not None
+            return action.title, opened.apply(uri, action.edit)
+
+    title, fixed = asyncio.run(fix_all())
+    assert "class Base(DeclarativeBase)" in fixed  # ORM402's fix is unsafe
+    assert title == "Fix all orm-modernize findings (unsafe fixes too)"
+
+
 def test_a_file_over_its_time_budget_is_reported_not_left_running(
     project: Path,
 ) -> None:

@@ -286,10 +286,13 @@ async def _fixed_all(server: Server, uri: str, text: str) -> lsp.CodeAction | No
     whole = lsp.TextEdit(
         range=lsp.Range(lsp.Position(0, 0), end), new_text=result.fixed.decode()
     )
+    # Unsafe fixes run when the client asks for them, or the project's
+    # configuration does (`unsafe-fixes = true`): the title says what was applied.
+    unsafe = any(d.applicability == "unsafe" for d in result.applied)
     return lsp.CodeAction(
-        title="Fix all safe orm-modernize findings"
-        if not server.unsafe
-        else "Fix all orm-modernize findings (unsafe fixes too)",
+        title="Fix all orm-modernize findings (unsafe fixes too)"
+        if unsafe
+        else "Fix all safe orm-modernize findings",
         kind=FIX_ALL,
         edit=_workspace_edit(uri, [whole]),
     )

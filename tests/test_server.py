@@ -249,40 +249,41 @@ def test_unsafe_fixes_are_offered_only_when_asked_for(project: Path) -> None:
     ]
 
 
-def test_fix_all_says_when_the_projects_configuration_makes_it_unsafe(
-    project: Path,
-) -> None:
+def test_the_projects_unsafe_fixes_setting_is_honoured(project: Path) -> None:
+    # As the command line applies them: offered one by one, and by "Fix all",
+    # whose title says so, without the client's option.
     (project / "pyproject.toml").write_text(
         "[tool.orm-modernize]\nunsafe-fixes = true\n"
     )
 
-    async def fix_all() -> tuple[str, str]:
+    async def actions(only: list[str] | None) -> tuple[list[str], str]:
         async with editor(project) as opened:
             uri = opened.open(
                 "models.py",
                 "from sqlalchemy.orm import declarative_base\n\n"
                 "Base = declarative_base()\n",
             )
-            await opened.diagnostics(uri, bool)
-            actions = await opened.client.text_document_code_action_async(
+            found = await opened.diagnostics(uri, bool)
+            offered = await opened.client.text_document_code_action_async(
                 lsp.CodeActionParams(
                     text_document=lsp.TextDocumentIdentifier(uri=uri),
-                    range=lsp.Range(
-                        start=lsp.Position(line=0, character=0),
-                        end=lsp.Position(line=0, character=0),
-                    ),
-                    context=lsp.CodeActionContext(
-                        diagnostics=[], only=["source.fixAll"]
-                    ),
+                    range=found[0].range,
+                    context=lsp.CodeActionContext(diagnostics=found, only=only),
                 )
             )
-            (action,) = actions or []
-            assert isinstance(action, lsp.CodeAction) and action.edit is not None
-            return action.title, opened.apply(uri, action.edit)
+            made = [a for a in offered or [] if isinstance(a, lsp.CodeAction)]
+            fixed = opened.apply(uri, made[0].edit) if made[0].edit else ""
+            return [a.title for a in made], fixed
 
-    title, fixed = asyncio.run(fix_all())
-    assert "class Base(DeclarativeBase)" in fixed  # ORM402's fix is unsafe
-    assert title == "Fix all orm-modernize findings (unsafe fixes too)"
+    titles, fixed = asyncio.run(actions(None))
+    assert titles == [
+        "Fix ORM402: Define `class Base(DeclarativeBase)` (unsafe)",
+        "Add `# noqa: ORM402`",
+    ]
+    assert "class Base(DeclarativeBase)" in fixed
+    titles, fixed = asyncio.run(actions(["source.fixAll"]))
+    assert titles == ["Fix all orm-modernize findings (unsafe fixes too)"]
+    assert "class Base(DeclarativeBase)" in fixed
 
 
 def test_a_file_over_its_time_budget_is_reported_not_left_running(

@@ -4,8 +4,8 @@ Each open document is checked as its file would be (`runner.check_source`): its
 own text, not the file on disk, with the configuration nearest to it and the whole
 project's model, its findings published as LSP diagnostics linking to the rule's
 docs. Code actions: "Fix ORMxxx" for each finding with a fix (unsafe ones only
-when the client's initialization options set `unsafeFixes`), "Fix all safe
-orm-modernize findings"
+when the client's initialization options set `unsafeFixes` or the project's
+configuration sets `unsafe-fixes = true`), "Fix all orm-modernize findings"
 (`source.fixAll.orm-modernize`), and a `# noqa` for the finding's line.
 
 A change is checked after a short pause, in a worker process (whose main thread
@@ -130,12 +130,22 @@ def check_document(
     try:
         config = configure([path], Options(), fix=fix)
         settings = replace(config.settings, edits=edits)
-        if fix and unsafe:
+        if unsafe:  # the client's option, as `--unsafe-fixes`
             settings = replace(settings, unsafe_fixes=True)
         config = replace(config, settings=settings)
-        return check_source(path, text.encode(), config, _CACHES[directory])
+        result = check_source(path, text.encode(), config, _CACHES[directory])
     except ConfigError as problem:  # said on the document, as the editor shows it
         return FileResult(path, errors=(FileError("config", str(problem)),))
+    if settings.unsafe_fixes:  # the client's option or the project's setting
+        return result
+    # Only the fixes the settings allow are offered, as the command line applies.
+    return replace(
+        result,
+        diagnostics=tuple(
+            replace(d, edits=()) if d.applicability == "unsafe" else d
+            for d in result.diagnostics
+        ),
+    )
 
 
 def path_of(uri: str) -> Path:
@@ -214,7 +224,7 @@ async def code_actions(
         for found in result.diagnostics:
             if (found.code, found.line - 1) not in wanted:
                 continue
-            actions += _quick_fixes(server, uri, document.source, found)
+            actions += _quick_fixes(uri, document.source, found)
     # Fixing the whole document is asked for by name (on save, or a command), not
     # on each move of the cursor: it runs every pass of the fixes.
     if asked and any(FIX_ALL.startswith(kind) for kind in asked):
@@ -224,13 +234,11 @@ async def code_actions(
     return actions
 
 
-def _quick_fixes(
-    server: Server, uri: str, text: str, found: Diagnostic
-) -> list[lsp.CodeAction]:
+def _quick_fixes(uri: str, text: str, found: Diagnostic) -> list[lsp.CodeAction]:
     actions = []
     diagnostic = _diagnostic(found)
     unsafe = found.applicability == "unsafe"
-    if found.edits and (not unsafe or server.unsafe):
+    if found.edits:  # an unsafe one only when the settings allow it
         title = f"Fix {found.code}: {found.fix_title or 'apply the fix'}"
         actions.append(
             lsp.CodeAction(

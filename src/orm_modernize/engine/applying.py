@@ -18,6 +18,7 @@ from orm_modernize.data.records import (
     Replacement,
     Violation,
 )
+from orm_modernize.engine.import_edits import add_and_remove
 from orm_modernize.syntax.parsing import syntax_error
 from orm_modernize.syntax.positions import Positions
 from orm_modernize.syntax.replace import replaced
@@ -177,7 +178,4 @@ def _apply(
     module = cast(cst.Module, replaced(module, edits))
     if not needed and not freed:
         return module
-    # LibCST's codemod package and its matchers: 0.15 s that a check never needs.
-    from orm_modernize.engine import import_edits
-
-    return import_edits.add_and_remove(module, needed, freed, packages)
+    return add_and_remove(module, needed, freed, packages)

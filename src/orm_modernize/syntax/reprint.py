@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import libcst as cst
 
+from orm_modernize.syntax.noqa import LINE
 from orm_modernize.syntax.positions import NEWLINE
-
-LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+$")
 
 
 def reprinted(
@@ -67,7 +66,7 @@ def _spans(
         return None
     if not module.has_trailing_newline:
         text += module.default_newline
-    rows = LINES.findall(text)
+    rows = LINE.findall(text)
     starts: list[int] = []
     for statement in module.body:
         first = _first_row(module, statement, lines)

@@ -158,9 +158,6 @@ def check_file(item: tuple[Path, bytes, Settings], project: ProjectIndex) -> Fil
     path, source, settings = item
     from orm_modernize.engine.lint import lint_source  # LibCST: only when parsing
 
-    if settings.fix:  # imported once, outside the file's budget
-        import orm_modernize.engine.import_edits  # noqa: F401
-
     try:
         with _collected_after(), _budget(len(source)) as (seconds, rearm):
             result = lint_source(

@@ -213,3 +213,21 @@ def test_which_classes_a_joined_eager_load_may_repeat(tmp_path: Path) -> None:
         '    b = relationship("B", backref=backref("a", lazy="joined"))\n'
     )
     assert index_of(tmp_path, {"models.py": backref}).joined_eager
+
+
+def test_a_class_whose_objects_can_be_false_is_not_always_true(tmp_path: Path) -> None:
+    index = index_of(
+        tmp_path,
+        {
+            "models.py": "Base = declarative_base()\n"
+            "class Plain(Base):\n    pass\n"
+            "class Sized(Base):\n    def __len__(self):\n        return 0\n"
+            "class Truthy(Base):\n    async  def __bool__(self):\n        return 0\n"
+            "class Child(Sized):\n    pass\n"
+            # not in a class body: a function of the module, and a docstring's
+            'class Loose(Base):\n    """x\ndef __bool__(self): ..."""\n'
+            "def __len__(self):\n    return 0\n"
+            "class Named(Base):\n    asyncdef = 1\n    x = 'def __bool__'\n",
+        },
+    )
+    assert index.always_true == {"Plain", "Loose", "Named"}

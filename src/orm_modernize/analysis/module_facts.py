@@ -70,9 +70,10 @@ FLASK_MODEL = re.compile(rb"(\w+)\.Model\b")
 
 
 # `query_class = ...` in a class body: the model's `Model.query` is not a Query
-QUERY_CLASS = re.compile(rb"^[ \t]+query_class\s*=", re.M)
-# A method that can make an object false though it exists.
-FALSE_MAKER = re.compile(rb"^[ \t]+(?:async[ \t]+)?def[ \t]+__(?:bool|len)__\b", re.M)
+QUERY_CLASS = re.compile(rb"query_class\s*=")
+# A method that can make an object false though it exists (`async def` too: the
+# `_indented()` prefixes allowed).
+FALSE_MAKER = re.compile(rb"def[ \t]+__(?:bool|len)__\b")
 
 
 # Model = Base / Session: Any = scoped: a plain alias at the top level (after a
@@ -199,18 +200,42 @@ def module_classes(
 
 
 def _in_classes(
-    pattern: re.Pattern[bytes], source: bytes, starts: list[tuple[int, bytes]]
+    pattern: re.Pattern[bytes],
+    source: bytes,
+    starts: list[tuple[int, bytes]],
+    prefixes: tuple[bytes, ...] = (b"",),
 ) -> set[bytes]:
     """The top-level classes (begun at `starts`) with an indented line that
-    `pattern` matches: in the last class begun above it (or a function after it)."""
+    `pattern` matches after one of `prefixes`: in the last class begun above it
+    (or a function after it)."""
     found: set[bytes] = set()
     begins = [start for start, _ in starts]  # in source order
     if begins:
         for match in pattern.finditer(source):
-            above = bisect.bisect_left(begins, match.start())
-            if above:
+            start = match.start()
+            above = bisect.bisect_left(begins, start)
+            if above and _indented(source, start, prefixes):
                 found.add(starts[above - 1][1])
     return found
+
+
+def _indented(source: bytes, start: int, prefixes: tuple[bytes, ...]) -> bool:
+    """Whether `start` follows an indentation and then one of `prefixes`, each
+    followed by blanks (the `^[ \\t]+` of a pattern, checked behind a literal)."""
+    before = source[source.rfind(b"\n", 0, start) + 1 : start]
+    words = before.lstrip(b" \t")
+    if len(words) == len(before):  # not indented
+        return False
+    return any(
+        words == b""
+        if not prefix
+        else (
+            words.startswith(prefix)
+            and len(words) > len(prefix)
+            and not words[len(prefix) :].strip(b" \t")
+        )
+        for prefix in prefixes
+    )
 
 
 def module_facts(source: bytes) -> ModuleFacts:
@@ -223,10 +248,12 @@ def module_facts(source: bytes) -> ModuleFacts:
             for name, local in IMPORTED_NAME.findall(names):
                 if name != b"as":
                     imports.add((local or name, joint + name))
+    # Whole-module scans for words most modules lack: each is done once.
+    library, backref = b"sqlalchemy" in source, b"backref" in source
     mapped: set[bytes] = set()
     if b"_base(" in source:  # a base made in a module without classes, too
         mapped.update(BASE_FUNCTION.findall(source))
-    if b"sqlalchemy" in source:
+    if library:
         mapped.update(CLASSICAL.findall(source))
     if b"as_declarative" in source:
         mapped.update(AS_DECLARATIVE.findall(source))
@@ -250,21 +277,22 @@ def module_facts(source: bytes) -> ModuleFacts:
         _in_classes(QUERY_CLASS, source, starts) if b"query_class" in source else set()
     )
     false_classes = (
-        _in_classes(FALSE_MAKER, source, starts)
+        _in_classes(FALSE_MAKER, source, starts, (b"", b"async"))
         if b"__bool__" in source or b"__len__" in source
         else set()
     )
     joined, unknown = _joined(source, starts) if b"lazy" in source else ((), False)
     return ModuleFacts(
         imports=frozenset(imports),
-        backrefs=frozenset(BACKREF.findall(source) if b"backref" in source else ()),
-        paired=_paired(source),
+        backrefs=frozenset(BACKREF.findall(source) if backref else ()),
+        paired=_paired(source, backref),
         properties=frozenset(
             QUERY_PROPERTY.findall(source) if b".query_property(" in source else ()
         ),
         mapped=frozenset(mapped),
         classes=tuple(classes),
-        objects=_objects(source),
+        # Made by a call the module imports from a package named *sqlalchemy
+        objects=_objects(source) if library else frozenset(),
         flask_models=frozenset(flask_models),
         query_classes=frozenset(query_classes),
         false_classes=frozenset(false_classes),
@@ -278,12 +306,12 @@ def module_facts(source: bytes) -> ModuleFacts:
     )
 
 
-def _paired(source: bytes) -> frozenset[bytes]:
+def _paired(source: bytes, backref: bool) -> frozenset[bytes]:
     """The attributes of two-way relationships that need not be made by a
     backref: every `back_populates=` name, and the attribute a relationship with
-    a `backref=` is assigned to."""
+    a `backref=` is assigned to (`backref`: whether the module says backref)."""
     paired = set(BACK_POPULATES.findall(source) if b"back_populates" in source else ())
-    for match in BACKREF.finditer(source) if b"backref" in source else ():
+    for match in BACKREF.finditer(source) if backref else ():
         at = match.start()
         enclosing = _enclosing_call(source, max(0, at - CALL), at)
         if enclosing is None or enclosing[0] == b"backref(":

@@ -294,10 +294,19 @@ def _always_true(
     of a base can make false: every base is such a class, `db.Model`, `object`,
     or a base made by `declarative_base()` (mapped, with no class statement). A
     name given to two classes counts as both."""
-    defined: dict[bytes, list[tuple[bytes, ...]]] = {}
+    every: dict[bytes, list[tuple[bytes, ...]]] = {}
     for cls, bases in classes:
-        defined.setdefault(cls, []).append(bases)
-    plain = {b"object", b"Model"} | (mapped - defined.keys())
+        every.setdefault(cls, []).append(bases)
+    plain = {b"object", b"Model"} | (mapped - every.keys())
+    # Only the mapped classes and their bases, up: a project's other classes
+    # (all of them, in one that hardly uses SQLAlchemy) cannot change the answer.
+    defined: dict[bytes, list[tuple[bytes, ...]]] = {}
+    pending = [cls for cls in mapped if cls in every]
+    while pending:
+        cls = pending.pop()
+        if cls not in defined:
+            defined[cls] = every[cls]
+            pending.extend(b for bases in every[cls] for b in bases if b in every)
     found: set[bytes] = set()
     changed = True
     while changed:

@@ -182,12 +182,23 @@ def project_root(
         if known is not None and with_requirements is None and directory in known:
             root = known[directory]
             break
-        if any(os.path.isfile(os.path.join(directory, n)) for n in PROJECT_FILES):
+        names = _names(directory)
+        if any(
+            _has(directory, names, n) and os.path.isfile(os.path.join(directory, n))
+            for n in PROJECT_FILES
+        ):
             root = Path(directory)
             break
-        if with_requirements is None and _requirement_files(Path(directory)):
+        if (
+            with_requirements is None
+            and (
+                names is None
+                or any(n.lower().startswith(REQUIREMENT_PREFIXES) for n in names)
+            )
+            and _requirement_files(Path(directory))
+        ):
             with_requirements = directory
-        if any(os.path.exists(os.path.join(directory, m)) for m in REPOSITORY_MARKERS):
+        if any(_has(directory, names, m) for m in REPOSITORY_MARKERS):
             root = Path(with_requirements or directory)
             break
         if with_requirements is None:
@@ -202,13 +213,35 @@ def project_root(
     return root
 
 
+# What the names of requirement files begin with (`_requirement_files()`)
+REQUIREMENT_PREFIXES = ("requirements", "constraints")
+
+
+def _names(directory: str) -> set[str] | None:
+    """The names in `directory`: one listing instead of a dozen stat() and glob
+    calls for each directory between a file and its project's root. None when it
+    cannot be listed (what is looked for may still be found in it)."""
+    try:
+        return set(os.listdir(directory))
+    except OSError:
+        return None
+
+
+def _has(directory: str, names: set[str] | None, name: str) -> bool:
+    if names is None:
+        return os.path.exists(os.path.join(directory, name))
+    return name in names
+
+
 def project_pins(files: Iterable[Path]) -> tuple[tuple[Pin, ...], tuple[str, ...]]:
     """The pins of every project that owns one of `files`, and those projects'
     roots: each directory's root is found once, each root's pins read once."""
     roots: dict[str, Path | None] = {}
     known: dict[str, Path | None] = {}
-    for path in files:
-        directory = os.path.dirname(os.path.abspath(path))
+    # Each directory made absolute once: abspath() asks for the working
+    # directory each time, and a project has thousands of files in hundreds.
+    for directory in {os.path.dirname(path) for path in map(os.fspath, files)}:
+        directory = os.path.abspath(directory)
         if directory not in roots:
             roots[directory] = project_root(Path(directory), known)
     found = sorted({str(root) for root in roots.values() if root is not None})

@@ -255,3 +255,46 @@ def test_clean_deletes_the_cache_and_nothing_it_did_not_make(project: Path) -> N
     assert refused.exit_code == 2
     assert "not a cache this tool made" in refused.stderr
     assert (project / "notes" / "todo.txt").read_text() == "keep me"
+
+
+def test_facts_read_by_workers_are_the_facts_read_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large project's modules are read in a process pool, in chunks: the same
+    # index and classes as read one by one, with or without the cache, and when
+    # the cache knows the bytes of a touched module.
+    import shutil
+
+    from conftest import FIXTURES
+
+    from orm_modernize.workspace import files as module
+    from orm_modernize.workspace.cache import Cache
+    from orm_modernize.workspace.config import DEFAULT
+    from orm_modernize.workspace.files import project_modules
+
+    root = tmp_path / "app"
+    for project in sorted((FIXTURES / "_projects").iterdir()):
+        shutil.copytree(project, root / project.name)
+    (root / ".git").mkdir()
+    (root / "gone.py").symlink_to(root / "nowhere.py")  # listed, not readable
+    files = [root / "flask_factory" / "app" / "views.py"]
+    alone = project_modules(files, DEFAULT)
+    monkeypatch.setattr(module, "PARALLEL_FACTS", 0)
+    monkeypatch.setattr(module, "FACTS_CHUNK", 2)
+    assert len(list(root.rglob("*.py"))) > 4 * module.FACTS_CHUNK
+    assert project_modules(files, DEFAULT, jobs=2) == alone
+    cache = Cache.load(tmp_path / "cache")
+    assert project_modules(files, DEFAULT, cache, jobs=2) == alone
+    cache.save()
+    for path in root.rglob("*.py"):
+        if path.exists():
+            os.utime(path, ns=(1, 1))  # new stats, the same bytes
+    cache = Cache.load(tmp_path / "cache")
+    assert project_modules(files, DEFAULT, cache, jobs=2) == alone
+    assert all(stamp[0] == 1 for _, _, stamp in cache.facts.values())
+    cache.save()
+    models = root / "flask_factory" / "app" / "models" / "user.py"
+    models.write_text(models.read_text() + "\n\nclass Extra(User):\n    pass\n")
+    changed = project_modules(files, DEFAULT, Cache.load(tmp_path / "cache"), jobs=2)
+    assert "Extra" in changed[1].mapped
+    assert changed == project_modules(files, DEFAULT)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from orm_modernize import __version__
-from orm_modernize.analysis.module_facts import ModuleClasses, ModuleFacts, module_facts
+from orm_modernize.analysis.module_facts import ModuleClasses, ModuleFacts
 from orm_modernize.analysis.pins import project_root
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
@@ -96,7 +96,7 @@ class Cache:
             }
         return self._facts
 
-    def unchanged_facts(self, path: Path, stamp: Stamp) -> ModuleFacts | None:
+    def unchanged_facts(self, path: str | Path, stamp: Stamp) -> ModuleFacts | None:
         """The facts of a file whose stat (`stamp`) is as when they were read: a
         warm run over a project reads no bytes of the files it does not check."""
         known = self.facts.get(_key(path))
@@ -104,14 +104,25 @@ class Cache:
             return None
         return known[1]
 
-    def module_facts(self, path: Path, source: bytes) -> ModuleFacts:
-        """The facts of a file read anew: the stored ones when its bytes are the
-        same (a `touch`, a checkout), else made from them."""
-        content = digest(source)
+    def content_digests(self, paths: Sequence[str]) -> list[str | None]:
+        """The digest of the bytes each file had when its facts were stored."""
+        facts = self.facts
+        return [
+            known[0] if (known := facts.get(_key(path))) is not None else None
+            for path in paths
+        ]
+
+    def keep_facts(
+        self, path: str, content: str, facts: ModuleFacts | None
+    ) -> ModuleFacts | None:
+        """Stores the facts of a file read anew, whose bytes have the digest
+        `content`; `facts` None are those stored, when its bytes are the same (a
+        `touch`, a checkout). Returns the facts."""
         known = self.facts.get(_key(path))
-        facts = known[1] if known is not None and known[0] == content else None
         if facts is None:
-            facts = module_facts(source)
+            if known is None or known[0] != content:
+                return None
+            facts = known[1]
         self.facts[_key(path)] = (content, facts, stamp_of(path))
         self.dirty.add(FACTS)
         return facts
@@ -224,7 +235,7 @@ def trusted(directory: Path) -> Cache | None:
     return None if tracked_by_git(directory) else Cache.load(directory)
 
 
-def _key(path: Path) -> str:
+def _key(path: str | Path) -> str:
     return os.path.abspath(path)
 
 

@@ -23,6 +23,7 @@ from orm_modernize.workspace.atomic import write_atomically
 from orm_modernize.workspace.cache import Cache, digest, result_key
 from orm_modernize.workspace.config import Configuration
 from orm_modernize.workspace.files import os_error
+from orm_modernize.workspace.pool import in_parallel
 
 
 def skipped_as(path: Path, source: bytes, config: Configuration) -> Skipped | None:
@@ -90,9 +91,8 @@ class Checker:
             todo.append((path, source, settings))
         work = partial(check_file, project=project)
         fresh: list[FileResult] = []
-        # Closed at once when this loop is interrupted (Ctrl-C or SIGTERM while a
-        # file is written), so that the pool is shut down before Python exits:
-        # left to the collector, its thread raced Python's exit to close its pipe.
+        # Closed at once when this loop is interrupted (Ctrl-C, or SIGTERM while a
+        # file is written): see in_parallel().
         with closing(self._parsed(work, todo)) as results:
             for result in results:
                 fresh.append(_written(result) if self.write else result)
@@ -108,30 +108,11 @@ class Checker:
         work: Callable[[tuple[Path, bytes, Settings]], FileResult],
         todo: list[tuple[Path, bytes, Settings]],
     ) -> Generator[FileResult, None, None]:
-        if self.jobs == 1 or len(todo) < 2:
-            yield from map(work, todo)
-            return
-        # 10 ms of imports that a one-file run (pre-commit's) does not need.
-        from concurrent.futures import ProcessPoolExecutor
-
         # Largest first, one at a time: the workers finish together instead of
         # one of them ending on a run of big test modules.
-        todo.sort(key=lambda item: len(item[1]), reverse=True)
-        workers = min(self.jobs, len(todo))
-        with ProcessPoolExecutor(workers, initializer=_deaf_to_interrupts) as pool:
-            # Not `pool.map`: interrupted, it cancels its futures from this thread
-            # while the pool's own thread may be failing them for a worker the
-            # signal killed, and Python < 3.12 prints that race's traceback
-            # (InvalidStateError). `shutdown` cancels them in the pool's thread.
-            futures = [pool.submit(work, item) for item in todo]
-            try:
-                for future in futures:
-                    yield future.result()
-            except BaseException:  # interrupted: the files queued stay as they are
-                # Waiting for the pool's thread: left running, it raced Python's
-                # exit to close its pipe ("Bad file descriptor" from `threading`).
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        if self.jobs > 1:
+            todo.sort(key=lambda item: len(item[1]), reverse=True)
+        return in_parallel(work, todo, self.jobs)
 
     def probing(self) -> Checker:
         """The same checks, fixing and writing nothing."""
@@ -139,18 +120,6 @@ class Checker:
         return replace(
             self, config=replace(self.config, settings=settings), write=False
         )
-
-
-def _deaf_to_interrupts() -> None:
-    """Ctrl-C reaches the workers too; the main process alone decides what an
-    interruption means (and the workers write nothing). A SIGTERM sent to the
-    whole group ends a worker at once, as it would any process: the handler
-    inherited from the main process would raise in an idle worker's wait for
-    work, and multiprocessing would print its traceback."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def check_file(item: tuple[Path, bytes, Settings], project: ProjectIndex) -> FileResult:

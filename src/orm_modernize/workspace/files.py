@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -26,15 +27,18 @@ from orm_modernize.data.records import (
 from orm_modernize.workspace import gitignore
 from orm_modernize.workspace.cache import Cache, Stamp, digest, stamp_of
 from orm_modernize.workspace.config import DEFAULT, Configuration
+from orm_modernize.workspace.pool import in_parallel
 
 
 def discover(
     paths: Sequence[Path],
     config: Configuration = DEFAULT,
     skipped: list[tuple[str, str]] | None = None,
+    walked: Walked | None = None,
 ) -> tuple[list[Path], list[FileResult]]:
     """The `*.py` files under `paths` that `config` does not exclude, sorted; a
-    missing path is an error result. `skipped` gets what is left out, and why."""
+    missing path is an error result. `skipped` gets what is left out, and why;
+    `walked`, the entries of each directory walked, for `project_modules()`."""
     found: set[Path] = set()
     missing: list[FileResult] = []
     for path in paths:
@@ -48,10 +52,20 @@ def discover(
             if skipped is not None:
                 skipped.append((os.path.abspath(path), "excluded (force-exclude)"))
         elif path.is_dir():
-            found.update(Path(entry.path) for entry in walk(path, config, skipped))
+            # Walked from its absolute path, as a project's root is walked
+            top = os.path.abspath(path)
+            entries = list(walk(Path(top), config, skipped))
+            if walked is not None:
+                walked[top] = entries
+            below = len(os.path.join(top, ""))
+            found.update(Path(path, entry.path[below:]) for entry in entries)
         else:
             found.add(path)
     return sorted(found), missing
+
+
+# The `*.py` entries found under each directory walked (absolute)
+Walked = dict[str, list[os.DirEntry[str]]]
 
 
 def walk(
@@ -120,13 +134,16 @@ def project_modules(
     cache: Cache | None = None,
     *,
     given: tuple[Path, bytes] | None = None,
+    jobs: int = 1,
+    walked: Walked | None = None,
 ) -> tuple[tuple[ModuleClasses, ...], ProjectIndex]:
     """The classes of the modules of the projects owning `files`, and the index
     those modules make: every module under each project's root is indexed,
     whichever of them are checked, so that a file checked alone gets the
     findings it gets in the whole project's run. `given` is a module whose
     current bytes are not on disk (stdin). With a cache, an index whose modules
-    all have the stat they had is reused: nothing of them is read."""
+    all have the stat they had is reused: nothing of them is read. A root
+    `discover()` walked (`walked`) is not walked again."""
     pins, roots = project_pins(files)
     lengths = tuple((root, read_line_length(Path(root))) for root in roots)
 
@@ -136,13 +153,15 @@ def project_modules(
 
     # Every path absolute, by walking from absolute roots (the walk follows no
     # link); a realpath() per module was most of a warm run over 20,000 of them.
+    walked = {} if walked is None else walked
     modules: dict[str, Stamp] = {
         entry.path: stamp_of(entry)
         for root in roots
-        for entry in walk(Path(root), config)
+        for entry in walked.get(root) or walk(Path(root), config)
     }
+    cwd = os.getcwd()  # abspath() asks for it for each path
     for path in files:  # a file outside any project, or one excluded there
-        where = os.path.abspath(path)
+        where = os.path.normpath(os.path.join(cwd, path))
         if where not in modules:
             modules[where] = stamp_of(where)
     paths = sorted(modules)
@@ -158,7 +177,7 @@ def project_modules(
         if hit is not None:
             index, classes = hit
             return classes, per_run(index)
-    facts = list(_facts(paths, stamps, cache, given))
+    facts = list(_facts(paths, stamps, cache, given, jobs))
     index, classes = index_of(facts), module_classes(facts)
     if cache is not None:
         cache.keep_project(scope, key, index, classes)
@@ -170,23 +189,66 @@ def _facts(
     stamps: Sequence[Stamp],
     cache: Cache | None,
     given: tuple[Path, bytes] | None,
+    jobs: int,
 ) -> Iterator[tuple[Path, ModuleFacts]]:
-    """What each readable file tells the project index, one file in memory at a
-    time; a file the cache knows unchanged (by its stat) is not read at all."""
+    """What each readable file tells the project index; a file the cache knows
+    unchanged (by its stat) is not read at all. The files to read are read in
+    the workers when they are many: their regular expressions are most of a
+    cold run over a large project that hardly uses SQLAlchemy."""
     here = os.path.abspath(given[0]) if given is not None else None
+    known: list[ModuleFacts | None] = []
+    unread: list[str] = []
     for where, stamp in zip(paths, stamps):  # absolute paths
-        path = Path(where)
         if given is not None and where == here:
-            yield path, module_facts(given[1])
+            facts: ModuleFacts | None = module_facts(given[1])
+        else:
+            facts = cache.unchanged_facts(where, stamp) if cache is not None else None
+            if facts is None:
+                unread.append(where)
+        known.append(facts)
+    size = sum(stamp[1] for stamp in stamps if len(stamp) > 1)
+    if size < PARALLEL_FACTS or len(unread) < 2 * FACTS_CHUNK:
+        jobs = 1  # a process starts in about the time these take here
+    seen = cache.content_digests(unread) if cache is not None else [None] * len(unread)
+    chunks = [
+        list(zip(unread[at : at + FACTS_CHUNK], seen[at : at + FACTS_CHUNK]))
+        for at in range(0, len(unread), FACTS_CHUNK)
+    ]
+    with closing(in_parallel(_read_facts, chunks, jobs)) as read:
+        fresh = (entry for chunk in read for entry in chunk)
+        for where, facts in zip(paths, known):
+            if facts is None:
+                entry = next(fresh)
+                if entry is None:
+                    continue  # unreadable: the check reports it
+                content, facts = entry
+                if cache is not None:
+                    facts = cache.keep_facts(where, content, facts)
+            if facts is not None:
+                yield Path(where), facts
+
+
+# Below these (bytes of the project's modules, modules to read), the facts are
+# read in this process; a chunk of modules is one task for a worker.
+PARALLEL_FACTS = 4_000_000
+FACTS_CHUNK = 32
+
+
+def _read_facts(
+    chunk: Sequence[tuple[str, str | None]],
+) -> list[tuple[str, ModuleFacts | None] | None]:
+    """(digest of its bytes, its facts) of each module of `chunk`, None for one
+    that cannot be read; no facts when its digest is the one given (the cache
+    has them)."""
+    read: list[tuple[str, ModuleFacts | None] | None] = []
+    for where, seen in chunk:
+        source = read_file(Path(where))
+        if not isinstance(source, bytes):
+            read.append(None)
             continue
-        known = cache.unchanged_facts(path, stamp) if cache is not None else None
-        if known is not None:
-            yield path, known
-            continue
-        source = read_file(path)
-        if isinstance(source, bytes):
-            facts = cache.module_facts(path, source) if cache else module_facts(source)
-            yield path, facts
+        content = digest(source)
+        read.append((content, None if content == seen else module_facts(source)))
+    return read
 
 
 def read_file(path: Path) -> bytes | FileError:

@@ -18,7 +18,13 @@ from orm_modernize.workspace.atomic import write_atomically
 from orm_modernize.workspace.cache import Cache
 from orm_modernize.workspace.checker import Checker, Progress, check_file, skipped_as
 from orm_modernize.workspace.config import Configuration
-from orm_modernize.workspace.files import discover, os_error, project_modules, read_file
+from orm_modernize.workspace.files import (
+    Walked,
+    discover,
+    os_error,
+    project_modules,
+    read_file,
+)
 from orm_modernize.workspace.two_ended import with_foreign_backrefs, with_shared_helpers
 
 
@@ -34,9 +40,11 @@ def run(
     """Check (and with `settings.fix`, rewrite) every file under `paths`; with a
     `cache`, reuse the results of unchanged files, and save the new ones.
     `progress(done, total)` is told of each file parsed."""
-    files, results = discover(paths, config)
-    modules, project = project_modules(files, config, cache)
-    checker = Checker(config, write, jobs or os.cpu_count() or 1, cache)
+    walked: Walked = {}
+    files, results = discover(paths, config, walked=walked)
+    jobs = jobs or os.cpu_count() or 1
+    modules, project = project_modules(files, config, cache, jobs=jobs, walked=walked)
+    checker = Checker(config, write, jobs, cache)
     # Each file is read again here rather than held since the pre-pass: the bytes
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
     items = ((path, read_file(path)) for path in files)
@@ -78,8 +86,9 @@ def _targeted(
     result: FileResult, config: Configuration, project: ProjectIndex
 ) -> FileResult:
     """The result with the SQLAlchemy version its fixes had to run on, which the
-    CLI explains when it was assumed or ruled every fix out."""
-    if result.skipped is not None:
+    CLI explains when it was assumed or ruled every fix out: for a file with a
+    finding or a fix (most of a large project's modules have neither)."""
+    if result.skipped is not None or not (result.diagnostics or result.applied):
         return result
     chosen = config.settings_for(result.path).target_version
     return replace(result, target=target_of(chosen, project.pins_for(result.path)))

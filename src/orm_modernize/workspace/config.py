@@ -137,12 +137,13 @@ class Configuration:
         at = self.at(Path(path))
         return at.force_exclude and any(p.match(path) for p in at.exclude)
 
-    def walked_past(self, directory: str, name: str) -> bool:
-        """Whether a walk skips the entry `name` of `directory` (absolute and
-        normalized, with a trailing separator): only its own name or path counts,
-        the walk has pruned excluded directories."""
+    def exclusions(self, directory: str) -> tuple[Patterns, ...]:
+        """What a walk excludes of the entries of `directory` (absolute and
+        normalized, with a trailing separator), each by `match_walked()`: only
+        an entry's own name or path counts, the walk has pruned excluded
+        directories."""
         at = self if self.nested is None else self.nested.ruling(self, directory)
-        return any(p.match_walked(directory, name) for p in at.exclude)
+        return at.exclude
 
     def settings_for(self, path: Path) -> Settings:
         """The settings for one file: those of the configuration nearest to it,

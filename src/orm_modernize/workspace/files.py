@@ -27,6 +27,7 @@ from orm_modernize.data.records import (
 from orm_modernize.workspace import gitignore
 from orm_modernize.workspace.cache import Cache, Stamp, digest, stamp_of
 from orm_modernize.workspace.config import DEFAULT, Configuration
+from orm_modernize.workspace.patterns import Patterns
 from orm_modernize.workspace.pool import in_parallel
 
 
@@ -90,6 +91,9 @@ def walk(
         except OSError:
             continue  # as os.walk(): an unreadable directory has no files
         where = os.path.join(where, "")
+        # What decides for every entry, asked once for the directory
+        excluding = config.exclusions(where)
+        ignoring = ignored if ignored.rules else None
         for entry in entries:
             try:
                 is_directory = entry.is_dir()
@@ -99,7 +103,7 @@ def walk(
                 continue
             if not (is_directory or entry.name.endswith(".py")):
                 continue
-            why = _left_out(config, ignored, where, entry, is_directory)
+            why = _left_out(excluding, ignoring, where, entry, is_directory)
             if why is not None:
                 if skipped is not None:
                     skipped.append((where + entry.name, why))
@@ -111,19 +115,20 @@ def walk(
 
 
 def _left_out(
-    config: Configuration,
-    ignored: gitignore.Ignored,
+    excluding: tuple[Patterns, ...],
+    ignored: gitignore.Ignored | None,
     where: str,
     entry: os.DirEntry[str],
     is_directory: bool,
 ) -> str | None:
     """Why a walk leaves the entry out: excluded, a virtualenv, or gitignored."""
-    if config.walked_past(where, entry.name):
-        return "excluded"
+    for patterns in excluding:
+        if patterns.match_walked(where, entry.name):
+            return "excluded"
     # A virtualenv can have any name; its pyvenv.cfg gives it away.
     if is_directory and os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
         return "a virtualenv"
-    if ignored.ignores(where + entry.name, is_directory):
+    if ignored is not None and ignored.ignores(where + entry.name, is_directory):
         return "gitignored"
     return None
 
@@ -168,10 +173,11 @@ def project_modules(
     stamps = [modules[path] for path in paths]
     key = scope = ""
     if cache is not None:
-        versions = [str(stamp) for stamp in stamps]
+        versions: list[tuple[str, Stamp | str]] = list(zip(paths, stamps))
         if given is not None:  # its bytes, not its stat, say which version it is
-            versions[paths.index(os.path.abspath(given[0]))] = digest(given[1])
-        key = digest("\n".join(map("\0".join, zip(paths, versions))).encode())
+            here = os.path.abspath(given[0])
+            versions[paths.index(here)] = (here, digest(given[1]))
+        key = digest(repr(versions).encode())  # repr(): no Python loop
         scope = "\0".join(roots or paths)
         hit = cache.project(scope, key)
         if hit is not None:

@@ -125,7 +125,10 @@ class ModuleTree:
         """Whether a `# noqa` silences `code` where `node` starts. The engine drops
         silenced findings itself; a fix that rewrites several findings at once
         must also leave the silenced ones' code alone."""
-        return self.suppressions.suppresses(code, self.positions[node].start.line)
+        suppressions = self.suppressions
+        if suppressions.silence_nothing:  # most modules: no position needed
+            return False
+        return suppressions.suppresses(code, self.positions[node].start.line)
 
     @cached_property
     def suppressions(self) -> noqa.Suppressions:

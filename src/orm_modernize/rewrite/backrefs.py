@@ -23,6 +23,7 @@ in a lambda where SQLAlchemy accepts a callable, and refused otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import libcst as cst
@@ -36,11 +37,13 @@ from orm_modernize.analysis.relationships import (
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Evidence, ForeignBackref
 from orm_modernize.syntax.nodes import (
+    called_name,
     class_body_names,
     code_of,
     eager_names,
     keyword,
     keyword_argument,
+    walk,
 )
 
 # Arguments SQLAlchemy also accepts as a callable, resolved at mapper configuration.
@@ -106,7 +109,7 @@ class Backref:
             (
                 a.keyword.value
                 for a in self.options
-                if a.keyword is not None and not _constant(a.value, lambdas=False)
+                if a.keyword is not None and not constant(a.value, lambdas=False)
             ),
             None,
         )
@@ -175,11 +178,11 @@ def _declared(
     if evidence is Evidence.NONE:
         return None
     found = Backref(owner, attribute, call, arg, "", "", evidence)
-    name, options = _backref_argument(arg.value, semantic)
+    name, options = backref_argument(arg.value, semantic)
     if name is None:
         problem = "its `backref` is not a name or a `backref()` call"
         return replace(found, problem=problem)
-    related = _target(call)
+    related = relationship_target(call)
     if related is None:
         problem = "its class is not named by a plain name or string"
         return replace(found, problem=problem)
@@ -187,14 +190,46 @@ def _declared(
     if keyword_argument(call, "back_populates") is not None:
         return replace(found, problem="it has `back_populates` too, which wins")
     overridden = {a.keyword.value for a in options if a.keyword is not None}
-    carried = [*options, *_inherited(call, overridden)]
+    carried = [*options, *inherited_options(call, overridden)]
+    reversal = reversal_problem(
+        call, carried, self_referential=owner.name.value == related
+    )
     return replace(
         found,
         options=tuple(a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in carried),
+        problem=reversal,
     )
 
 
-def _backref_argument(
+def reversal_problem(
+    call: cst.Call, carried: Sequence[cst.Arg], *, self_referential: bool
+) -> str | None:
+    """Why the join a backref carries cannot be written out as it is. SQLAlchemy
+    gives a backref its relationship's join with the `remote()` side reversed:
+    `remote()` and `foreign()` written in the join would point the wrong way, and
+    a self-referential join without `remote_side` takes its direction from it."""
+    joins = [a for a in carried if a.keyword and a.keyword.value in JOINS]
+    if any(_annotated(a.value) for a in joins):
+        return "its join uses `remote()` or `foreign()`, which the backref reverses"
+    if (
+        self_referential
+        and joins
+        and keyword_argument(call, "remote_side") is None
+        and not any(a.keyword and a.keyword.value == "remote_side" for a in carried)
+    ):
+        return "its self-referential join gets its direction from the backref"
+    return None
+
+
+JOINS = frozenset({"primaryjoin", "secondaryjoin"})
+
+
+def _annotated(node: cst.CSTNode) -> bool:
+    """Whether `node` calls `remote()` or `foreign()` (by name)."""
+    return any(called_name(n) in ("remote", "foreign") for n in walk(node))
+
+
+def backref_argument(
     value: cst.BaseExpression, semantic: Semantic
 ) -> tuple[str | None, list[cst.Arg]]:
     """The name, and the keyword arguments of `backref("name", **kw)`."""
@@ -209,7 +244,7 @@ def _backref_argument(
     return identifier(value), []
 
 
-def _inherited(call: cst.Call, overridden: set[str]) -> list[cst.Arg]:
+def inherited_options(call: cst.Call, overridden: set[str]) -> list[cst.Arg]:
     """What the relationship passes on to its backref, unless `backref()` says."""
     secondary = keyword_argument(call, "secondary")
     carried = [secondary] if secondary is not None else []
@@ -234,7 +269,7 @@ def _inherited(call: cst.Call, overridden: set[str]) -> list[cst.Arg]:
     return carried
 
 
-def _target(call: cst.Call) -> str | None:
+def relationship_target(call: cst.Call) -> str | None:
     """The class the relationship leads to: its first argument or `argument=`."""
     first = call.args[0] if call.args else None
     if first is None or first.star:
@@ -259,7 +294,7 @@ def carried_options(
     for arg in backref.options:
         assert arg.keyword is not None
         name, value = arg.keyword.value, arg.value
-        if _constant(value):
+        if constant(value):
             options.append(arg)
             continue
         owner = backref.owner.name.value
@@ -282,7 +317,7 @@ def carried_options(
     return tuple(options), None
 
 
-def _constant(node: cst.BaseExpression, *, lambdas: bool = True) -> bool:
+def constant(node: cst.BaseExpression, *, lambdas: bool = True) -> bool:
     """A literal, or (with `lambdas`) a lambda, evaluated at mapper configuration
     with the names of the module it is in."""
     if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
@@ -290,14 +325,14 @@ def _constant(node: cst.BaseExpression, *, lambdas: bool = True) -> bool:
     if isinstance(node, cst.Lambda):
         return lambdas
     if isinstance(node, cst.ConcatenatedString):
-        return _constant(node.left, lambdas=lambdas) and _constant(
+        return constant(node.left, lambdas=lambdas) and constant(
             node.right, lambdas=lambdas
         )
     if isinstance(node, cst.Name):
         return node.value in ("True", "False", "None")
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
         return all(
-            isinstance(e, cst.Element) and _constant(e.value, lambdas=lambdas)
+            isinstance(e, cst.Element) and constant(e.value, lambdas=lambdas)
             for e in node.elements
         )
     return False

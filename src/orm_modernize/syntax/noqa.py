@@ -95,6 +95,11 @@ class Suppressions:
         self.found = _by_line(self.lines)
         self._exact: Directives | None = None
 
+    @property
+    def silence_nothing(self) -> bool:
+        """No line has a `# noqa` comment."""
+        return not self.found
+
     def suppresses(self, code: str, line: int) -> bool:
         if not self.found:
             return False

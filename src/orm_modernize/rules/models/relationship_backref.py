@@ -22,6 +22,8 @@ from orm_modernize.rewrite.backrefs import (
     module_backrefs,
     statement,
 )
+from orm_modernize.rewrite.classical_backrefs import classical_backrefs
+from orm_modernize.rewrite.classical_backrefs import edits as classical_edits
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import (
@@ -91,6 +93,22 @@ class RelationshipBackref(Rule):
     the same in any module (strings name classes and tables). A run that sees
     only one of the modules (pre-commit's, on one changed file) leaves both.
 
+    A classical mapping's `backref=` (in `properties={...}` of `mapper()` or
+    `registry.map_imperatively()`) becomes `back_populates` too, and the other
+    class's mapping in the same module or function gets the new relationship
+    in its `properties` (made if it has none). Safe when both calls are proven
+    SQLAlchemy's (`mapper` imported from it, a registry bound to `registry()`);
+    unsafe on a registry known only by the method's name (`cls.registry`). What
+    the new relationship evaluates moves to the other mapping's call, which
+    must come after this one (a query or an `aliased()` between them would
+    configure a relationship to a class not mapped yet). Refused when the other
+    class is mapped elsewhere, more than once, or in a hierarchy (a backref's
+    name is checked against the whole hierarchy, a property's is not).
+
+    Either way, a join written with `remote()` or `foreign()`, or a
+    self-referential join without `remote_side`, is not carried over:
+    SQLAlchemy gives the backref the join with its remote side reversed.
+
     Reported without a fix: the other class unknown, `__abstract__`, or defined
     by more than one module, an option that names something of the class's
     own body, a `backref` that is not a string or a `backref()` call, or a class
@@ -139,6 +157,31 @@ class RelationshipBackref(Rule):
             else:
                 self.report(backref.arg, fix=fix)
         self._declare_foreign()
+        self._classical()
+
+    def _classical(self) -> None:
+        """The backrefs of classical mappings: one fix for the module's, which
+        rewrites each mapping call they touch."""
+        found = classical_backrefs(self.semantic)
+        fixable = [
+            b
+            for b in found
+            if b.problem is None and not self.semantic.suppressed(self.code, b.arg)
+        ]
+        fix = (
+            Fix(
+                classical_edits(fixable),
+                safe=all(b.evidence.proven for b in fixable),
+                unused=_freed([b.arg for b in fixable]),
+            )
+            if fixable
+            else None
+        )
+        for backref in found:
+            if backref.problem is not None:
+                self.report(backref.arg, message=f"{self.message} ({backref.problem})")
+            else:
+                self.report(backref.arg, fix=fix)
 
     def _checked(self, backref: Backref) -> Backref:
         """The backref with its options as the other class's body must spell
@@ -198,7 +241,7 @@ class RelationshipBackref(Rule):
             backref.arg,
             backref.back_populates(),
             safe=backref.elsewhere.safe,
-            unused=_freed([backref]),
+            unused=_freed([backref.arg]),
         )
 
     def _declare_foreign(self) -> None:
@@ -315,7 +358,7 @@ class RelationshipBackref(Rule):
             tuple(edits),
             safe=safe,
             imports=tuple(dict.fromkeys(imports)),
-            unused=_freed(backrefs),
+            unused=_freed([b.arg for b in backrefs]),
         )
 
     def _new_spelling(self, backref: Backref, imports: list[ImportSpec]) -> str | None:
@@ -346,15 +389,15 @@ def _cannot_declare(target: cst.ClassDef, name: str) -> str | None:
     return None
 
 
-def _freed(backrefs: list[Backref]) -> tuple[str, ...]:
-    """`backref` itself, once no call of it is left."""
+def _freed(args: list[cst.Arg]) -> tuple[str, ...]:
+    """`backref` itself, once no call of it is left (`args`: `backref=`)."""
     return tuple(
         sorted(
             {
                 name
-                for b in backrefs
-                if isinstance(b.arg.value, cst.Call)
-                for name in imported_root(b.arg.value.func)
+                for arg in args
+                if isinstance(arg.value, cst.Call)
+                for name in imported_root(arg.value.func)
             }
         )
     )

@@ -267,6 +267,8 @@ def test_query_property_session_is_imported_where_the_model_is_used(
     assert code == 1 and "views.py:6:" in out  # matched by name: unsafe
     code, _, _ = check("--fix", "--unsafe-fixes", ".")
     assert code == 0
+    # The run that converted its readers removes the property too (ORM005)
+    assert "query_property" not in (tmp_path / "database.py").read_text()
     views = (tmp_path / "views.py").read_text()
     assert "from database import Base, add_all, db_session, engine" in views
     assert "db_session.scalars(select(User).order_by(User.name))" in views

@@ -353,7 +353,7 @@ def test_configuration_is_layered_in_order(tmp_path: Path) -> None:
     )
     config = configure([tmp_path], Options(ignore=("ORM002",)), config=["ignore=[]"])
     assert config.source == tmp_path / "pyproject.toml"
-    assert config.settings.select == ("ORM001", "ORM003", "ORM004")
+    assert config.settings.select == ("ORM001", "ORM003", "ORM004", "ORM005")
     assert config.settings.unsafe_fixes
     with pytest.raises(ConfigError):
         configure([tmp_path], Options(), config=["a.toml", "b.toml"])

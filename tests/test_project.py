@@ -231,3 +231,54 @@ def test_a_class_whose_objects_can_be_false_is_not_always_true(tmp_path: Path) -
         },
     )
     assert index.always_true == {"Plain", "Loose", "Named"}
+
+
+def test_a_query_property_is_removed_once_no_module_reads_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from orm_modernize.cli.commands import main
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    db = tmp_path / "app" / "db.py"
+    db.write_text(
+        "from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker\n"
+        "db_session = scoped_session(sessionmaker())\n"
+        "Base = declarative_base()\n"
+        "Base.query = db_session.query_property()\n"
+    )
+    views = tmp_path / "app" / "views.py"
+    views.write_text("from app.models import User\n\nusers = User.query.all()\n")
+    monkeypatch.chdir(tmp_path)
+
+    def check(*args: str) -> str:
+        invoked = CliRunner().invoke(
+            main, ["check", "--isolated", "--no-cache", "--select", "ORM005", *args]
+        )
+        return invoked.stdout
+
+    # Read in another module: no fix, whichever files are passed
+    for paths in (["app/db.py"], ["."]):
+        assert "(no fix: a module of the project reads a `query`" in check(*paths)
+    views.write_text("users = []  # converted\n")
+    assert "hidden fix" in check("app/db.py")
+    check("--fix", "--unsafe-fixes", "app/db.py")
+    assert db.read_text().endswith("Base = declarative_base()\n")
+
+
+def test_what_reads_a_query_attribute() -> None:
+    from orm_modernize.analysis.module_facts import module_facts
+
+    read = [
+        b"User.query.all()",
+        b"q = Model.query\n",
+        b"getattr(User, 'query')",
+        b'model.__dict__["query"]',
+        b"x.query == y",
+    ]
+    not_read = [b"session.query(User)", b"session.query (User)", b"Base.query = p"]
+    assert all(module_facts(s).query_read for s in read)
+    assert not any(module_facts(s).query_read for s in not_read)

@@ -125,6 +125,9 @@ def _doc_preamble(code: str) -> str:
         "session = Session()\n",
         "ORM004": "from sqlalchemy.orm import Session, declarative_base\n"
         "Base = declarative_base()\nclass User(Base):\n    pass\nsession = Session()\n",
+        "ORM005": "from sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker\n"
+        "engine = create_engine('sqlite://')\n",
         "ORM301": "from sqlalchemy import column, select, table\n"
         "t = table('t', column('id'), column('name'))\n",
         "ORM101": "from sqlalchemy.orm import Session\n",

@@ -76,6 +76,11 @@ QUERY_CLASS = re.compile(rb"query_class\s*=")
 FALSE_MAKER = re.compile(rb"def[ \t]+__(?:bool|len)__\b")
 
 
+# `X.query` read, not called (`session.query(...)`) nor assigned: what a model's
+# `query_property()` is used by
+QUERY_READ = re.compile(rb"\.query\b(?![ \t]*(?:\(|=(?!=)))")
+
+
 # Model = Base / Session: Any = scoped: a plain alias at the top level (after a
 # newline: a pattern that begins with a literal is ten times faster)
 ALIAS = re.compile(rb"\n(\w+)[ \t]*(?::[^=\n]+)?=[ \t]*(\w+)[ \t]*(?=\n|#)")
@@ -165,6 +170,8 @@ class ModuleFacts:
     # One this module loads by a join that cannot be told apart (a `backref()`,
     # outside a class): the project then assumes every class may repeat rows
     joined_eager: bool = False
+    # The module may read a `query` attribute (`_reads_query()`)
+    query_read: bool = False
 
     @property
     def imported(self) -> frozenset[bytes]:
@@ -303,7 +310,16 @@ def module_facts(source: bytes) -> ModuleFacts:
         ),
         joined=joined,
         joined_eager=unknown,
+        query_read=_reads_query(source),
     )
+
+
+def _reads_query(source: bytes) -> bool:
+    """Whether the module may read a `query` attribute: `X.query` other than a
+    call or an assignment, or the string "query" (`getattr(model, "query")`)."""
+    if b"'query'" in source or b'"query"' in source:
+        return True
+    return b".query" in source and QUERY_READ.search(source) is not None
 
 
 def _paired(source: bytes, backref: bool) -> frozenset[bytes]:

@@ -81,6 +81,9 @@ class ProjectIndex:
     joined_collections: frozenset[str] = frozenset()
     # Some such relationship cannot be told apart: any class may repeat rows
     joined_eager: bool = False
+    # The modules (absolute paths) that may read a `query` attribute
+    # (`Model.query`): while there is one, a `query_property()` may be used
+    query_readers: frozenset[str] = frozenset()
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
         """Whether a module can hold anything a rule reports: it names SQLAlchemy
@@ -219,6 +222,7 @@ def index_of(
     # "module.local" -> "module.name" it imports, relative imports made absolute
     aliases: dict[str, str] = {}
     joined_eager = False
+    query_readers: set[str] = set()
     joined: list[tuple[bytes, bytes, bool]] = []
     false_classes: set[bytes] = set()
     for path, facts in modules:
@@ -246,6 +250,8 @@ def index_of(
         backrefs |= facts.backrefs
         paired |= facts.paired
         joined_eager |= facts.joined_eager
+        if facts.query_read:
+            query_readers.add(os.path.abspath(path))
         joined.extend(facts.joined)
         mapped |= facts.mapped
         classes.extend(facts.classes)
@@ -279,6 +285,7 @@ def index_of(
         reexports=tuple(sorted(reexports.items())),
         joined_collections=frozenset(name_text(n) for n in _repeating(joined, classes)),
         joined_eager=joined_eager,
+        query_readers=frozenset(query_readers),
         always_true=frozenset(
             name_text(n) for n in _always_true(mapped, classes, false_classes)
         ),

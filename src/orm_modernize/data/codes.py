@@ -13,6 +13,7 @@ CODES = (
     "ORM002",
     "ORM003",
     "ORM004",
+    "ORM005",
     "ORM101",
     "ORM102",
     "ORM201",

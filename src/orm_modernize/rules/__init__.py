@@ -44,6 +44,7 @@ from orm_modernize.rules.models.removed_orm_alias import RemovedOrmAlias
 from orm_modernize.rules.models.untyped_mapped_attribute import UntypedMappedAttribute
 from orm_modernize.rules.query.legacy_query import LegacyQuery
 from orm_modernize.rules.query.legacy_query_get import LegacyQueryGet
+from orm_modernize.rules.query.query_property import QueryProperty
 from orm_modernize.rules.query.query_update_delete import QueryUpdateDelete
 from orm_modernize.rules.query.removed_query_api import RemovedQueryApi
 from orm_modernize.rules.session.backref_cascade import BackrefCascade
@@ -56,6 +57,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     LegacyQuery,
     RemovedQueryApi,
     QueryUpdateDelete,
+    QueryProperty,
     LegacySessionTransactions,
     BackrefCascade,
     ExecuteStringSql,

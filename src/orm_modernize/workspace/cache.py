@@ -53,8 +53,9 @@ FACTS = "facts.json"
 INDEX = "index.json"
 # 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
 # files; 6: a result's exports in one field; 7: joined_eager; 8: joined; 9: paired
-# holds the attribute a `backref=` is declared on; 10: false_classes, always_true
-FORMAT = 10
+# holds the attribute a `backref=` is declared on; 10: false_classes, always_true;
+# 11: query_read, query_readers
+FORMAT = 11
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -343,6 +344,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "aliases": [_pair(pair) for pair in sorted(facts.aliases)],
         "joined": [[*_pair((c, t)), many] for c, t, many in facts.joined],
         "joined_eager": facts.joined_eager,
+        "query_read": facts.query_read,
     }
 
 
@@ -378,6 +380,7 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
             for c, t, many in data["joined"]
         ),
         joined_eager=data["joined_eager"],
+        query_read=data["query_read"],
     )
 
 
@@ -395,6 +398,7 @@ INDEXED = (
     "reexports",
     "joined_collections",
     "joined_eager",
+    "query_readers",
     "always_true",
 )
 
@@ -416,6 +420,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         reexports=tuple((n, end) for n, end in data["reexports"]),
         joined_collections=frozenset(data["joined_collections"]),
         joined_eager=data["joined_eager"],
+        query_readers=frozenset(data["query_readers"]),
         always_true=frozenset(data["always_true"]),
     )
 

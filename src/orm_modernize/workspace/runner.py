@@ -25,7 +25,11 @@ from orm_modernize.workspace.files import (
     project_modules,
     read_file,
 )
-from orm_modernize.workspace.two_ended import with_foreign_backrefs, with_shared_helpers
+from orm_modernize.workspace.two_ended import (
+    with_foreign_backrefs,
+    with_shared_helpers,
+    without_unread_query_properties,
+)
 
 
 def run(
@@ -53,6 +57,7 @@ def run(
     if helpers:
         checked = with_shared_helpers(checked, helpers, checker, project)
     checked = with_foreign_backrefs(checked, checker, project, modules)
+    checked = without_unread_query_properties(checked, checker, project)
     if cache is not None:
         cache.save()
     results.extend(_targeted(r, config, project) for r in checked)

@@ -1,5 +1,6 @@
 """The runs that rewrite two modules together, or neither: a query helper with
-its callers, a `backref=` with the module of the class at its other end."""
+its callers, a `backref=` with the module of the class at its other end, a
+`query_property()` with the `Model.query` reads the same run converted."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from orm_modernize.analysis.module_facts import ModuleClasses
+from orm_modernize.analysis.module_facts import ModuleClasses, module_facts
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
     FileError,
@@ -156,6 +157,37 @@ def with_foreign_backrefs(
     ]
     both = replace(shared, accepted_backrefs=frozenset(accepted.values()))
     final = {os.path.abspath(r.path): r for r in checker.check_all(items, both)}
+    return [
+        _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
+        for r in results
+    ]
+
+
+def without_unread_query_properties(
+    results: list[FileResult], checker: Checker, project: ProjectIndex
+) -> list[FileResult]:
+    """A `query_property()` left because some module read a `query` attribute
+    (ORM005), when this run's fixes leave no module reading one: the modules
+    that make it are fixed again, knowing so. A reader the run did not check
+    (pre-commit passes the changed files) still reads."""
+    if not checker.config.settings.fix or not project.query_readers:
+        return results
+    stale = [
+        r
+        for r in results
+        if any(d.code == "ORM005" and d.applicability is None for d in r.diagnostics)
+    ]
+    fixed = {os.path.abspath(r.path): r.fixed for r in results if r.fixed is not None}
+    if not stale or any(
+        path not in fixed or module_facts(fixed[path]).query_read
+        for path in project.query_readers
+    ):
+        return results
+    items: list[tuple[Path, bytes | FileError]] = [
+        (r.path, source) for r in stale if (source := _current(r)) is not None
+    ]
+    unread = replace(project, query_readers=frozenset())
+    final = {os.path.abspath(r.path): r for r in checker.check_all(items, unread)}
     return [
         _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
         for r in results

@@ -317,9 +317,11 @@ def module_facts(source: bytes) -> ModuleFacts:
 def _reads_query(source: bytes) -> bool:
     """Whether the module may read a `query` attribute: `X.query` other than a
     call or an assignment, or the string "query" (`getattr(model, "query")`)."""
+    if b"query" not in source:  # most modules: one scan
+        return False
     if b"'query'" in source or b'"query"' in source:
         return True
-    return b".query" in source and QUERY_READ.search(source) is not None
+    return QUERY_READ.search(source) is not None
 
 
 def _paired(source: bytes, backref: bool) -> frozenset[bytes]:

@@ -47,6 +47,8 @@ class Relationships:
         # are configured; and those declared by the class itself
         self.backrefs: set[tuple[str, str]] = set()
         self.declared: set[tuple[str, str]] = set()
+        # Classes with a relationship whose class cannot be read here
+        self.unread: set[str] = set()
         for node in classes:
             self._class_body(node)
         for call in calls:
@@ -59,6 +61,21 @@ class Relationships:
         if len({t.name for t in found}) != 1:
             return None
         return Target(next(iter(found)).name, all(t.declared for t in found))
+
+    def leading_to(self, owner: str, target: str) -> set[str] | None:
+        """The attributes of `owner` (declared, or made by a backref) that lead
+        to `target`; None when one may, the module naming two classes for it."""
+        if owner in self.unread:
+            return None
+        found = set()
+        for (name, attribute), targets in self._found.items():
+            leads = {t.name for t in targets}
+            if name != owner or target not in leads:
+                continue
+            if len(leads) > 1:
+                return None
+            found.add(attribute)
+        return found
 
     def _class_body(self, node: cst.ClassDef) -> None:
         for attribute, call in class_body_calls(node):
@@ -77,11 +94,15 @@ class Relationships:
     def _relationship(
         self, owner: str, attribute: str, call: cst.Call, declared: bool
     ) -> None:
-        if called_name(call) not in RELATIONSHIP_FUNCTIONS or not call.args:
+        name = called_name(call)
+        if name == "dynamic_loader":
+            self.unread.add(owner)
+        if name not in RELATIONSHIP_FUNCTIONS:
             return
-        first = call.args[0]
-        target = class_name(first.value) if first.keyword is None else None
+        first = call.args[0] if call.args else None
+        target = class_name(first.value) if first and first.keyword is None else None
         if target is None:
+            self.unread.add(owner)
             return
         self._add(owner, attribute, Target(target, declared))
         self.declared.add((owner, attribute))

@@ -8,7 +8,7 @@ import libcst as cst
 
 from orm_modernize.analysis.models import Shape
 from orm_modernize.analysis.query_chain import Step
-from orm_modernize.data.records import Refused
+from orm_modernize.data.records import Evidence, Refused
 from orm_modernize.rewrite.aliased_joins import (
     alias_name,
     joined_class,
@@ -21,7 +21,7 @@ from orm_modernize.rewrite.converted import (
     select_root,
 )
 from orm_modernize.rewrite.string_paths import removed_join
-from orm_modernize.syntax.nodes import is_constant
+from orm_modernize.syntax.nodes import code_of, is_constant
 
 POLYMORPHIC_OPTIONS = (
     "loader options with `Query.with_polymorphic()`: 2.0 needs paths through the"
@@ -192,6 +192,8 @@ def with_polymorphic(context: StepContext, converted: Converted, step: Step) -> 
 
 def with_parent(context: StepContext, converted: Converted, step: Step) -> None:
     args = step.call.args
+    if len(args) == 1 and not args[0].keyword and not args[0].star:
+        args = [*args, cst.Arg(_parent_property(context, converted, args[0].value))]
     if len(args) != 2 or any(a.keyword for a in args):
         raise Refused(
             "`with_parent()` needs its relationship spelled out:"
@@ -210,3 +212,100 @@ def with_parent(context: StepContext, converted: Converted, step: Step) -> None:
         function, [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
     )
     context.chain(converted, step, "where", [cst.Arg(criterion)])
+
+
+NO_PROPERTY = (
+    "`with_parent(obj)` needs its relationship spelled out in 2.0, and which one"
+    " 1.x found is not known here: `where(with_parent(obj, Model.attr))`"
+)
+
+
+def _parent_property(
+    context: StepContext, converted: Converted, instance: cst.BaseExpression
+) -> cst.Attribute:
+    """The relationship 1.x's `with_parent(instance)` found: the one of the
+    object's class that leads to the queried class. Both classes must be mapped
+    in this module (a backref to the object's class is declared by the other),
+    the object's class known from its one binding, and the relationship one."""
+    semantic = context.semantic
+    entities = select_args(converted.statement)
+    entity = entities[0].value if len(entities) == 1 else None
+    owner = _instance_class(context, instance)
+    if (
+        not isinstance(entity, cst.Name)
+        or entity.value not in semantic.mapped_classes
+        or owner is None
+    ):
+        raise Refused(NO_PROPERTY)
+    lineage = _lineage(context, owner.value)
+    attributes: set[str] = set()
+    for name in lineage or ():
+        found = semantic.relationships.leading_to(name, entity.value)
+        if found is None:
+            raise Refused(NO_PROPERTY)
+        attributes |= found
+    if lineage is None or len(attributes) != 1:
+        raise Refused(NO_PROPERTY)
+    return cst.Attribute(owner, cst.Name(attributes.pop()))
+
+
+def _instance_class(
+    context: StepContext, instance: cst.BaseExpression
+) -> cst.Name | None:
+    """The mapped class of this module that `instance` is an object of: a name
+    bound once, to `Class(...)` or `session.get(Class, ...)`."""
+    semantic = context.semantic
+    if not isinstance(instance, cst.Name):
+        return None
+    values = list(semantic.assigned_values(instance))
+    call = values[0] if len(values) == 1 else None
+    if not isinstance(call, cst.Call):
+        return None
+    func = call.func
+    made: cst.BaseExpression | None = func
+    if isinstance(func, cst.Attribute) and func.attr.value == "get" and call.args:
+        if semantic.session_evidence(func.value) is Evidence.NONE:
+            return None
+        made = call.args[0].value
+    if isinstance(made, cst.Name) and made.value in semantic.mapped_classes:
+        return made
+    return None
+
+
+def _lineage(context: StepContext, name: str) -> list[str] | None:
+    """`name` and its mapped bases up to the declarative base, all of this
+    module; None when a base is anything else (a mixin may declare
+    relationships)."""
+    semantic = context.semantic
+    classes, roots = semantic.mapped_classes, semantic.declarative_bases
+    lineage: list[str] = []
+    current: str | None = name
+    while current is not None and current not in lineage:
+        lineage.append(current)
+        if _declares_attributes(classes[current]):
+            return None
+        parents: list[str] = []
+        for base in classes[current].bases:
+            value = base.value
+            if isinstance(value, cst.Name) and value.value in classes:
+                parents.append(value.value)
+            elif not (
+                (isinstance(value, cst.Name) and value.value in roots)
+                or (isinstance(value, cst.Attribute) and value.attr.value == "Model")
+            ):
+                return None
+        if len(parents) > 1:
+            return None
+        current = parents[0] if parents else None
+    return None if current is not None else lineage
+
+
+def _declares_attributes(classdef: cst.ClassDef) -> bool:
+    """Whether the class body has a `@declared_attr` (which may make a
+    relationship no assignment shows)."""
+    body = classdef.body
+    return isinstance(body, cst.IndentedBlock) and any(
+        isinstance(statement, cst.FunctionDef)
+        and any("declared_attr" in code_of(d.decorator) for d in statement.decorators)
+        for statement in body.body
+    )

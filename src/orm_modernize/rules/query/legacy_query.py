@@ -140,6 +140,12 @@ class LegacyQuery(QueryRule):
       It is reported instead when the class is named another way in those
       criteria, they hold a subquery, the join continues `from_joinpoint`, or the
       query is built over several statements. `reset_joinpoint()` is dropped.
+    - `with_parent(obj)` without a property becomes `where(with_parent(obj,
+      Owner.attr))` with the relationship 1.x found: the one of the object's
+      class (a name bound once to `Owner(...)` or `session.get(Owner, ...)`)
+      that leads to the queried class, both mapped in the module, with no
+      other such relationship, `@declared_attr` or base but mapped ones and the
+      declarative base. Otherwise it is reported: 1.x took the first it met.
     - `values(*columns)` (deprecated since 1.4) becomes the statement
       `with_only_columns(*columns)`, executed: iterated by a `for` loop or a
       builtin as the Result it is, and anywhere else `iter()` of it, the

@@ -229,7 +229,8 @@ def _parent_property(
     the object's class known from its one binding, and the relationship one."""
     semantic = context.semantic
     entities = select_args(converted.statement)
-    entity = entities[0].value if len(entities) == 1 else None
+    # After a join, 1.x related the object to the last joined entity instead
+    entity = entities[0].value if len(entities) == 1 and not converted.joins else None
     owner = _instance_class(context, instance)
     if (
         not isinstance(entity, cst.Name)

@@ -61,7 +61,7 @@ def joined_class(
             f"`join({code_of(target)}, aliased=True)` was removed in 2.0: join an"
             " `aliased()` entity and filter on the alias"
         )
-    if not _own_name(semantic, at, joined.name):
+    if not own_name(semantic, at, joined.name):
         raise Refused(
             f"`join(..., aliased=True)`: `{joined.name}` is not bound here to the"
             " class under its own name; join an `aliased()` entity by hand"
@@ -136,7 +136,7 @@ def _plain_attribute_of(name: cst.Name, nodes: list[cst.CSTNode]) -> bool:
     )
 
 
-def _own_name(semantic: Semantic, at: cst.CSTNode, class_name: str) -> bool:
+def own_name(semantic: Semantic, at: cst.CSTNode, class_name: str) -> bool:
     """`class_name` is bound where the query is to the class of that name (its
     `class` statement or `from m import Name`), and no module-level `X = Name`
     gives it a second name that criteria could read it through."""

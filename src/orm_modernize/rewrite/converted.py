@@ -33,6 +33,8 @@ class Converted:
     joins: int = 0
     selected_from: cst.BaseExpression | None = None
     polymorphic: bool = False  # the entity became `with_polymorphic(...)`
+    # `from_self()`: the entity is an alias of the query before it, as a subquery
+    subquery_entity: bool = False
     loader_options: bool = False
     joined_loads: bool = False  # a loader option that may join (`joinedload()`)
     compound: bool = False  # selects its entities from a UNION (or another set op)
@@ -131,8 +133,9 @@ def alone(state: Converted) -> Converted:
     the alias would have to reach every statement that adds criteria."""
     if state.aliases:
         raise Refused(
-            "`join(..., aliased=True)` in a query built over several statements:"
-            " make one `aliased()` entity, join it and filter on it by hand"
+            "`join(..., aliased=True)` or `from_self()` in a query built over"
+            " several statements: make one `aliased()` entity by hand, and use it"
+            " in each"
         )
     return state
 

@@ -25,6 +25,7 @@ from orm_modernize.rewrite.converted import (
     entity_root,
     looks_like_class,
 )
+from orm_modernize.rewrite.from_self import check_after, from_self
 from orm_modernize.rewrite.query_joins import (
     POLYMORPHIC_OPTIONS,
     filter_by,
@@ -103,8 +104,6 @@ SEPARATE_LOADS = frozenset(
 EXECUTION_OPTIONS = {"populate_existing": 0, "yield_per": 1, "autoflush": 1}
 
 REMOVED = {
-    "from_self": "`Query.from_self()` was removed in 2.0: select from"
-    " `aliased(Model, stmt.subquery())` and re-target later criteria to the alias",
     "select_entity_from": "`Query.select_entity_from()` was removed in 2.0: use"
     " `aliased(Model, subquery)` and `select(alias)`",
     "enable_eagerloads": "`Query.enable_eagerloads()` has no `Select` equivalent:"
@@ -169,6 +168,7 @@ class Converter(StepContext):
             converted.other_froms |= self._names_another_from(converted, step.call)
             # What `*criteria` holds is not seen: it may name another FROM.
             converted.other_froms |= any(a.star == "*" for a in step.call.args)
+        check_after(converted, step)
         if name in EXECUTION_OPTIONS:
             self._execution_option(converted, step)
         elif name in ("filter", "order_by", "group_by") and converted.adapting:
@@ -392,6 +392,7 @@ class Converter(StepContext):
         "distinct": _distinct,
         "order_by": _chained_order_by,
         "with_parent": with_parent,
+        "from_self": from_self,
         "with_polymorphic": with_polymorphic,
         "select_from": _select_from,
     }

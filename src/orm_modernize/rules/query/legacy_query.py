@@ -162,9 +162,13 @@ class LegacyQuery(QueryRule):
       which call stands in the way. The fix is unsafe for a public module-level
       helper (modules outside the run may import it), and there is none when a
       call does not finish the query or the helper is a method.
+    - `from_self()` (one entity, no arguments) selects
+      `aliased(Model, stmt.subquery())`, made on the line before, and later
+      criteria read the alias as after `aliased=True`; refused where that line
+      runs at another time (a lambda, a comprehension's body, an `if` or `while`
+      condition) or a later step names a table, another class or a loader.
     - DISTINCT with ORDER BY a column that is not selected, string join targets,
-      `from_self()`, `select_entity_from()` and queries passed on as a Query are
-      reported without a fix, with the reason in the message.
+      `select_entity_from()` and queries passed on as a Query are reported.
 
     A fix whose statement reads an attribute that a `backref=` makes (`User.orders`
     from `relationship(User, backref="orders")`) is unsafe: `session.query(User)`

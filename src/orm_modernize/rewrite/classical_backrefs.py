@@ -50,6 +50,7 @@ from orm_modernize.syntax.nodes import (
     eager_names,
     keyword,
     keyword_argument,
+    walk,
 )
 from orm_modernize.syntax.replace import Replacer
 
@@ -221,14 +222,21 @@ def _completed(
         )
         return replace(backref, problem=f"{problem}: declare `{name}` by hand")
     (mapping,) = same
-    if mapping is not owner and _index(owner.block, mapping.statement) < _index(
-        owner.block, owner.statement
+    first, last = (
+        _index(owner.block, mapping.statement),
+        _index(owner.block, owner.statement),
+    )
+    if (
+        mapping is not owner
+        and first < last
+        and not _inert(owner.block[first : last + 1])
     ):
         # Something between the two (an `aliased()`, a query) may configure the
         # mappers while the new relationship names a class not mapped yet.
         problem = (
-            f"`{target}` is mapped before `{owner.cls.value}`: declare `{name}`"
-            " there by hand, or map it after"
+            f"`{target}` is mapped before `{owner.cls.value}`, with code between"
+            f" that may configure the mappers: declare `{name}` there by hand, or"
+            " map it after"
         )
         return replace(backref, problem=problem)
     if any(_inherits(m, target) for m in mappings if m.block is owner.block):
@@ -256,6 +264,30 @@ def _completed(
         )
         return replace(backref, problem=problem)
     return replace(backref, target=mapping, options=carried)
+
+
+# Calls that cannot configure the mappers: mapping, declaring properties and
+# tables, building SQL expressions
+INERT_CALLS = frozenset(
+    {"mapper", "map_imperatively", "relationship", "relation", "backref"}
+    | {"column_property", "deferred", "synonym", "composite", "foreign", "remote"}
+    | {"Table", "Column", "ForeignKey", "and_", "or_", "not_", "desc", "asc"}
+)
+
+
+def _inert(statements: Block) -> bool:
+    """Whether `statements` (those from the other class's mapping to this
+    one's) only map classes and declare what mappings take: nothing in them can
+    configure the mappers before this class is mapped."""
+    return all(
+        isinstance(statement, cst.SimpleStatementLine)
+        and all(
+            called_name(node) in INERT_CALLS
+            for node in walk(statement)
+            if isinstance(node, cst.Call)
+        )
+        for statement in statements
+    )
 
 
 def _inherits(mapping: Mapping, target: str) -> bool:

@@ -99,9 +99,9 @@ class RelationshipBackref(Rule):
     in its `properties` (made if it has none). Safe when both calls are proven
     SQLAlchemy's (`mapper` imported from it, a registry bound to `registry()`);
     unsafe on a registry known only by the method's name (`cls.registry`). What
-    the new relationship evaluates moves to the other mapping's call, which
-    must come after this one (a query or an `aliased()` between them would
-    configure a relationship to a class not mapped yet). Refused when the other
+    the new relationship evaluates moves to the other mapping's call. When that
+    call comes first, only mappings and tables may stand between them: a query
+    or an `aliased()` would configure a relationship to a class not mapped yet. Refused when the other
     class is mapped elsewhere, more than once, or in a hierarchy (a backref's
     name is checked against the whole hierarchy, a property's is not).
 

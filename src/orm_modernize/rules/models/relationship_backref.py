@@ -101,9 +101,10 @@ class RelationshipBackref(Rule):
     unsafe on a registry known only by the method's name (`cls.registry`). What
     the new relationship evaluates moves to the other mapping's call. When that
     call comes first, only mappings and tables may stand between them: a query
-    or an `aliased()` would configure a relationship to a class not mapped yet. Refused when the other
-    class is mapped elsewhere, more than once, or in a hierarchy (a backref's
-    name is checked against the whole hierarchy, a property's is not).
+    or an `aliased()` would configure a relationship to a class not mapped yet.
+    Refused when the other class is mapped elsewhere, more than once, or in a
+    hierarchy (a backref's name is checked against the whole hierarchy, a
+    property's is not).
 
     Either way, a join written with `remote()` or `foreign()`, or a
     self-referential join without `remote_side`, is not carried over:

@@ -1,5 +1,6 @@
-"""`Query.from_self()`, removed in 2.0: the query so far as a subquery, its
-entity an alias of that subquery, and the later criteria read from the alias.
+"""`Query.from_self()` and `select_entity_from()`, removed in 2.0: the entity
+an alias of a subquery (the query so far, or the one given), and the later
+criteria read from the alias.
 
     session.query(User).filter(User.id > 5).from_self().filter(User.name == "x")
 
@@ -32,7 +33,7 @@ from orm_modernize.rewrite.converted import (
     select_root,
 )
 from orm_modernize.rewrite.naming import snake_case
-from orm_modernize.syntax.nodes import method
+from orm_modernize.syntax.nodes import called_name, method
 
 REFUSED = (
     "`Query.from_self()` was removed in 2.0: select from"
@@ -63,14 +64,85 @@ def from_self(context: StepContext, converted: Converted, step: Step) -> None:
     ):
         raise Refused(REFUSED)
     if not _runs_in_place(context, step.call):
-        raise Refused(
-            f"{REFUSED}; here the alias would be made at another time (the query"
-            " is in a lambda, a comprehension, or an `if` or `while` condition)"
+        raise Refused(f"{REFUSED}; {ELSEWHERE}")
+    _select_alias(
+        context, converted, step, entity, method(converted.statement, "subquery")
+    )
+
+
+SUBQUERY_MAKERS = frozenset({"subquery", "alias"})
+
+
+def select_entity_from(context: StepContext, converted: Converted, step: Step) -> None:
+    """`session.query(User).select_entity_from(subq)`: `select(aliased(User,
+    subq))`, as the first step only (1.x adapted the criteria before it too),
+    from what is certainly a subquery (`.subquery()`, `.alias()`), on a class
+    of the module with no mapped base: 1.x added no single-table inheritance
+    criterion on it, an alias of a subclass does."""
+    semantic = context.semantic
+    entities = select_args(converted.statement)
+    entity = entities[0].value if len(entities) == 1 else None
+    args = step.call.args
+    subquery = args[0].value if len(args) == 1 and not args[0].keyword else None
+    if (
+        subquery is None
+        or converted.statement is not converted.initial
+        or not isinstance(entity, cst.Name)
+        or entity.value not in semantic.mapped_classes
+        or _has_mapped_base(context, entity.value)
+        or not _made_subquery(context, subquery)
+        or not own_name(semantic, step.call, entity.value)
+    ):
+        raise Refused(SELECT_ENTITY_FROM)
+    if not _runs_in_place(context, step.call):
+        raise Refused(f"{SELECT_ENTITY_FROM}; {ELSEWHERE}")
+    _select_alias(context, converted, step, entity, subquery)
+
+
+SELECT_ENTITY_FROM = (
+    "`Query.select_entity_from()` was removed in 2.0: use `aliased(Model,"
+    " subquery)` and `select(alias)`"
+)
+ELSEWHERE = (
+    "here the alias would be made at another time (the query is in a lambda, a"
+    " comprehension, or an `if` or `while` condition)"
+)
+
+
+def _has_mapped_base(context: StepContext, name: str) -> bool:
+    classdef = context.semantic.mapped_classes[name]
+    return any(
+        isinstance(base.value, cst.Name)
+        and base.value.value in context.semantic.mapped_classes
+        for base in classdef.bases
+    )
+
+
+def _made_subquery(context: StepContext, node: cst.BaseExpression) -> bool:
+    """`x.subquery()` / `x.alias()`, or a name bound once to one."""
+    if isinstance(node, cst.Name):
+        values = list(context.semantic.assigned_values(node))
+        return (
+            len(values) == 1
+            and isinstance(values[0], cst.Call)
+            and (called_name(values[0]) in SUBQUERY_MAKERS)
         )
-    name = semantic.fresh_name(f"{snake_case(entity.value)}_alias", step.call)
+    return isinstance(node, cst.Call) and called_name(node) in SUBQUERY_MAKERS
+
+
+def _select_alias(
+    context: StepContext,
+    converted: Converted,
+    step: Step,
+    entity: cst.Name,
+    selectable: cst.BaseExpression,
+) -> None:
+    """The statement becomes `select(alias)` of `aliased(entity, selectable)`,
+    made on the line before, and later criteria read the alias."""
+    name = context.semantic.fresh_name(f"{snake_case(entity.value)}_alias", step.call)
     made = cst.Call(
         context.import_name("sqlalchemy.orm", "aliased"),
-        [cst.Arg(entity), cst.Arg(method(converted.statement, "subquery"))],
+        [cst.Arg(entity), cst.Arg(selectable)],
     )
     converted.aliases.append((name, made))
     root = select_root(converted.statement)
@@ -86,18 +158,19 @@ def from_self(context: StepContext, converted: Converted, step: Step) -> None:
 
 
 def check_after(converted: Converted, step: Step) -> None:
-    """Refused: a step after `from_self()` that would not read the subquery."""
+    """Refused: a step after `from_self()` or `select_entity_from()` that would
+    not read the subquery."""
     if not converted.subquery_entity:
         return
     if step.name not in AFTER:
         raise Refused(
-            f"`{step.name}()` after `from_self()`: 1.x adapted it to the subquery;"
-            " rewrite by hand"
+            f"`{step.name}()` after selecting from a subquery (`from_self()`,"
+            " `select_entity_from()`): 1.x adapted it too; rewrite by hand"
         )
     if converted.other_froms:
         raise Refused(
-            "a table, another class or raw SQL in criteria after `from_self()`:"
-            " 1.x adapted them to the subquery too; rewrite by hand"
+            "a table, another class or raw SQL in criteria after selecting from a"
+            " subquery: 1.x adapted them too; rewrite by hand"
         )
 
 

@@ -25,7 +25,11 @@ from orm_modernize.rewrite.converted import (
     entity_root,
     looks_like_class,
 )
-from orm_modernize.rewrite.from_self import check_after, from_self
+from orm_modernize.rewrite.from_self import (
+    check_after,
+    from_self,
+    select_entity_from,
+)
 from orm_modernize.rewrite.query_joins import (
     POLYMORPHIC_OPTIONS,
     filter_by,
@@ -104,8 +108,6 @@ SEPARATE_LOADS = frozenset(
 EXECUTION_OPTIONS = {"populate_existing": 0, "yield_per": 1, "autoflush": 1}
 
 REMOVED = {
-    "select_entity_from": "`Query.select_entity_from()` was removed in 2.0: use"
-    " `aliased(Model, subquery)` and `select(alias)`",
     "enable_eagerloads": "`Query.enable_eagerloads()` has no `Select` equivalent:"
     " drop the eager loader options instead",
     "with_labels": "`Query.with_labels()` is legacy: use"
@@ -393,6 +395,7 @@ class Converter(StepContext):
         "order_by": _chained_order_by,
         "with_parent": with_parent,
         "from_self": from_self,
+        "select_entity_from": select_entity_from,
         "with_polymorphic": with_polymorphic,
         "select_from": _select_from,
     }

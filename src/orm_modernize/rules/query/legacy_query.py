@@ -167,8 +167,10 @@ class LegacyQuery(QueryRule):
       criteria read the alias as after `aliased=True`; refused where that line
       runs at another time (a lambda, a comprehension's body, an `if` or `while`
       condition) or a later step names a table, another class or a loader.
-    - DISTINCT with ORDER BY a column that is not selected, string join targets,
-      `select_entity_from()` and queries passed on as a Query are reported.
+      `select_entity_from(subq)` as the first step, of a `.subquery()` or
+      `.alias()`, on a class of the module without a mapped base, likewise.
+    - DISTINCT with ORDER BY a column that is not selected, string join targets
+      and queries passed on as a Query are reported.
 
     A fix whose statement reads an attribute that a `backref=` makes (`User.orders`
     from `relationship(User, backref="orders")`) is unsafe: `session.query(User)`

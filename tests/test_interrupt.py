@@ -111,8 +111,9 @@ def test_an_interrupted_fix_leaves_each_file_old_or_new(
         if len(fixed) < MODULES:  # stopped by the signal: says so, exits 128 + n
             assert run.returncode == 128 + number, (trial, run.returncode, err)
             assert b"Interrupted: each file is either as it was or wholly fixed" in err
-        else:
-            assert run.returncode in (1, 128 + number), (trial, err)
+        else:  # the run was done; a signal in Python's last moments (its
+            # handlers already restored) ends the process as it would any: -n
+            assert run.returncode in (1, 128 + number, -number), (trial, err)
         assert b"Traceback" not in err, (trial, err.decode())  # no worker's either
     print("files fixed before each interruption:", fixed_counts)
     assert any(0 < n < MODULES for n in fixed_counts), fixed_counts

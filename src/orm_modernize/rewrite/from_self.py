@@ -46,6 +46,16 @@ AFTER = frozenset(
     | {"execution_options", "populate_existing", "yield_per", "autoflush"}
 )
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+# What certainly makes a subquery for `select_entity_from()`
+SUBQUERY_MAKERS = frozenset({"subquery", "alias"})
+SELECT_ENTITY_FROM = (
+    "`Query.select_entity_from()` was removed in 2.0: use `aliased(Model,"
+    " subquery)` and `select(alias)`"
+)
+ELSEWHERE = (
+    "here the alias would be made at another time (the query is in a lambda, a"
+    " comprehension, or an `if` or `while` condition)"
+)
 
 
 def from_self(context: StepContext, converted: Converted, step: Step) -> None:
@@ -68,9 +78,6 @@ def from_self(context: StepContext, converted: Converted, step: Step) -> None:
     _select_alias(
         context, converted, step, entity, method(converted.statement, "subquery")
     )
-
-
-SUBQUERY_MAKERS = frozenset({"subquery", "alias"})
 
 
 def select_entity_from(context: StepContext, converted: Converted, step: Step) -> None:
@@ -97,16 +104,6 @@ def select_entity_from(context: StepContext, converted: Converted, step: Step) -
     if not _runs_in_place(context, step.call):
         raise Refused(f"{SELECT_ENTITY_FROM}; {ELSEWHERE}")
     _select_alias(context, converted, step, entity, subquery)
-
-
-SELECT_ENTITY_FROM = (
-    "`Query.select_entity_from()` was removed in 2.0: use `aliased(Model,"
-    " subquery)` and `select(alias)`"
-)
-ELSEWHERE = (
-    "here the alias would be made at another time (the query is in a lambda, a"
-    " comprehension, or an `if` or `while` condition)"
-)
 
 
 def _has_mapped_base(context: StepContext, name: str) -> bool:

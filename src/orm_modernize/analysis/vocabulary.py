@@ -30,6 +30,8 @@ RELATIONSHIP = frozenset(
 )
 # Classical mapping: the first argument of these calls is a mapped class.
 MAPPER_FUNCTIONS = frozenset({"sqlalchemy.orm.mapper", "sqlalchemy.orm.mapper.mapper"})
+# `registry()`, whose `map_imperatively()` maps a class classically
+REGISTRY = frozenset({"sqlalchemy.orm.registry", "sqlalchemy.orm.decl_api.registry"})
 TABLE_CLASSES = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table"})
 DECLARATIVE_BASE_FUNCTIONS = frozenset(
     {

@@ -78,17 +78,14 @@ class Backref:
         return self.target == self.owner.name.value
 
     def back_populates(self) -> cst.Arg:
-        """The argument that replaces `backref=` on this side."""
-        return self.arg.with_changes(
-            keyword=cst.Name("back_populates"), value=self._string(self.name)
-        )
+        return back_populates(self.arg, self.name)
 
     def arguments(self) -> list[str]:
         """The new relationship's arguments, as code:
         `"Owner", back_populates="attribute", ...`."""
         args = [
-            cst.Arg(self._string(self.owner.name.value)),
-            keyword("back_populates", self._string(self.attribute)),
+            cst.Arg(quoted_as(self.arg, self.owner.name.value)),
+            keyword("back_populates", quoted_as(self.arg, self.attribute)),
             *self.options,
         ]
         # Without the comma and the line break that may follow the last argument.
@@ -134,13 +131,22 @@ class Backref:
             safe=self.evidence.proven,
         )
 
-    def _string(self, text: str) -> cst.SimpleString:
-        """A string literal quoted as the `backref` name was."""
-        value = self.arg.value
-        if isinstance(value, cst.Call) and value.args:
-            value = value.args[0].value
-        quote = value.quote if isinstance(value, cst.SimpleString) else '"'
-        return cst.SimpleString(f"{quote}{text}{quote}")
+
+def back_populates(arg: cst.Arg, name: str) -> cst.Arg:
+    """`back_populates="name"`, the argument that replaces `backref=` (`arg`)."""
+    return arg.with_changes(
+        keyword=cst.Name("back_populates"), value=quoted_as(arg, name)
+    )
+
+
+def quoted_as(arg: cst.Arg, text: str) -> cst.SimpleString:
+    """`text` as a string literal quoted as the name of the `backref=` argument
+    `arg` was."""
+    value = arg.value
+    if isinstance(value, cst.Call) and value.args:
+        value = value.args[0].value
+    quote = value.quote if isinstance(value, cst.SimpleString) else '"'
+    return cst.SimpleString(f"{quote}{text}{quote}")
 
 
 def statement(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from orm_modernize.analysis.names import CONDITIONAL
 from orm_modernize.analysis.relationships import (
     MAPPING_FUNCTIONS,
     RELATIONSHIP_FUNCTIONS,
@@ -37,11 +38,14 @@ from orm_modernize.analysis.relationships import (
 )
 from orm_modernize.analysis.scopes import Assignment, ImportAssignment
 from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.analysis.vocabulary import REGISTRY
 from orm_modernize.data.records import Edit, Evidence
 from orm_modernize.rewrite.backrefs import (
+    back_populates,
     backref_argument,
     constant,
     inherited_options,
+    quoted_as,
     relationship_target,
     reversal_problem,
 )
@@ -54,8 +58,6 @@ from orm_modernize.syntax.nodes import (
 )
 from orm_modernize.syntax.replace import Replacer
 
-REGISTRY = frozenset({"sqlalchemy.orm.registry", "sqlalchemy.orm.decl_api.registry"})
-CONDITIONAL = (cst.If, cst.Try, cst.For, cst.While, cst.With)
 Block = Sequence[cst.BaseStatement]
 SPACED = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
@@ -106,19 +108,17 @@ class ClassicalBackref:
         return min(self.made, *(m.evidence for m in mappings))
 
     def back_populates(self) -> cst.Arg:
-        return self.arg.with_changes(
-            keyword=cst.Name("back_populates"), value=_string(self.arg, self.name)
-        )
+        return back_populates(self.arg, self.name)
 
     def reverse(self) -> cst.DictElement:
         """`"name": relationship(Owner, back_populates="attribute", ...)`."""
         args = [
             cst.Arg(self.owner.cls),
-            keyword("back_populates", _string(self.arg, self.attribute)),
+            keyword("back_populates", quoted_as(self.arg, self.attribute)),
             *(a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in self.options),
         ]
         call = cst.Call(self.call.func, args)
-        return cst.DictElement(_string(self.arg, self.name), call)
+        return cst.DictElement(quoted_as(self.arg, self.name), call)
 
 
 def classical_backrefs(semantic: Semantic) -> list[ClassicalBackref]:
@@ -190,10 +190,7 @@ def _registry_evidence(receiver: cst.BaseExpression, semantic: Semantic) -> Evid
     (`cls.mapper_registry`, `Base.registry`): the method's name is SQLAlchemy's."""
     if isinstance(receiver, cst.Name):
         values = list(semantic.assigned_values(receiver))
-        if values and all(
-            isinstance(v, cst.Call) and semantic.is_one_of(v.func, REGISTRY)
-            for v in values
-        ):
+        if values and all(semantic.calls(v, REGISTRY) for v in values):
             return Evidence.PROVEN
     return Evidence.LIKELY
 
@@ -429,12 +426,3 @@ def _separated(
         )
         for i, e in enumerate(elements)
     ]
-
-
-def _string(arg: cst.Arg, text: str) -> cst.SimpleString:
-    """A string literal quoted as the `backref` name was."""
-    value = arg.value
-    if isinstance(value, cst.Call) and value.args:
-        value = value.args[0].value
-    quote = value.quote if isinstance(value, cst.SimpleString) else '"'
-    return cst.SimpleString(f"{quote}{text}{quote}")

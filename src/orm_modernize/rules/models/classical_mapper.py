@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from orm_modernize.analysis.vocabulary import REGISTRY
 from orm_modernize.data.records import Edit, Evidence, Fix
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root
@@ -14,7 +15,6 @@ REGISTRY_NAME = "mapper_registry"
 HOOK_FINDING = (
     "`mapper()` was removed in SQLAlchemy 2.0; in `__mapper_cls__` call `Mapper()`"
 )
-REGISTRY = frozenset({"sqlalchemy.orm.registry", "sqlalchemy.orm.decl_api.registry"})
 
 
 class ClassicalMapper(Rule):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from orm_modernize.analysis.semantic import Semantic
-from orm_modernize.data.records import Evidence, Fix
+from orm_modernize.data.records import Evidence, Fix, Refused
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root
 
@@ -71,28 +71,25 @@ class QueryProperty(Rule):
             and _query_target(assign.targets[0].target, node, self.semantic)
         ):
             return
-        evidence = self.semantic.session_evidence(call.func.value)
-        if evidence is Evidence.NONE:
+        receiver = call.func.value
+        if self.semantic.session_evidence(receiver) is Evidence.NONE:
             return
-        why = self._kept(node)
-        if why is not None:
-            self.report(call, message=f"{self.message} (no fix: {why})")
-            return
-        freed = imported_root(call.func.value)
-        fix = Fix.replace(node, cst.RemoveFromParent(), safe=False, unused=freed)
-        self.report(call, fix=fix)
+        self.report_fix(call, lambda: self._removal(node, receiver))
 
-    def _kept(self, line: cst.SimpleStatementLine) -> str | None:
-        """Why the statement must stay."""
+    def _removal(
+        self, line: cst.SimpleStatementLine, receiver: cst.BaseExpression
+    ) -> Fix:
+        """The statement removed, or why it must stay."""
         if self.semantic.project.query_readers:
-            return (
+            raise Refused(
                 "a module of the project reads a `query` attribute; convert the"
                 " `Model.query` uses, then remove it"
             )
         block = self.semantic.parent(line)
         if isinstance(block, cst.IndentedBlock) and len(block.body) == 1:
-            return "it is all its class body holds"
-        return None
+            raise Refused("it is all its class body holds")
+        freed = imported_root(receiver)
+        return Fix.replace(line, cst.RemoveFromParent(), safe=False, unused=freed)
 
 
 def _query_target(

@@ -71,8 +71,7 @@ FLASK_MODEL = re.compile(rb"(\w+)\.Model\b")
 
 # `query_class = ...` in a class body: the model's `Model.query` is not a Query
 QUERY_CLASS = re.compile(rb"query_class\s*=")
-# A method that can make an object false though it exists (`async def` too: the
-# `_indented()` prefixes allowed).
+# A method that can make an object false though it exists (`async def` too)
 FALSE_MAKER = re.compile(rb"def[ \t]+__(?:bool|len)__\b")
 
 
@@ -170,7 +169,7 @@ class ModuleFacts:
     # One this module loads by a join that cannot be told apart (a `backref()`,
     # outside a class): the project then assumes every class may repeat rows
     joined_eager: bool = False
-    # The module may read a `query` attribute (`_reads_query()`)
+    # The module may read a `query` attribute (`reads_query()`)
     query_read: bool = False
 
     @property
@@ -210,38 +209,33 @@ def _in_classes(
     pattern: re.Pattern[bytes],
     source: bytes,
     starts: list[tuple[int, bytes]],
-    prefixes: tuple[bytes, ...] = (b"",),
+    *,
+    after_async: bool = False,
 ) -> set[bytes]:
     """The top-level classes (begun at `starts`) with an indented line that
-    `pattern` matches after one of `prefixes`: in the last class begun above it
-    (or a function after it)."""
+    `pattern` matches (`after_async`: or matches after `async `): in the last
+    class begun above it (or a function after it)."""
     found: set[bytes] = set()
     begins = [start for start, _ in starts]  # in source order
     if begins:
         for match in pattern.finditer(source):
             start = match.start()
             above = bisect.bisect_left(begins, start)
-            if above and _indented(source, start, prefixes):
+            if above and _indented(source, start, after_async):
                 found.add(starts[above - 1][1])
     return found
 
 
-def _indented(source: bytes, start: int, prefixes: tuple[bytes, ...]) -> bool:
-    """Whether `start` follows an indentation and then one of `prefixes`, each
-    followed by blanks (the `^[ \\t]+` of a pattern, checked behind a literal)."""
+def _indented(source: bytes, start: int, after_async: bool) -> bool:
+    """Whether only an indentation stands before `start` on its line (the
+    `^[ \\t]+` of a pattern, checked behind a literal), or with `after_async`,
+    an indentation and `async` and blanks."""
     before = source[source.rfind(b"\n", 0, start) + 1 : start]
     words = before.lstrip(b" \t")
     if len(words) == len(before):  # not indented
         return False
-    return any(
-        words == b""
-        if not prefix
-        else (
-            words.startswith(prefix)
-            and len(words) > len(prefix)
-            and not words[len(prefix) :].strip(b" \t")
-        )
-        for prefix in prefixes
+    return words == b"" or (
+        after_async and words != b"async" and words.rstrip(b" \t") == b"async"
     )
 
 
@@ -284,7 +278,7 @@ def module_facts(source: bytes) -> ModuleFacts:
         _in_classes(QUERY_CLASS, source, starts) if b"query_class" in source else set()
     )
     false_classes = (
-        _in_classes(FALSE_MAKER, source, starts, (b"", b"async"))
+        _in_classes(FALSE_MAKER, source, starts, after_async=True)
         if b"__bool__" in source or b"__len__" in source
         else set()
     )
@@ -310,11 +304,11 @@ def module_facts(source: bytes) -> ModuleFacts:
         ),
         joined=joined,
         joined_eager=unknown,
-        query_read=_reads_query(source),
+        query_read=reads_query(source),
     )
 
 
-def _reads_query(source: bytes) -> bool:
+def reads_query(source: bytes) -> bool:
     """Whether the module may read a `query` attribute: `X.query` other than a
     call or an assignment, or the string "query" (`getattr(model, "query")`)."""
     if b"query" not in source:  # most modules: one scan

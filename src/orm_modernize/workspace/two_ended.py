@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from orm_modernize.analysis.module_facts import ModuleClasses, module_facts
+from orm_modernize.analysis.module_facts import ModuleClasses, reads_query
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
     FileError,
@@ -179,8 +179,7 @@ def without_unread_query_properties(
     ]
     fixed = {os.path.abspath(r.path): r.fixed for r in results if r.fixed is not None}
     if not stale or any(
-        path not in fixed or module_facts(fixed[path]).query_read
-        for path in project.query_readers
+        path not in fixed or reads_query(fixed[path]) for path in project.query_readers
     ):
         return results
     items: list[tuple[Path, bytes | FileError]] = [

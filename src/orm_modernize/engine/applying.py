@@ -21,7 +21,7 @@ from orm_modernize.data.records import (
 from orm_modernize.engine.import_edits import add_and_remove
 from orm_modernize.syntax.parsing import syntax_error
 from orm_modernize.syntax.positions import Positions
-from orm_modernize.syntax.replace import replaced
+from orm_modernize.syntax.replace import Origins, replaced
 from orm_modernize.syntax.reprint import reprinted
 from orm_modernize.syntax.wrapping import rewrapped
 
@@ -123,8 +123,9 @@ def _apply_verified(
     path, compiles, packages, _ = where
 
     def code(chosen: list[Violation]) -> str:
-        fixed = _apply(module, chosen, packages)
-        return reprinted(module, printed.text, printed.lines, fixed)
+        origins: Origins = {}
+        fixed = _apply(module, chosen, packages, origins)
+        return reprinted(module, printed.text, printed.lines, fixed, origins)
 
     def error(fixed: str) -> str | None:
         return syntax_error(fixed, path, compiles)
@@ -162,10 +163,14 @@ def _crashes(
 
 
 def _apply(
-    module: cst.Module, violations: list[Violation], packages: frozenset[str]
+    module: cst.Module,
+    violations: list[Violation],
+    packages: frozenset[str],
+    origins: Origins | None = None,
 ) -> cst.Module:
     """`module` with the fixes of `violations` applied; `packages`: the project's
-    own, whose imports isort sorts apart from third-party ones."""
+    own, whose imports isort sorts apart from third-party ones; `origins` gets
+    the nodes rebuilt around the edits."""
     edits: dict[int, Replacement] = {}
     needed: list[ImportSpec] = []
     freed: set[str] = set()
@@ -175,7 +180,7 @@ def _apply(
             edits[id(edit.node)] = edit.replacement
         needed.extend(violation.fix.imports)
         freed.update(violation.fix.unused)
-    module = cast(cst.Module, replaced(module, edits))
+    module = cast(cst.Module, replaced(module, edits, origins))
     if not needed and not freed:
         return module
     return add_and_remove(module, needed, freed, packages)

@@ -79,9 +79,9 @@ def lint_source(
             # the last pass, with nothing left to fix, proves that a second run
             # changes nothing. A tree that fixes built is not enough: it may print
             # as code that parses differently, and it may share nodes, on whose
-            # identity the analyses key.
+            # identity the analyses key. (The fixes' check compiled it.)
             try:
-                module, _ = parse(text, path)
+                module, _ = parse(text, path, compiled=where.compiles)
             except Unparseable as error:
                 codes = ", ".join(sorted({d.code for d in applied}))
                 return _unchanged(

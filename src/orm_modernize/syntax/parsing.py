@@ -32,12 +32,16 @@ class Unparseable(Exception):
     """Why a file has no tree; the message is one line."""
 
 
-def parse(source: bytes, path: Path) -> tuple[cst.Module, bool]:
+def parse(
+    source: bytes, path: Path, *, compiled: bool = False
+) -> tuple[cst.Module, bool]:
     """The tree of `source`, and whether the running Python compiles it (when not,
-    fixes are checked with LibCST's parser instead of `compile()`)."""
+    fixes are checked with LibCST's parser instead of `compile()`); `compiled`:
+    the caller compiled it already (fixed code, checked by `syntax_error()`)."""
     rejected: SyntaxError | None = None  # CPython's reason, if it does not compile
     try:
-        _compile(source, path)
+        if not compiled:
+            _compile(source, path)
     except (RecursionError, MemoryError):
         raise Unparseable("nested too deeply to parse") from None
     except ValueError as error:  # NUL bytes, on 3.11

@@ -12,6 +12,10 @@ import libcst as cst
 from orm_modernize.data.records import Replacement
 from orm_modernize.syntax import tree
 
+# A rebuilt node, by `id`: the node and the one it was rebuilt from (the node is
+# kept, so that an `id` reused after it was freed is not taken for it).
+Origins = dict[int, tuple[cst.CSTNode, cst.CSTNode]]
+
 
 class Replacer(cst.CSTTransformer):
     """Swaps nodes by identity; never descends into a node it replaces."""
@@ -28,12 +32,16 @@ class Replacer(cst.CSTTransformer):
         return self.edits.get(id(original_node), updated_node)
 
 
-def replaced(root: cst.CSTNode, edits: Mapping[int, Replacement]) -> cst.CSTNode:
+def replaced(
+    root: cst.CSTNode,
+    edits: Mapping[int, Replacement],
+    origins: Origins | None = None,
+) -> cst.CSTNode:
     """`root.visit(Replacer(edits))`, rebuilding only the nodes on the way from
     the root to each node replaced (LibCST's visit rebuilds every node: seconds
     for each fix pass over a large module). A node removed or flattened into a
     sequence is dropped or spliced as LibCST does; anything else goes through
-    the visitor."""
+    the visitor. `origins` gets each rebuilt node (see `reprint`)."""
     parents, order = tree.walk(root)
     found = [node for node in order if id(node) in edits]
     if len(found) != len(edits):  # an edit of a node the walk leaves out
@@ -45,7 +53,7 @@ def replaced(root: cst.CSTNode, edits: Mapping[int, Replacement]) -> cst.CSTNode
             dirty.add(id(parent))
             parent = parents.get(parent)
     try:
-        return _rebuilt(root, edits, dirty)
+        return _rebuilt(root, edits, dirty, {} if origins is None else origins)
     except _NotInSequence:
         return cast(cst.CSTNode, root.visit(Replacer(edits)))
 
@@ -55,7 +63,10 @@ class _NotInSequence(Exception):
 
 
 def _rebuilt(
-    node: cst.CSTNode, edits: Mapping[int, Replacement], dirty: set[int]
+    node: cst.CSTNode,
+    edits: Mapping[int, Replacement],
+    dirty: set[int],
+    origins: Origins,
 ) -> cst.CSTNode:
     if id(node) not in dirty:
         return node
@@ -64,7 +75,7 @@ def _rebuilt(
         value = getattr(node, field.name)
         new: object
         if isinstance(value, cst.CSTNode):
-            new = _new(value, edits, dirty)
+            new = _new(value, edits, dirty, origins)
             if not isinstance(new, cst.CSTNode):
                 raise _NotInSequence
         elif isinstance(value, (tuple, list)) and any(
@@ -75,7 +86,7 @@ def _rebuilt(
                 if not isinstance(old, cst.CSTNode):
                     items.append(old)
                     continue
-                got = _new(old, edits, dirty)
+                got = _new(old, edits, dirty, origins)
                 if isinstance(got, cst.RemovalSentinel):
                     continue
                 # As LibCST's visit: a statement emptied by a removal goes too.
@@ -89,13 +100,20 @@ def _rebuilt(
             continue
         if new is not value:
             changes[field.name] = new
-    return node.with_changes(**changes) if changes else node
+    if not changes:
+        return node
+    new = node.with_changes(**changes)
+    origins[id(new)] = (new, node)
+    return new
 
 
 def _new(
-    node: cst.CSTNode, edits: Mapping[int, Replacement], dirty: set[int]
+    node: cst.CSTNode,
+    edits: Mapping[int, Replacement],
+    dirty: set[int],
+    origins: Origins,
 ) -> Replacement:
     """What `node` becomes: its edit, or itself rebuilt around edits below it."""
     if id(node) in edits:
         return edits[id(node)]
-    return _rebuilt(node, edits, dirty)
+    return _rebuilt(node, edits, dirty, origins)

@@ -47,7 +47,10 @@ def add_and_remove(
         parents, order = tree.walk(module)
         specs = _imports_binding(order, freed)
         if specs:
-            module = _removed(module, specs, parents)
+            unused = _unmentioned(order, specs)
+            if unused is None:
+                unused = _unused_imports(module)
+            module = _removed(module, specs, parents, unused)
     return module
 
 
@@ -55,11 +58,12 @@ def _removed(
     module: cst.Module,
     specs: list[tuple[str, str | None, str | None]],
     parents: dict[cst.CSTNode, cst.CSTNode],
+    unused: dict[cst.ImportAlias, cst.Import | cst.ImportFrom],
 ) -> cst.Module:
-    """The imports of `specs` removed where nothing uses their name, by a remover
-    run over the statements that hold them only; `parents` is
-    `tree.walk(module)`'s."""
-    remover = _ImportRemover(specs, _unused_imports(module))
+    """The imports of `specs` removed where `unused` says nothing uses their
+    name, by a remover run over the statements that hold them only; `parents`
+    is `tree.walk(module)`'s."""
+    remover = _ImportRemover(specs, unused)
     wanted = set(specs)
     holders = {
         statement
@@ -83,6 +87,38 @@ def _removed(
         else:
             body.append(statement)
     return module.with_changes(body=body)
+
+
+def _unmentioned(
+    order: Sequence[cst.CSTNode], specs: list[tuple[str, str | None, str | None]]
+) -> dict[cst.ImportAlias, cst.Import | cst.ImportFrom] | None:
+    """The import aliases that bind the names of `specs` when no name and no
+    string outside the imports mentions those names: what `_unused_imports()`
+    finds of them, without its scope analysis (a fix usually takes a name's
+    last use away); None when one is mentioned."""
+    bound = {
+        alias or (name or source).split(".", 1)[0] for source, name, alias in specs
+    }
+    aliases: dict[cst.ImportAlias, cst.Import | cst.ImportFrom] = {}
+    inside: set[int] = set()  # the nodes of the import statements
+    for node in order:
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            inside.update(map(id, tree.walk(node)[1]))
+            if not isinstance(node.names, cst.ImportStar):
+                aliases.update(
+                    (alias, node) for alias in node.names if _bound_name(alias) in bound
+                )
+        elif id(node) not in inside and _mentions(node, bound):
+            return None
+    return aliases
+
+
+def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value in names
+    if isinstance(node, (cst.SimpleString, cst.FormattedStringText)):
+        return any(name in node.value for name in names)
+    return False
 
 
 def _unused_imports(

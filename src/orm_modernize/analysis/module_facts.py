@@ -73,6 +73,12 @@ FLASK_MODEL = re.compile(rb"(\w+)\.Model\b")
 QUERY_CLASS = re.compile(rb"query_class\s*=")
 # A method that can make an object false though it exists (`async def` too)
 FALSE_MAKER = re.compile(rb"def[ \t]+__(?:bool|len)__\b")
+# A method (`def name(self`), of which `query_methods()` keeps those that may
+# return a query: the project is searched for their names.
+METHOD = re.compile(rb"def[ \t]+(\w+)[ \t]*\([ \t]*self\b")
+# A query of a class: `session.query(Model...`, `Model.query`
+CLASS_QUERY = re.compile(rb"\.query\([ \t]*[A-Z]|[A-Z]\w*\.query\b")
+TOP_LEVEL = re.compile(rb"\n(?=[^\s#])")
 
 
 # `X.query` read, not called (`session.query(...)`) nor assigned: what a model's
@@ -171,6 +177,8 @@ class ModuleFacts:
     joined_eager: bool = False
     # The module may read a `query` attribute (`reads_query()`)
     query_read: bool = False
+    # The methods that may return a legacy query (`query_methods()`)
+    query_methods: frozenset[bytes] = frozenset()
 
     @property
     def imported(self) -> frozenset[bytes]:
@@ -305,7 +313,25 @@ def module_facts(source: bytes) -> ModuleFacts:
         joined=joined,
         joined_eager=unknown,
         query_read=reads_query(source),
+        query_methods=query_methods(source),
     )
+
+
+def query_methods(source: bytes) -> frozenset[bytes]:
+    """The methods whose text, up to the next `def`, holds a `return` and a
+    query of a class (`session.query(Model)`, `Model.query`): the methods a rule
+    may convert with their callers are among them."""
+    if b".query" not in source or b"self" not in source:
+        return frozenset()
+    found: set[bytes] = set()
+    matches = [m for m in METHOD.finditer(source) if _indented(source, m.start(), True)]
+    for n, match in enumerate(matches):
+        end = matches[n + 1].start() if n + 1 < len(matches) else len(source)
+        top = TOP_LEVEL.search(source, match.end(), end)  # the class ends
+        body = source[match.end() : top.start() if top else end]
+        if b"return" in body and CLASS_QUERY.search(body):
+            found.add(match.group(1))
+    return frozenset(found)
 
 
 def reads_query(source: bytes) -> bool:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -84,6 +84,15 @@ class ProjectIndex:
     # The modules (absolute paths) that may read a `query` attribute
     # (`Model.query`): while there is one, a `query_property()` may be used
     query_readers: frozenset[str] = frozenset()
+    # (name, the modules (absolute paths) whose text has it as a word) of each
+    # method that may return a query (`query_methods()`): one that no other
+    # module names is called in its own module only
+    method_mentions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def mentioning(self, name: str) -> tuple[str, ...] | None:
+        """The modules that name the method `name`; None if it was not looked
+        for (the facts did not take it for a method returning a query)."""
+        return next((paths for n, paths in self.method_mentions if n == name), None)
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
         """Whether a module can hold anything a rule reports: it names SQLAlchemy
@@ -196,7 +205,29 @@ def build_index(
 ) -> ProjectIndex:
     """The index of the project made of `files`; `pins` are its version pins, read
     by `pins.read_pins()`."""
-    return index_of(((path, module_facts(source)) for path, source in files), pins)
+    files = list(files)
+    facts = [(path, module_facts(source)) for path, source in files]
+    index = index_of(facts, pins)
+    names = sorted({n for _, f in facts for n in f.query_methods})
+    if not names:
+        return index
+    sources = ((os.path.abspath(path), source) for path, source in files)
+    return replace(index, method_mentions=method_mentions(names, sources))
+
+
+def method_mentions(
+    names: Sequence[bytes], sources: Iterable[tuple[str, bytes]]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(name, the modules that have it as a word) of each of `names`, from
+    (absolute path, bytes) of every module of the project."""
+    word = re.compile(rb"\b(" + b"|".join(map(re.escape, names)) + rb")\b")
+    found: dict[bytes, list[str]] = {name: [] for name in names}
+    for where, source in sources:
+        for name in set(word.findall(source)):
+            found[name].append(where)
+    return tuple(
+        (name.decode("latin-1"), tuple(paths)) for name, paths in found.items()
+    )
 
 
 def index_of(

@@ -11,14 +11,20 @@ helper returns the statement, and each caller runs it on the session it passed i
 (`session.scalars(_active(session).order_by(User.name))`).
 
 Calls are followed within the module. A helper that other modules may import is
-converted only as an unsafe fix. When modules of the run import it, a first run
-shares what its query selects (`QueryHelper`), each importing module says whether
-it can finish every call (`HelperCall`), and a last run converts the helper and
-all those calls, or none of them (`runner.py`).
+converted only as an unsafe fix. So is a method (`return self.session.query(...)`
+in a repository class) that no other module of the project names: each call,
+`self.method()` in its class or `obj.method()` on an object made from it, runs
+the statement on the session the method would have used (`obj.session`).
+
+When modules of the run import a helper, a first run shares what its query
+selects (`QueryHelper`), each importing module says whether it can finish every
+call (`HelperCall`), and a last run converts the helper and all those calls, or
+none of them (`runner.py`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import libcst as cst
@@ -38,8 +44,9 @@ class Helper:
     function: cst.FunctionDef
     returns: tuple[cst.Return, ...]
     calls: tuple[cst.Call, ...]  # every use of the function: a call of it
-    public: bool  # a module-level name other modules may import
+    public: bool  # a module-level name other modules may import, or a method
     imported: bool  # a module of the run imports its name
+    method: bool = False  # its first parameter is the object it is called on
 
 
 def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
@@ -51,15 +58,13 @@ def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
     name = function.name.value
     if function.asynchronous is not None or function.decorators:
         raise Refused(f"the query is returned by `{name}()`, which is decorated")
-    if _is_method(semantic, function):
-        raise Refused(
-            f"the query is returned by the method `{name}()`, whose callers are not"
-            " followed; convert them together by hand"
-        )
     body = list(_own_nodes(function))
     if any(isinstance(n, (cst.Yield, cst.Global, cst.Nonlocal)) for n in body):
         raise Refused(f"the query is returned by `{name}()`, a generator")
     returns = tuple(n for n in body if isinstance(n, cst.Return))
+    if _is_method(semantic, function):
+        calls = _method_calls(semantic, function)
+        return Helper(function, returns, calls, True, False, method=True)
     public = _is_public(semantic, function)
     imported = public and name in semantic.project.imported_names
     calls = _calls_of(semantic, function, imported)
@@ -209,7 +214,13 @@ def session_at(
         position = next(
             (i for i, p in enumerate(positional) if p.name.value == root.value), None
         )
-        argument = argument_for(call, root.value, position)
+        if helper.method and position == 0:
+            assert isinstance(call.func, cst.Attribute)  # `obj.method(...)`
+            argument = call.func.value  # a name: `_method_calls()` says
+        else:
+            if helper.method and position is not None:
+                position -= 1  # the call passes the others
+            argument = argument_for(call, root.value, position)
         receiver = (
             argument
             if origin.receiver is root
@@ -264,6 +275,84 @@ def _own_nodes(function: cst.FunctionDef) -> list[cst.CSTNode]:
             continue
         pending.extend(children(node))
     return found
+
+
+def _method_calls(
+    semantic: Semantic, function: cst.FunctionDef
+) -> tuple[cst.Call, ...]:
+    """Every use of the method's name in the module, each a call of it on
+    `self` in a method of its class or on a name bound once to an object of its
+    class; Refused if another module of the project names it, or if any use is
+    another."""
+    name = function.name.value
+    block = semantic.parent(function)
+    owner = semantic.parent(block) if block is not None else None
+    assert isinstance(owner, cst.ClassDef)
+    why = f"the query is returned by the method `{name}()`"
+    if not isinstance(semantic.parent(owner), cst.Module):
+        raise Refused(f"{why}, of a class defined in a block")
+    params = [*function.params.posonly_params, *function.params.params]
+    if not params or params[0].name.value != "self":
+        raise Refused(f"{why}, whose first parameter is not `self`")
+    here = os.path.abspath(semantic.path) if semantic.path is not None else None
+    naming = semantic.project.mentioning(name)
+    others = [p for p in naming or () if p != here]
+    if naming is None:
+        raise Refused(f"{why}, whose callers are not followed; convert them by hand")
+    if others:
+        raise Refused(
+            f"{why}, which other modules of the project may call"
+            f" ({', '.join(map(_shown, others[:3]))}); convert them together by hand"
+        )
+    if [f for f in semantic.nodes(cst.FunctionDef) if f.name.value == name] != [
+        function
+    ]:
+        raise Refused(f"{why}, and another function has its name")
+    calls: list[cst.Call] = []
+    for node in semantic.nodes(cst.Attribute):
+        if node.attr.value != name:
+            continue
+        call = semantic.parent(node)
+        if not (
+            isinstance(call, cst.Call)
+            and call.func is node
+            and isinstance(node.value, cst.Name)
+            and _instance_of(semantic, node.value, owner)
+        ):
+            raise Refused(
+                f"{why}, which is used other than as `self.{name}()` in its class or"
+                f" `obj.{name}()` on an object made here; convert them together by"
+                " hand"
+            )
+        calls.append(call)
+    if not calls:
+        raise Refused(f"{why}, which nothing in this module calls")
+    return tuple(sorted(calls, key=semantic.source_position))
+
+
+def _instance_of(semantic: Semantic, name: cst.Name, owner: cst.ClassDef) -> bool:
+    """`name` is `self` in a method of `owner`, or bound once, to `owner(...)`."""
+    bindings = semantic.assignments(name)
+    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+        return False
+    (value,) = semantic.assigned_values(name)
+    if isinstance(value, cst.Param):
+        method = semantic.enclosing(value, cst.FunctionDef)
+        if method is None or method.decorators:
+            return False
+        first = [*method.params.posonly_params, *method.params.params][0]
+        block = semantic.parent(method)
+        return first is value and block is not None and semantic.parent(block) is owner
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)):
+        return False
+    classes = semantic.assignments(value.func)
+    return [getattr(c, "node", None) for c in classes] == [owner]
+
+
+def _shown(path: str) -> str:
+    """A module's path as the user would write it: relative when it can be."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def _calls_of(

@@ -54,8 +54,8 @@ INDEX = "index.json"
 # 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
 # files; 6: a result's exports in one field; 7: joined_eager; 8: joined; 9: paired
 # holds the attribute a `backref=` is declared on; 10: false_classes, always_true;
-# 11: query_read, query_readers
-FORMAT = 11
+# 11: query_read, query_readers; 12: query_methods, method_mentions
+FORMAT = 12
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -345,6 +345,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "joined": [[*_pair((c, t)), many] for c, t, many in facts.joined],
         "joined_eager": facts.joined_eager,
         "query_read": facts.query_read,
+        "query_methods": _bytes(facts.query_methods),
     }
 
 
@@ -381,6 +382,7 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         ),
         joined_eager=data["joined_eager"],
         query_read=data["query_read"],
+        query_methods=raw(data["query_methods"]),
     )
 
 
@@ -400,6 +402,7 @@ INDEXED = (
     "joined_eager",
     "query_readers",
     "always_true",
+    "method_mentions",
 )
 
 
@@ -422,6 +425,9 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         joined_eager=data["joined_eager"],
         query_readers=frozenset(data["query_readers"]),
         always_true=frozenset(data["always_true"]),
+        method_mentions=tuple(
+            (name, tuple(paths)) for name, paths in data["method_mentions"]
+        ),
     )
 
 

@@ -91,15 +91,14 @@ class LegacyQuery(QueryRule):
     - `first()` keeps its `LIMIT 1`; `scalar()` becomes `scalar_one_or_none()`
       (it still raises on several rows), or `session.scalar(stmt)` where one row
       at most comes back: only aggregates without GROUP BY, or only `exists()`
-      and `literal()` from no table; `count()` of
-      one entity with criteria and joins only is
-      `select(func.count()).select_from(User).where(...)`, and anything else
-      counts a subquery of the whole statement (so LIMIT, DISTINCT and GROUP BY
-      count the same).
+      and `literal()` from no table; `count()` of one entity with criteria and
+      joins only is `select(func.count()).select_from(User).where(...)`, and
+      anything else counts a subquery of the whole statement (LIMIT, DISTINCT,
+      GROUP BY count the same).
     - A single entity is fetched with `scalars()`; columns or several entities come
-      back as rows from `execute()`, as they did.
-      A query given to `dict()` becomes `dict(session.execute(stmt).all())`: a
-      `Result` has `keys()`, so `dict()` would read it as a mapping.
+      back as rows from `execute()`, as they did. A query given to `dict()` becomes
+      `dict(session.execute(stmt).all())`: a `Result` has `keys()`, so `dict()`
+      would read it as a mapping.
     - `Query` de-duplicated every result holding whole objects (except under
       `yield_per()`); `select()` does not, so the fix adds `.unique()` where rows
       can repeat: after a join, with another FROM (a class, table or subquery the
@@ -146,22 +145,23 @@ class LegacyQuery(QueryRule):
       that leads to the queried class, both mapped in the module, with no
       other such relationship, `@declared_attr` or base but mapped ones and the
       declarative base. Otherwise it is reported: 1.x took the first it met.
-    - `values(*columns)` (deprecated since 1.4) becomes the statement
-      `with_only_columns(*columns)`, executed: iterated by a `for` loop or a
-      builtin as the Result it is, and anywhere else `iter()` of it, the
-      generator `values()` returned (`dict()` would read a Result's `keys()`).
-      Refused after an eager loader option, which `values()` turned off.
-    - `populate_existing()`, `yield_per()` and `autoflush()` become execution
-      options; `params()` become the parameters of `execute()`.
-    - A query returned by a helper function is converted with every call of the
-      helper: the helper returns the statement, and each caller runs it on the
-      session it passes (`session.scalars(helper(session, ...))`). Calls in other
+    - `values(*columns)` (deprecated in 1.4) becomes `with_only_columns(*columns)`,
+      executed: iterated by a `for` loop or a builtin as the Result it is, else
+      `iter()` of it, the generator `values()` returned (`dict()` would read a
+      Result's `keys()`). Refused after an eager loader option, which it turned off.
+    - `populate_existing()`, `yield_per()`, `autoflush()`: execution options.
+      `params()`: the parameters of `execute()`.
+    - A query returned by a helper function is converted with every call of it:
+      the helper returns the statement, and each caller runs it on the session
+      it passes (`session.scalars(helper(session, ...))`). Calls in other
       modules of the run (`from app.queries import helper`) are converted in the
       same run when each of them finishes the query and the session is a
       parameter of the helper; otherwise neither end is, and the findings say
       which call stands in the way. The fix is unsafe for a public module-level
       helper (modules outside the run may import it), and there is none when a
-      call does not finish the query or the helper is a method.
+      call does not finish the query. A method (`return self.session.query(...)`)
+      converts with its calls (`self.m()` in its class, `obj.m()` on an object
+      made from it, run on `obj.session`) when no other module has its name: unsafe.
     - `from_self()` (one entity, no arguments) selects
       `aliased(Model, stmt.subquery())`, made on the line before, and later
       criteria read the alias as after `aliased=True`; refused where that line

@@ -76,8 +76,8 @@ FALSE_MAKER = re.compile(rb"def[ \t]+__(?:bool|len)__\b")
 # A method (`def name(self`), of which `query_methods()` keeps those that may
 # return a query: the project is searched for their names.
 METHOD = re.compile(rb"def[ \t]+(\w+)[ \t]*\([ \t]*self\b")
-# A query of a class: `session.query(Model...`, `Model.query`
-CLASS_QUERY = re.compile(rb"\.query\([ \t]*[A-Z]|[A-Z]\w*\.query\b")
+# A query: `session.query(Model...` (not of a string), `Model.query`
+CLASS_QUERY = re.compile(rb"\.query\(\s*[A-Za-z_]|[A-Z]\w*\.query\b")
 TOP_LEVEL = re.compile(rb"\n(?=[^\s#])")
 
 
@@ -319,8 +319,8 @@ def module_facts(source: bytes) -> ModuleFacts:
 
 def query_methods(source: bytes) -> frozenset[bytes]:
     """The methods whose text, up to the next `def`, holds a `return` and a
-    query of a class (`session.query(Model)`, `Model.query`): the methods a rule
-    may convert with their callers are among them."""
+    query (`session.query(Model)`, `Model.query`): the methods a rule may
+    convert with their callers are among them."""
     if b".query" not in source or b"self" not in source:
         return frozenset()
     found: set[bytes] = set()

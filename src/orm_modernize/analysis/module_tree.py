@@ -23,7 +23,7 @@ class ModuleTree:
     def __init__(
         self,
         module: cst.Module,
-        walked: tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]] | None = None,
+        walked: tree.WalkedTree | None = None,
         source: bytes | None = None,
     ):
         """`walked`: `tree.walk(module)`, which the engine made anyway; `source`:
@@ -34,12 +34,17 @@ class ModuleTree:
             self._walked = walked
 
     @cached_property
-    def _walked(self) -> tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]]:
+    def _walked(self) -> tree.WalkedTree:
         return tree.walk(self.module)
 
     @cached_property
     def _parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
         return self._walked[0]
+
+    @property
+    def walked(self) -> tree.WalkedTree:
+        """`tree.walk(module)`."""
+        return self._walked
 
     @property
     def all_nodes(self) -> list[cst.CSTNode]:

@@ -38,6 +38,7 @@ from orm_modernize.syntax.statements import (
     module_imports,
     top_level_statement,
 )
+from orm_modernize.syntax.tree import WalkedTree
 
 # Statements whose body may not run: a name bound inside may not exist
 CONDITIONAL = (cst.If, cst.Try, cst.For, cst.While, cst.With)
@@ -54,7 +55,7 @@ class Names(ModuleTree):
         module: cst.Module,
         project: ProjectIndex | None = None,
         path: Path | None = None,
-        walked: tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]] | None = None,
+        walked: WalkedTree | None = None,
         source: bytes | None = None,
     ):
         super().__init__(module, walked, source)

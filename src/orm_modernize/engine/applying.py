@@ -23,6 +23,7 @@ from orm_modernize.syntax.parsing import syntax_error
 from orm_modernize.syntax.positions import Positions
 from orm_modernize.syntax.replace import Origins, replaced
 from orm_modernize.syntax.reprint import reprinted
+from orm_modernize.syntax.tree import WalkedTree
 from orm_modernize.syntax.wrapping import rewrapped
 
 
@@ -54,7 +55,11 @@ def fixed_pass(
     analysis, is closed. Each fix applied is added to `applied`; one that would
     make invalid Python is dropped, said in `errors` and `refused` from then on."""
     chosen = _non_overlapping(wanted, semantic.positions)
-    printed = Printed(text.decode(module.encoding), semantic.positions.statement_lines)
+    printed = Printed(
+        text.decode(module.encoding),
+        semantic.positions.statement_lines,
+        semantic.walked,
+    )
     semantic.close()
     fixed, failed = _apply_verified(module, [v for v, _ in chosen], where, printed)
     if len(failed) < len(chosen):
@@ -113,6 +118,7 @@ class Printed(NamedTuple):
 
     text: str
     lines: Mapping[cst.CSTNode, int] | None
+    walked: WalkedTree  # `tree.walk()` of the module: the replacer need not walk it
 
 
 def _apply_verified(
@@ -124,7 +130,7 @@ def _apply_verified(
 
     def code(chosen: list[Violation]) -> str:
         origins: Origins = {}
-        fixed = _apply(module, chosen, packages, origins)
+        fixed = _apply(module, chosen, packages, origins, printed.walked)
         return reprinted(module, printed.text, printed.lines, fixed, origins)
 
     def error(fixed: str) -> str | None:
@@ -167,6 +173,7 @@ def _apply(
     violations: list[Violation],
     packages: frozenset[str],
     origins: Origins | None = None,
+    walked: WalkedTree | None = None,
 ) -> cst.Module:
     """`module` with the fixes of `violations` applied; `packages`: the project's
     own, whose imports isort sorts apart from third-party ones; `origins` gets
@@ -180,7 +187,7 @@ def _apply(
             edits[id(edit.node)] = edit.replacement
         needed.extend(violation.fix.imports)
         freed.update(violation.fix.unused)
-    module = cast(cst.Module, replaced(module, edits, origins))
+    module = cast(cst.Module, replaced(module, edits, origins, walked))
     if not needed and not freed:
         return module
     return add_and_remove(module, needed, freed, packages)

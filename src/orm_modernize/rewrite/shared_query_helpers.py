@@ -304,9 +304,10 @@ def _method_calls(
             f"{why}, which other modules of the project may call"
             f" ({', '.join(map(_shown, others[:3]))}); convert them together by hand"
         )
-    if [f for f in semantic.nodes(cst.FunctionDef) if f.name.value == name] != [
-        function
-    ]:
+    if any(
+        f.name.value == name and f is not function
+        for f in semantic.nodes(cst.FunctionDef)
+    ):
         raise Refused(f"{why}, and another function has its name")
     calls: list[cst.Call] = []
     for node in semantic.nodes(cst.Attribute):
@@ -346,7 +347,7 @@ def _instance_of(semantic: Semantic, name: cst.Name, owner: cst.ClassDef) -> boo
     if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)):
         return False
     classes = semantic.assignments(value.func)
-    return [getattr(c, "node", None) for c in classes] == [owner]
+    return len(classes) == 1 and getattr(classes[0], "node", None) is owner
 
 
 def _shown(path: str) -> str:

@@ -36,13 +36,15 @@ def replaced(
     root: cst.CSTNode,
     edits: Mapping[int, Replacement],
     origins: Origins | None = None,
+    walked: tree.WalkedTree | None = None,
 ) -> cst.CSTNode:
     """`root.visit(Replacer(edits))`, rebuilding only the nodes on the way from
     the root to each node replaced (LibCST's visit rebuilds every node: seconds
     for each fix pass over a large module). A node removed or flattened into a
     sequence is dropped or spliced as LibCST does; anything else goes through
-    the visitor. `origins` gets each rebuilt node (see `reprint`)."""
-    parents, order = tree.walk(root)
+    the visitor. `origins` gets each rebuilt node (see `reprint`); `walked`:
+    `tree.walk(root)`, if made already."""
+    parents, order = walked if walked is not None else tree.walk(root)
     found = [node for node in order if id(node) in edits]
     if len(found) != len(edits):  # an edit of a node the walk leaves out
         return cast(cst.CSTNode, root.visit(Replacer(edits)))

@@ -185,7 +185,11 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found(node)
 
 
-def walk(root: cst.CSTNode) -> tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]]:
+# What `walk()` gives: (node -> parent, every node in pre-order)
+WalkedTree = tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]]
+
+
+def walk(root: cst.CSTNode) -> WalkedTree:
     """(node -> parent, every node in pre-order) of the tree under `root`, syntax
     nodes left out."""
     parents: dict[cst.CSTNode, cst.CSTNode] = {}

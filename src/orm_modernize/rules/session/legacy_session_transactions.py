@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import libcst as cst
 
+from orm_modernize.analysis.scopes import GlobalScope
+from orm_modernize.analysis.transaction_units import (
+    bound_name,
+    check_factory_units,
+    check_units,
+)
 from orm_modernize.analysis.vocabulary import SESSION_CLASSES, SESSION_FACTORIES
-from orm_modernize.data.records import Evidence, Fix, ImportSpec
+from orm_modernize.data.records import Evidence, Fix, ImportSpec, Refused
+from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root, is_constant, keyword_argument
@@ -43,9 +52,18 @@ class LegacySessionTransactions(Rule):
 
     ## Fix safety
     `Session.close_all()` becomes `close_all_sessions()`, which it called: safe,
-    and it runs on SQLAlchemy 1.4 as well as 2.x. Autocommit mode and
-    subtransactions are reported with the recipe and no fix: where each
-    transaction begins and ends is the application's decision.
+    and it runs on SQLAlchemy 1.4 as well as 2.x. `autocommit=True` is dropped
+    where each session is used only in `with session.begin():` blocks (and
+    `close()`, `in_transaction()`): a `Session()` bound to a name, or a
+    `sessionmaker()` whose sessions are all made `with factory.begin() as s:` or
+    `s = factory()` and used so. Each block was a transaction in 1.x and is one
+    on 2.x, as nothing between them begins another. Refused when the session
+    is used anywhere else, or a name bound in a block is read after it (an
+    object loaded there would load again on 2.x, beginning a transaction the
+    next block cannot); unsafe, as an object may leave a block another way
+    (in a list, an attribute). Subtransactions are reported with the recipe
+    and no fix: where each transaction begins and ends is the application's
+    decision.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Library-level (but not driver level)
@@ -56,7 +74,7 @@ class LegacySessionTransactions(Rule):
     code = "ORM101"
     name = "legacy-session-transactions"
     message = "`Session.close_all()` is deprecated; use `close_all_sessions()`"
-    fix_title = "Call `close_all_sessions()`"
+    fix_title = "Call `close_all_sessions()`, or drop `autocommit=True`"
     fix_availability = "sometimes"
     fix_runs_on = "1.4"
     triggers = (b"autocommit", b"subtransactions", b"close_all(")
@@ -68,7 +86,11 @@ class LegacySessionTransactions(Rule):
             for arg in node.args:
                 keyword = arg.keyword.value if arg.keyword else None
                 if keyword == "autocommit" and not is_constant(arg.value, "False"):
-                    self.report(arg, message=RECIPES[keyword])
+                    self.report_fix(
+                        arg,
+                        partial(self._autocommit_dropped, node, arg),
+                        message=RECIPES[keyword],
+                    )
             return
         if not isinstance(func, cst.Attribute):
             return
@@ -99,3 +121,21 @@ class LegacySessionTransactions(Rule):
                 unused=imported_root(func.value),
             )
             self.report(node, fix=fix)
+
+    def _autocommit_dropped(self, call: cst.Call, arg: cst.Arg) -> Fix:
+        """`call` without `autocommit=True`, where each session is used in
+        `with session.begin():` blocks only (`transaction_units.py`)."""
+        if not is_constant(arg.value, "True"):
+            raise Refused("`autocommit=` is computed")
+        name = bound_name(self.semantic, call)
+        if (
+            isinstance(self.semantic.scope(name), GlobalScope)
+            and name.value in self.semantic.project.imported_names
+        ):
+            raise Refused(f"other modules may import `{name.value}`")
+        if self.semantic.is_one_of(call.func, SESSION_FACTORIES):
+            check_factory_units(self.semantic, name)
+        else:
+            check_units(self.semantic, name)
+        kept = [a for a in call.args if a is not arg]
+        return Fix.replace(call, with_arguments(call, kept), safe=False)

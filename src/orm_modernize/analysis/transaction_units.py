@@ -1,0 +1,192 @@
+"""Whether an autocommit session is used only in units of work it begins itself.
+
+A 1.x `Session(autocommit=True)` begins no transaction on its own: each
+`with session.begin():` block is one, and nothing runs between them. Used that
+way only, the session behaves the same once `autocommit=True` is dropped, since
+a 2.x session begins a transaction on first use ("autobegin") and none is in
+progress when each block begins. Anything else of it outside such a block would
+autobegin on 2.x, and the next `begin()` would raise: so would an object loaded
+in a block and read after it (expired at the commit, it loads again), which is
+looked for as a name bound in a block and read outside it.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from orm_modernize.analysis.scopes import Assignment, BaseAssignment
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import Refused
+from orm_modernize.syntax.nodes import walk
+
+# Code that runs later than where it is written: not inside the block
+DEFERRED = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.GeneratorExp)
+
+
+def bound_name(semantic: Semantic, call: cst.Call) -> cst.Name:
+    """The name `call`'s value is bound to, once: `name = call` or
+    `with call as name:`."""
+    parent = semantic.parent(call)
+    target: cst.BaseExpression | None = None
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        target = parent.targets[0].target
+    elif isinstance(parent, cst.WithItem) and isinstance(parent.asname, cst.AsName):
+        target = parent.asname.name
+    if not isinstance(target, cst.Name):
+        raise Refused("the session is not bound to a name")
+    if len(semantic.assignments(target)) != 1:
+        raise Refused(f"`{target.value}` is bound more than once")
+    return target
+
+
+def check_units(semantic: Semantic, name: cst.Name) -> None:
+    """Refused unless the session bound to `name` is used only in
+    `with name.begin():` blocks (and `name.close()`, `name.in_transaction()`)."""
+    (binding,) = semantic.assignments(name)
+    for access in binding.references:
+        node = access.node
+        if _begins_unit(semantic, node) or _begins_nothing(semantic, node):
+            continue
+        if (
+            not isinstance(node, cst.Name)
+            or _unit_around(semantic, node, binding) is None
+        ):
+            raise Refused(
+                f"`{name.value}` is used outside a `with {name.value}.begin():`"
+                " block, where 2.x would begin a transaction the next block"
+                " cannot"
+            )
+    for unit in {id(u): u for u in _units(semantic, binding)}.values():
+        _check_nothing_leaves(semantic, unit)
+
+
+def check_factory_units(semantic: Semantic, name: cst.Name) -> None:
+    """Refused unless every session the factory bound to `name` makes is used
+    only in units: `with name.begin() as s:` (its body is one), or
+    `s = name()` / `with name() as s:` used as `check_units()` wants."""
+    (binding,) = semantic.assignments(name)
+    for access in binding.references:
+        node = access.node
+        parent = semantic.parent(node)
+        if _begins_unit(semantic, node):
+            continue
+        if isinstance(parent, cst.Call) and parent.func is node and not parent.args:
+            check_units(semantic, bound_name(semantic, parent))
+            continue
+        raise Refused(
+            f"the factory `{name.value}` is used otherwise than `{name.value}()` or"
+            f" `with {name.value}.begin():`"
+        )
+    for access in binding.references:
+        with_node = _unit_of_factory(semantic, access.node)
+        if with_node is not None:
+            _check_nothing_leaves(semantic, with_node)
+
+
+def _begins_unit(semantic: Semantic, node: cst.CSTNode) -> bool:
+    """`node` is `x` of `with x.begin():`; with `as s`, `s` is read in its body
+    only."""
+    with_node = _unit_of_factory(semantic, node)
+    if with_node is None:
+        return False
+    (item,) = with_node.items
+    if isinstance(item.asname, cst.AsName):
+        target = item.asname.name
+        if not isinstance(target, cst.Name):
+            return False
+        for binding in semantic.assignments(target):
+            if any(
+                not semantic.within(a.node, with_node.body) for a in binding.references
+            ):
+                return False
+    return True
+
+
+def _unit_of_factory(semantic: Semantic, node: cst.CSTNode) -> cst.With | None:
+    """The `with` statement of `with node.begin() [as s]:`, its only item."""
+    attribute = semantic.parent(node)
+    call = semantic.parent(attribute) if attribute is not None else None
+    item = semantic.parent(call) if call is not None else None
+    with_node = semantic.parent(item) if item is not None else None
+    if (
+        isinstance(attribute, cst.Attribute)
+        and attribute.value is node
+        and attribute.attr.value == "begin"
+        and isinstance(call, cst.Call)
+        and call.func is attribute
+        and not call.args
+        and isinstance(item, cst.WithItem)
+        and item.item is call
+        and isinstance(with_node, cst.With)
+        and len(with_node.items) == 1
+        and with_node.asynchronous is None
+    ):
+        return with_node
+    return None
+
+
+def _begins_nothing(semantic: Semantic, node: cst.CSTNode) -> bool:
+    """`node.close()` as a statement, or `node.in_transaction()`: neither
+    begins a transaction."""
+    attribute = semantic.parent(node)
+    call = semantic.parent(attribute) if attribute is not None else None
+    if not (
+        isinstance(attribute, cst.Attribute)
+        and isinstance(call, cst.Call)
+        and call.func is attribute
+        and not call.args
+    ):
+        return False
+    if attribute.attr.value == "close":
+        return isinstance(semantic.parent(call), cst.Expr)
+    return attribute.attr.value == "in_transaction"
+
+
+def _unit_around(
+    semantic: Semantic, node: cst.Name, binding: BaseAssignment
+) -> cst.With | None:
+    """The `with session.begin():` block of this session's around `node`, in
+    the same run of code; `node` must be read for an attribute (`s.add(...)`),
+    not handed on."""
+    attribute = semantic.parent(node)
+    if not (isinstance(attribute, cst.Attribute) and attribute.value is node):
+        return None
+    current: cst.CSTNode | None = node
+    while current is not None and not isinstance(current, DEFERRED):
+        parent = semantic.parent(current)
+        if isinstance(parent, cst.IndentedBlock) and isinstance(
+            semantic.parent(parent), cst.With
+        ):
+            with_node = semantic.parent(parent)
+            assert isinstance(with_node, cst.With)
+            if any(u is with_node for u in _units(semantic, binding)):
+                return with_node
+        current = parent
+    return None
+
+
+def _units(semantic: Semantic, binding: BaseAssignment) -> list[cst.With]:
+    return [
+        with_node
+        for access in binding.references
+        if (with_node := _unit_of_factory(semantic, access.node)) is not None
+    ]
+
+
+def _check_nothing_leaves(semantic: Semantic, unit: cst.With) -> None:
+    """Refused when a name bound in the block is read after it."""
+    for node in walk(unit.body):
+        if not isinstance(node, cst.Name):
+            continue
+        scope = semantic.scope(node)
+        if scope is None or node.value not in scope:
+            continue
+        for binding in scope[node.value]:
+            if not (isinstance(binding, Assignment) and binding.node is node):
+                continue
+            if any(not semantic.within(a.node, unit.body) for a in binding.references):
+                raise Refused(
+                    f"`{node.value}`, bound in a `begin()` block, is read after it:"
+                    " an object loaded there loads again on 2.x in a transaction of"
+                    " its own, and the next `begin()` raises"
+                )

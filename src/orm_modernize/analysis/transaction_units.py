@@ -43,20 +43,18 @@ def check_units(semantic: Semantic, name: cst.Name) -> None:
     """Refused unless the session bound to `name` is used only in
     `with name.begin():` blocks (and `name.close()`, `name.in_transaction()`)."""
     (binding,) = semantic.assignments(name)
+    units = {id(u): u for u in _units(semantic, binding)}
     for access in binding.references:
         node = access.node
         if _begins_unit(semantic, node) or _begins_nothing(semantic, node):
             continue
-        if (
-            not isinstance(node, cst.Name)
-            or _unit_around(semantic, node, binding) is None
-        ):
+        if not isinstance(node, cst.Name) or not _in_unit(semantic, node, units):
             raise Refused(
                 f"`{name.value}` is used outside a `with {name.value}.begin():`"
                 " block, where 2.x would begin a transaction the next block"
                 " cannot"
             )
-    for unit in {id(u): u for u in _units(semantic, binding)}.values():
+    for unit in units.values():
         _check_nothing_leaves(semantic, unit)
 
 
@@ -142,27 +140,19 @@ def _begins_nothing(semantic: Semantic, node: cst.CSTNode) -> bool:
     return attribute.attr.value == "in_transaction"
 
 
-def _unit_around(
-    semantic: Semantic, node: cst.Name, binding: BaseAssignment
-) -> cst.With | None:
-    """The `with session.begin():` block of this session's around `node`, in
-    the same run of code; `node` must be read for an attribute (`s.add(...)`),
-    not handed on."""
+def _in_unit(semantic: Semantic, node: cst.Name, units: dict[int, cst.With]) -> bool:
+    """`node` is read for an attribute (`s.add(...)`), not handed on, in the
+    body of one of `units`, in the same run of code."""
     attribute = semantic.parent(node)
     if not (isinstance(attribute, cst.Attribute) and attribute.value is node):
-        return None
+        return False
     current: cst.CSTNode | None = node
     while current is not None and not isinstance(current, DEFERRED):
         parent = semantic.parent(current)
-        if isinstance(parent, cst.IndentedBlock) and isinstance(
-            semantic.parent(parent), cst.With
-        ):
-            with_node = semantic.parent(parent)
-            assert isinstance(with_node, cst.With)
-            if any(u is with_node for u in _units(semantic, binding)):
-                return with_node
+        if isinstance(parent, cst.BaseSuite) and id(semantic.parent(parent)) in units:
+            return True
         current = parent
-    return None
+    return False
 
 
 def _units(semantic: Semantic, binding: BaseAssignment) -> list[cst.With]:

@@ -253,7 +253,7 @@ class Sessions(Models):
         function = self._called_function(call.func)
         if function is None or function in self._functions_open:
             return False
-        nodes = self._own_nodes(function)
+        nodes = tree.own_nodes(function.body)
         generator = any(isinstance(n, cst.Yield) for n in nodes)
         if generator:
             if not (
@@ -303,18 +303,6 @@ class Sessions(Models):
             if isinstance(s, cst.FunctionDef) and s.name.value == func.attr.value
         ]
         return found[0] if len(found) == 1 else None
-
-    def _own_nodes(self, function: cst.FunctionDef) -> list[cst.CSTNode]:
-        """The nodes of `function`'s body, not those of functions or classes
-        defined in it."""
-        found: list[cst.CSTNode] = []
-        stack: list[cst.CSTNode] = [function.body]
-        while stack:
-            node = stack.pop()
-            found.append(node)
-            if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                stack.extend(tree.children(node))
-        return found
 
     def _is_session_source(self, expr: cst.BaseExpression) -> bool:
         if isinstance(expr, cst.Name):

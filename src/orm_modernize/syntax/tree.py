@@ -185,6 +185,19 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found(node)
 
 
+def own_nodes(block: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes of `block` (a body), not those inside the functions, classes
+    and lambdas it holds: the code that runs when it runs."""
+    found: list[cst.CSTNode] = []
+    pending: list[cst.CSTNode] = [block]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            pending.extend(children(node))
+    return found
+
+
 # What `walk()` gives: (node -> parent, every node in pre-order)
 WalkedTree = tuple[dict[cst.CSTNode, cst.CSTNode], list[cst.CSTNode]]
 

@@ -97,7 +97,12 @@ class InheritedColumnOrder(Rule):
                 isinstance(statement, cst.ClassDef) and self._copies_columns(statement)
             ):
                 continue
-            kinds = [(call, self._column_kind(call)) for call in _own_calls(statement)]
+            calls = tree.own_nodes(statement.body)
+            kinds = [
+                (call, self._column_kind(call))
+                for call in calls
+                if isinstance(call, cst.Call)
+            ]
             if any(kind is not None for _, kind in kinds):
                 ranked.append(statement)
                 made_in[statement] = [c for c, kind in kinds if kind == "Column"]
@@ -189,18 +194,3 @@ class InheritedColumnOrder(Rule):
             imports=(needed,) if needed else (),
             unused=tuple(dict.fromkeys(unused)),
         )
-
-
-def _own_calls(classdef: cst.ClassDef) -> list[cst.Call]:
-    """The calls of the class's body, outside the functions, lambdas and classes
-    it holds."""
-    found = []
-    stack = tree.children(classdef.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            continue
-        if isinstance(node, cst.Call):
-            found.append(node)
-        stack.extend(tree.children(node))
-    return found

@@ -36,7 +36,7 @@ from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Exports, QueryHelper, Refused
 from orm_modernize.rewrite.converted import Converted
 from orm_modernize.syntax.nodes import code_of, keyword_argument, root_name, walk
-from orm_modernize.syntax.tree import children
+from orm_modernize.syntax.tree import own_nodes
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,13 @@ def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
     name = function.name.value
     if function.asynchronous is not None or function.decorators:
         raise Refused(f"the query is returned by `{name}()`, which is decorated")
-    body = list(_own_nodes(function))
+    body = own_nodes(function.body)
     if any(isinstance(n, (cst.Yield, cst.Global, cst.Nonlocal)) for n in body):
         raise Refused(f"the query is returned by `{name}()`, a generator")
     returns = tuple(n for n in body if isinstance(n, cst.Return))
-    if _is_method(semantic, function):
-        calls = _method_calls(semantic, function)
+    owner = _class_of(semantic, function)
+    if owner is not None:
+        calls = _method_calls(semantic, function, owner)
         return Helper(function, returns, calls, True, False, method=True)
     public = _is_public(semantic, function)
     imported = public and name in semantic.project.imported_names
@@ -254,9 +255,11 @@ def _enclosing_function(
     return None
 
 
-def _is_method(semantic: Semantic, function: cst.FunctionDef) -> bool:
+def _class_of(semantic: Semantic, function: cst.FunctionDef) -> cst.ClassDef | None:
+    """The class whose body defines `function`, if one does."""
     block = semantic.parent(function)
-    return block is not None and isinstance(semantic.parent(block), cst.ClassDef)
+    owner = semantic.parent(block) if block is not None else None
+    return owner if isinstance(owner, cst.ClassDef) else None
 
 
 def _is_public(semantic: Semantic, function: cst.FunctionDef) -> bool:
@@ -264,30 +267,14 @@ def _is_public(semantic: Semantic, function: cst.FunctionDef) -> bool:
     return isinstance(block, cst.Module) and not function.name.value.startswith("_")
 
 
-def _own_nodes(function: cst.FunctionDef) -> list[cst.CSTNode]:
-    """The nodes of `function`'s body, not those of functions or classes in it."""
-    found: list[cst.CSTNode] = []
-    pending: list[cst.CSTNode] = [function.body]
-    while pending:
-        node = pending.pop()
-        found.append(node)
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        pending.extend(children(node))
-    return found
-
-
 def _method_calls(
-    semantic: Semantic, function: cst.FunctionDef
+    semantic: Semantic, function: cst.FunctionDef, owner: cst.ClassDef
 ) -> tuple[cst.Call, ...]:
     """Every use of the method's name in the module, each a call of it on
     `self` in a method of its class or on a name bound once to an object of its
     class; Refused if another module of the project names it, or if any use is
     another."""
     name = function.name.value
-    block = semantic.parent(function)
-    owner = semantic.parent(block) if block is not None else None
-    assert isinstance(owner, cst.ClassDef)
     why = f"the query is returned by the method `{name}()`"
     if not isinstance(semantic.parent(owner), cst.Module):
         raise Refused(f"{why}, of a class defined in a block")
@@ -341,9 +328,8 @@ def _instance_of(semantic: Semantic, name: cst.Name, owner: cst.ClassDef) -> boo
         method = semantic.enclosing(value, cst.FunctionDef)
         if method is None or method.decorators:
             return False
-        first = [*method.params.posonly_params, *method.params.params][0]
-        block = semantic.parent(method)
-        return first is value and block is not None and semantic.parent(block) is owner
+        first = [*method.params.posonly_params, *method.params.params][:1]
+        return first == [value] and _class_of(semantic, method) is owner
     if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)):
         return False
     classes = semantic.assignments(value.func)

@@ -43,10 +43,9 @@ def check_units(semantic: Semantic, name: cst.Name) -> None:
     """Refused unless the session bound to `name` is used only in
     `with name.begin():` blocks (and `name.close()`, `name.in_transaction()`)."""
     (binding,) = semantic.assignments(name)
-    units = {id(u): u for u in _units(semantic, binding)}
-    for access in binding.references:
-        node = access.node
-        if _begins_unit(semantic, node) or _begins_nothing(semantic, node):
+    units, others = _units(semantic, binding)
+    for node in others:
+        if _begins_nothing(semantic, node):
             continue
         if not isinstance(node, cst.Name) or not _in_unit(semantic, node, units):
             raise Refused(
@@ -63,11 +62,9 @@ def check_factory_units(semantic: Semantic, name: cst.Name) -> None:
     only in units: `with name.begin() as s:` (its body is one), or
     `s = name()` / `with name() as s:` used as `check_units()` wants."""
     (binding,) = semantic.assignments(name)
-    for access in binding.references:
-        node = access.node
+    units, others = _units(semantic, binding)
+    for node in others:
         parent = semantic.parent(node)
-        if _begins_unit(semantic, node):
-            continue
         if isinstance(parent, cst.Call) and parent.func is node and not parent.args:
             check_units(semantic, bound_name(semantic, parent))
             continue
@@ -75,32 +72,40 @@ def check_factory_units(semantic: Semantic, name: cst.Name) -> None:
             f"the factory `{name.value}` is used otherwise than `{name.value}()` or"
             f" `with {name.value}.begin():`"
         )
+    for unit in units.values():
+        _check_nothing_leaves(semantic, unit)
+
+
+def _units(
+    semantic: Semantic, binding: BaseAssignment
+) -> tuple[dict[int, cst.With], list[cst.CSTNode]]:
+    """The blocks the binding's reads begin (`with x.begin() [as s]:`, `s` read
+    in the block only), by `id`, and the reads that begin none."""
+    units: dict[int, cst.With] = {}
+    others: list[cst.CSTNode] = []
     for access in binding.references:
-        with_node = _unit_of_factory(semantic, access.node)
-        if with_node is not None:
-            _check_nothing_leaves(semantic, with_node)
+        unit = _unit_begun_by(semantic, access.node)
+        if unit is not None and _target_stays_in(semantic, unit):
+            units[id(unit)] = unit
+        else:
+            others.append(access.node)
+    return units, others
 
 
-def _begins_unit(semantic: Semantic, node: cst.CSTNode) -> bool:
-    """`node` is `x` of `with x.begin():`; with `as s`, `s` is read in its body
-    only."""
-    with_node = _unit_of_factory(semantic, node)
-    if with_node is None:
-        return False
-    (item,) = with_node.items
-    if isinstance(item.asname, cst.AsName):
-        target = item.asname.name
-        if not isinstance(target, cst.Name):
-            return False
-        for binding in semantic.assignments(target):
-            if any(
-                not semantic.within(a.node, with_node.body) for a in binding.references
-            ):
-                return False
-    return True
+def _target_stays_in(semantic: Semantic, unit: cst.With) -> bool:
+    """The `as` target of the block's item, if any, is read in its body only."""
+    (item,) = unit.items
+    if not isinstance(item.asname, cst.AsName):
+        return True
+    target = item.asname.name
+    return isinstance(target, cst.Name) and all(
+        semantic.within(a.node, unit.body)
+        for binding in semantic.assignments(target)
+        for a in binding.references
+    )
 
 
-def _unit_of_factory(semantic: Semantic, node: cst.CSTNode) -> cst.With | None:
+def _unit_begun_by(semantic: Semantic, node: cst.CSTNode) -> cst.With | None:
     """The `with` statement of `with node.begin() [as s]:`, its only item."""
     attribute = semantic.parent(node)
     call = semantic.parent(attribute) if attribute is not None else None
@@ -146,21 +151,15 @@ def _in_unit(semantic: Semantic, node: cst.Name, units: dict[int, cst.With]) -> 
     attribute = semantic.parent(node)
     if not (isinstance(attribute, cst.Attribute) and attribute.value is node):
         return False
-    current: cst.CSTNode | None = node
-    while current is not None and not isinstance(current, DEFERRED):
-        parent = semantic.parent(current)
-        if isinstance(parent, cst.BaseSuite) and id(semantic.parent(parent)) in units:
+    for ancestor in semantic.ancestors(node):
+        if isinstance(ancestor, DEFERRED):
+            return False
+        if (
+            isinstance(ancestor, cst.BaseSuite)
+            and id(semantic.parent(ancestor)) in units
+        ):
             return True
-        current = parent
     return False
-
-
-def _units(semantic: Semantic, binding: BaseAssignment) -> list[cst.With]:
-    return [
-        with_node
-        for access in binding.references
-        if (with_node := _unit_of_factory(semantic, access.node)) is not None
-    ]
 
 
 def _check_nothing_leaves(semantic: Semantic, unit: cst.With) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -207,27 +207,31 @@ def build_index(
     by `pins.read_pins()`."""
     files = list(files)
     facts = [(path, module_facts(source)) for path, source in files]
-    index = index_of(facts, pins)
+    return with_method_mentions(
+        index_of(facts, pins),
+        facts,
+        lambda: ((os.path.abspath(path), source) for path, source in files),
+    )
+
+
+def with_method_mentions(
+    index: ProjectIndex,
+    facts: Sequence[tuple[Path, ModuleFacts]],
+    sources: Callable[[], Iterable[tuple[str, bytes]]],
+) -> ProjectIndex:
+    """`index` with the modules that have each method of `query_methods()` as a
+    word, searched in `sources()`, (absolute path, bytes) of every module of the
+    project: asked for only when the facts name a method."""
     names = sorted({n for _, f in facts for n in f.query_methods})
     if not names:
         return index
-    sources = ((os.path.abspath(path), source) for path, source in files)
-    return replace(index, method_mentions=method_mentions(names, sources))
-
-
-def method_mentions(
-    names: Sequence[bytes], sources: Iterable[tuple[str, bytes]]
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(name, the modules that have it as a word) of each of `names`, from
-    (absolute path, bytes) of every module of the project."""
     word = re.compile(rb"\b(" + b"|".join(map(re.escape, names)) + rb")\b")
     found: dict[bytes, list[str]] = {name: [] for name in names}
-    for where, source in sources:
+    for where, source in sources():
         for name in set(word.findall(source)):
             found[name].append(where)
-    return tuple(
-        (name.decode("latin-1"), tuple(paths)) for name, paths in found.items()
-    )
+    mentions = tuple((n.decode("latin-1"), tuple(paths)) for n, paths in found.items())
+    return replace(index, method_mentions=mentions)
 
 
 def index_of(

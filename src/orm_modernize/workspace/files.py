@@ -8,6 +8,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +20,7 @@ from orm_modernize.analysis.module_facts import (
     module_facts,
 )
 from orm_modernize.analysis.pins import project_pins
-from orm_modernize.analysis.project import ProjectIndex, index_of, method_mentions
+from orm_modernize.analysis.project import ProjectIndex, index_of, with_method_mentions
 from orm_modernize.data.records import (
     FileError,
     FileResult,
@@ -185,9 +186,7 @@ def project_modules(
             return classes, per_run(index)
     facts = list(_facts(paths, stamps, cache, given, jobs))
     index, classes = index_of(facts), module_classes(facts)
-    names = sorted({n for _, f in facts for n in f.query_methods})
-    if names:
-        index = replace(index, method_mentions=_mentions(names, facts, given))
+    index = with_method_mentions(index, facts, partial(_sources, facts, given))
     if cache is not None:
         cache.keep_project(scope, key, index, classes)
     return classes, per_run(index)
@@ -237,24 +236,19 @@ def _facts(
                 yield Path(where), facts
 
 
-def _mentions(
-    names: Sequence[bytes],
-    modules: Sequence[tuple[Path, ModuleFacts]],
-    given: tuple[Path, bytes] | None,
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`method_mentions()` of the modules, read again: only in a project with a
-    method that may return a query (the cache keeps the index)."""
+def _sources(
+    modules: Sequence[tuple[Path, ModuleFacts]], given: tuple[Path, bytes] | None
+) -> Iterator[tuple[str, bytes]]:
+    """(absolute path, bytes) of each readable module, read again: asked for
+    only in a project with a method that may return a query (the cache keeps
+    the index)."""
     here = os.path.abspath(given[0]) if given is not None else None
-
-    def sources() -> Iterator[tuple[str, bytes]]:
-        for path, _ in modules:
-            where = os.path.abspath(path)
-            if given is not None and where == here:
-                yield where, given[1]
-            elif isinstance(source := read_file(path), bytes):
-                yield where, source
-
-    return method_mentions(names, sources())
+    for path, _ in modules:
+        where = os.path.abspath(path)
+        if given is not None and where == here:
+            yield where, given[1]
+        elif isinstance(source := read_file(path), bytes):
+            yield where, source
 
 
 # Below these (bytes of the project's modules, modules to read), the facts are

@@ -117,3 +117,12 @@ class Repository:
 Result.query.__doc__ = "a query of a class, after the class"
 """
     assert query_methods(source) == {b"by_status", b"flask_style"}
+
+
+def test_a_call_on_a_keyword_only_parameter_is_refused(app: Path) -> None:
+    (app / "app/repository.py").write_text(
+        REPOSITORY
+        + "\n\ndef report(*, tickets):\n    return tickets.open_ones().all()\n"
+    )
+    found = check("--no-cache", "app/repository.py")
+    assert "which is used other than as `self.open_ones()`" in found

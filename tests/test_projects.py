@@ -24,7 +24,8 @@ PROJECTS = FIXTURES / "_projects"
 # What stays after `--fix`, and why
 REMAINING = {
     # `Tag.query` is a `TagQuery` (app/queries.py): its methods are not Query's
-    "flask_factory": {("app/tags.py", "ORM002")},
+    # `NamedMixin`'s column would come after `User`'s own on 2.x: an unsafe fix
+    "flask_factory": {("app/tags.py", "ORM002"), ("app/mixins.py", "ORM410")},
     # `declarative_base()` -> `DeclarativeBase` changes the base's type: unsafe
     "scoped_session": {("shop/db.py", "ORM402")},
 }

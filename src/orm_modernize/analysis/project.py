@@ -96,9 +96,10 @@ class ProjectIndex:
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
         """Whether a module can hold anything a rule reports: it names SQLAlchemy
-        (or Flask-SQLAlchemy), or a mapped class or a shared query helper of the
-        project. Every rule needs one of them as evidence, so a module with none is
-        not parsed: in a large project that is most of them."""
+        (or Flask-SQLAlchemy), or a mapped class, a shared query helper or a
+        SQLAlchemy object (a session, its factory, a `db`) of the project. Every
+        rule needs one of them as evidence, so a module with none is not parsed:
+        in a large project that is most of them."""
         if b"sqlalchemy" in source:
             return True
         names = self._project_names
@@ -109,7 +110,9 @@ class ProjectIndex:
         # A set, not one regex of every name: compiling that took 0.1 s in a
         # project of 1,000 models, and each worker paid it.
         names = self.mapped | {helper.name for helper in self.query_helpers}
-        return frozenset(name.encode() for name in names)
+        # A session, factory or `db` another module makes: `Factory()` is a session
+        objects = {name.rpartition(".")[2] for name, _, _ in self.objects}
+        return frozenset(name.encode() for name in names | objects)
 
     def query_property(self, cls: str) -> tuple[str, str] | None:
         """The (module, session name) of the `query_property()` `cls` inherits, if

@@ -84,6 +84,8 @@ TOP_LEVEL = re.compile(rb"\n(?=[^\s#])")
 # `X.query` read, not called (`session.query(...)`) nor assigned: what a model's
 # `query_property()` is used by
 QUERY_READ = re.compile(rb"\.query\b(?![ \t]*(?:\(|=(?!=)))")
+# `autocommit=`, `autocommit = `, `"autocommit":`: a setting, not a comment's word
+AUTOCOMMIT = re.compile(rb"""\bautocommit\s*=(?!=)|["']autocommit["']""")
 
 
 # Model = Base / Session: Any = scoped: a plain alias at the top level (after a
@@ -179,6 +181,9 @@ class ModuleFacts:
     query_read: bool = False
     # The methods that may return a legacy query (`query_methods()`)
     query_methods: frozenset[bytes] = frozenset()
+    # The module names `autocommit` (`sessionmaker(autocommit=True)`,
+    # `session_options={"autocommit": True}`): its sessions may be in that mode
+    autocommit: bool = False
 
     @property
     def imported(self) -> frozenset[bytes]:
@@ -314,6 +319,7 @@ def module_facts(source: bytes) -> ModuleFacts:
         joined_eager=unknown,
         query_read=reads_query(source),
         query_methods=query_methods(source),
+        autocommit=names_autocommit(source),
     )
 
 
@@ -332,6 +338,13 @@ def query_methods(source: bytes) -> frozenset[bytes]:
         if b"return" in body and CLASS_QUERY.search(body):
             found.add(match.group(1))
     return frozenset(found)
+
+
+def names_autocommit(source: bytes) -> bool:
+    """Whether the module sets `autocommit` (`sessionmaker(autocommit=True)`,
+    `session_options={"autocommit": True}`, `session.autocommit = True`), not
+    only says it in a comment."""
+    return b"autocommit" in source and AUTOCOMMIT.search(source) is not None
 
 
 def reads_query(source: bytes) -> bool:

@@ -88,6 +88,9 @@ class ProjectIndex:
     # method that may return a query (`query_methods()`): one that no other
     # module names is called in its own module only
     method_mentions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The modules (absolute paths) that name `autocommit`: while there is one, a
+    # session of the project may be in 1.x's autocommit mode
+    autocommit_modules: frozenset[str] = frozenset()
 
     def mentioning(self, name: str) -> tuple[str, ...] | None:
         """The modules that name the method `name`; None if it was not looked
@@ -260,7 +263,7 @@ def index_of(
     # "module.local" -> "module.name" it imports, relative imports made absolute
     aliases: dict[str, str] = {}
     joined_eager = False
-    query_readers: set[str] = set()
+    modules = list(modules)
     joined: list[tuple[bytes, bytes, bool]] = []
     false_classes: set[bytes] = set()
     for path, facts in modules:
@@ -288,8 +291,6 @@ def index_of(
         backrefs |= facts.backrefs
         paired |= facts.paired
         joined_eager |= facts.joined_eager
-        if facts.query_read:
-            query_readers.add(os.path.abspath(path))
         joined.extend(facts.joined)
         mapped |= facts.mapped
         classes.extend(facts.classes)
@@ -323,7 +324,12 @@ def index_of(
         reexports=tuple(sorted(reexports.items())),
         joined_collections=frozenset(name_text(n) for n in _repeating(joined, classes)),
         joined_eager=joined_eager,
-        query_readers=frozenset(query_readers),
+        query_readers=frozenset(
+            os.path.abspath(path) for path, facts in modules if facts.query_read
+        ),
+        autocommit_modules=frozenset(
+            os.path.abspath(path) for path, facts in modules if facts.autocommit
+        ),
         always_true=frozenset(
             name_text(n) for n in _always_true(mapped, classes, false_classes)
         ),

@@ -54,8 +54,8 @@ INDEX = "index.json"
 # 2: facts carry the stat they were read with; 3: paired; 4: objects; 5: three
 # files; 6: a result's exports in one field; 7: joined_eager; 8: joined; 9: paired
 # holds the attribute a `backref=` is declared on; 10: false_classes, always_true;
-# 11: query_read, query_readers; 12: query_methods, method_mentions
-FORMAT = 12
+# 11: query_read, query_readers; 12: query_methods, method_mentions; 13: autocommit
+FORMAT = 13
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -346,6 +346,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "joined_eager": facts.joined_eager,
         "query_read": facts.query_read,
         "query_methods": _bytes(facts.query_methods),
+        "autocommit": facts.autocommit,
     }
 
 
@@ -383,6 +384,7 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         joined_eager=data["joined_eager"],
         query_read=data["query_read"],
         query_methods=raw(data["query_methods"]),
+        autocommit=data["autocommit"],
     )
 
 
@@ -401,6 +403,7 @@ INDEXED = (
     "joined_collections",
     "joined_eager",
     "query_readers",
+    "autocommit_modules",
     "always_true",
     "method_mentions",
 )
@@ -424,6 +427,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         joined_collections=frozenset(data["joined_collections"]),
         joined_eager=data["joined_eager"],
         query_readers=frozenset(data["query_readers"]),
+        autocommit_modules=frozenset(data["autocommit_modules"]),
         always_true=frozenset(data["always_true"]),
         method_mentions=tuple(
             (name, tuple(paths)) for name, paths in data["method_mentions"]

@@ -17,6 +17,7 @@ from orm_modernize.analysis.vocabulary import SESSION_CLASSES, SESSION_FACTORIES
 from orm_modernize.data.records import Evidence, Fix, ImportSpec, Refused
 from orm_modernize.rewrite.clauses import with_arguments
 from orm_modernize.rewrite.naming import namer
+from orm_modernize.rewrite.subtransaction_block import written_out
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import imported_root, is_constant, keyword_argument
 
@@ -61,9 +62,29 @@ class LegacySessionTransactions(Rule):
     is used anywhere else, or a name bound in a block is read after it (an
     object loaded there would load again on 2.x, beginning a transaction the
     next block cannot); unsafe, as an object may leave a block another way
-    (in a list, an attribute). Subtransactions are reported with the recipe
-    and no fix: where each transaction begins and ends is the application's
-    decision.
+    (in a list, an attribute).
+
+    A session not in autocommit mode has begun its transaction by its first
+    use, so `with session.begin(subtransactions=True):` began a subtransaction
+    of it: its end only flushed, leaving the transaction open, and an exception
+    rolled the whole transaction back. The block becomes exactly that, on 1.4
+    as on 2.x:
+
+        try:
+            ...
+            session.flush()
+        except BaseException:
+            session.rollback()
+            raise
+
+    Unsafe: after the exception 1.x refused the session until the application
+    called `rollback()`, 2.x does not. Refused unless the session is proven and
+    no module of the project names `autocommit` (an autocommit session
+    committed a transaction at its outermost block), or when the block returns
+    or breaks out early (its end would not flush). A bare
+    `session.begin(subtransactions=True)` is reported with the recipe: where
+    each transaction begins and ends is the application's decision.
+    `begin(subtransactions=False)` is `begin()`: safe.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Library-level (but not driver level)
@@ -74,7 +95,10 @@ class LegacySessionTransactions(Rule):
     code = "ORM101"
     name = "legacy-session-transactions"
     message = "`Session.close_all()` is deprecated; use `close_all_sessions()`"
-    fix_title = "Call `close_all_sessions()`, or drop `autocommit=True`"
+    fix_title = (
+        "Call `close_all_sessions()`, drop `autocommit=True`, or write out a"
+        " subtransaction"
+    )
     fix_availability = "sometimes"
     fix_runs_on = "1.4"
     triggers = (b"autocommit", b"subtransactions", b"close_all(")
@@ -94,12 +118,10 @@ class LegacySessionTransactions(Rule):
             return
         if not isinstance(func, cst.Attribute):
             return
-        if (
-            func.attr.value == "begin"
-            and keyword_argument(node, "subtransactions") is not None
-        ):
+        subtransactions = keyword_argument(node, "subtransactions")
+        if func.attr.value == "begin" and subtransactions is not None:
             if self.semantic.session_evidence(func.value) is not Evidence.NONE:
-                self.report(node, message=RECIPES["subtransactions"])
+                self._subtransactions(node, subtransactions)
             return
         if (
             func.attr.value == "close_all"
@@ -121,6 +143,26 @@ class LegacySessionTransactions(Rule):
                 unused=imported_root(func.value),
             )
             self.report(node, fix=fix)
+
+    def _subtransactions(self, call: cst.Call, arg: cst.Arg) -> None:
+        """`begin(subtransactions=False)` is `begin()`; a `with` block of
+        `begin(subtransactions=True)` is written out (`subtransaction_block.py`)."""
+        removed = "`begin(subtransactions=...)` was removed in SQLAlchemy 2.0"
+        if is_constant(arg.value, "False"):
+            kept = [a for a in call.args if a is not arg]
+            fix = Fix.replace(call, with_arguments(call, kept), safe=True)
+            self.report(call, fix=fix, message=f"{removed}; `False` is the default")
+            return
+        try:
+            if not is_constant(arg.value, "True"):
+                raise Refused("the argument is computed")
+            fix = written_out(self.semantic, call)
+        except Refused as why:
+            message = f"{RECIPES['subtransactions']} (no fix: {why})"
+            self.report(call, message=message)
+            return
+        message = f"{removed}: write out what the subtransaction did"
+        self.report(call, fix=fix, message=message)
 
     def _autocommit_dropped(self, call: cst.Call, arg: cst.Arg) -> Fix:
         """`call` without `autocommit=True`, where each session is used in

@@ -1,0 +1,108 @@
+"""A `with session.begin(subtransactions=True):` block is written out only when
+no module of the project sets `autocommit`: an autocommit session committed a
+transaction at its outermost block, which the flush written out does not. The
+setting is found in any module, checked alone or with the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orm_modernize.analysis.module_facts import names_autocommit
+from orm_modernize.cli.commands import main
+
+DATABASE = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("sqlite://")
+Factory = sessionmaker(bind=engine{options})
+"""
+USER = """\
+from app.database import Factory
+
+
+def rename(user, name):
+    session = Factory()
+    with session.begin(subtransactions=True):
+        user.name = name
+        session.add(user)
+    return session
+"""
+
+
+def check(*args: str, status: int = 1) -> str:
+    result = CliRunner().invoke(
+        main, ["check", "--no-cache", "--select", "ORM101", "--unsafe-fixes", *args]
+    )
+    assert result.exit_code == status, result.output
+    return result.stdout
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\ndependencies = ["sqlalchemy>=1.4"]\n'
+    )
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "user.py").write_text(USER)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("paths", [["app/user.py"], ["."]])
+def test_autocommit_set_in_another_module_refuses_the_fix(
+    app: Path, paths: list[str]
+) -> None:
+    (app / "app/database.py").write_text(DATABASE.format(options=", autocommit=True"))
+
+    found = check(*paths)
+
+    assert "app/user.py:6:10: ORM101" in found
+    assert "(no fix: `autocommit` is named in app/database.py" in found
+
+
+@pytest.mark.parametrize("paths", [["app/user.py"], ["."]])
+def test_without_autocommit_the_block_is_written_out(
+    app: Path, paths: list[str]
+) -> None:
+    # A comment naming the mode is not a setting of it.
+    (app / "app/database.py").write_text(
+        DATABASE.format(options="") + "# Its sessions are not in autocommit mode.\n"
+    )
+
+    check("--fix", *paths, status=0)
+
+    assert (app / "app/user.py").read_text() == USER.replace(
+        "    with session.begin(subtransactions=True):\n"
+        "        user.name = name\n"
+        "        session.add(user)\n",
+        "    try:\n"
+        "        user.name = name\n"
+        "        session.add(user)\n"
+        "        session.flush()\n"
+        "    except BaseException:\n"
+        "        session.rollback()\n"
+        "        raise\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [
+        (b"sessionmaker(autocommit=True)", True),
+        (b"Session(bind=e, autocommit = False)", True),
+        (b"SQLAlchemy(session_options={'autocommit': True})", True),
+        (b'options = dict(**{"autocommit": True})', True),
+        (b"session.autocommit = True", True),
+        (b"# 1.x's autocommit mode, removed in 2.0", False),
+        (b"if session.autocommit == flag: pass", False),
+        (b"conn.execution_options(isolation_level='AUTOCOMMIT')", False),
+    ],
+)
+def test_autocommit_is_a_setting_not_a_word(source: bytes, named: bool) -> None:
+    assert names_autocommit(source) is named

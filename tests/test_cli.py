@@ -183,8 +183,8 @@ def test_rules_as_json_say_fix_availability_versions_and_docs() -> None:
     assert rules["ORM210"]["fixed_code_runs_on"] == "2.0"
     assert rules["ORM208"]["fix"] == "sometimes"
     assert rules["ORM208"]["fixed_code_runs_on"] == "2.0"
-    assert rules["ORM409"]["fix"] == "never"
-    assert rules["ORM409"]["fixed_code_runs_on"] is None
+    assert rules["ORM409"]["fix"] == "sometimes"  # a write-only collection: 2.0 only
+    assert rules["ORM409"]["fixed_code_runs_on"] == "2.0"
     assert rules["ORM002"]["url"].endswith("docs/rules.md#orm002")
     assert "## Fix safety" in rules["ORM002"]["explanation"]
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import FIXTURES
 
 import orm_modernize.rules as rules_package
+from orm_modernize.analysis.project import build_index
 from orm_modernize.data.codes import CODES
 from orm_modernize.data.records import Settings
 from orm_modernize.engine.lint import lint_source
@@ -89,9 +90,10 @@ def test_example_fixed_is_use_instead(rule: type[Rule], tmp_path: Path) -> None:
     docs = rule.docs()
     example, use_instead = _section(docs, "Example"), _section(docs, "Use instead")
     imports = _doc_preamble(rule.code)
+    source, path = (imports + example).encode(), tmp_path / "example.py"
     result = lint_source(
-        (imports + example).encode(),
-        tmp_path / "example.py",
+        source,
+        path,
         # On one line, as the docs write it, however long
         Settings(
             select=(rule.code, *JUDGED.get(rule.code, ())),
@@ -99,6 +101,7 @@ def test_example_fixed_is_use_instead(rule: type[Rule], tmp_path: Path) -> None:
             unsafe_fixes=True,
             line_length=320,
         ),
+        project=build_index([(path, source)]),  # a project of this one module
     )
     assert result.diagnostics == () and result.errors == ()
     assert result.fixed is not None
@@ -144,6 +147,13 @@ def _doc_preamble(code: str) -> str:
         "    user = relationship(User, backref='addresses')\n",
         "ORM201": "from sqlalchemy import create_engine\n"
         "conn = create_engine('sqlite://').connect()\n",
+        "ORM409": "from sqlalchemy import Column, ForeignKey, Integer\n"
+        "from sqlalchemy.orm import declarative_base, relationship\n"
+        "Base = declarative_base()\n"
+        "class Post(Base):\n"
+        "    __tablename__ = 'posts'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    user_id = Column(ForeignKey('users.id'))\n",
         "ORM202": "from sqlalchemy import column, create_engine, func, select, table\n"
         "engine = create_engine('sqlite://')\nusers = table('users', column('id'))\n",
         "ORM203": "from sqlalchemy import column, create_engine, table\n"

@@ -17,6 +17,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from orm_modernize.analysis.relationship_facts import (
+    BACKREF,
+    dynamic_relationships,
+    joined,
+    paired,
+)
+
 # Base = declarative_base(...) / sa_orm.declarative_base(...) / automap_base(...)
 BASE_FUNCTION = re.compile(
     rb"^(\w+)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:declarative_base|automap_base)\(", re.M
@@ -101,25 +108,6 @@ OBJECT_KINDS = {
 }
 
 
-# relationship(..., backref="user") / backref=backref("user", ...)
-BACKREF = re.compile(
-    rb"""backref(?<!\wbackref)\s*=\s*(?:[\w.]*backref\(\s*)?["'](\w+)["']"""
-)
-
-
-# relationship(..., back_populates="user"): each side of a pair names the other,
-# so these names are every attribute of the pairs (a backref that ORM406 wrote
-# out is as two-way as it was, though no backref makes it)
-BACK_POPULATES = re.compile(
-    rb"""back_populates(?<!\wback_populates)\s*=\s*["'](\w+)["']"""
-)
-
-
-# `name = relationship(` (`name: Mapped[...] = db.relationship(`, ...): the
-# attribute a relationship() call is assigned to, read back from the call's name
-ASSIGNED_TO = re.compile(rb"(\w+)\s*(?::[^=\n]*)?=\s*(?:[\w.]+\.)?$")
-
-
 def _line_start(
     pattern: re.Pattern[bytes], source: bytes, *, indented: bool
 ) -> Iterator[re.Match[bytes]]:
@@ -132,20 +120,6 @@ def _line_start(
             yield match
 
 
-# `relationship(..., lazy="joined")` or `lazy=False` (a `backref()` too): loaded
-# by a join whenever its class is; a collection so loaded repeats that class's
-# rows, so that 2.x refuses to fetch them without `unique()`
-JOINED_EAGER = re.compile(rb"""lazy\s*=\s*(?:["']joined["']|False\b)""")
-RELATIONSHIP_CALLS = (b"relationship(", b"relation(", b"backref(")
-# The longest stretch of a relationship() call read on either side of its
-# `lazy=`: every search stays within it, whatever the module's size
-CALL = 5_000
-FIRST_ARGUMENT = re.compile(rb"""\(\s*["']?([A-Za-z_][\w.]*)""")
-# A relationship to one object: `uselist=False`, or `foreign_keys=` naming a
-# column of its own class (a bare name: many-to-one)
-SCALAR = re.compile(rb"uselist\s*=\s*False|foreign_keys\s*=\s*\[?\s*[a-z_]\w*\s*[\],)]")
-
-
 @dataclass(frozen=True)
 class ModuleFacts:
     """What the pre-pass reads off one module's bytes: a function of those bytes
@@ -155,7 +129,9 @@ class ModuleFacts:
     # every `from module import name [as local]`
     imports: frozenset[tuple[bytes, bytes]] = frozenset()
     backrefs: frozenset[bytes] = frozenset()
-    paired: frozenset[bytes] = frozenset()  # attributes of declared pairs: `_paired()`
+    paired: frozenset[bytes] = (
+        frozenset()
+    )  # attributes of declared pairs: `relationship_facts.paired()`
     properties: frozenset[tuple[bytes, bytes]] = frozenset()  # (class, session)
     mapped: frozenset[bytes] = frozenset()  # bases, and classes mapped by one here
     # (class, names of its bases) of every top-level class
@@ -184,6 +160,9 @@ class ModuleFacts:
     # The module names `autocommit` (`sessionmaker(autocommit=True)`,
     # `session_options={"autocommit": True}`): its sessions may be in that mode
     autocommit: bool = False
+    # The attributes assigned a relationship with `lazy="dynamic"`
+    # (`dynamic_relationships()`)
+    dynamic: frozenset[bytes] = frozenset()
 
     @property
     def imported(self) -> frozenset[bytes]:
@@ -295,11 +274,11 @@ def module_facts(source: bytes) -> ModuleFacts:
         if b"__bool__" in source or b"__len__" in source
         else set()
     )
-    joined, unknown = _joined(source, starts) if b"lazy" in source else ((), False)
+    by_join, unknown = joined(source, starts) if b"lazy" in source else ((), False)
     return ModuleFacts(
         imports=frozenset(imports),
         backrefs=frozenset(BACKREF.findall(source) if backref else ()),
-        paired=_paired(source, backref),
+        paired=paired(source, backref),
         properties=frozenset(
             QUERY_PROPERTY.findall(source) if b".query_property(" in source else ()
         ),
@@ -315,11 +294,12 @@ def module_facts(source: bytes) -> ModuleFacts:
             for name, value in ALIAS.findall(source)
             if name != value and value not in (b"None", b"True", b"False")
         ),
-        joined=joined,
+        joined=by_join,
         joined_eager=unknown,
         query_read=reads_query(source),
         query_methods=query_methods(source),
         autocommit=names_autocommit(source),
+        dynamic=dynamic_relationships(source),
     )
 
 
@@ -355,98 +335,6 @@ def reads_query(source: bytes) -> bool:
     if b"'query'" in source or b'"query"' in source:
         return True
     return QUERY_READ.search(source) is not None
-
-
-def _paired(source: bytes, backref: bool) -> frozenset[bytes]:
-    """The attributes of two-way relationships that need not be made by a
-    backref: every `back_populates=` name, and the attribute a relationship with
-    a `backref=` is assigned to (`backref`: whether the module says backref)."""
-    paired = set(BACK_POPULATES.findall(source) if b"back_populates" in source else ())
-    for match in BACKREF.finditer(source) if backref else ():
-        at = match.start()
-        enclosing = _enclosing_call(source, max(0, at - CALL), at)
-        if enclosing is None or enclosing[0] == b"backref(":
-            continue
-        name, start, _ = enclosing
-        called = start - len(name) + 1
-        assigned = ASSIGNED_TO.search(
-            source, source.rfind(b"\n", 0, called) + 1, called
-        )
-        if assigned:
-            paired.add(assigned.group(1))
-    return frozenset(paired)
-
-
-def _joined(
-    source: bytes, starts: list[tuple[int, bytes]]
-) -> tuple[tuple[tuple[bytes, bytes, bool], ...], bool]:
-    """The relationships loaded by a join, each in the top-level class above it,
-    and whether some cannot be told apart."""
-    found: list[tuple[bytes, bytes, bool]] = []
-    begins = [start for start, _ in starts]
-    for match in JOINED_EAGER.finditer(source):
-        at = match.start()
-        above = bisect.bisect_left(begins, at)
-        if not above:
-            return tuple(found), True
-        # A call's arguments are not this long: the search back is bounded.
-        enclosing = _enclosing_call(source, max(begins[above - 1], at - CALL), at)
-        if enclosing is None or enclosing[0] == b"backref(":
-            return tuple(found), True
-        _, start, end = enclosing
-        call = source[start:end]
-        target = FIRST_ARGUMENT.match(call)
-        found.append(
-            (
-                starts[above - 1][1],
-                target.group(1).rsplit(b".", 1)[-1] if target else b"",
-                SCALAR.search(call) is None,
-            )
-        )
-    return tuple(found), False
-
-
-def _enclosing_call(
-    source: bytes, begin: int, at: int
-) -> tuple[bytes, int, int] | None:
-    """(name, where its "(" opens, where it closes) of the innermost
-    `relationship()`, `relation()` or `backref()` call around `at`, searched
-    back to `begin`."""
-    calls = sorted(
-        (position, name)
-        for name in RELATIONSHIP_CALLS
-        for position in _occurrences(source, name, begin, at)
-    )
-    for position, name in reversed(calls):
-        start = position + len(name) - 1
-        end = _closing(source, start, at + CALL)
-        if end > at:
-            return name, start, end
-    return None
-
-
-def _occurrences(source: bytes, word: bytes, begin: int, end: int) -> list[int]:
-    found = []
-    position = source.find(word, begin, end)
-    while position >= 0:
-        found.append(position)
-        position = source.find(word, position + 1, end)
-    return found
-
-
-def _closing(source: bytes, start: int, stop: int) -> int:
-    """Where the bracket opened at `start` closes, searched up to `stop` (which
-    it returns when the bracket is still open there)."""
-    depth = 0
-    for index in range(start, min(stop, len(source))):
-        char = source[index]
-        if char in b"([{":
-            depth += 1
-        elif char in b")]}":
-            depth -= 1
-            if depth == 0:
-                return index
-    return min(stop, len(source))
 
 
 def _objects(source: bytes) -> frozenset[tuple[bytes, str]]:

@@ -85,17 +85,18 @@ class ProjectIndex:
     # (`Model.query`): while there is one, a `query_property()` may be used
     query_readers: frozenset[str] = frozenset()
     # (name, the modules (absolute paths) whose text has it as a word) of each
-    # method that may return a query (`query_methods()`): one that no other
-    # module names is called in its own module only
-    method_mentions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # method that may return a query (`query_methods()`) and each dynamic
+    # relationship (`dynamic_relationships()`): one that no other module names
+    # is used in its own module only
+    mentions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # The modules (absolute paths) that name `autocommit`: while there is one, a
     # session of the project may be in 1.x's autocommit mode
     autocommit_modules: frozenset[str] = frozenset()
 
     def mentioning(self, name: str) -> tuple[str, ...] | None:
-        """The modules that name the method `name`; None if it was not looked
-        for (the facts did not take it for a method returning a query)."""
-        return next((paths for n, paths in self.method_mentions if n == name), None)
+        """The modules that name the method or attribute `name`; None if it was
+        not looked for (the facts took it for neither)."""
+        return next((paths for n, paths in self.mentions if n == name), None)
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
         """Whether a module can hold anything a rule reports: it names SQLAlchemy
@@ -213,22 +214,23 @@ def build_index(
     by `pins.read_pins()`."""
     files = list(files)
     facts = [(path, module_facts(source)) for path, source in files]
-    return with_method_mentions(
+    return with_mentions(
         index_of(facts, pins),
         facts,
         lambda: ((os.path.abspath(path), source) for path, source in files),
     )
 
 
-def with_method_mentions(
+def with_mentions(
     index: ProjectIndex,
     facts: Sequence[tuple[Path, ModuleFacts]],
     sources: Callable[[], Iterable[tuple[str, bytes]]],
 ) -> ProjectIndex:
-    """`index` with the modules that have each method of `query_methods()` as a
-    word, searched in `sources()`, (absolute path, bytes) of every module of the
-    project: asked for only when the facts name a method."""
-    names = sorted({n for _, f in facts for n in f.query_methods})
+    """`index` with the modules that have each name of `query_methods()` and
+    `dynamic_relationships()` as a word, searched in `sources()`, (absolute path,
+    bytes) of every module of the project: asked for only when the facts name
+    one."""
+    names = sorted({n for _, f in facts for n in f.query_methods | f.dynamic})
     if not names:
         return index
     word = re.compile(rb"\b(" + b"|".join(map(re.escape, names)) + rb")\b")
@@ -237,7 +239,7 @@ def with_method_mentions(
         for name in set(word.findall(source)):
             found[name].append(where)
     mentions = tuple((n.decode("latin-1"), tuple(paths)) for n, paths in found.items())
-    return replace(index, method_mentions=mentions)
+    return replace(index, mentions=mentions)
 
 
 def index_of(

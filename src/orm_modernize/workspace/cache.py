@@ -347,6 +347,7 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "query_read": facts.query_read,
         "query_methods": _bytes(facts.query_methods),
         "autocommit": facts.autocommit,
+        "dynamic": _bytes(facts.dynamic),
     }
 
 
@@ -385,6 +386,7 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         query_read=data["query_read"],
         query_methods=raw(data["query_methods"]),
         autocommit=data["autocommit"],
+        dynamic=raw(data["dynamic"]),
     )
 
 
@@ -405,7 +407,7 @@ INDEXED = (
     "query_readers",
     "autocommit_modules",
     "always_true",
-    "method_mentions",
+    "mentions",
 )
 
 
@@ -429,9 +431,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         query_readers=frozenset(data["query_readers"]),
         autocommit_modules=frozenset(data["autocommit_modules"]),
         always_true=frozenset(data["always_true"]),
-        method_mentions=tuple(
-            (name, tuple(paths)) for name, paths in data["method_mentions"]
-        ),
+        mentions=tuple((name, tuple(paths)) for name, paths in data["mentions"]),
     )
 
 

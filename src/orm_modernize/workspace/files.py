@@ -20,7 +20,7 @@ from orm_modernize.analysis.module_facts import (
     module_facts,
 )
 from orm_modernize.analysis.pins import project_pins
-from orm_modernize.analysis.project import ProjectIndex, index_of, with_method_mentions
+from orm_modernize.analysis.project import ProjectIndex, index_of, with_mentions
 from orm_modernize.data.records import (
     FileError,
     FileResult,
@@ -186,7 +186,7 @@ def project_modules(
             return classes, per_run(index)
     facts = list(_facts(paths, stamps, cache, given, jobs))
     index, classes = index_of(facts), module_classes(facts)
-    index = with_method_mentions(index, facts, partial(_sources, facts, given))
+    index = with_mentions(index, facts, partial(_sources, facts, given))
     if cache is not None:
         cache.keep_project(scope, key, index, classes)
     return classes, per_run(index)

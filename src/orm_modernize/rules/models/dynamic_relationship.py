@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import libcst as cst
 
 from orm_modernize.data.records import Evidence
+from orm_modernize.rewrite.write_only import write_only
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import keyword_argument, string_value
 
 # `backref("posts", lazy="dynamic")` makes the dynamic side on the other class.
 FUNCTIONS = ("relationship", "relation", "backref")
+RELATIONSHIP = ("relationship", "relation")
 
 
 class DynamicRelationship(Rule):
@@ -39,24 +43,31 @@ class DynamicRelationship(Rule):
     ## Use instead
         class User(Base):
             __tablename__ = "users"
-            id: Mapped[int] = mapped_column(primary_key=True)
-            posts: WriteOnlyMapped["Post"] = relationship()
+            id = Column(Integer, primary_key=True)
+            posts = relationship("Post", lazy="write_only")
 
-        recent = session.scalars(user.posts.select().where(Post.id > 10)).all()
-        total = session.scalar(
-            select(func.count()).select_from(user.posts.select().subquery())
-        )
+        recent = object_session(user).scalars(user.posts.select().where(Post.id > 10)).all()
+        total = object_session(user).scalar(select(func.count()).select_from(user.posts.select().subquery()))
         user.posts.add(Post())
 
     ## Fix safety
-    No fix. A write-only collection has no `filter()`, `all()`, `count()`,
-    iteration or `append()`: every place that uses the attribute changes, and
-    each read needs a session, which the attribute alone does not give. Those
-    places are found by the attribute's name on objects whose class a static
-    tool cannot always tell, and `lazy="write_only"` does not exist on 1.4
-    (`LoaderStrategyException`): the SQLAlchemy documentation advises moving
-    once the application runs on 2.0. `lazy="dynamic"` itself still works on
-    2.x, without a warning.
+    A `relationship(..., lazy="dynamic")` assigned in a class body becomes
+    `lazy="write_only"` (SQLAlchemy 2.0 only: the fix needs a 2.0 target) with
+    every use of the attribute in its module, as above: `append()`/`extend()`
+    become `add()`/`add_all()`, `remove()` stays, and a read (`filter()`,
+    `filter_by()`, `order_by()`, `limit()`, `offset()`, ended by `all()`,
+    `first()`, `one()`, `one_or_none()`, `count()`, or iterated over) runs its
+    statement on `object_session(obj)`, the session the dynamic query ran on.
+    Unsafe: an object in no session (new, or detached) read its pending objects
+    through the dynamic query, and has none to run the statement on. The
+    attribute's name is all that tells a use apart, so the fix is refused when
+    another module of the project names it, when the module uses `.name` in
+    any other way (an index, a slice, `paginate()`, a `dict.items()` when the
+    relationship is `items`), names it in a string (`getattr()`, a loader
+    option), assigns another attribute of that name, or reads `self.name` in
+    another class. `backref(..., lazy="dynamic")` and `dynamic_loader()` are
+    reported only: their attribute is on the other class. `lazy="dynamic"`
+    itself still works on 2.x, without a warning.
 
     ## References
     - SQLAlchemy 2.0 migration guide, "Dynamic relationship loaders superseded
@@ -70,12 +81,17 @@ class DynamicRelationship(Rule):
         '`lazy="dynamic"` is legacy in SQLAlchemy 2.0; use a write-only'
         " collection (`WriteOnlyMapped`)"
     )
+    fix_title = "Make it a write-only collection, with its uses"
+    fix_availability = "sometimes"
     triggers = (b"dynamic",)
 
     def visit_Call(self, node: cst.Call) -> None:
         lazy = keyword_argument(node, "lazy")
         if lazy is not None and string_value(lazy.value) == "dynamic":
-            if self.semantic.orm_function(node.func, FUNCTIONS) is not Evidence.NONE:
+            evidence = self.semantic.orm_function(node.func, FUNCTIONS)
+            if self.semantic.orm_function(node.func, RELATIONSHIP).proven:
+                self.report_fix(lazy, partial(write_only, self.semantic, node, lazy))
+            elif evidence is not Evidence.NONE:
                 self.report(lazy)
         elif self.semantic.orm_function(node.func, ("dynamic_loader",)) is not (
             Evidence.NONE

@@ -89,3 +89,18 @@ def test_a_project_on_1_4_gets_no_fix(app: Path) -> None:
 
     assert "the target is 1.4" in found, found
     assert (app / "app/models.py").read_text() == MODELS
+
+
+@pytest.mark.parametrize("paths", [["app/models.py"], ["."]])
+def test_a_use_in_a_template_keeps_the_relationship(
+    app: Path, paths: list[str]
+) -> None:
+    (app / "app/templates").mkdir()
+    (app / "app/templates/user.html").write_text(
+        "<p>{{ user.posts.count() }} posts</p>\n"
+    )
+
+    found = check("--fix", *paths)
+
+    assert "a template may use `.posts` (app/templates/user.html)" in found
+    assert (app / "app/models.py").read_text() == MODELS

@@ -126,15 +126,15 @@ class ProjectIndex:
 
     def pins_for(self, path: Path | None) -> tuple[Pin, ...]:
         """The pins of the project that owns `path`."""
-        root = self._root_of(path)
+        root = self.root_of(path)
         return tuple(p for p in self.pins if p.root in ("", root))
 
     def line_length_for(self, path: Path | None) -> int:
         """The line length of the project that owns `path` (88 outside any)."""
-        root = self._root_of(path)
+        root = self.root_of(path)
         return next((n for r, n in self.line_lengths if r == root), DEFAULT_LENGTH)
 
-    def _root_of(self, path: Path | None) -> str:
+    def root_of(self, path: Path | None) -> str:
         """The root of the project that owns `path`: the deepest root of the run
         above it ("" when none is)."""
         where = os.path.abspath(path) if path is not None else ""

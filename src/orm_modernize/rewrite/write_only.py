@@ -18,7 +18,9 @@ must have a form:
                                               user.posts.select()
                                           ):
 
-`object_session()` is the session the dynamic query ran on. Unsafe: an object in
+`object_session()` is the session the dynamic query ran on. A template of the
+project (Jinja's `{{ user.posts.count() }}`) is a use no Python module shows:
+one that names the attribute keeps it dynamic. Unsafe: an object in
 no session (new, or detached) read its pending objects through the dynamic
 query, and has no session to run the statement on.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 import libcst as cst
 
@@ -46,6 +49,12 @@ STEPS = {
 }
 # Query methods that end a read, and the `ScalarResult` method that does the same
 ENDS = {"all": "all", "first": "first", "one": "one", "one_or_none": "one_or_none"}
+# Files whose text may read attributes of mapped objects, and directories of
+# none of the project's own
+TEMPLATES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".mako", ".tmpl", ".txt")
+SKIPPED_DIRECTORIES = frozenset(
+    {"node_modules", "__pycache__", "venv", "env", "site-packages", "build", "dist"}
+)
 # Collection methods of a dynamic relationship, and the write-only ones
 WRITES = {"append": "add", "extend": "add_all", "remove": "remove"}
 
@@ -56,6 +65,7 @@ def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
     name = _attribute(semantic, call)
     owner = semantic.enclosing(call, cst.ClassDef)
     _check_named_here_only(semantic, name)
+    _check_no_template_uses(semantic, name)
     imports: list[ImportSpec] = []
     edits = [Edit(lazy.value, _renamed(lazy.value))]
     seen: list[cst.CSTNode] = []
@@ -168,6 +178,38 @@ def _check_named_here_only(semantic: Semantic, name: str) -> None:
         raise Refused(
             f"other modules of the project may use `.{name}` ({', '.join(others[:3])})"
         )
+
+
+def _check_no_template_uses(semantic: Semantic, name: str) -> None:
+    """Refused when a template of the project may read the attribute: Jinja's
+    `{{ user.posts.count() }}` is a use no Python module shows."""
+    root = semantic.project.root_of(semantic.path)
+    naming = _templates_naming(root, name) if root else ()
+    if naming:
+        raise Refused(f"a template may use `.{name}` ({os.path.relpath(naming[0])})")
+
+
+@lru_cache(maxsize=64)
+def _templates_naming(root: str, name: str) -> tuple[str, ...]:
+    """The template files under `root` (Jinja, Mako, Django, ...) with `.name`."""
+    word = re.compile(rb"\." + re.escape(name.encode()) + rb"\b")
+    found: list[str] = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = [
+            d
+            for d in subdirectories
+            if not d.startswith(".") and d not in SKIPPED_DIRECTORIES
+        ]
+        for file in files:
+            if file.endswith(TEMPLATES):
+                path = os.path.join(directory, file)
+                try:
+                    with open(path, "rb") as text:
+                        if word.search(text.read()):
+                            found.append(path)
+                except OSError:
+                    found.append(path)  # unread: it may use it
+    return tuple(sorted(found))
 
 
 def _check_not_another_class(

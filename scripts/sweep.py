@@ -41,6 +41,7 @@ SPECS = [
     "Kotti==2.0.9",  # Pyramid CMS, half-migrated (1.4 pins)
     "keystone==26.0.0",  # OpenStack identity server, query builders
     "ckan==2.10.4",  # scoped_session across modules, sqlalchemy==1.4.41
+    "fittrackee==1.3.6",  # Flask app on SQLAlchemy 2.0, lazy="dynamic"
     "sqlalchemy==1.4.54",  # SQLAlchemy's own test/ and examples/
 ]
 TOOL = [sys.executable, "-m", "orm_modernize", "check", "--no-cache"]

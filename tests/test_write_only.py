@@ -104,3 +104,14 @@ def test_a_use_in_a_template_keeps_the_relationship(
 
     assert "a template may use `.posts` (app/templates/user.html)" in found
     assert (app / "app/models.py").read_text() == MODELS
+
+
+def test_object_session_imported_from_its_own_module_is_reused(app: Path) -> None:
+    imported = "from sqlalchemy.orm.session import object_session\n"
+    (app / "app/models.py").write_text(imported + MODELS)
+
+    check("--fix", ".", status=0)
+
+    fixed = (app / "app/models.py").read_text()
+    assert fixed.startswith(imported)
+    assert fixed.count("object_session") == 2, fixed

@@ -21,11 +21,20 @@ SAME_OBJECTS = (
 )
 
 
+# Names of `sqlalchemy.orm` that the module defining them is imported from too
+DEFINED_IN = {
+    name: "sqlalchemy.orm.session"
+    for name in ("Session", "close_all_sessions", "make_transient", "object_session")
+}
+
+
 def namer(semantic: Semantic, at: cst.CSTNode, imports: list[ImportSpec]) -> Namer:
     """A Namer for a fix at `at`, collecting the imports it needs into `imports`."""
 
     def name(module: str, name: str) -> cst.BaseExpression | None:
         accepted = [f"{other}.{name}" for other in SAME_OBJECTS]
+        if module == "sqlalchemy.orm" and name in DEFINED_IN:
+            accepted.append(f"{DEFINED_IN[name]}.{name}")
         found = semantic.reference(at, module, name, accepted)
         if found is None:
             return None

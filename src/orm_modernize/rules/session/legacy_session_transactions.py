@@ -118,9 +118,11 @@ class LegacySessionTransactions(Rule):
             return
         if not isinstance(func, cst.Attribute):
             return
-        subtransactions = keyword_argument(node, "subtransactions")
-        if func.attr.value == "begin" and subtransactions is not None:
-            if self.semantic.session_evidence(func.value) is not Evidence.NONE:
+        if func.attr.value == "begin":
+            subtransactions = keyword_argument(node, "subtransactions")
+            if subtransactions is not None and (
+                self.semantic.session_evidence(func.value) is not Evidence.NONE
+            ):
                 self._subtransactions(node, subtransactions)
             return
         if (

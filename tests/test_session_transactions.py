@@ -1,7 +1,9 @@
-"""A `with session.begin(subtransactions=True):` block is written out only when
-no module of the project sets `autocommit`: an autocommit session committed a
-transaction at its outermost block, which the flush written out does not. The
-setting is found in any module, checked alone or with the project."""
+"""ORM101 across modules. An autocommit session or factory at module level is
+left as it is when another module of the project imports it: its uses there are
+not seen. A `with session.begin(subtransactions=True):` block is written out
+only when no module of the project sets `autocommit`: an autocommit session
+committed a transaction at its outermost block, which the flush written out
+does not. Checked alone or with the project, the answer is the same."""
 
 from __future__ import annotations
 
@@ -18,9 +20,32 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 engine = create_engine("sqlite://")
-Factory = sessionmaker(bind=engine{options})
+Factory = sessionmaker(bind=engine, autocommit=True)
+
+
+def ping():
+    with Factory.begin() as session:
+        session.connection()
 """
 USER = """\
+from app.database import Factory
+
+
+def leaky():
+    session = Factory()
+    return session.connection()
+"""
+
+# A module whose factory's sessions are in the default mode
+PLAIN_DATABASE = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("sqlite://")
+Factory = sessionmaker(bind=engine)
+# Its sessions are not in autocommit mode.
+"""
+SUBTRANSACTION = """\
 from app.database import Factory
 
 
@@ -49,16 +74,29 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     package = tmp_path / "app"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "user.py").write_text(USER)
+    (package / "database.py").write_text(DATABASE)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def test_a_factory_used_in_units_only_loses_autocommit(app: Path) -> None:
+    assert "[*]" in check("app/database.py")
+    check("--fix", "app/database.py", status=0)
+    assert "sessionmaker(bind=engine)\n" in (app / "app/database.py").read_text()
+
+
+def test_a_factory_another_module_imports_is_left(app: Path) -> None:
+    (app / "app/user.py").write_text(USER)
+    whole, alone = check("."), check("app/database.py")
+    assert "(no fix: other modules may import `Factory`)" in whole
+    assert alone == whole
 
 
 @pytest.mark.parametrize("paths", [["app/user.py"], ["."]])
 def test_autocommit_set_in_another_module_refuses_the_fix(
     app: Path, paths: list[str]
 ) -> None:
-    (app / "app/database.py").write_text(DATABASE.format(options=", autocommit=True"))
+    (app / "app/user.py").write_text(SUBTRANSACTION)  # database.py sets autocommit
 
     found = check(*paths)
 
@@ -70,14 +108,12 @@ def test_autocommit_set_in_another_module_refuses_the_fix(
 def test_without_autocommit_the_block_is_written_out(
     app: Path, paths: list[str]
 ) -> None:
-    # A comment naming the mode is not a setting of it.
-    (app / "app/database.py").write_text(
-        DATABASE.format(options="") + "# Its sessions are not in autocommit mode.\n"
-    )
+    (app / "app/database.py").write_text(PLAIN_DATABASE)  # a comment is no setting
+    (app / "app/user.py").write_text(SUBTRANSACTION)
 
     check("--fix", *paths, status=0)
 
-    assert (app / "app/user.py").read_text() == USER.replace(
+    assert (app / "app/user.py").read_text() == SUBTRANSACTION.replace(
         "    with session.begin(subtransactions=True):\n"
         "        user.name = name\n"
         "        session.add(user)\n",

@@ -71,6 +71,9 @@ def test_a_use_in_another_module_keeps_the_relationship(
 
 
 def test_uses_in_its_own_module_only_are_rewritten(app: Path) -> None:
+    # A local variable of the attribute's name is not a use of it.
+    (app / "app/views.py").write_text("def page(found):\n    posts = list(found)\n")
+
     check("--fix", ".", status=0)
 
     fixed = (app / "app/models.py").read_text()

@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from orm_modernize.analysis.line_length import DEFAULT as DEFAULT_LENGTH
+from orm_modernize.analysis.mentions import named_in
 from orm_modernize.analysis.module_facts import ModuleFacts, module_facts, name_text
 from orm_modernize.analysis.pins import Pin
 from orm_modernize.data.records import ForeignBackref, QueryHelper
@@ -84,10 +85,9 @@ class ProjectIndex:
     # The modules (absolute paths) that may read a `query` attribute
     # (`Model.query`): while there is one, a `query_property()` may be used
     query_readers: frozenset[str] = frozenset()
-    # (name, the modules (absolute paths) whose text has it as a word) of each
-    # method that may return a query (`query_methods()`) and each dynamic
-    # relationship (`dynamic_relationships()`): one that no other module names
-    # is used in its own module only
+    # (name, the modules (absolute paths) that name it) of each method that may
+    # return a query and each dynamic relationship (`mentions.named_in()`): one
+    # that no other module names is used in its own module only
     mentions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # The modules (absolute paths) that name `autocommit`: while there is one, a
     # session of the project may be in 1.x's autocommit mode
@@ -226,20 +226,11 @@ def with_mentions(
     facts: Sequence[tuple[Path, ModuleFacts]],
     sources: Callable[[], Iterable[tuple[str, bytes]]],
 ) -> ProjectIndex:
-    """`index` with the modules that have each name of `query_methods()` and
-    `dynamic_relationships()` as a word, searched in `sources()`, (absolute path,
-    bytes) of every module of the project: asked for only when the facts name
-    one."""
-    names = sorted({n for _, f in facts for n in f.query_methods | f.dynamic})
-    if not names:
-        return index
-    word = re.compile(rb"\b(" + b"|".join(map(re.escape, names)) + rb")\b")
-    found: dict[bytes, list[str]] = {name: [] for name in names}
-    for where, source in sources():
-        for name in set(word.findall(source)):
-            found[name].append(where)
-    mentions = tuple((n.decode("latin-1"), tuple(paths)) for n, paths in found.items())
-    return replace(index, mentions=mentions)
+    """`index` with the modules that name the methods and attributes rules follow
+    by name (`mentions.named_in()`), searched in `sources()`, (absolute path,
+    bytes) of every module of the project: read only when the facts name one."""
+    found = named_in(facts, sources)
+    return index if found is None else replace(index, mentions=found)
 
 
 def index_of(

@@ -61,7 +61,8 @@ class DynamicRelationship(Rule):
     Unsafe: an object in no session (new, or detached) read its pending objects
     through the dynamic query, and has none to run the statement on. The
     attribute's name is all that tells a use apart, so the fix is refused when
-    another module of the project names it, a template of the project reads
+    another module of the project reads `.name` or has the string `"name"`
+    (a local variable `name` does not count), a template of the project reads
     `.name` (`{{ user.posts.count() }}`), when the module uses `.name` in
     any other way (an index, a slice, `paginate()`, a `dict.items()` when the
     relationship is `items`), names it in a string (`getattr()`, a loader

@@ -1,0 +1,42 @@
+"""Which modules of the project name what rules follow by name alone: the
+methods that may return a query (`module_facts.query_methods()`), converted with
+their callers, and the dynamic relationships
+(`relationship_facts.dynamic_relationships()`), made write-only with their uses.
+One that no other module names is used in its own module only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from orm_modernize.analysis.module_facts import ModuleFacts
+
+Mentions = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def named_in(
+    facts: Sequence[tuple[Path, ModuleFacts]],
+    sources: Callable[[], Iterable[tuple[str, bytes]]],
+) -> Mentions | None:
+    """(name, the modules that name it) of each method (as a word) and each
+    dynamic relationship (`.posts` or "posts", not a variable `posts`) of the
+    `facts`, searched in `sources()`: (absolute path, bytes) of every module of
+    the project, read only when there is a name to look for (else None)."""
+    methods = {n for _, f in facts for n in f.query_methods}
+    attributes = {n for _, f in facts for n in f.dynamic} - methods
+    patterns = []
+    if methods:
+        patterns.append(rb"\b(%s)\b" % b"|".join(map(re.escape, sorted(methods))))
+    if attributes:
+        names = b"|".join(map(re.escape, sorted(attributes)))
+        patterns.append(rb"\.(%s)\b|[\"'](%s)[\"']" % (names, names))
+    if not patterns:
+        return None
+    mention = re.compile(b"|".join(patterns))
+    found: dict[bytes, list[str]] = {n: [] for n in sorted(methods | attributes)}
+    for where, source in sources():  # the one group that matched is the last set
+        for name in {m[m.lastindex or 0] for m in mention.finditer(source)}:
+            found[name].append(where)
+    return tuple((n.decode("latin-1"), tuple(paths)) for n, paths in found.items())

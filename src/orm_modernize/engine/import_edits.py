@@ -15,7 +15,7 @@ from orm_modernize.analysis.scopes import ImportAssignment
 from orm_modernize.data.records import ImportSpec
 from orm_modernize.engine.added_imports import added
 from orm_modernize.syntax import tree
-from orm_modernize.syntax.nodes import code_of
+from orm_modernize.syntax.nodes import assignment_targets, code_of
 from orm_modernize.syntax.statements import import_specs, module_imports
 
 
@@ -173,13 +173,10 @@ def _unused_imports(
 
 def _assigns_all(node: cst.CSTNode) -> bool:
     """`__all__ = [...]`, `__all__ += [...]`, `__all__: list[str] = [...]`."""
-    if isinstance(node, cst.Assign):
-        targets = [t.target for t in node.targets]
-    elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
-        targets = [node.target]
-    else:
-        return False
-    return any(isinstance(t, cst.Name) and t.value == "__all__" for t in targets)
+    return any(
+        isinstance(t, cst.Name) and t.value == "__all__"
+        for t in assignment_targets(node)
+    )
 
 
 def _bound_name(alias: cst.ImportAlias) -> str:

@@ -31,10 +31,7 @@ from orm_modernize.analysis.module_facts import names_autocommit
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Fix, Refused
 from orm_modernize.syntax import tree
-from orm_modernize.syntax.nodes import code_of, method, root_name
-
-# Assignments whose target may be the session's receiver
-ASSIGNING = (cst.Assign, cst.AnnAssign, cst.AugAssign)
+from orm_modernize.syntax.nodes import assignment_targets, code_of, method, root_name
 
 
 def written_out(semantic: Semantic, call: cst.Call) -> Fix:
@@ -118,9 +115,7 @@ def _check_falls_through(
             semantic, node, block
         ):
             raise Refused("the block is left by `break` or `continue`")
-        if isinstance(node, ASSIGNING) and any(
-            code_of(t) in (text, root.value) for t in _targets(node)
-        ):
+        if any(code_of(t) in (text, root.value) for t in assignment_targets(node)):
             raise Refused(f"`{text}` is assigned inside the block")
 
 
@@ -134,9 +129,3 @@ def _in_inner_loop(semantic: Semantic, node: cst.CSTNode, block: cst.With) -> bo
             return True
         child = ancestor
     return False
-
-
-def _targets(node: cst.CSTNode) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.Assign):
-        return [t.target for t in node.targets]
-    return [node.target]  # type: ignore[attr-defined]

@@ -37,7 +37,7 @@ import libcst as cst
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Edit, Fix, ImportSpec, Refused
 from orm_modernize.rewrite.naming import namer
-from orm_modernize.syntax.nodes import method, root_name
+from orm_modernize.syntax.nodes import assignment_targets, method, root_name
 
 # Query methods that have a `Select` form of the same name, or `where()`
 STEPS = {
@@ -74,7 +74,7 @@ def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
             _check_not_another_class(semantic, node, owner)
             edit = _use(semantic, node, name, imports)
             if any(
-                _inside(semantic, edit.node, s) or _inside(semantic, s, edit.node)
+                semantic.within(edit.node, s) or semantic.within(s, edit.node)
                 for s in seen
             ):
                 raise Refused(f"a use of `.{name}` holds another")
@@ -145,10 +145,6 @@ def _attribute(semantic: Semantic, call: cst.Call) -> str:
 def _assigns(semantic: Semantic, node: cst.CSTNode, name: str) -> bool:
     """Whether `node` assigns an attribute `name`: `x.name = ...`, or `name = ...`
     in a class body (a local variable of that name is not one)."""
-    if isinstance(node, cst.Assign):
-        targets = [t.target for t in node.targets]
-    else:
-        targets = [node.target]  # type: ignore[attr-defined]
     return any(
         (isinstance(t, cst.Attribute) and t.attr.value == name)
         or (
@@ -156,7 +152,7 @@ def _assigns(semantic: Semantic, node: cst.CSTNode, name: str) -> bool:
             and t.value == name
             and _in_class_body(semantic, node)
         )
-        for t in targets
+        for t in assignment_targets(node)
     )
 
 
@@ -342,7 +338,3 @@ def _renamed(value: cst.BaseExpression) -> cst.BaseExpression:
     assert isinstance(value, cst.SimpleString)
     quote = value.value[0]
     return value.with_changes(value=f"{quote}write_only{quote}")
-
-
-def _inside(semantic: Semantic, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
-    return any(a is outer for a in semantic.ancestors(node))

@@ -135,6 +135,16 @@ class _EagerNames(cst.CSTVisitor):
         self.names.append(node)
 
 
+def assignment_targets(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """What `node` assigns: the targets of `a = b = ...`, `a: T = ...` and
+    `a += ...`; none for any other node."""
+    if isinstance(node, cst.Assign):
+        return [t.target for t in node.targets]
+    if isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+        return [node.target]
+    return []
+
+
 def class_body_names(body: cst.IndentedBlock) -> set[str]:
     """The names a class body binds at its top: assignments, defs, classes."""
     names: set[str] = set()

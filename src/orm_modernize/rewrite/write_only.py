@@ -335,6 +335,6 @@ def _named(
 
 
 def _renamed(value: cst.BaseExpression) -> cst.BaseExpression:
+    """The literal "dynamic" made "write_only", its prefix and quotes kept."""
     assert isinstance(value, cst.SimpleString)
-    quote = value.value[0]
-    return value.with_changes(value=f"{quote}write_only{quote}")
+    return value.with_changes(value=value.value.replace("dynamic", "write_only"))

@@ -72,17 +72,20 @@ class Rule(cst.BatchableCSTVisitor):
         build: Callable[[], Fix],
         *,
         message: str | None = None,
+        fixed_message: str | None = None,
     ) -> bool:
         """Report `node` with the fix `build()` makes, or, when it refuses, without
-        one and with the reason in the message (ruff's `try_set_fix`). Whether a
-        fix was made."""
+        one and with the reason in the message (ruff's `try_set_fix`); a
+        `fixed_message` replaces the message when there is a fix (one that says
+        what the fix does, where the other gives the recipe). Whether a fix was
+        made."""
         message = message or self.message
         try:
             fix = build()
         except Refused as why:
             self.report(node, message=f"{message} (no fix: {why})")
             return False
-        self.report(node, fix=fix, message=message)
+        self.report(node, fix=fix, message=fixed_message or message)
         return True
 
     @classmethod

@@ -155,16 +155,16 @@ class LegacySessionTransactions(Rule):
             fix = Fix.replace(call, with_arguments(call, kept), safe=True)
             self.report(call, fix=fix, message=f"{removed}; `False` is the default")
             return
-        try:
-            if not is_constant(arg.value, "True"):
-                raise Refused("the argument is computed")
-            fix = written_out(self.semantic, call)
-        except Refused as why:
-            message = f"{RECIPES['subtransactions']} (no fix: {why})"
-            self.report(call, message=message)
+        recipe = RECIPES["subtransactions"]
+        if not is_constant(arg.value, "True"):
+            self.report(call, message=f"{recipe} (no fix: the argument is computed)")
             return
-        message = f"{removed}: write out what the subtransaction did"
-        self.report(call, fix=fix, message=message)
+        self.report_fix(
+            call,
+            partial(written_out, self.semantic, call),
+            message=recipe,
+            fixed_message=f"{removed}: write out what the subtransaction did",
+        )
 
     def _autocommit_dropped(self, call: cst.Call, arg: cst.Arg) -> Fix:
         """`call` without `autocommit=True`, where each session is used in

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orm_modernize.analysis.project import ProjectIndex, absolute, build_index
+from orm_modernize.analysis.module_names import absolute
+from orm_modernize.analysis.project import ProjectIndex, build_index
 
 
 def index_of(tmp_path: Path, files: dict[str, str]) -> ProjectIndex:

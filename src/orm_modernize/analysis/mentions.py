@@ -7,6 +7,7 @@ One that no other module names is used in its own module only.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ def named_in(
     sources: Callable[[], Iterable[tuple[str, bytes]]],
 ) -> Mentions | None:
     """(name, the modules that name it) of each method (as a word) and each
-    dynamic relationship (`.posts` or "posts", not a variable `posts`) of the
+    dynamic relationship (`.posts`, "posts" or an indented `posts =`) of the
     `facts`, searched in `sources()`: (absolute path, bytes) of every module of
     the project, read only when there is a name to look for (else None)."""
     methods = {n for _, f in facts for n in f.query_methods}
@@ -30,13 +31,34 @@ def named_in(
     if methods:
         patterns.append(rb"\b(%s)\b" % b"|".join(map(re.escape, sorted(methods))))
     if attributes:
+        # `.posts`, "posts", and an indented `posts = ...`: another class's
+        # attribute of that name, unless the module shows it is a local variable
         names = b"|".join(map(re.escape, sorted(attributes)))
-        patterns.append(rb"\.(%s)\b|[\"'](%s)[\"']" % (names, names))
+        patterns.append(
+            rb"\.(%s)\b|[\"'](%s)[\"']|^[ \t]+(%s)[ \t]*(?::|=(?!=))"
+            % (names, names, names)
+        )
     if not patterns:
         return None
-    mention = re.compile(b"|".join(patterns))
+    mention = re.compile(b"|".join(patterns), re.MULTILINE)
     found: dict[bytes, list[str]] = {n: [] for n in sorted(methods | attributes)}
     for where, source in sources():  # the one group that matched is the last set
         for name in {m[m.lastindex or 0] for m in mention.finditer(source)}:
             found[name].append(where)
     return tuple((n.decode("latin-1"), tuple(paths)) for n, paths in found.items())
+
+
+def declared_once(
+    facts: Sequence[tuple[Path, ModuleFacts]],
+) -> tuple[tuple[str, str], ...]:
+    """(name, the module (absolute path) declaring it) of each dynamic relationship
+    that one module of the project declares, and no other."""
+    declaring: dict[bytes, list[str]] = {}
+    for path, module in facts:
+        for name in module.dynamic:
+            declaring.setdefault(name, []).append(os.path.abspath(path))
+    return tuple(
+        (name.decode("latin-1"), paths[0])
+        for name, paths in sorted(declaring.items())
+        if len(paths) == 1
+    )

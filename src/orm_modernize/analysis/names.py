@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 import libcst as cst
 
+from orm_modernize.analysis.module_names import absolute, module_name
 from orm_modernize.analysis.module_tree import ModuleTree
 from orm_modernize.analysis.pins import Pin
-from orm_modernize.analysis.project import ProjectIndex, absolute, module_name
+from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.query_chain import QueryChain
 from orm_modernize.analysis.relationships import Relationships
 from orm_modernize.analysis.scope_walk import Scopes

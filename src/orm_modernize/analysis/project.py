@@ -19,10 +19,11 @@ from functools import cached_property
 from pathlib import Path
 
 from orm_modernize.analysis.line_length import DEFAULT as DEFAULT_LENGTH
-from orm_modernize.analysis.mentions import named_in
+from orm_modernize.analysis.mentions import declared_once, named_in
 from orm_modernize.analysis.module_facts import ModuleFacts, module_facts, name_text
+from orm_modernize.analysis.module_names import absolute, module_name
 from orm_modernize.analysis.pins import Pin
-from orm_modernize.data.records import ForeignBackref, QueryHelper
+from orm_modernize.data.records import ForeignBackref, QueryHelper, WriteOnly
 
 # The packages whose names a project module may re-export for its others
 LIBRARIES = ("sqlalchemy.", "flask_sqlalchemy.")
@@ -89,6 +90,14 @@ class ProjectIndex:
     # return a query and each dynamic relationship (`mentions.named_in()`): one
     # that no other module names is used in its own module only
     mentions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (name, the module (absolute path) declaring it) of each dynamic relationship
+    # that one module of the project declares: made write-only with its uses in
+    # the modules that name it, all or none (`two_ended.with_write_only_uses()`)
+    dynamic: tuple[tuple[str, str], ...] = ()
+    # Those of them whose modules are asked (a probing run) whether they can take
+    # their part, and what the last run does with each (see `WriteOnly`)
+    dynamic_probed: frozenset[str] = frozenset()
+    write_only: tuple[WriteOnly, ...] = ()
     # The modules (absolute paths) that name `autocommit`: while there is one, a
     # session of the project may be in 1.x's autocommit mode
     autocommit_modules: frozenset[str] = frozenset()
@@ -97,6 +106,15 @@ class ProjectIndex:
         """The modules that name the method or attribute `name`; None if it was
         not looked for (the facts took it for neither)."""
         return next((paths for n, paths in self.mentions if n == name), None)
+
+    def dynamic_declared_in(self, name: str) -> str | None:
+        """The module declaring the dynamic relationship `name`, if only one does."""
+        return next((path for n, path in self.dynamic if n == name), None)
+
+    def write_only_of(self, name: str) -> WriteOnly | None:
+        """What the last run does with the dynamic relationship `name` and its
+        uses in other modules; None when nothing was decided (yet)."""
+        return next((w for w in self.write_only if w.name == name), None)
 
     def may_use_sqlalchemy(self, source: bytes) -> bool:
         """Whether a module can hold anything a rule reports: it names SQLAlchemy
@@ -116,6 +134,8 @@ class ProjectIndex:
         names = self.mapped | {helper.name for helper in self.query_helpers}
         # A session, factory or `db` another module makes: `Factory()` is a session
         objects = {name.rpartition(".")[2] for name, _, _ in self.objects}
+        # The uses of a dynamic relationship, in the runs that rewrite them
+        names |= self.dynamic_probed
         return frozenset(name.encode() for name in names | objects)
 
     def query_property(self, cls: str) -> tuple[str, str] | None:
@@ -182,31 +202,6 @@ class ProjectIndex:
         return local and name in self.mapped
 
 
-def module_name(path: Path, known: dict[str, str] | None = None) -> str:
-    """Dotted module name of `path`, walking up through `__init__.py` packages;
-    `known` remembers the packages of directories over many calls."""
-    known = {} if known is None else known
-    parent = str(path.parent)
-    if parent not in known:  # resolved once per directory: symlinks lead elsewhere
-        known[parent] = _package(os.path.realpath(parent), known)
-    package = known[parent]
-    if path.stem == "__init__":
-        return package
-    return f"{package}.{path.stem}" if package else path.stem
-
-
-def _package(directory: str, known: dict[str, str]) -> str:
-    """The dotted package a resolved directory is ("": none)."""
-    if directory not in known:
-        package = ""
-        if os.path.isfile(os.path.join(directory, "__init__.py")):
-            parent, name = os.path.split(directory)
-            outer = _package(parent, known) if parent != directory else ""
-            package = f"{outer}.{name}" if outer else name
-        known[directory] = package
-    return known[directory]
-
-
 def build_index(
     files: Iterable[tuple[Path, bytes]], pins: tuple[Pin, ...] = ()
 ) -> ProjectIndex:
@@ -230,7 +225,9 @@ def with_mentions(
     by name (`mentions.named_in()`), searched in `sources()`, (absolute path,
     bytes) of every module of the project: read only when the facts name one."""
     found = named_in(facts, sources)
-    return index if found is None else replace(index, mentions=found)
+    if found is None:
+        return index
+    return replace(index, mentions=found, dynamic=declared_once(facts))
 
 
 def index_of(
@@ -485,15 +482,3 @@ def _flask_models(
         if source in found and alias not in found:
             found[alias] = found[source]
     return found
-
-
-def absolute(qualified: str, package: str) -> str | None:
-    """`..models.User` imported in package `app.views` is `app.models.User`; None
-    when the dots climb above the top package."""
-    dots = len(qualified) - len(qualified.lstrip("."))
-    if not dots:
-        return qualified
-    parts = package.split(".") if package else []
-    if dots - 1 >= len(parts):
-        return None
-    return ".".join([*parts[: len(parts) - (dots - 1)], qualified[dots:]])

@@ -260,6 +260,28 @@ class ForeignBackref:
 
 
 @dataclass(frozen=True)
+class DynamicUses:
+    """Whether one module's part of making a dynamic relationship write-only can
+    be done: the relationship itself in the module that declares it, its uses
+    elsewhere. The runner rewrites every module's part or none."""
+
+    name: str  # the relationship's attribute
+    refused: str  # why this module's part cannot be done; "" when it can
+
+
+@dataclass(frozen=True)
+class WriteOnly:
+    """A dynamic relationship used in other modules than its own, once every
+    module was asked whether it can take its part: with `uses`, each could, and
+    they are rewritten unless `refused` says why not (a module is not in a run
+    that fixes); without, one could not, and `refused` says why."""
+
+    name: str
+    uses: bool
+    refused: str = ""
+
+
+@dataclass(frozen=True)
 class Target:
     """The oldest SQLAlchemy a file's fixes must run on, and where that comes from:
     "1.3" stands for any version before 1.4, on which no fix runs."""
@@ -280,12 +302,14 @@ class Exports:
     Query helpers it defines that other modules import, and what its calls of such
     helpers allow: the runner converts both ends or neither. Backrefs to classes
     of other modules that it declares, and those of the project's it can write out
-    on one of its own classes (their safety here)."""
+    on one of its own classes (their safety here). Its part of making a dynamic
+    relationship of the project write-only."""
 
     helpers: tuple[QueryHelper, ...] = ()
     helper_calls: tuple[HelperCall, ...] = ()
     foreign_backrefs: tuple[ForeignBackref, ...] = ()
     declarable_backrefs: tuple[ForeignBackref, ...] = ()
+    dynamic_uses: tuple[DynamicUses, ...] = ()
 
     def __add__(self, other: Exports) -> Exports:
         return Exports(
@@ -293,6 +317,7 @@ class Exports:
             self.helper_calls + other.helper_calls,
             self.foreign_backrefs + other.foreign_backrefs,
             self.declarable_backrefs + other.declarable_backrefs,
+            self.dynamic_uses + other.dynamic_uses,
         )
 
 

@@ -26,6 +26,8 @@ from orm_modernize.syntax.nodes import code_of
 
 FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY, LOCAL_FOLDER = range(5)
 Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
+# Black and isort put two blank lines between the imports and one of these
+DEFINITIONS = (cst.FunctionDef, cst.ClassDef)
 
 
 def added(
@@ -128,11 +130,19 @@ def _inserted(
                 leading_lines=(cst.EmptyLine(), *lines[blank:])
             )
     if at < len(body) and (at == end or not body[at].leading_lines):
-        # Code (or another section) follows: a blank line between them.
+        # Code (or another section) follows: a blank line between them, two
+        # before a function or class, as black and isort put them.
         following = body[at]
         above = following.leading_lines
-        if not above or above[0].comment is not None:
-            body[at] = following.with_changes(leading_lines=(cst.EmptyLine(), *above))
+        blank = next(
+            (i for i, line in enumerate(above) if line.comment is not None),
+            len(above),
+        )
+        wanted = 2 if at == end and isinstance(following, DEFINITIONS) else 1
+        if blank < wanted:
+            body[at] = following.with_changes(
+                leading_lines=(*[cst.EmptyLine()] * (wanted - blank), *above)
+            )
     return [*body[:at], made, *body[at:]], end + 1
 
 

@@ -2,9 +2,10 @@
 
 A dynamic relationship `user.posts` is a `Query` bound to the object's session;
 a write-only one gives `user.posts.select()` to run, and `add()`/`add_all()`/
-`remove()`. Every use of the attribute changes, so the attribute must be used
-in its own module only (no other module of the project names it) and each use
-must have a form:
+`remove()`. Every use of the attribute in the project changes: `write_only()`
+rewrites the relationship and the uses of its module, `uses_elsewhere()` those
+of another module, and the runner (`two_ended.with_write_only_uses()`) does all
+of them or none. Each use must have a form:
 
     user.posts.append(p)                  user.posts.add(p)
     user.posts.extend(ps)                 user.posts.add_all(ps)
@@ -57,6 +58,8 @@ SKIPPED_DIRECTORIES = frozenset(
 )
 # Collection methods of a dynamic relationship, and the write-only ones
 WRITES = {"append": "add", "extend": "add_all", "remove": "remove"}
+# What the fixes call on a write-only collection
+WRITTEN = frozenset({"add", "add_all", "select"})
 
 
 def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
@@ -64,8 +67,6 @@ def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
     `lazy="write_only"`, and every use of the attribute in the module rewritten."""
     name = _attribute(semantic, call)
     owner = semantic.enclosing(call, cst.ClassDef)
-    _check_named_here_only(semantic, name)
-    _check_no_template_uses(semantic, name)
     imports: list[ImportSpec] = []
     edits = [Edit(lazy.value, _renamed(lazy.value))]
     seen: list[cst.CSTNode] = []
@@ -84,6 +85,8 @@ def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
         if _names_attribute(semantic, string, name):
             line = semantic.source_position(string)[0]
             raise Refused(f"the string on line {line} may name the attribute")
+    _check_no_template_uses(semantic, name)
+    _check_named_here_only(semantic, name)
     return Fix(tuple(edits), safe=False, imports=tuple(imports))
 
 
@@ -99,6 +102,14 @@ def _names_attribute(semantic: Semantic, string: cst.SimpleString, name: str) ->
     if text != name:
         return False
     parent = semantic.parent(string)
+    if isinstance(parent, cst.DictElement) and parent.key is string:
+        # `{"posts": user.posts.count()}`: the key of a value read from the
+        # attribute names what it holds, a serializer's field
+        return not any(
+            isinstance(node, cst.Attribute) and node.attr.value == name
+            for node in semantic.nodes(cst.Attribute)
+            if semantic.within(node, parent.value)
+        )
     if isinstance(parent, cst.Assign):  # `__tablename__ = "posts"`
         return not any(
             isinstance(t.target, cst.Name) and t.target.value == "__tablename__"
@@ -164,7 +175,57 @@ def _in_class_body(semantic: Semantic, statement: cst.CSTNode) -> bool:
     )
 
 
+def uses_elsewhere(
+    semantic: Semantic, name: str, *, converted: bool
+) -> list[tuple[cst.Attribute, Fix]]:
+    """Each use of the dynamic relationship `name` in a module other than the one
+    declaring it, with its fix (a `remove()` needs none). Refused when a use has
+    no form, or when the module may mean another attribute of that name. Once the
+    run `converted` the relationship, the write-only forms its fixes wrote are
+    not uses: before, `.add()` or `.select()` on `.name` shows another attribute."""
+    for kind in (cst.Assign, cst.AnnAssign, cst.AugAssign):
+        for statement in semantic.nodes(kind):
+            if _assigns(semantic, statement, name):
+                line = semantic.source_position(statement)[0]
+                raise Refused(f"line {line} assigns `{name}`")
+    for string in semantic.nodes(cst.SimpleString):
+        if _names_attribute(semantic, string, name):
+            line = semantic.source_position(string)[0]
+            raise Refused(f"the string on line {line} may name the attribute")
+    found: list[tuple[cst.Attribute, Fix]] = []
+    for node in semantic.nodes(cst.Attribute):
+        if node.attr.value != name:
+            continue
+        _check_not_another_class(semantic, node, None)
+        verb = _verb(semantic, node)
+        if verb == "remove" or (converted and verb in WRITTEN):
+            continue
+        imports: list[ImportSpec] = []
+        edit = _use(semantic, node, name, imports)
+        found.append((node, Fix((edit,), safe=False, imports=tuple(imports))))
+    return found
+
+
+def _verb(semantic: Semantic, node: cst.Attribute) -> str | None:
+    """The method called on `node`: "append" for `user.posts.append(p)`."""
+    attribute = semantic.parent(node)
+    call = semantic.parent(attribute) if attribute is not None else None
+    if (
+        isinstance(attribute, cst.Attribute)
+        and isinstance(call, cst.Call)
+        and call.func is attribute
+    ):
+        return attribute.attr.value
+    return None
+
+
 def _check_named_here_only(semantic: Semantic, name: str) -> None:
+    project = semantic.project
+    decided = project.write_only_of(name)
+    if decided is not None and decided.refused:
+        raise Refused(decided.refused)
+    if decided is not None or name in project.dynamic_probed:
+        return  # the run that rewrites the other modules' uses (or asks them)
     here = os.path.abspath(semantic.path) if semantic.path is not None else None
     naming = semantic.project.mentioning(name)
     if naming is None:
@@ -212,7 +273,8 @@ def _check_not_another_class(
     semantic: Semantic, node: cst.Attribute, owner: cst.ClassDef | None
 ) -> None:
     """Refused when the use is `self.name` in a method of a class other than the
-    relationship's: evidence that it is another attribute."""
+    relationship's (`owner`, None in another module): evidence that it is
+    another attribute."""
     if not (isinstance(node.value, cst.Name) and node.value.value == "self"):
         return
     classdef = semantic.enclosing(node, cst.ClassDef)

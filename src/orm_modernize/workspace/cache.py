@@ -35,6 +35,7 @@ from orm_modernize.analysis.pins import project_root
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.data.records import (
     Diagnostic,
+    DynamicUses,
     Exports,
     FileResult,
     ForeignBackref,
@@ -55,7 +56,8 @@ INDEX = "index.json"
 # files; 6: a result's exports in one field; 7: joined_eager; 8: joined; 9: paired
 # holds the attribute a `backref=` is declared on; 10: false_classes, always_true;
 # 11: query_read, query_readers; 12: query_methods, method_mentions; 13: autocommit
-FORMAT = 13
+# 14: dynamic relationships, their definers and dynamic_uses
+FORMAT = 14
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -462,6 +464,7 @@ def _result(data: dict[str, Any], path: Path) -> FileResult:
             helper_calls=tuple(HelperCall(**c) for c in exports["helper_calls"]),
             foreign_backrefs=_backrefs(exports["foreign_backrefs"]),
             declarable_backrefs=_backrefs(exports["declarable_backrefs"]),
+            dynamic_uses=tuple(DynamicUses(**u) for u in exports["dynamic_uses"]),
         ),
     )
 

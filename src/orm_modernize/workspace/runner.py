@@ -28,6 +28,7 @@ from orm_modernize.workspace.files import (
 from orm_modernize.workspace.two_ended import (
     with_foreign_backrefs,
     with_shared_helpers,
+    with_write_only_uses,
     without_unread_query_properties,
 )
 
@@ -57,6 +58,7 @@ def run(
     if helpers:
         checked = with_shared_helpers(checked, helpers, checker, project)
     checked = with_foreign_backrefs(checked, checker, project, modules)
+    checked = with_write_only_uses(checked, checker, project)
     checked = without_unread_query_properties(checked, checker, project)
     if cache is not None:
         cache.save()
@@ -112,6 +114,7 @@ def check_source(
     result = check_file((path, source, config.settings_for(path)), project)
     checker = Checker(config, write=False, jobs=1, cache=cache)
     (result,) = with_foreign_backrefs([result], checker, project, modules)
+    (result,) = with_write_only_uses([result], checker, project)
     if cache is not None:
         cache.save()
     return _targeted(result, config, project)

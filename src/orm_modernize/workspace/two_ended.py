@@ -1,10 +1,12 @@
 """The runs that rewrite two modules together, or neither: a query helper with
 its callers, a `backref=` with the module of the class at its other end, a
-`query_property()` with the `Model.query` reads the same run converted."""
+`query_property()` with the `Model.query` reads the same run converted, a
+dynamic relationship with its uses in other modules."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -16,8 +18,9 @@ from orm_modernize.data.records import (
     FileError,
     FileResult,
     QueryHelper,
+    WriteOnly,
 )
-from orm_modernize.workspace.checker import Checker
+from orm_modernize.workspace.checker import Checker, skipped_as
 from orm_modernize.workspace.files import read_file
 
 
@@ -157,6 +160,93 @@ def with_foreign_backrefs(
     ]
     both = replace(shared, accepted_backrefs=frozenset(accepted.values()))
     final = {os.path.abspath(r.path): r for r in checker.check_all(items, both)}
+    return [
+        _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
+        for r in results
+    ]
+
+
+def with_write_only_uses(
+    results: list[FileResult], checker: Checker, project: ProjectIndex
+) -> list[FileResult]:
+    """Dynamic relationships that other modules use, made write-only in every
+    module or none. A probing run over the module declaring each and the modules
+    naming it (read, not written, when the run does not check them) says
+    whether each module can take its part; a last run over the checked ones
+    rewrites them all, or, fixing without some of them (pre-commit passes the
+    changed files), reports the uses and says which module is missing."""
+    checked = {os.path.abspath(r.path): r for r in results}
+    involved: dict[str, list[str]] = {}  # name -> its module, then those naming it
+    for name, declaring in project.dynamic:
+        others = [p for p in project.mentioning(name) or () if p != declaring]
+        if others and any(p in checked for p in (declaring, *others)):
+            involved[name] = [declaring, *others]
+    if not involved:
+        return results
+    sources: dict[str, bytes] = {}
+    for path in sorted({p for paths in involved.values() for p in paths}):
+        result = checked.get(path)
+        found = _current(result) if result is not None else read_file(Path(path))
+        if isinstance(found, bytes):
+            sources[path] = found
+    # An Alembic revision or generated code is never rewritten: one that has the
+    # name in strings only (`op.drop_table("blocked_users")`) does not use it.
+    for name, paths in involved.items():
+        involved[name] = [
+            p
+            for p in paths
+            if p not in sources
+            or skipped_as(Path(p), sources[p], checker.config) is None
+            or re.search(rb"\.%s\b" % re.escape(name.encode()), sources[p])
+        ]
+    asked = replace(project, dynamic_probed=frozenset(involved))
+    items: list[tuple[Path, bytes | FileError]] = [
+        (checked[p].path if p in checked else Path(p), source)
+        for p, source in sources.items()
+    ]
+    refused: dict[tuple[str, str], str] = {}  # (name, module) -> why not its part
+    for result in checker.probing().check_all(items, asked):
+        for use in result.exports.dynamic_uses:
+            key = (use.name, os.path.abspath(result.path))
+            refused[key] = refused.get(key) or use.refused
+    fixing = checker.write or checker.config.settings.fix
+    decided: list[WriteOnly] = []
+    for name, paths in involved.items():
+        why = next(
+            (
+                refused.get(
+                    (name, p),
+                    f"{os.path.relpath(p)} may use `.{name}` and could not be checked",
+                )
+                for p in paths
+                if refused.get((name, p)) != ""
+            ),
+            "",
+        )
+        if why:  # the module declaring it says why its own part cannot be done
+            if refused.get((name, paths[0])) == "":
+                decided.append(WriteOnly(name, uses=False, refused=why))
+            continue
+        missing = [p for p in paths if p not in checked] if fixing else []
+        if missing:
+            how = "declares" if missing[0] == paths[0] else "also uses"
+            why = f"{os.path.relpath(missing[0])} {how} `.{name}` and is not checked"
+        decided.append(WriteOnly(name, uses=True, refused=why))
+    final_paths = {
+        p
+        for w in decided
+        for p in (involved[w.name] if w.uses else involved[w.name][:1])
+        if p in checked
+    }
+    if not final_paths:
+        return results
+    both = replace(asked, write_only=tuple(decided))
+    final = {
+        os.path.abspath(r.path): r
+        for r in checker.check_all(
+            [(checked[p].path, sources[p]) for p in sorted(final_paths)], both
+        )
+    }
     return [
         _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
         for r in results

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 
 import libcst as cst
 
-from orm_modernize.data.records import Evidence
-from orm_modernize.rewrite.write_only import write_only
+from orm_modernize.analysis.project import ProjectIndex
+from orm_modernize.analysis.semantic import Semantic
+from orm_modernize.data.records import DynamicUses, Evidence, Exports, Refused
+from orm_modernize.rewrite.write_only import uses_elsewhere, write_only
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import keyword_argument, string_value
 
 # `backref("posts", lazy="dynamic")` makes the dynamic side on the other class.
 FUNCTIONS = ("relationship", "relation", "backref")
 RELATIONSHIP = ("relationship", "relation")
+USE = (
+    'relationship with `lazy="dynamic"`, legacy in SQLAlchemy 2.0: use it as a'
+    " write-only collection"
+)
 
 
 class DynamicRelationship(Rule):
@@ -53,21 +60,27 @@ class DynamicRelationship(Rule):
     ## Fix safety
     A `relationship(..., lazy="dynamic")` assigned in a class body becomes
     `lazy="write_only"` (SQLAlchemy 2.0 only: the fix needs a 2.0 target) with
-    every use of the attribute in its module, as above: `append()`/`extend()`
+    every use of the attribute in the project, as above: `append()`/`extend()`
     become `add()`/`add_all()`, `remove()` stays, and a read (`filter()`,
     `filter_by()`, `order_by()`, `limit()`, `offset()`, ended by `all()`,
     `first()`, `one()`, `one_or_none()`, `count()`, or iterated over) runs its
     statement on `object_session(obj)`, the session the dynamic query ran on.
-    Unsafe: an object in no session (new, or detached) read its pending objects
-    through the dynamic query, and has none to run the statement on. The
-    attribute's name is all that tells a use apart, so the fix is refused when
-    another module of the project reads `.name` or has the string `"name"`
-    (a local variable `name` does not count), a template of the project reads
-    `.name` (`{{ user.posts.count() }}`), when the module uses `.name` in
-    any other way (an index, a slice, `paginate()`, a `dict.items()` when the
-    relationship is `items`), names it in a string (`getattr()`, a loader
-    option), assigns another attribute of that name, or reads `self.name` in
-    another class. `backref(..., lazy="dynamic")` and `dynamic_loader()` are
+    A use in another module is reported there, and the relationship and all its
+    uses are rewritten in one run, or none of them. Unsafe: an object in no
+    session (new, or detached) read its pending objects through the dynamic
+    query, and has none to run the statement on.
+
+    The attribute's name is all that tells a use apart, so no module changes
+    when one module of the project uses `.name` in another way (an index, a
+    slice, `paginate()`, a `dict.items()` when the relationship is `items`),
+    names it in a string (`getattr()`, a loader option, a dict key), assigns
+    an attribute of that name (another class's), reads `self.name` in another
+    class, or has a `# noqa` on a use; when a template of the project reads
+    `.name` (`{{ user.posts.count() }}`); and, with `--fix`, when a module that
+    uses it is not in the run (pre-commit passes the changed files): each
+    finding says which. A local variable `name` is not a use. Another dynamic
+    relationship of the same name in another module keeps both to their own
+    modules. `backref(..., lazy="dynamic")` and `dynamic_loader()` are
     reported only: their attribute is on the other class. `lazy="dynamic"`
     itself still works on 2.x, without a warning.
 
@@ -87,12 +100,51 @@ class DynamicRelationship(Rule):
     fix_availability = "sometimes"
     triggers = (b"dynamic",)
 
+    @classmethod
+    def triggered(cls, source: bytes, project: ProjectIndex | None) -> bool:
+        return b"dynamic" in source or (
+            project is not None
+            and any(name.encode() in source for name in project.dynamic_probed)
+        )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        """The uses of a dynamic relationship another module declares, in the runs
+        that rewrite the relationship with its uses in every module."""
+        project = self.semantic.project
+        here = self.semantic.path and os.path.abspath(self.semantic.path)
+        for name in sorted(project.dynamic_probed):
+            if project.dynamic_declared_in(name) != here:
+                self._uses(name)
+
+    def _uses(self, name: str) -> None:
+        decided = self.semantic.project.write_only_of(name)
+        where = os.path.relpath(self.semantic.path) if self.semantic.path else "-"
+        try:
+            uses = uses_elsewhere(self.semantic, name, converted=decided is not None)
+        except Refused as why:
+            self._export(name, f"{where}: {why}")
+            return
+        self._export(name, "", *(use for use, _ in uses))
+        if decided is None or not decided.uses:
+            return  # asked only, or the relationship stays dynamic
+        message = f"`.{name}` is a {USE}"
+        for use, fix in uses:
+            if decided.refused:
+                self.report(use, message=f"{message} (no fix: {decided.refused})")
+            else:
+                self.report(use, fix=fix, message=message)
+
     def visit_Call(self, node: cst.Call) -> None:
         lazy = keyword_argument(node, "lazy")
         if lazy is not None and string_value(lazy.value) == "dynamic":
             evidence = self.semantic.orm_function(node.func, FUNCTIONS)
             if self.semantic.orm_function(node.func, RELATIONSHIP).proven:
-                self.report_fix(lazy, partial(write_only, self.semantic, node, lazy))
+                fixed = self.report_fix(
+                    lazy, partial(write_only, self.semantic, node, lazy)
+                )
+                name = _assigned_name(self.semantic, node)
+                if name in self.semantic.project.dynamic_probed:
+                    self._export(name, "" if fixed else "its relationship", lazy)
             elif evidence is not Evidence.NONE:
                 self.report(lazy)
         elif self.semantic.orm_function(node.func, ("dynamic_loader",)) is not (
@@ -103,3 +155,27 @@ class DynamicRelationship(Rule):
                 message="`dynamic_loader()` is legacy in SQLAlchemy 2.0; use a"
                 " write-only collection (`WriteOnlyMapped`)",
             )
+
+    def _export(self, name: str, refused: str, *reported: cst.CSTNode) -> None:
+        """This module's part of making `name` write-only: possible unless it is
+        `refused`, or a `# noqa` keeps the fix of a node `reported` from applying."""
+        suppressions = self.semantic.suppressions
+        for node in reported if not refused else ():
+            line = self.semantic.source_position(node)[0]
+            if suppressions.suppresses(self.code, line):
+                where = (
+                    os.path.relpath(self.semantic.path) if self.semantic.path else "-"
+                )
+                refused = f"{where}: a `# noqa` on line {line} keeps it as it is"
+                break
+        self.semantic.exports += Exports(dynamic_uses=(DynamicUses(name, refused),))
+
+
+def _assigned_name(semantic: Semantic, call: cst.Call) -> str | None:
+    """`posts` for `posts = relationship(...)`."""
+    assign = semantic.parent(call)
+    if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+        target = assign.targets[0].target
+        if isinstance(target, cst.Name):
+            return target.value
+    return None

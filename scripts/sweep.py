@@ -10,7 +10,10 @@ SQLAlchemy 1.4. For each, in a fresh copy of its source:
 2. `check --fix --unsafe-fixes`, timed, under the same limit;
 3. every changed file must compile, and a second `--fix` must change nothing;
 4. files with findings (a sample of `--alone` of them), checked alone as
-   pre-commit passes them, must get the findings the whole-project run gave.
+   pre-commit passes them, must get the findings the whole-project run gave;
+5. a changed file that kept to the project's ruff configuration before (`ruff
+   format --check`, and `ruff check --select E501,I001`: line length and
+   isort) must still keep to it.
 
 Nothing of the downloaded code is kept unless `--keep` says where: the fixed trees
 are for reading the fixes one by one. Exit status 1 when a check fails.
@@ -73,9 +76,10 @@ def main() -> int:
                 shutil.copytree(root, args.keep / root.name, dirs_exist_ok=True)
     print(
         "| project | files | check s | fix s | findings | fixed safe | fixed unsafe |"
-        " report-only | changed files | alone = whole |"
+        " report-only | changed files | alone = whole | still formatted |"
+        " still E501/I001-clean |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     for row in rows:
         print("| " + " | ".join(str(v) for v in row) + " |")
     return 1 if failed else 0
@@ -163,6 +167,7 @@ def sweep(
             alone_same += 1
         else:
             problems.append(f"{name}: alone gives other findings than in the project")
+    formatted, styled = styled_files(root, files)
     fix_s, out, err, code = run(root, "--fix", "--unsafe-fixes", ".", limit=limit)
     if code < 0 or "internal error" in err or "took too long" in err:
         problems.append(f"fix: exit {code}: {err.strip()[:300]}")
@@ -172,6 +177,14 @@ def sweep(
             compile(path.read_bytes(), str(path), "exec")
         except SyntaxError as error:
             problems.append(f"{path}: fixed code does not compile: {error}")
+    after = styled_files(root, changed)
+    kept = [
+        sum(1 for p in changed if p in before_ and p in now)
+        for before_, now in zip((formatted, styled), after)
+    ]
+    for before_, now, what in zip((formatted, styled), after, ("format", "check")):
+        for path in sorted(p for p in changed if p in before_ and p not in now):
+            problems.append(f"{path.relative_to(root)}: fails `ruff {what}` now")
     snapshot = {p: p.read_bytes() for p in changed}
     _, out2, _, _ = run(root, "--fix", "--unsafe-fixes", ".", limit=limit)
     again = [p for p in files if p.read_bytes() != snapshot.get(p, before[p])]
@@ -193,8 +206,37 @@ def sweep(
         kinds["none"],
         len(changed),
         f"{alone_same}/{len(chosen)}",
+        f"{kept[0]}/{sum(1 for p in changed if p in formatted)}",
+        f"{kept[1]}/{sum(1 for p in changed if p in styled)}",
     ]
     return row, problems
+
+
+def styled_files(root: Path, files: list[Path]) -> tuple[set[Path], set[Path]]:
+    """Of `files`, those `ruff format` leaves as they are, and those with no
+    E501 or I001 finding, each by the project's own ruff configuration."""
+    if not files:
+        return set(), set()
+    names = [str(p.relative_to(root)) for p in files]
+    ruff = [sys.executable, "-m", "ruff"]
+    diff = subprocess.run(
+        [*ruff, "format", "--diff", *names], capture_output=True, text=True, cwd=root
+    )
+    reformatted = {
+        line[4:].strip() for line in diff.stdout.splitlines() if line.startswith("--- ")
+    }
+    lint = subprocess.run(
+        [*ruff, "check", "--select", "E501,I001", "--output-format", "json"]
+        + ["--exit-zero", *names],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    failing = {Path(f["filename"]).resolve() for f in json.loads(lint.stdout or "[]")}
+    return (
+        {p for p, n in zip(files, names) if n not in reformatted},
+        {p for p in files if p.resolve() not in failing},
+    )
 
 
 if __name__ == "__main__":

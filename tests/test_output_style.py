@@ -15,7 +15,8 @@ from conftest import FIXTURES, run_program
 
 from orm_modernize.analysis.line_length import read_line_length
 from orm_modernize.cli.commands import main
-from orm_modernize.syntax.wrapping import rewrapped, wrapped
+from orm_modernize.syntax.rewrapping import rewrapped
+from orm_modernize.syntax.wrapping import wrapped
 
 PROJECT = FIXTURES / "_formatted"
 
@@ -80,6 +81,9 @@ LONG = [
     ".where(User.name == name))",
     "session.execute(update(User).where(User.age < 18)"
     '.values({"minor": True, "name": "aaaaaaaaaaaaaaaaaaaaaaa"}))',
+    # An argument too long: split at its chain's dots, past its trailing comma
+    "eq_(session.scalars(select(Engineer).join(Person.paperwork).where(Engineer.x"
+    " == 1)).unique().all(), [e1, e2, e3])",
     # Flask-SQLAlchemy 2.x's helpers, as the fixes spell them
     "found = db.session.scalars(select(Author).filter_by(name=name)"
     '.order_by(Author.id).limit(1)).first() or abort(404, description=f"no {name}")',
@@ -163,3 +167,113 @@ def test_the_line_length_is_the_projects_formatters(tmp_path: Path) -> None:
     assert read_line_length(tmp_path) == 120
     (tmp_path / "ruff.toml").write_text("line-length = 99\n")
     assert read_line_length(tmp_path) == 99
+
+
+# What the own layout does not cover is laid out by black: comparisons and
+# operators, and statements a magic trailing comma or a comment keeps on several
+# lines (FitTrackee's code, fixed, failed `ruff format --check` on these).
+REWRAPPED = [
+    (
+        "def f(query, jti):\n"
+        "    if jti:\n"
+        "        return db.session.query(query).filter_by(jti=jti).first()"
+        " is not None\n",
+        "def f(query, jti):\n"
+        "    if jti:\n"
+        "        return db.session.execute(query.filter_by(jti=jti))"
+        ".scalar_one_or_none() is not None\n",
+    ),
+    (
+        "def f(equipment):\n"
+        "    db.session.query(Preference).filter(\n"
+        "        Preference.user_id == user.id,\n"
+        "        UserSportPreferenceEquipment.c.equipment_type_identifier\n"
+        "        == equipment_item.id,\n"
+        '    ).delete(synchronize_session="evaluate")\n',
+        "def f(equipment):\n"
+        "    db.session.execute(delete(Preference).where(\n"
+        "        Preference.user_id == user.id,\n"
+        "        UserSportPreferenceEquipment.c.equipment_type_identifier\n"
+        "        == equipment_item.id,\n"
+        '    ).execution_options(synchronize_session="evaluate"))\n',
+    ),
+    (
+        "def f(user):\n"
+        '    for f in user.followers.filter(Follower.name == "a"):  # the first\n'
+        "        pass\n"
+        "    if x:\n"
+        "        pass\n"
+        "    elif user in target_object.mentioned_users.all():\n"
+        "        pass\n",
+        "def f(user):\n"
+        "    for f in object_session(user).scalars(user.followers.select()"
+        '.where(Follower.name == "a")):  # the first\n'
+        "        pass\n"
+        "    if x:\n"
+        "        pass\n"
+        "    elif user in object_session(target_object).scalars("
+        "target_object.mentioned_users.select()).all():\n"
+        "        pass\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("old, new", REWRAPPED)
+def test_what_the_own_layout_does_not_cover_is_laid_out_as_ruff_does(
+    old: str, new: str, tmp_path: Path
+) -> None:
+    # A docstring's long line and an argument with nothing to split at do not
+    # make the module one that ignores the limit.
+    preamble = (
+        "def serve():\n"
+        '    """Serve it.\n\n'
+        "    GET /api/workouts/kjxavSTUrJvoAh2wvCeGEF/chart/segment/C4asMMbRJsxTirSj"
+        'TVWeWU HTTP/1.1\n    """\n'
+        "    return call(\n"
+        '        "key",\n'
+        "        Some.very_long.attribute_name_that_does_not_fit.at_all_indented(),\n"
+        "    )\n\n\n"
+    )
+
+    def formatted(code: str) -> str:
+        return ruff(
+            "format", "--isolated", "--line-length", "79", "-", cwd=tmp_path, stdin=code
+        )
+
+    assert formatted(preamble + old) == preamble + old
+    fixed = rewrapped(preamble + old, preamble + new, 79)
+    assert fixed != preamble + new
+    assert formatted(fixed) == fixed
+
+
+def test_a_base_made_a_class_inside_a_block_is_spaced_as_ruff_spaces_it(
+    tmp_path: Path,
+) -> None:
+    """One blank line before a class opening a `with` or `for` block (none in a
+    function's), one after it, and no spaces on either."""
+    source = (
+        "from sqlalchemy.orm import declarative_base\n"
+        "\n"
+        "\n"
+        "def make(warnings, metadata):\n"
+        "    Base = declarative_base()\n"
+        "    with warnings:\n"
+        "        Other = declarative_base(metadata=metadata)\n"
+        "    for _ in range(2):\n"
+        "        Third = declarative_base()\n"
+        "        print(Third)\n"
+        "    return Base, Other\n"
+    )
+    (tmp_path / "models.py").write_text(source)
+    ruff("format", "--check", "--isolated", "models.py", cwd=tmp_path)
+
+    result = CliRunner().invoke(
+        main,
+        ["check", "--isolated", "--no-cache", "--select", "ORM402", "--fix"]
+        + ["--unsafe-fixes", str(tmp_path / "models.py")],
+    )
+
+    assert "Found 3 errors (3 fixed, 0 remaining)" in result.output, result.output
+    fixed = (tmp_path / "models.py").read_text()
+    assert "    with warnings:\n\n        class Other(DeclarativeBase):\n" in fixed
+    ruff("format", "--check", "--isolated", "models.py", cwd=tmp_path)

@@ -23,8 +23,8 @@ from orm_modernize.syntax.parsing import syntax_error
 from orm_modernize.syntax.positions import Positions
 from orm_modernize.syntax.replace import Origins, replaced
 from orm_modernize.syntax.reprint import reprinted
+from orm_modernize.syntax.rewrapping import rewrapped
 from orm_modernize.syntax.tree import WalkedTree
-from orm_modernize.syntax.wrapping import rewrapped
 
 
 class Where(NamedTuple):

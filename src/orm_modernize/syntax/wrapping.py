@@ -27,7 +27,6 @@ import io
 import keyword
 import re
 import tokenize
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 OPENING = {"(": ")", "[": "]", "{": "}"}
@@ -223,6 +222,8 @@ def _body(text: str, tokens: list[Token], indent: str, limit: int) -> list[str]:
     if len(indent) + len(text) <= limit:
         return [indent + text]
     priorities = _priorities(tokens)
+    if tokens and tokens[-1].text == ",":  # black looks past a trailing comma
+        priorities[-1] = 0
     priority = max(priorities, default=0)
     if priority and not (priority == DOT and priorities.count(DOT) < 2):
         cuts = [i for i, found in enumerate(priorities) if found == priority]
@@ -372,134 +373,3 @@ def _pairs(tokens: list[Token]) -> dict[int, int]:
 
 def _at(text: str, tokens: list[Token], first: int, last: int) -> str:
     return text[tokens[first].start : tokens[last].end]
-
-
-def rewrapped(old: str, new: str, limit: int) -> str:
-    """`new` (a module's code after fixes) with each statement that the fixes
-    changed and that no longer fits split as black would; a statement they
-    changed that spans several lines is joined first, as black joins what fits
-    (unless a comment or a trailing comma keeps its lines). Only in a module
-    whose code kept to the limit (`old`, before the fixes)."""
-    known = set(old.splitlines())
-    if not _kept_to(known, limit):
-        return new  # the file does not keep to the limit: neither do its fixes
-    lines = new.splitlines(keepends=True)
-    changed = {
-        row
-        for row, line in enumerate(lines)
-        if line.rstrip("\r\n") not in known and line.strip()
-    }
-    long = any(len(lines[row].rstrip("\r\n")) > limit for row in changed)
-    if not long and not any(_in_multiline(lines[row]) for row in changed):
-        return new
-    replacements: dict[int, tuple[int, str]] = {}  # first row -> (last row, text)
-    for first, last in _statements(new, until=max(changed)):
-        if not changed.intersection(range(first, last + 1)):
-            continue
-        end = lines[last][len(lines[last].rstrip("\r\n")) :] or "\n"
-        text = _joined(lines[first : last + 1]) if last > first else None
-        if last > first and text is None:
-            continue
-        line = text if text is not None else lines[first].rstrip("\r\n")
-        if text is not None:
-            line = without_redundant_parentheses(line)
-        if len(line) <= limit:
-            if text is not None:
-                replacements[first] = (last, line + end)
-            continue
-        split = wrapped(line, limit)
-        if split is not None:
-            replacements[first] = (last, split.replace("\n", end) + end)
-    if not replacements:
-        return new
-    out: list[str] = []
-    row = 0
-    while row < len(lines):
-        if row in replacements:
-            last, text = replacements[row]
-            out.append(text)
-            row = last + 1
-        else:
-            out.append(lines[row])
-            row += 1
-    return "".join(out)
-
-
-def _kept_to(lines: set[str], limit: int) -> bool:
-    """Whether the code lines fit `limit`: a line with a comment or a long string,
-    which a formatter does not split, does not count."""
-    return all(
-        len(line) <= limit or "#" in line or LONG_STRING.search(line) is not None
-        for line in lines
-    )
-
-
-def _in_multiline(line: str) -> bool:
-    """Whether `line` looks like a line of a statement spanning several."""
-    line = line.rstrip()
-    return line.endswith(("(", "[", "{", ",")) or line.lstrip().startswith(
-        (")", "]", "}", ".")
-    )
-
-
-def _statements(code: str, until: int) -> Iterator[tuple[int, int]]:
-    """The first and last row (from 0) of each simple statement or compound
-    statement header of `code` that starts by row `until` (the tokenizer is slow:
-    the rest of a module is not read)."""
-    start: int | None = None
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(code).readline):
-            if start is None and token.start[0] - 1 > until:
-                return
-            if token.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT):
-                continue
-            if token.type in (tokenize.DEDENT, tokenize.ENDMARKER):
-                continue
-            if start is None:
-                start = token.start[0] - 1
-            if token.type == tokenize.NEWLINE:
-                yield start, token.end[0] - 1
-                start = None
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return
-
-
-def _joined(lines: list[str]) -> str | None:
-    """The statement over `lines` on one line, spaced as black spaces it; None
-    when a comment, a trailing comma before a closing bracket, a backslash or a
-    string over several lines keeps it on several."""
-    text = "".join(lines)
-    indent = text[: len(text) - len(text.lstrip())]
-    parts: list[str] = []
-    previous: tokenize.TokenInfo | None = None
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
-    rows = text.strip().splitlines()
-    significant = [
-        t
-        for t in tokens
-        if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER)
-    ]
-    for index, token in enumerate(significant):
-        if token.type == tokenize.COMMENT or token.start[0] != token.end[0]:
-            return None
-        if token.string == "," and index + 1 < len(significant):
-            after = significant[index + 1]
-            if after.string in (")", "]", "}") and after.start[0] != token.start[0]:
-                return None  # black's magic trailing comma
-        if previous is not None:
-            if previous.end[0] == token.start[0]:
-                parts.append(rows[token.start[0] - 1][previous.end[1] : token.start[1]])
-            elif not (
-                previous.string in OPENING
-                or token.string in (")", "]", "}", ".", ",")
-                or previous.string == "."
-            ):
-                parts.append(" ")
-        elif token.start[1] != 0:
-            return None
-        parts.append(token.string)
-        previous = token
-    return indent + "".join(parts)

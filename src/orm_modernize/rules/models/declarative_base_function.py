@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import libcst as cst
 
 from orm_modernize.analysis.vocabulary import AS_DECLARATIVE, DECLARATIVE_BASE_FUNCTIONS
@@ -16,8 +14,6 @@ from orm_modernize.syntax.nodes import (
     string_value,
 )
 from orm_modernize.syntax.statements import decorator_target, in_import_fallback
-
-StatementT = TypeVar("StatementT", cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 # automap_base() is not a declarative_base() and has no DeclarativeBase spelling.
 FUNCTIONS = DECLARATIVE_BASE_FUNCTIONS - {"sqlalchemy.ext.automap.automap_base"}
@@ -186,14 +182,21 @@ class DeclarativeBaseFunction(Rule):
             leading_lines=line.leading_lines,
         )
         # PEP 8: two blank lines around a top-level class (one in a function).
+        # Black puts one before a class opening a block, but for a function's or
+        # a class's.
         block = self.semantic.parent(line)
         siblings = list(getattr(block, "body", ()))
         index = next(i for i, s in enumerate(siblings) if s is line)
         around = 2 if isinstance(block, cst.Module) else 1
-        edits = [Edit(line, _spaced(classdef, around if index else 0))]
-        if index + 1 < len(siblings):
-            following = siblings[index + 1]
-            edits.append(Edit(following, _spaced(following, around)))
+        opening = (
+            block is None
+            or isinstance(block, cst.Module)
+            or isinstance(self.semantic.parent(block), (cst.FunctionDef, cst.ClassDef))
+        )
+        edits = [Edit(line, _spaced(classdef, 0 if not index and opening else around))]
+        following, outer = self._following(line)
+        if following is not None:
+            edits.append(Edit(following, _spaced(following, 2 if outer else 1)))
         return Fix(
             tuple(edits),
             safe=False,
@@ -201,14 +204,33 @@ class DeclarativeBaseFunction(Rule):
             unused=(call.func.value,) if isinstance(call.func, cst.Name) else (),
         )
 
+    def _following(self, statement: cst.CSTNode) -> tuple[cst.CSTNode | None, bool]:
+        """The statement black spaces from a class put in place of `statement`:
+        the next in its block, or, last in a `with`, `for`, `while` or `if`
+        block with no `else`, the one after that statement; and whether it is
+        at the top level."""
+        while True:
+            block = self.semantic.parent(statement)
+            siblings = list(getattr(block, "body", ()))
+            index = next(i for i, s in enumerate(siblings) if s is statement)
+            if index + 1 < len(siblings):
+                return siblings[index + 1], isinstance(block, cst.Module)
+            owner = self.semantic.parent(block) if block is not None else None
+            if not isinstance(owner, (cst.With, cst.For, cst.While, cst.If)) or (
+                getattr(owner, "orelse", None) is not None
+            ):
+                return None, False
+            statement = owner
 
-def _spaced(statement: StatementT, blank: int) -> StatementT:
+
+def _spaced(statement: cst.CSTNode, blank: int) -> cst.CSTNode:
     """`statement` with at least `blank` empty lines before its leading comments."""
-    lines: list[cst.EmptyLine] = list(statement.leading_lines)
+    lines: list[cst.EmptyLine] = list(getattr(statement, "leading_lines", ()))
     empty = next((i for i, e in enumerate(lines) if e.comment), len(lines))
     if empty >= blank:
         return statement
-    padding: list[cst.EmptyLine] = [cst.EmptyLine()] * (blank - empty)
+    # Not indented: a blank line holds no spaces.
+    padding: list[cst.EmptyLine] = [cst.EmptyLine(indent=False)] * (blank - empty)
     return statement.with_changes(leading_lines=[*padding, *lines])
 
 

@@ -98,6 +98,19 @@ def test_a_method_another_module_names_is_left_and_said_why(app: Path) -> None:
     assert (app / "app/repository.py").read_bytes() == before
 
 
+def test_a_local_variable_of_the_methods_name_elsewhere_is_no_call(
+    app: Path,
+) -> None:
+    # FlaskBB: `involved_users = User.query...` in a view, a method elsewhere.
+    (app / "app/views.py").write_text(
+        "def listing(rows):\n    open_ones = [r for r in rows]\n    return open_ones\n"
+    )
+
+    assert "[*]" in check(".")
+    (app / "app/views.py").write_text(VIEW.replace(".open_ones()", ".open_ones"))
+    assert REFUSED in check(".")  # reached as an attribute, not called: still a use
+
+
 def test_the_facts_name_the_methods_that_may_return_a_query() -> None:
     source = b"""\
 class Repository:

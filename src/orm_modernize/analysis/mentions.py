@@ -21,15 +21,18 @@ def named_in(
     facts: Sequence[tuple[Path, ModuleFacts]],
     sources: Callable[[], Iterable[tuple[str, bytes]]],
 ) -> Mentions | None:
-    """(name, the modules that name it) of each method (as a word) and each
-    dynamic relationship (`.posts`, "posts" or an indented `posts =`) of the
+    """(name, the modules that name it) of each method (`.active` or "active")
+    and each dynamic relationship (`.posts`, "posts" or an indented `posts =`) of the
     `facts`, searched in `sources()`: (absolute path, bytes) of every module of
     the project, read only when there is a name to look for (else None)."""
     methods = {n for _, f in facts for n in f.query_methods}
     attributes = {n for _, f in facts for n in f.dynamic} - methods
     patterns = []
     if methods:
-        patterns.append(rb"\b(%s)\b" % b"|".join(map(re.escape, sorted(methods))))
+        # `.active()` or "active": another module reaches a method only so (a
+        # local variable `active` is not a use of it)
+        names = b"|".join(map(re.escape, sorted(methods)))
+        patterns.append(rb"\.(%s)\b|[\"'](%s)[\"']" % (names, names))
     if attributes:
         # `.posts`, "posts", and an indented `posts = ...`: another class's
         # attribute of that name, unless the module shows it is a local variable

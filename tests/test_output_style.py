@@ -277,3 +277,26 @@ def test_a_base_made_a_class_inside_a_block_is_spaced_as_ruff_spaces_it(
     fixed = (tmp_path / "models.py").read_text()
     assert "    with warnings:\n\n        class Other(DeclarativeBase):\n" in fixed
     ruff("format", "--check", "--isolated", "models.py", cwd=tmp_path)
+
+
+def test_black_lays_out_nothing_in_a_module_black_did_not_lay_out() -> None:
+    """`mapper(User, users, properties={` leaves two brackets open on a line,
+    which black never does: the project does not use black, and a statement
+    black would explode keeps the layout the fix gave it."""
+    old = (
+        "mapper(User, users, properties={\n"
+        '    "addresses": relationship(Address),\n'
+        "})\n"
+    )
+    new = old.replace("mapper(", "registry.map_imperatively(")
+    assert rewrapped(old, new, 88) == new
+    # In a module black may have laid out, black lays it out.
+    assert rewrapped("pass\n", new, 88) == (
+        "registry.map_imperatively(\n"
+        "    User,\n"
+        "    users,\n"
+        "    properties={\n"
+        '        "addresses": relationship(Address),\n'
+        "    },\n"
+        ")\n"
+    )

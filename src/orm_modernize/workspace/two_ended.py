@@ -191,10 +191,10 @@ def with_write_only_uses(
             sources[path] = found
     # An Alembic revision or generated code is never rewritten: one that has the
     # name in strings only (`op.drop_table("blocked_users")`) does not use it.
-    for name, paths in involved.items():
-        involved[name] = [
+    for name, (declaring, *others) in involved.items():
+        involved[name] = [declaring] + [
             p
-            for p in paths
+            for p in others
             if p not in sources
             or skipped_as(Path(p), sources[p], checker.config) is None
             or re.search(rb"\.%s\b" % re.escape(name.encode()), sources[p])
@@ -210,33 +210,17 @@ def with_write_only_uses(
             key = (use.name, os.path.abspath(result.path))
             refused[key] = refused.get(key) or use.refused
     fixing = checker.write or checker.config.settings.fix
-    decided: list[WriteOnly] = []
-    for name, paths in involved.items():
-        why = next(
-            (
-                refused.get(
-                    (name, p),
-                    f"{os.path.relpath(p)} may use `.{name}` and could not be checked",
-                )
-                for p in paths
-                if refused.get((name, p)) != ""
-            ),
-            "",
-        )
-        if why:  # the module declaring it says why its own part cannot be done
-            if refused.get((name, paths[0])) == "":
-                decided.append(WriteOnly(name, uses=False, refused=why))
-            continue
-        missing = [p for p in paths if p not in checked] if fixing else []
-        if missing:
-            how = "declares" if missing[0] == paths[0] else "also uses"
-            why = f"{os.path.relpath(missing[0])} {how} `.{name}` and is not checked"
-        decided.append(WriteOnly(name, uses=True, refused=why))
+    unchecked = {p for paths in involved.values() for p in paths if p not in checked}
+    decided = [
+        w
+        for name, paths in involved.items()
+        if (w := _decision(name, paths, refused, unchecked if fixing else set()))
+    ]
     final_paths = {
         p
         for w in decided
         for p in (involved[w.name] if w.uses else involved[w.name][:1])
-        if p in checked
+        if p in checked and p in sources
     }
     if not final_paths:
         return results
@@ -251,6 +235,32 @@ def with_write_only_uses(
         _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
         for r in results
     ]
+
+
+def _decision(
+    name: str,
+    paths: list[str],
+    refused: dict[tuple[str, str], str],
+    unchecked: set[str],
+) -> WriteOnly | None:
+    """What the last run does with the dynamic relationship `name`, declared in
+    `paths[0]` and named in the others, from each module's answer in `refused`
+    ("" when it can take its part); None when the declaring module's own finding
+    says why not. `unchecked`: the modules a run that fixes does not have."""
+    answers = [refused.get((name, p)) for p in paths]
+    for path, answer in zip(paths, answers):
+        if answer == "":
+            continue
+        if answers[0] != "":
+            return None
+        why = answer or f"{os.path.relpath(path)} may use `.{name}` and was not checked"
+        return WriteOnly(name, uses=False, refused=why)
+    missing = [p for p in paths if p in unchecked]
+    if not missing:
+        return WriteOnly(name, uses=True)
+    how = "declares" if missing[0] == paths[0] else "also uses"
+    why = f"{os.path.relpath(missing[0])} {how} `.{name}` and is not checked"
+    return WriteOnly(name, uses=True, refused=why)
 
 
 def without_unread_query_properties(

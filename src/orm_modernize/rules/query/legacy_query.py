@@ -161,7 +161,7 @@ class LegacyQuery(QueryRule):
       helper (modules outside the run may import it), and there is none when a
       call does not finish the query. A method (`return self.session.query(...)`)
       converts with its calls (`self.m()` in its class, `obj.m()` on an object
-      made from it, run on `obj.session`) when no other module has its name: unsafe.
+      made from it, run on `obj.session`) when no other module has `.m`: unsafe.
     - `from_self()` (one entity, no arguments) selects
       `aliased(Model, stmt.subquery())`, made on the line before, and later
       criteria read the alias as after `aliased=True`; refused where that line

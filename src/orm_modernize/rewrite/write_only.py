@@ -81,13 +81,17 @@ def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
                 raise Refused(f"a use of `.{name}` holds another")
             seen.append(edit.node)
             edits.append(edit)
+    _check_no_string_names(semantic, name)
+    _check_no_template_uses(semantic, name)
+    _check_named_here_only(semantic, name)
+    return Fix(tuple(edits), safe=False, imports=tuple(imports))
+
+
+def _check_no_string_names(semantic: Semantic, name: str) -> None:
     for string in semantic.nodes(cst.SimpleString):
         if _names_attribute(semantic, string, name):
             line = semantic.source_position(string)[0]
             raise Refused(f"the string on line {line} may name the attribute")
-    _check_no_template_uses(semantic, name)
-    _check_named_here_only(semantic, name)
-    return Fix(tuple(edits), safe=False, imports=tuple(imports))
 
 
 def _names_attribute(semantic: Semantic, string: cst.SimpleString, name: str) -> bool:
@@ -129,28 +133,41 @@ def _names_attribute(semantic: Semantic, string: cst.SimpleString, name: str) ->
     )
 
 
-def _attribute(semantic: Semantic, call: cst.Call) -> str:
-    """The attribute `call` is assigned to in a class body, the only attribute of
-    that name the module assigns."""
+def assigned_attribute(semantic: Semantic, call: cst.Call) -> str | None:
+    """`posts` for `posts = relationship(...)` in a class body."""
     assign = semantic.parent(call)
-    if not (
+    if (
         isinstance(assign, cst.Assign)
         and len(assign.targets) == 1
         and isinstance(assign.targets[0].target, cst.Name)
         and _in_class_body(semantic, assign)
     ):
+        return assign.targets[0].target.value
+    return None
+
+
+def _attribute(semantic: Semantic, call: cst.Call) -> str:
+    """The attribute `call` is assigned to in a class body, the only attribute of
+    that name the module assigns."""
+    name = assigned_attribute(semantic, call)
+    if name is None:
         raise Refused("the relationship is not assigned to an attribute in a class")
-    name = assign.targets[0].target.value
-    others = [
-        a
-        for kind in (cst.Assign, cst.AnnAssign, cst.AugAssign)
-        for a in semantic.nodes(kind)
-        if a is not assign and _assigns(semantic, a, name)
-    ]
+    assign = semantic.parent(call)
+    others = [a for a in _assignments(semantic, name) if a is not assign]
     if others:
         line = semantic.source_position(others[0])[0]
         raise Refused(f"line {line} assigns another attribute `{name}`")
     return name
+
+
+def _assignments(semantic: Semantic, name: str) -> list[cst.CSTNode]:
+    """The statements that assign an attribute `name` (see `_assigns()`)."""
+    return [
+        statement
+        for kind in (cst.Assign, cst.AnnAssign, cst.AugAssign)
+        for statement in semantic.nodes(kind)
+        if _assigns(semantic, statement, name)
+    ]
 
 
 def _assigns(semantic: Semantic, node: cst.CSTNode, name: str) -> bool:
@@ -183,15 +200,11 @@ def uses_elsewhere(
     no form, or when the module may mean another attribute of that name. Once the
     run `converted` the relationship, the write-only forms its fixes wrote are
     not uses: before, `.add()` or `.select()` on `.name` shows another attribute."""
-    for kind in (cst.Assign, cst.AnnAssign, cst.AugAssign):
-        for statement in semantic.nodes(kind):
-            if _assigns(semantic, statement, name):
-                line = semantic.source_position(statement)[0]
-                raise Refused(f"line {line} assigns `{name}`")
-    for string in semantic.nodes(cst.SimpleString):
-        if _names_attribute(semantic, string, name):
-            line = semantic.source_position(string)[0]
-            raise Refused(f"the string on line {line} may name the attribute")
+    assigning = _assignments(semantic, name)
+    if assigning:
+        line = semantic.source_position(assigning[0])[0]
+        raise Refused(f"line {line} assigns `{name}`")
+    _check_no_string_names(semantic, name)
     found: list[tuple[cst.Attribute, Fix]] = []
     for node in semantic.nodes(cst.Attribute):
         if node.attr.value != name:

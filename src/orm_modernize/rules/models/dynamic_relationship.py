@@ -8,9 +8,12 @@ from functools import partial
 import libcst as cst
 
 from orm_modernize.analysis.project import ProjectIndex
-from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import DynamicUses, Evidence, Exports, Refused
-from orm_modernize.rewrite.write_only import uses_elsewhere, write_only
+from orm_modernize.rewrite.write_only import (
+    assigned_attribute,
+    uses_elsewhere,
+    write_only,
+)
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import keyword_argument, string_value
 
@@ -118,11 +121,10 @@ class DynamicRelationship(Rule):
 
     def _uses(self, name: str) -> None:
         decided = self.semantic.project.write_only_of(name)
-        where = os.path.relpath(self.semantic.path) if self.semantic.path else "-"
         try:
             uses = uses_elsewhere(self.semantic, name, converted=decided is not None)
         except Refused as why:
-            self._export(name, f"{where}: {why}")
+            self._export(name, f"{self._here()}: {why}")
             return
         self._export(name, "", *(use for use, _ in uses))
         if decided is None or not decided.uses:
@@ -142,7 +144,7 @@ class DynamicRelationship(Rule):
                 fixed = self.report_fix(
                     lazy, partial(write_only, self.semantic, node, lazy)
                 )
-                name = _assigned_name(self.semantic, node)
+                name = assigned_attribute(self.semantic, node)
                 if name in self.semantic.project.dynamic_probed:
                     self._export(name, "" if fixed else "its relationship", lazy)
             elif evidence is not Evidence.NONE:
@@ -163,19 +165,10 @@ class DynamicRelationship(Rule):
         for node in reported if not refused else ():
             line = self.semantic.source_position(node)[0]
             if suppressions.suppresses(self.code, line):
-                where = (
-                    os.path.relpath(self.semantic.path) if self.semantic.path else "-"
-                )
-                refused = f"{where}: a `# noqa` on line {line} keeps it as it is"
+                refused = f"{self._here()}: a `# noqa` on line {line} keeps it as it is"
                 break
         self.semantic.exports += Exports(dynamic_uses=(DynamicUses(name, refused),))
 
-
-def _assigned_name(semantic: Semantic, call: cst.Call) -> str | None:
-    """`posts` for `posts = relationship(...)`."""
-    assign = semantic.parent(call)
-    if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
-        target = assign.targets[0].target
-        if isinstance(target, cst.Name):
-            return target.value
-    return None
+    def _here(self) -> str:
+        """This module, as the other modules' findings name it."""
+        return os.path.relpath(self.semantic.path) if self.semantic.path else "-"

@@ -54,11 +54,9 @@ def with_shared_helpers(
         if all(calls.get((h.module, h.name), [False]))
         and not _reached_through_module(h, current)
     )
-    final = {
-        r.path: r
-        for r in checker.check_all(items, replace(shared, accepted_helpers=accepted))
-    }
-    return [_merged(r, final[r.path]) if r.path in final else r for r in results]
+    return _with_final(
+        results, checker.check_all(items, replace(shared, accepted_helpers=accepted))
+    )
 
 
 def with_foreign_backrefs(
@@ -80,9 +78,8 @@ def with_foreign_backrefs(
     def source_of(path: Path) -> bytes | None:
         where = os.path.abspath(path)
         if where not in current:
-            result = checked.get(where)
-            found = _current(result) if result is not None else read_file(path)
-            if not isinstance(found, bytes):
+            found = _source(where, checked)
+            if found is None:
                 return None
             current[where] = found
         return current[where]
@@ -159,11 +156,7 @@ def with_foreign_backrefs(
         if (source := source_of(p)) is not None
     ]
     both = replace(shared, accepted_backrefs=frozenset(accepted.values()))
-    final = {os.path.abspath(r.path): r for r in checker.check_all(items, both)}
-    return [
-        _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
-        for r in results
-    ]
+    return _with_final(results, checker.check_all(items, both))
 
 
 def with_write_only_uses(
@@ -183,12 +176,11 @@ def with_write_only_uses(
             involved[name] = [declaring, *others]
     if not involved:
         return results
-    sources: dict[str, bytes] = {}
-    for path in sorted({p for paths in involved.values() for p in paths}):
-        result = checked.get(path)
-        found = _current(result) if result is not None else read_file(Path(path))
-        if isinstance(found, bytes):
-            sources[path] = found
+    sources = {
+        path: source
+        for path in sorted({p for paths in involved.values() for p in paths})
+        if (source := _source(path, checked)) is not None
+    }
     # An Alembic revision or generated code is never rewritten: one that has the
     # name in strings only (`op.drop_table("blocked_users")`) does not use it.
     for name, (declaring, *others) in involved.items():
@@ -225,16 +217,10 @@ def with_write_only_uses(
     if not final_paths:
         return results
     both = replace(asked, write_only=tuple(decided))
-    final = {
-        os.path.abspath(r.path): r
-        for r in checker.check_all(
-            [(checked[p].path, sources[p]) for p in sorted(final_paths)], both
-        )
-    }
-    return [
-        _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
-        for r in results
+    last: list[tuple[Path, bytes | FileError]] = [
+        (checked[p].path, sources[p]) for p in sorted(final_paths)
     ]
+    return _with_final(results, checker.check_all(last, both))
 
 
 def _decision(
@@ -286,11 +272,7 @@ def without_unread_query_properties(
         (r.path, source) for r in stale if (source := _current(r)) is not None
     ]
     unread = replace(project, query_readers=frozenset())
-    final = {os.path.abspath(r.path): r for r in checker.check_all(items, unread)}
-    return [
-        _merged(r, final[where]) if (where := os.path.abspath(r.path)) in final else r
-        for r in results
-    ]
+    return _with_final(results, checker.check_all(items, unread))
 
 
 def _current(result: FileResult) -> bytes | None:
@@ -311,6 +293,23 @@ def _reached_through_module(
     import-based bookkeeping above does not see."""
     spelled = f"{helper.module.rsplit('.', 1)[-1]}.{helper.name}".encode()
     return any(source is not None and spelled in source for source in sources.values())
+
+
+def _source(path: str, checked: Mapping[str, FileResult]) -> bytes | None:
+    """What the module at `path` (absolute) holds now: a checked module's bytes
+    after the first run, another's as read."""
+    result = checked.get(path)
+    found = _current(result) if result is not None else read_file(Path(path))
+    return found if isinstance(found, bytes) else None
+
+
+def _with_final(results: list[FileResult], final: list[FileResult]) -> list[FileResult]:
+    """`results` with those a last run checked again merged with theirs."""
+    again = {os.path.abspath(r.path): r for r in final}
+    return [
+        _merged(r, again[where]) if (where := os.path.abspath(r.path)) in again else r
+        for r in results
+    ]
 
 
 def _merged(first: FileResult, last: FileResult) -> FileResult:

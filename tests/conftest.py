@@ -164,6 +164,20 @@ class Run:
     lines: frozenset[int] = frozenset()  # the program's lines that ran
 
 
+def write_package(root: Path, modules: dict[str, str], *, pin: str = "") -> None:
+    """The package `app` of `modules` (name -> code) under `root` and, with a
+    `pin` (">=2.0"), a pyproject.toml that requires `sqlalchemy<pin>`: the
+    projects of the CLI tests of fixes across modules."""
+    if pin:
+        (root / "pyproject.toml").write_text(
+            f'[project]\nname = "app"\ndependencies = ["sqlalchemy{pin}"]\n'
+        )
+    package = root / "app"
+    package.mkdir(exist_ok=True)
+    for name, code in {"__init__.py": "", **modules}.items():
+        (package / name).write_text(code)
+
+
 def run_program(python: Path | str, path: Path, *, strict: bool) -> Run:
     """What the program at `path` prints under `python`. A fixture's program is
     run once per worker (three tests run each `_before.py` on 1.4); a program

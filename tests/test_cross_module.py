@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, run_program
+from conftest import FIXTURES, run_program, write_package
 
 from orm_modernize.cli.commands import main
 
@@ -198,14 +198,8 @@ def test_a_db_imported_from_the_module_of_the_project_that_makes_it_is_proven(
 
 
 def write_flask_app(root: Path, user: str, post: str) -> None:
-    (root / "app").mkdir()
-    for name, text in [
-        ("__init__.py", ""),
-        ("ext.py", "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"),
-        ("user.py", user),
-        ("post.py", post),
-    ]:
-        (root / "app" / name).write_text(text)
+    ext = "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"
+    write_package(root, {"ext.py": ext, "user.py": user, "post.py": post})
 
 
 def test_a_cached_run_sees_the_pair_too(

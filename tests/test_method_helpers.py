@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_package
 
 from orm_modernize.analysis.module_facts import query_methods
 from orm_modernize.cli.commands import main
@@ -60,14 +61,9 @@ def check(*args: str) -> str:
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "app"\ndependencies = ["sqlalchemy>=2.0"]\n'
+    write_package(
+        tmp_path, {"models.py": MODELS, "repository.py": REPOSITORY}, pin=">=2.0"
     )
-    package = tmp_path / "app"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "models.py").write_text(MODELS)
-    (package / "repository.py").write_text(REPOSITORY)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

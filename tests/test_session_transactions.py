@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_package
 
 from orm_modernize.analysis.module_facts import names_autocommit
 from orm_modernize.cli.commands import main
@@ -68,13 +69,7 @@ def check(*args: str, status: int = 1) -> str:
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "app"\ndependencies = ["sqlalchemy>=1.4"]\n'
-    )
-    package = tmp_path / "app"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "database.py").write_text(DATABASE)
+    write_package(tmp_path, {"database.py": DATABASE}, pin=">=1.4")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

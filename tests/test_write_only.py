@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, run_program
+from conftest import FIXTURES, run_program, write_package
 
 from orm_modernize.cli.commands import main
 
@@ -40,7 +40,6 @@ VIEWS = """\
 def show(user):
     return user.posts.all()
 """
-PINS = '[project]\nname = "app"\ndependencies = ["sqlalchemy{pin}"]\n'
 
 
 def check(*args: str, status: int = 1) -> str:
@@ -53,11 +52,7 @@ def check(*args: str, status: int = 1) -> str:
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pyproject.toml").write_text(PINS.format(pin=">=2.0"))
-    package = tmp_path / "app"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "models.py").write_text(MODELS)
+    write_package(tmp_path, {"models.py": MODELS}, pin=">=2.0")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -186,7 +181,7 @@ def test_uses_in_its_own_module_only_are_rewritten(app: Path) -> None:
 
 
 def test_a_project_on_1_4_gets_no_fix(app: Path) -> None:
-    (app / "pyproject.toml").write_text(PINS.format(pin=">=1.4"))
+    write_package(app, {}, pin=">=1.4")
 
     found = check("--fix", ".")
 

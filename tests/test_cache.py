@@ -179,23 +179,44 @@ def test_an_edited_tool_does_not_reuse_the_results_of_the_old_one(
     assert "moved (edited)" in check()
 
 
-def test_the_cached_index_is_the_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "checked"),
+    [("flask_factory", "app/views.py"), ("write_only", "blog/views.py")],
+)
+def test_the_cached_index_is_the_index(tmp_path: Path, name: str, checked: str) -> None:
     # Every field the modules' facts make survives the round trip through
-    # index.json: a field forgotten there would differ here.
+    # index.json: a field forgotten there would differ here. (The definers of
+    # dynamic relationships were, and a warm run lost their uses' findings.)
     import shutil
+    from dataclasses import fields
 
     from conftest import FIXTURES
 
-    from orm_modernize.workspace.cache import Cache
+    from orm_modernize.analysis.project import ProjectIndex
+    from orm_modernize.workspace.cache import INDEXED, Cache
     from orm_modernize.workspace.config import DEFAULT
     from orm_modernize.workspace.files import project_modules
 
     root = tmp_path / "app"
-    shutil.copytree(FIXTURES / "_projects" / "flask_factory", root)
+    shutil.copytree(FIXTURES / "_projects" / name, root)
     (root / ".git").mkdir()
-    files = [root / "app" / "views.py"]
+    files = [root / checked]
     fresh = project_modules(files, DEFAULT)
-    assert fresh[0] and fresh[1].mapped and fresh[1].flask_models
+    assert fresh[0] and fresh[1].mapped
+    assert fresh[1].flask_models if name == "flask_factory" else fresh[1].dynamic
+    # What is not kept is made by the run itself: pins, and the runs' findings.
+    per_run = {f.name for f in fields(ProjectIndex)} - set(INDEXED)
+    assert per_run == {
+        "pins",
+        "roots",
+        "line_lengths",
+        "query_helpers",
+        "accepted_helpers",
+        "foreign_backrefs",
+        "accepted_backrefs",
+        "dynamic_probed",
+        "write_only",
+    }
     cache = Cache.load(tmp_path / "cache")
     assert project_modules(files, DEFAULT, cache) == fresh
     cache.save()

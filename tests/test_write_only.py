@@ -237,3 +237,20 @@ def test_a_relationship_used_across_a_package_behaves_the_same_written_only(
     new = run_program(sqlalchemy2, root / "bin/main.py", strict=True)
     assert (new.returncode, new.stdout) == (0, old.stdout), new.stderr
     assert "['a', 'b', 'dd'] (3, Post('a')) Post('dd')" in old.stdout
+
+
+def test_a_warm_run_finds_the_uses_in_other_modules_again(app: Path) -> None:
+    """Pre-commit runs warm: the cached index keeps which module declares it."""
+    (app / "app/views.py").write_text(VIEWS)
+
+    def warm(*paths: str) -> str:
+        result = CliRunner().invoke(
+            main, ["check", "--select", "ORM409", "--unsafe-fixes", *paths]
+        )
+        assert result.exit_code == 1, result.output
+        return result.output
+
+    cold = warm(".")
+    assert "app/views.py:2:12: ORM409" in cold
+    assert warm(".") == cold
+    assert "app/views.py:2:12: ORM409" in warm("app/views.py")

@@ -56,8 +56,9 @@ INDEX = "index.json"
 # files; 6: a result's exports in one field; 7: joined_eager; 8: joined; 9: paired
 # holds the attribute a `backref=` is declared on; 10: false_classes, always_true;
 # 11: query_read, query_readers; 12: query_methods, method_mentions; 13: autocommit
-# 14: dynamic relationships, their definers and dynamic_uses
-FORMAT = 14
+# 14: dynamic relationships, their definers and dynamic_uses; 15: the definers
+# kept with the index
+FORMAT = 15
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -410,6 +411,7 @@ INDEXED = (
     "autocommit_modules",
     "always_true",
     "mentions",
+    "dynamic",
 )
 
 
@@ -434,6 +436,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         autocommit_modules=frozenset(data["autocommit_modules"]),
         always_true=frozenset(data["always_true"]),
         mentions=tuple((name, tuple(paths)) for name, paths in data["mentions"]),
+        dynamic=tuple((name, path) for name, path in data["dynamic"]),
     )
 
 

@@ -34,14 +34,21 @@ def named_in(
     # spelling, each beginning with a literal that `re` skips ahead to: an
     # alternation of them all was tried at every byte, four times as slow.
     names = _alternation(methods | attributes)
-    spellings = [rb"\.(%s)\b" % names, rb'"(%s)["\']' % names, rb"'(%s)[\"']" % names]
+    spellings = [
+        re.compile(spelling % names)
+        for spelling in (rb"\.(%s)\b", rb'"(%s)["\']', rb"'(%s)[\"']")
+    ]
     # An indented `posts = ...` or `posts: ...`: another class's attribute of
     # that name, unless the module shows it is a local variable.
-    assigned = re.compile(rb"(%s)[ \t]*(?::|=(?!=))" % _alternation(attributes))
+    assigned = (
+        re.compile(rb"(%s)[ \t]*(?::|=(?!=))" % _alternation(attributes))
+        if attributes
+        else None
+    )
     found: dict[bytes, list[str]] = {n: [] for n in sorted(methods | attributes)}
     for where, source in sources():
-        named = {m[1] for spelling in spellings for m in re.finditer(spelling, source)}
-        if attributes:
+        named = {m[1] for spelling in spellings for m in spelling.finditer(source)}
+        if assigned is not None:
             named.update(
                 m[1] for m in assigned.finditer(source) if _indented(source, m.start())
             )
@@ -51,8 +58,8 @@ def named_in(
 
 
 def _alternation(names: Iterable[bytes]) -> bytes:
-    """A pattern matching any of `names`, factored as a trie (`re` tries the
-    branches of an alternation one by one)."""
+    """A pattern matching any of `names` (one at least), factored as a trie
+    (`re` tries the branches of an alternation one by one)."""
     trie: dict[int, dict] = {}  # type: ignore[type-arg]
     for name in names:
         node = trie
@@ -71,7 +78,7 @@ def _alternation(names: Iterable[bytes]) -> bytes:
         body = branches[0] if len(branches) == 1 else b"(?:%s)" % b"|".join(branches)
         return b"(?:%s)?" % body if -1 in node else body
 
-    return pattern(trie) or b"(?!)"
+    return pattern(trie)
 
 
 def _indented(source: bytes, at: int) -> bool:

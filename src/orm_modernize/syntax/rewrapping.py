@@ -15,13 +15,13 @@ from collections.abc import Iterator
 
 from orm_modernize.syntax.black_layout import black_layout
 from orm_modernize.syntax.wrapping import (
+    CLOSING,
     LONG_STRING,
     OPENING,
     without_redundant_parentheses,
     wrapped,
 )
 
-CLOSING = {")": "(", "]": "[", "}": "{"}
 # A line that ends with an opening bracket
 OPENS_AT_END = re.compile(r"^.*[(\[{][ \t]*$", re.MULTILINE)
 # Python 3.12 reads an f-string as tokens, the brackets of its fields among them
@@ -241,7 +241,7 @@ def _joined(lines: list[str]) -> str | None:
             return None
         if token.string == "," and index + 1 < len(significant):
             after = significant[index + 1]
-            if after.string in (")", "]", "}") and after.start[0] != token.start[0]:
+            if after.string in CLOSING and after.start[0] != token.start[0]:
                 return None  # black's magic trailing comma
         if previous is not None:
             if previous.end[0] == token.start[0]:

@@ -30,6 +30,7 @@ import tokenize
 from dataclasses import dataclass
 
 OPENING = {"(": ")", "[": "]", "{": "}"}
+CLOSING = {closing: opening for opening, closing in OPENING.items()}
 COMPREHENSION, COMMA, LOGIC, DOT = 20, 18, 14, 1
 # What black splits at that this module does not reproduce: a line whose split
 # would need them is left alone.
@@ -92,7 +93,7 @@ def _tokens(text: str) -> list[Token]:
             raise Unsupported
         if kind == tokenize.STRING and found and found[-1].kind == tokenize.STRING:
             raise Unsupported  # implicit concatenation: black may split it
-        closing = kind == tokenize.OP and string in (")", "]", "}")
+        closing = kind == tokenize.OP and string in CLOSING
         opening = kind == tokenize.OP and string in OPENING
         depth -= closing
         found.append(Token(string, token.start[1], token.end[1], kind, depth))
@@ -152,7 +153,7 @@ def _boolean(
         token = tokens[close]
         if len(indent) + len(text) - token.start > limit:
             break  # what follows no longer fits on the last line
-        if token.depth != 0 or token.text not in (")", "]", "}"):
+        if token.depth != 0 or token.text not in CLOSING:
             continue
         opening = pairs[close]
         if close - opening < 2 or opening <= first:
@@ -272,7 +273,7 @@ def _right_hand(text: str, tokens: list[Token], indent: str, limit: int) -> list
     index = len(tokens) - 1
     while index >= 0:
         token = tokens[index]
-        if token.depth == 0 and token.text in (")", "]", "}"):
+        if token.depth == 0 and token.text in CLOSING:
             opening = pairs[index]
             if index - opening > 1:  # `()` is never split
                 candidates.append((opening, index))
@@ -366,7 +367,7 @@ def _pairs(tokens: list[Token]) -> dict[int, int]:
             continue
         if token.text in OPENING:
             stack.append(index)
-        elif token.text in (")", "]", "}"):
+        elif token.text in CLOSING:
             pairs[index] = stack.pop()
     return pairs
 

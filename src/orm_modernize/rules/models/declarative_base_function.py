@@ -184,9 +184,7 @@ class DeclarativeBaseFunction(Rule):
         # PEP 8: two blank lines around a top-level class (one in a function).
         # Black puts one before a class opening a block, but for a function's or
         # a class's.
-        block = self.semantic.parent(line)
-        siblings = list(getattr(block, "body", ()))
-        index = next(i for i, s in enumerate(siblings) if s is line)
+        block, _, index = self._place(line)
         around = 2 if isinstance(block, cst.Module) else 1
         opening = (
             block is None
@@ -204,15 +202,25 @@ class DeclarativeBaseFunction(Rule):
             unused=(call.func.value,) if isinstance(call.func, cst.Name) else (),
         )
 
+    def _place(
+        self, statement: cst.CSTNode
+    ) -> tuple[cst.CSTNode | None, list[cst.CSTNode], int]:
+        """The block holding `statement`, its statements, and where it is among them."""
+        block = self.semantic.parent(statement)
+        siblings = list(getattr(block, "body", ()))
+        return (
+            block,
+            siblings,
+            next(i for i, s in enumerate(siblings) if s is statement),
+        )
+
     def _following(self, statement: cst.CSTNode) -> tuple[cst.CSTNode | None, bool]:
         """The statement black spaces from a class put in place of `statement`:
         the next in its block, or, last in a `with`, `for`, `while` or `if`
         block with no `else`, the one after that statement; and whether it is
         at the top level."""
         while True:
-            block = self.semantic.parent(statement)
-            siblings = list(getattr(block, "body", ()))
-            index = next(i for i, s in enumerate(siblings) if s is statement)
+            block, siblings, index = self._place(statement)
             if index + 1 < len(siblings):
                 return siblings[index + 1], isinstance(block, cst.Module)
             owner = self.semantic.parent(block) if block is not None else None

@@ -177,14 +177,13 @@ def sweep(
             compile(path.read_bytes(), str(path), "exec")
         except SyntaxError as error:
             problems.append(f"{path}: fixed code does not compile: {error}")
+    kept: list[str] = []  # "still n/of n that kept to it before", format then check
     after = styled_files(root, changed)
-    kept = [
-        sum(1 for p in changed if p in before_ and p in now)
-        for before_, now in zip((formatted, styled), after)
-    ]
-    for before_, now, what in zip((formatted, styled), after, ("format", "check")):
-        for path in sorted(p for p in changed if p in before_ and p not in now):
+    for was, now, what in zip((formatted, styled), after, ("format", "check")):
+        keeping = sorted(p for p in changed if p in was)
+        for path in (p for p in keeping if p not in now):
             problems.append(f"{path.relative_to(root)}: fails `ruff {what}` now")
+        kept.append(f"{sum(p in now for p in keeping)}/{len(keeping)}")
     snapshot = {p: p.read_bytes() for p in changed}
     _, out2, _, _ = run(root, "--fix", "--unsafe-fixes", ".", limit=limit)
     again = [p for p in files if p.read_bytes() != snapshot.get(p, before[p])]
@@ -206,8 +205,7 @@ def sweep(
         kinds["none"],
         len(changed),
         f"{alone_same}/{len(chosen)}",
-        f"{kept[0]}/{sum(1 for p in changed if p in formatted)}",
-        f"{kept[1]}/{sum(1 for p in changed if p in styled)}",
+        *kept,
     ]
     return row, problems
 

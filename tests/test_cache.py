@@ -212,6 +212,7 @@ def test_the_cached_index_is_the_index(tmp_path: Path, name: str, checked: str) 
         "line_lengths",
         "query_helpers",
         "accepted_helpers",
+        "refused_helpers",
         "foreign_backrefs",
         "accepted_backrefs",
         "dynamic_probed",

@@ -1,14 +1,16 @@
-"""A method returning a query (a repository's) is converted with its callers only
-when no other module of the project names it: the whole project is searched,
-whichever files are passed, and a cached run sees a caller added since."""
+"""A method returning a query (a repository's) is converted with its calls in
+every module of the project, or not at all: the whole project is searched,
+whichever files are passed, and a cached run sees a caller added since. The
+executed proof is `fixtures/_projects/repository`."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_package
+from conftest import FIXTURES, run_program, write_package
 
 from orm_modernize.analysis.module_facts import query_methods
 from orm_modernize.cli.commands import main
@@ -48,7 +50,7 @@ from app.repository import Tickets
 def listing(session):
     return Tickets(session).open_ones().all()
 """
-REFUSED = "which other modules of the project may call (app/views.py)"
+CALLED = "app/views.py:5:12: ORM002 `Session.query()` is legacy in SQLAlchemy 2.0:"
 
 
 def check(*args: str) -> str:
@@ -82,16 +84,67 @@ def test_a_method_no_other_module_names_is_converted_with_its_calls(
     assert "self.session.scalar(\n" in fixed and ".subquery()" in fixed
 
 
-def test_a_method_another_module_names_is_left_and_said_why(app: Path) -> None:
+def test_a_method_another_module_calls_is_converted_in_both(app: Path) -> None:
     assert "[*]" in check(".")  # cached: the caller below changes the project
     (app / "app/views.py").write_text(VIEW)
 
-    whole, alone = check("."), check("app/repository.py")
-    assert REFUSED in whole and "[*]" not in whole
-    assert alone == whole
-    before = (app / "app/repository.py").read_bytes()
+    whole = check(".")
+    assert "app/repository.py:11:16: ORM002" in whole and f"{CALLED} `Tickets" in whole
+    assert "[*] 2 fixable" in whole
+    for name in ("app/repository.py", "app/views.py"):
+        alone = check(name)
+        assert alone.splitlines()[:-2] == [
+            line for line in whole.splitlines() if line.startswith(name)
+        ]
+
+    # The diff of a module parsed only for the run converting both ends
+    assert "+++ b/app/views.py" in check("--diff", ".")
     check("--fix", ".")
-    assert (app / "app/repository.py").read_bytes() == before
+    views = (app / "app/views.py").read_text()
+    assert "return session.scalars(Tickets(session).open_ones()).all()" in views
+    assert "select(Ticket)" in (app / "app/repository.py").read_text()
+
+
+def test_fixing_without_every_module_leaves_both_and_says_which(app: Path) -> None:
+    (app / "app/views.py").write_text(VIEW)
+    before = {p: p.read_bytes() for p in app.rglob("*.py")}
+
+    for alone, other, how in [
+        ("app/repository.py", "app/views.py", "calls"),
+        ("app/views.py", "app/repository.py", "defines"),
+    ]:
+        found = check("--fix", alone)
+        why = f"{other}, which {how} `Tickets.open_ones()`, is not checked"
+        assert why in found and "[*]" not in found
+        assert {p: p.read_bytes() for p in app.rglob("*.py")} == before
+
+
+@pytest.mark.parametrize(
+    "views, why",
+    [
+        # Reached as an attribute, not called: still a use
+        (
+            VIEW.replace(".open_ones()", ".open_ones"),
+            "which other modules of the project may call (app/views.py) and does"
+            " not always finish it",
+        ),
+        # On an object of a class it cannot place: the name is all it goes by
+        (
+            "def listing(tickets):\n    return tickets.open_ones().all()\n",
+            "`tickets.open_ones()` is called on `tickets`, which is not bound once",
+        ),
+    ],
+)
+def test_a_call_another_module_cannot_finish_keeps_both_as_they_are(
+    app: Path, views: str, why: str
+) -> None:
+    (app / "app/views.py").write_text(views)
+
+    found = check("--fix", ".")
+
+    assert why in found and "[*]" not in found
+    assert (app / "app/repository.py").read_text() == REPOSITORY
+    assert (app / "app/views.py").read_text() == views
 
 
 def test_a_local_variable_of_the_methods_name_elsewhere_is_no_call(
@@ -102,9 +155,28 @@ def test_a_local_variable_of_the_methods_name_elsewhere_is_no_call(
         "def listing(rows):\n    open_ones = [r for r in rows]\n    return open_ones\n"
     )
 
-    assert "[*]" in check(".")
-    (app / "app/views.py").write_text(VIEW.replace(".open_ones()", ".open_ones"))
-    assert REFUSED in check(".")  # reached as an attribute, not called: still a use
+    found = check(".")
+    assert "[*]" in found and "app/views.py" not in found
+
+
+def test_a_repository_used_across_a_package_behaves_the_same(
+    tmp_path: Path, sqlalchemy14: Path, sqlalchemy2: str
+) -> None:
+    project = FIXTURES / "_projects" / "repository"
+    root = tmp_path / "repository"
+    shutil.copytree(project, root)
+    (root / ".git").mkdir()  # the repository's top: the project root
+    old = run_program(sqlalchemy14, project / "bin/main.py", strict=False)
+    assert old.returncode == 0, old.stderr
+
+    found = check("--isolated", "--no-cache", "--fix", str(root))
+
+    assert "Found 8 errors (8 fixed, 0 remaining)" in found, found
+    for name in ("views.py", "reports.py", "repository.py"):
+        assert ".query(" not in (root / "shop" / name).read_text()
+    new = run_program(sqlalchemy2, root / "bin/main.py", strict=True)
+    assert (new.returncode, new.stdout) == (0, old.stdout), new.stderr
+    assert "(3, [Ticket('address'), Ticket('invoice')], 3)" in old.stdout
 
 
 def test_the_facts_name_the_methods_that_may_return_a_query() -> None:

@@ -116,7 +116,9 @@ def test_flask_sqlalchemy_2_helpers_abort_as_they_did(
 
 
 @pytest.mark.parametrize(
-    "project", [*sorted(REMAINING), "flask_sqlalchemy_2", "write_only"], indirect=True
+    "project",
+    [*sorted(REMAINING), "flask_sqlalchemy_2", "repository", "write_only"],
+    indirect=True,
 )
 def test_each_file_alone_or_through_stdin_gets_the_projects_findings(
     project: Path, monkeypatch: pytest.MonkeyPatch

@@ -37,7 +37,12 @@ def test_every_rule_module_is_registered_once() -> None:
             and value is not Rule
             and value.__module__ == module.__name__
         )
-    assert found == set(ALL_RULES)
+    # A part of one rule in a module of its own (ORM002's `HelperCalls`) has no
+    # code, and is a base of that rule only.
+    parts = {rule for rule in found if "code" not in vars(rule)}
+    for part in parts:
+        assert len([r for r in ALL_RULES if issubclass(r, part)]) == 1, part
+    assert found - parts == set(ALL_RULES)
     codes = [rule.code for rule in ALL_RULES]
     assert codes == sorted(codes)
     assert len(set(codes)) == len(codes)

@@ -101,3 +101,22 @@ def declared_once(
         for name, paths in sorted(declaring.items())
         if len(paths) == 1
     )
+
+
+def methods_named_elsewhere(
+    facts: Sequence[tuple[Path, ModuleFacts]], mentions: Mentions
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(name, the modules (absolute paths) defining it) of each method of the
+    `facts` that may return a query and that a module other than those names."""
+    defining: dict[str, list[str]] = {}
+    for path, module in facts:
+        for name in module.query_methods:
+            defining.setdefault(name.decode("latin-1"), []).append(
+                os.path.abspath(path)
+            )
+    named = dict(mentions)
+    return tuple(
+        (name, tuple(paths))
+        for name, paths in sorted(defining.items())
+        if set(named.get(name, ())) - set(paths)
+    )

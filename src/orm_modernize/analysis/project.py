@@ -19,7 +19,11 @@ from functools import cached_property
 from pathlib import Path
 
 from orm_modernize.analysis.line_length import DEFAULT as DEFAULT_LENGTH
-from orm_modernize.analysis.mentions import declared_once, named_in
+from orm_modernize.analysis.mentions import (
+    declared_once,
+    methods_named_elsewhere,
+    named_in,
+)
 from orm_modernize.analysis.module_facts import ModuleFacts, module_facts, name_text
 from orm_modernize.analysis.module_names import absolute, module_name
 from orm_modernize.analysis.pins import Pin
@@ -73,6 +77,9 @@ class ProjectIndex:
     # those whose every call in the project converts: both ends are rewritten.
     query_helpers: frozenset[QueryHelper] = frozenset()
     accepted_helpers: frozenset[QueryHelper] = frozenset()
+    # Those refused for a reason their findings give (a module that calls one is
+    # not in a run that fixes): (helper, why)
+    refused_helpers: tuple[tuple[QueryHelper, str], ...] = ()
     # Backrefs to a class of another module (found by a first run), and those the
     # module of that class can declare: both modules are rewritten.
     foreign_backrefs: frozenset[ForeignBackref] = frozenset()
@@ -94,6 +101,10 @@ class ProjectIndex:
     # that one module of the project declares: made write-only with its uses in
     # the modules that name it, all or none (`two_ended.with_write_only_uses()`)
     dynamic: tuple[tuple[str, str], ...] = ()
+    # (name, the modules (absolute paths) defining one) of each method that may
+    # return a query and that some other module names: the runner reads such a
+    # module when the run does not check it (`two_ended.with_shared_helpers()`)
+    query_methods: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Those of them whose modules are asked (a probing run) whether they can take
     # their part, and what the last run does with each (see `WriteOnly`)
     dynamic_probed: frozenset[str] = frozenset()
@@ -106,6 +117,15 @@ class ProjectIndex:
         """The modules that name the method or attribute `name`; None if it was
         not looked for (the facts took it for neither)."""
         return next((paths for n, paths in self.mentions if n == name), None)
+
+    def helper_refused(self, helper: QueryHelper) -> str | None:
+        """Why the runner did not accept `helper`, when its findings say."""
+        return next((why for h, why in self.refused_helpers if h == helper), None)
+
+    def defining_method(self, name: str) -> tuple[str, ...]:
+        """The modules defining a method `name` that may return a query, when
+        another module names it."""
+        return next((paths for n, paths in self.query_methods if n == name), ())
 
     def dynamic_declared_in(self, name: str) -> str | None:
         """The module declaring the dynamic relationship `name`, if only one does."""
@@ -227,7 +247,12 @@ def with_mentions(
     found = named_in(facts, sources)
     if found is None:
         return index
-    return replace(index, mentions=found, dynamic=declared_once(facts))
+    return replace(
+        index,
+        mentions=found,
+        dynamic=declared_once(facts),
+        query_methods=methods_named_elsewhere(facts, found),
+    )
 
 
 def index_of(

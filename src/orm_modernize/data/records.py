@@ -215,18 +215,28 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class QueryHelper:
-    """A module-level function of one module returning a legacy `Query` that
-    other modules finish: what their calls need to run the `select()` it would
-    return instead (see `rewrite/shared_query_helpers.py`)."""
+    """A module-level function of one module, or a method of one of its classes,
+    returning a legacy `Query` that other modules finish: what their calls need
+    to run the `select()` it would return instead (see
+    `rewrite/shared_query_helpers.py`)."""
 
     module: str  # dotted name of the module defining it
     name: str
-    parameter: str  # the session parameter
+    parameter: str  # the session parameter; `self` for a method
     position: int | None  # its index among the positional parameters
     shapes: tuple[str, ...]  # `Shape` values of what the query selects
     streamed: bool  # yield_per(): not de-duplicated
     guessed: bool  # an entity was taken for a class by its name alone
     joins: int
+    # What may make its rows repeat: another FROM; a join loading a collection
+    other_froms: bool = True
+    joined_loads: bool = True
+    owner: str = ""  # a method's class
+    receiver: str = ""  # a method's session, as attributes of `self`: "session"
+    # The parameter of its class's `__init__` stored as that session unchanged,
+    # and its index after `self` (None: keyword-only): `Tickets(s).m()` runs on s
+    kept: str = ""
+    kept_at: int | None = None
 
 
 @dataclass(frozen=True)

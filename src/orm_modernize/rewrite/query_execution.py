@@ -26,10 +26,10 @@ from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Fix, ImportSpec, QueryHelper, Refused
 from orm_modernize.rewrite.converted import Converted, alone, entity_root
 from orm_modernize.rewrite.flask_fallbacks import or_abort
+from orm_modernize.rewrite.helper_arguments import argument_for
 from orm_modernize.rewrite.naming import namer
 from orm_modernize.rewrite.query_flow import QueryUse, use_of_helper_call
 from orm_modernize.rewrite.query_to_select import Converter
-from orm_modernize.rewrite.shared_query_helpers import argument_for
 from orm_modernize.syntax.nodes import (
     appended,
     called_name,
@@ -99,7 +99,7 @@ def execute(
     result: cst.BaseExpression = on_session(
         query_func, fetch, *_with_params(statement, converted)
     )
-    if converted.needs_unique(name, _joined_eager(converter, converted)):
+    if converted.needs_unique(name, joined_eager(converter, converted)):
         result = method(result, "unique")  # Query de-duplicated entity rows
     if terminal is None:
         return result
@@ -152,7 +152,7 @@ ITERATING = frozenset(
 )
 
 
-def _joined_eager(converter: Converter, converted: Converted) -> bool:
+def joined_eager(converter: Converter, converted: Converted) -> bool:
     """Whether loading a selected entity may load a collection by a join (a
     `lazy="joined"` relationship of its class, or of what its class loads so):
     also when the project has one and the entity is not a class it knows."""
@@ -355,9 +355,13 @@ EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
 
 
 def helper_call_fix(
-    semantic: Semantic, call: cst.Call, helper: QueryHelper
+    semantic: Semantic,
+    call: cst.Call,
+    helper: QueryHelper,
+    session: cst.BaseExpression | None = None,
 ) -> Fix | None:
-    """The call finished as 2.0 code; None when it already is (run by
+    """The call finished as 2.0 code, run on `session` (by default what the call
+    passes for the helper's session parameter); None when it already is (run by
     `session.scalars()`, or used as SQL the same way a statement is)."""
     steps = steps_from(call, semantic.parent)
     top = steps[-1].call if steps else call
@@ -371,7 +375,8 @@ def helper_call_fix(
     ):
         return None
     use = use_of_helper_call(semantic, helper.name, call)
-    session = argument_for(call, helper.parameter, helper.position)
+    if session is None:
+        session = argument_for(call, helper.parameter, helper.position)
     imports: list[ImportSpec] = []
     converter = Converter(semantic, namer(semantic, call, imports))
     state = Converted(
@@ -381,10 +386,9 @@ def helper_call_fix(
         streamed=helper.streamed,
         guessed=helper.guessed,
         joins=helper.joins,
-        # What the helper's module selects from and loads is not known here:
-        # rows may repeat as far as this module can tell.
-        other_froms=True,
-        joined_loads=True,
+        # Whether its rows may repeat, as the helper's module found
+        other_froms=helper.other_froms,
+        joined_loads=helper.joined_loads,
     )
     alone(converter.apply(state, use.steps))
     runs_on = QueryChain(cst.Call(cst.Attribute(session, cst.Name("query"))), ())

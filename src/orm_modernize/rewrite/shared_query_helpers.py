@@ -12,14 +12,15 @@ helper returns the statement, and each caller runs it on the session it passed i
 
 Calls are followed within the module. A helper that other modules may import is
 converted only as an unsafe fix. So is a method (`return self.session.query(...)`
-in a repository class) that no other module of the project names: each call,
-`self.method()` in its class or `obj.method()` on an object made from it, runs
-the statement on the session the method would have used (`obj.session`).
+in a repository class): each call, `self.method()` in its class or
+`obj.method()` on an object made from it, runs the statement on the session the
+method would have used (`obj.session`).
 
-When modules of the run import a helper, a first run shares what its query
-selects (`QueryHelper`), each importing module says whether it can finish every
-call (`HelperCall`), and a last run converts the helper and all those calls, or
-none of them (`runner.py`).
+When modules of the run import a helper, or any module of the project names a
+method, a first run shares what its query selects (`QueryHelper`), each calling
+module says whether it can finish every call (`HelperCall`), and a last run
+converts the helper and all those calls, or none of them
+(`workspace/two_ended.py`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ from orm_modernize.analysis.scopes import Assignment, GlobalScope
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Exports, QueryHelper, Refused
 from orm_modernize.rewrite.converted import Converted
-from orm_modernize.syntax.nodes import code_of, keyword_argument, root_name, walk
+from orm_modernize.rewrite.helper_arguments import argument_for, imported_from
+from orm_modernize.rewrite.query_methods import (
+    class_of,
+    kept_by_init,
+    method_calls,
+    method_receiver,
+)
+from orm_modernize.syntax.nodes import walk
 from orm_modernize.syntax.tree import own_nodes
 
 
@@ -62,10 +70,10 @@ def returning_helper(semantic: Semantic, returned: cst.CSTNode) -> Helper:
     if any(isinstance(n, (cst.Yield, cst.Global, cst.Nonlocal)) for n in body):
         raise Refused(f"the query is returned by `{name}()`, a generator")
     returns = tuple(n for n in body if isinstance(n, cst.Return))
-    owner = _class_of(semantic, function)
+    owner = class_of(semantic, function)
     if owner is not None:
-        calls = _method_calls(semantic, function, owner)
-        return Helper(function, returns, calls, True, False, method=True)
+        calls, elsewhere = method_calls(semantic, function, owner)
+        return Helper(function, returns, calls, True, elsewhere, method=True)
     public = _is_public(semantic, function)
     imported = public and name in semantic.project.imported_names
     calls = _calls_of(semantic, function, imported)
@@ -81,36 +89,62 @@ def shared_helper(
 ) -> None:
     """Pass for a helper other modules import when the runner found that they
     finish every call of it; otherwise share what it selects (its `joins` counted
-    over every query it returns) and refuse."""
+    over every query it returns, and whether a join loads a collection of what
+    it selects in `selected.joined_loads`) and refuse."""
     name = helper.function.name.value
-    parameter = _session_parameter(semantic, helper, origin)
+    owner = class_of(semantic, helper.function) if helper.method else None
+    parameter = (
+        method_receiver(semantic, helper.function, origin)
+        if helper.method
+        else _session_parameter(semantic, helper, origin)
+    )
     why = "and does not always finish it (see the findings there)"
     if parameter is None:
-        why = "and the session it runs on is not a parameter callers pass"
+        why = (
+            "and it runs it on a session other than an attribute of `self`"
+            if helper.method
+            else "and the session it runs on is not a parameter callers pass"
+        )
     elif Shape.UNKNOWN in selected.shapes:
         why = "and what the query selects cannot be told"
     else:
+        session, position, receiver = parameter
         shared = QueryHelper(
             semantic.module_name,
             name,
-            *parameter,
+            session,
+            position,
             tuple(shape.value for shape in selected.shapes),
             selected.streamed,
             selected.guessed,
             joins,
+            selected.other_froms,
+            selected.joined_loads,
+            owner.name.value if owner is not None else "",
+            receiver,
         )
+        kept = kept_by_init(semantic, owner, receiver) if owner is not None else None
+        if kept is not None:
+            shared = replace(shared, kept=kept[0], kept_at=kept[1])
         if shared in semantic.project.accepted_helpers:
             return
         semantic.exports += Exports(helpers=(shared,))
+        refused = semantic.project.helper_refused(shared)
+        why = f"and {refused}" if refused else why
+    whom = "another module imports"
+    if helper.method:
+        here = os.path.abspath(semantic.path) if semantic.path is not None else None
+        others = [p for p in semantic.project.mentioning(name) or () if p != here]
+        whom = f"other modules of the project may call ({_listed(others)})"
     raise Refused(
-        f"the query is returned by `{name}()`, which another module imports {why};"
+        f"the query is returned by `{name}()`, which {whom} {why};"
         " convert them together by hand"
     )
 
 
 def _session_parameter(
     semantic: Semantic, helper: Helper, origin: QueryChain
-) -> tuple[str, int | None] | None:
+) -> tuple[str, int | None, str] | None:
     """The helper's parameter the query's session is (its name and positional
     index), if it is one."""
     root = origin.receiver_root
@@ -123,9 +157,9 @@ def _session_parameter(
         return None
     for index, param in enumerate(positional):
         if bindings[0].node is param:
-            return param.name.value, index
+            return param.name.value, index, ""
     if any(bindings[0].node is p for p in params.kwonly_params):
-        return root.value, None
+        return root.value, None, ""
     return None
 
 
@@ -150,7 +184,7 @@ def helper_imported_as(
     semantic: Semantic, statement: cst.ImportFrom, alias: cst.ImportAlias
 ) -> QueryHelper | None:
     """The query helper the runner shared that `alias` of `statement` imports."""
-    module = _absolute(semantic.module_name, statement)
+    module = imported_from(semantic.module_name, statement)
     return next(
         (
             h
@@ -159,37 +193,6 @@ def helper_imported_as(
         ),
         None,
     )
-
-
-def _absolute(here: str, statement: cst.ImportFrom) -> str:
-    """The module `from ..x import y` imports from, seen from module `here`."""
-    name = code_of(statement.module) if statement.module is not None else ""
-    if not statement.relative:
-        return name
-    package = here.split(".")[: -len(statement.relative)]
-    return ".".join([*package, name] if name else package)
-
-
-def argument_for(
-    call: cst.Call, parameter: str, position: int | None
-) -> cst.BaseExpression:
-    """What `call` passes for a `parameter` that is positional number `position`
-    (None: keyword-only), as a name or a dotted name, so that reading it twice
-    reads the same object."""
-    if any(a.star for a in call.args):
-        raise Refused(f"`{code_of(call)}` passes `*args`")
-    positional = [a for a in call.args if a.keyword is None]
-    named = keyword_argument(call, parameter)
-    found = named.value if named is not None else None
-    if found is None and position is not None and position < len(positional):
-        found = positional[position].value
-    if found is None:
-        raise Refused(f"`{code_of(call)}` does not pass `{parameter}`")
-    if root_name(found) is None:
-        raise Refused(
-            f"`{code_of(call)}` passes its session as an expression; pass a variable"
-        )
-    return found
 
 
 def session_at(
@@ -217,7 +220,7 @@ def session_at(
         )
         if helper.method and position == 0:
             assert isinstance(call.func, cst.Attribute)  # `obj.method(...)`
-            argument = call.func.value  # a name: `_method_calls()` says
+            argument = call.func.value  # a name: `method_calls()` says
         else:
             if helper.method and position is not None:
                 position -= 1  # the call passes the others
@@ -255,85 +258,15 @@ def _enclosing_function(
     return None
 
 
-def _class_of(semantic: Semantic, function: cst.FunctionDef) -> cst.ClassDef | None:
-    """The class whose body defines `function`, if one does."""
-    block = semantic.parent(function)
-    owner = semantic.parent(block) if block is not None else None
-    return owner if isinstance(owner, cst.ClassDef) else None
-
-
 def _is_public(semantic: Semantic, function: cst.FunctionDef) -> bool:
     block = semantic.parent(function)
     return isinstance(block, cst.Module) and not function.name.value.startswith("_")
 
 
-def _method_calls(
-    semantic: Semantic, function: cst.FunctionDef, owner: cst.ClassDef
-) -> tuple[cst.Call, ...]:
-    """Every use of the method's name in the module, each a call of it on
-    `self` in a method of its class or on a name bound once to an object of its
-    class; Refused if another module of the project names it, or if any use is
-    another."""
-    name = function.name.value
-    why = f"the query is returned by the method `{name}()`"
-    if not isinstance(semantic.parent(owner), cst.Module):
-        raise Refused(f"{why}, of a class defined in a block")
-    params = [*function.params.posonly_params, *function.params.params]
-    if not params or params[0].name.value != "self":
-        raise Refused(f"{why}, whose first parameter is not `self`")
-    here = os.path.abspath(semantic.path) if semantic.path is not None else None
-    naming = semantic.project.mentioning(name)
-    others = [p for p in naming or () if p != here]
-    if naming is None:
-        raise Refused(f"{why}, whose callers are not followed; convert them by hand")
-    if others:
-        raise Refused(
-            f"{why}, which other modules of the project may call"
-            f" ({', '.join(map(_shown, others[:3]))}); convert them together by hand"
-        )
-    if any(
-        f.name.value == name and f is not function
-        for f in semantic.nodes(cst.FunctionDef)
-    ):
-        raise Refused(f"{why}, and another function has its name")
-    calls: list[cst.Call] = []
-    for node in semantic.nodes(cst.Attribute):
-        if node.attr.value != name:
-            continue
-        call = semantic.parent(node)
-        if not (
-            isinstance(call, cst.Call)
-            and call.func is node
-            and isinstance(node.value, cst.Name)
-            and _instance_of(semantic, node.value, owner)
-        ):
-            raise Refused(
-                f"{why}, which is used other than as `self.{name}()` in its class or"
-                f" `obj.{name}()` on an object made here; convert them together by"
-                " hand"
-            )
-        calls.append(call)
-    if not calls:
-        raise Refused(f"{why}, which nothing in this module calls")
-    return tuple(sorted(calls, key=semantic.source_position))
-
-
-def _instance_of(semantic: Semantic, name: cst.Name, owner: cst.ClassDef) -> bool:
-    """`name` is `self` in a method of `owner`, or bound once, to `owner(...)`."""
-    bindings = semantic.assignments(name)
-    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
-        return False
-    (value,) = semantic.assigned_values(name)
-    if isinstance(value, cst.Param):
-        method = semantic.enclosing(value, cst.FunctionDef)
-        if method is None or method.decorators:
-            return False
-        first = [*method.params.posonly_params, *method.params.params][:1]
-        return first == [value] and _class_of(semantic, method) is owner
-    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)):
-        return False
-    classes = semantic.assignments(value.func)
-    return len(classes) == 1 and getattr(classes[0], "node", None) is owner
+def _listed(paths: list[str]) -> str:
+    """Up to three modules' paths, and how many more."""
+    shown = ", ".join(map(_shown, paths[:3]))
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def _shown(path: str) -> str:

@@ -57,8 +57,8 @@ INDEX = "index.json"
 # holds the attribute a `backref=` is declared on; 10: false_classes, always_true;
 # 11: query_read, query_readers; 12: query_methods, method_mentions; 13: autocommit
 # 14: dynamic relationships, their definers and dynamic_uses; 15: the definers
-# kept with the index
-FORMAT = 15
+# kept with the index; 16: methods shared as query helpers, and their definers
+FORMAT = 16
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
 INDEXES = 8
@@ -412,6 +412,7 @@ INDEXED = (
     "always_true",
     "mentions",
     "dynamic",
+    "query_methods",
 )
 
 
@@ -437,6 +438,9 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         always_true=frozenset(data["always_true"]),
         mentions=tuple((name, tuple(paths)) for name, paths in data["mentions"]),
         dynamic=tuple((name, path) for name, path in data["dynamic"]),
+        query_methods=tuple(
+            (name, tuple(paths)) for name, paths in data["query_methods"]
+        ),
     )
 
 

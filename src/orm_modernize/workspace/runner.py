@@ -54,9 +54,7 @@ def run(
     # kept are those of the modules that use SQLAlchemy, not the whole tree's.
     items = ((path, read_file(path)) for path in files)
     checked = checker.check_all(items, project, progress)
-    helpers = frozenset(h for r in checked for h in r.exports.helpers)
-    if helpers:
-        checked = with_shared_helpers(checked, helpers, checker, project)
+    checked = with_shared_helpers(checked, checker, project)
     checked = with_foreign_backrefs(checked, checker, project, modules)
     checked = with_write_only_uses(checked, checker, project)
     checked = without_unread_query_properties(checked, checker, project)
@@ -113,6 +111,7 @@ def check_source(
     modules, project = project_modules([path], config, cache, given=(path, source))
     result = check_file((path, source, config.settings_for(path)), project)
     checker = Checker(config, write=False, jobs=1, cache=cache)
+    (result,) = with_shared_helpers([result], checker, project)
     (result,) = with_foreign_backrefs([result], checker, project, modules)
     (result,) = with_write_only_uses([result], checker, project)
     if cache is not None:

@@ -25,38 +25,100 @@ from orm_modernize.workspace.files import read_file
 
 
 def with_shared_helpers(
-    results: list[FileResult],
-    helpers: frozenset[QueryHelper],
-    checker: Checker,
-    project: ProjectIndex,
+    results: list[FileResult], checker: Checker, project: ProjectIndex
 ) -> list[FileResult]:
-    """Query helpers that other modules import, converted at both ends or not at
+    """Query helpers that other modules call, converted at both ends or not at
     all: a run over the modules that may call them says which calls can be
-    finished, and a last run over those modules and the helpers' own converts the
-    helpers whose every call can."""
-    names = [h.name.encode() for h in helpers]
+    finished, and a last run over the checked ones converts the helpers whose
+    every call can.
+
+    A function is followed into the checked modules that import it. A method
+    (`Tickets.open_ones()`) is followed into every module of the project that
+    names it, read when the run does not check it, and so is the module defining
+    it when a checked one names it: a file checked alone gets the findings of the
+    whole project's run. A run that fixes converts one only when it has every
+    module involved (pre-commit passes the changed files), and says which is
+    missing otherwise."""
+    checked = {os.path.abspath(r.path): r for r in results}
+    origin = {h: os.path.abspath(r.path) for r in results for h in r.exports.helpers}
+    defining = {
+        path
+        for name, paths in project.query_methods
+        if any(p in checked for p in project.mentioning(name) or ())
+        for path in paths
+        if path not in checked
+    }
+    sources = {p: s for p in sorted(defining) if (s := _source(p, checked))}
+    for result in checker.probing().check_all(_items(sources, checked), project):
+        origin.update(
+            (h, os.path.abspath(result.path)) for h in result.exports.helpers if h.owner
+        )
+    if not origin:
+        return results
+    names = [h.name.encode() for h in origin if not h.owner]
     current = {
-        r.path: source
-        for r in results
+        where: source
+        for where, r in checked.items()
         if (source := _current(r)) is not None and any(n in source for n in names)
     }
-    items: list[tuple[Path, bytes | FileError]] = [
-        (path, source) for path, source in current.items() if source is not None
-    ]
-    shared = replace(project, query_helpers=helpers)
-    calls: dict[tuple[str, str], list[bool]] = {}
-    for result in checker.probing().check_all(items, shared):
+    callers = {
+        h: [p for p in project.mentioning(h.name) or () if p != origin[h]]
+        for h in origin
+        if h.owner
+    }
+    sources = dict(current)
+    for helper, paths in callers.items():
+        for path in (origin[helper], *paths):
+            if path not in sources and (source := _source(path, checked)):
+                sources[path] = source
+    shared = replace(project, query_helpers=frozenset(origin))
+    calls: dict[tuple[str, str], dict[str, bool]] = {}  # -> {module: convertible}
+    for result in checker.probing().check_all(_items(sources, checked), shared):
         for call in result.exports.helper_calls:
-            calls.setdefault((call.module, call.name), []).append(call.convertible)
-    accepted = frozenset(
-        h
-        for h in helpers
-        if all(calls.get((h.module, h.name), [False]))
-        and not _reached_through_module(h, current)
+            answers = calls.setdefault((call.module, call.name), {})
+            where = os.path.abspath(result.path)
+            answers[where] = answers.get(where, True) and call.convertible
+    fixing = checker.write or checker.config.settings.fix
+    accepted: set[QueryHelper] = set()
+    refused: list[tuple[QueryHelper, str]] = []
+    for helper in origin:
+        answers = calls.get((helper.module, helper.name), {})
+        if not helper.owner:
+            if all(answers.values()) and answers and not _reached(helper, current):
+                accepted.add(helper)
+            continue
+        if not all(answers.get(p, False) for p in callers[helper]):
+            continue
+        involved = [origin[helper], *callers[helper]]
+        missing = [p for p in involved if p not in checked] if fixing else []
+        if missing:
+            how = "defines" if missing[0] == origin[helper] else "calls"
+            method = f"`{helper.owner}.{helper.name}()`"
+            why = f"{os.path.relpath(missing[0])}, which {how} {method}, is not checked"
+            refused.append((helper, why))
+        else:
+            accepted.add(helper)
+    final = {
+        p: source
+        for p, source in sources.items()
+        if p in checked
+        and (p in current or any(p == origin[h] or p in callers[h] for h in callers))
+    }
+    done = replace(
+        shared, accepted_helpers=frozenset(accepted), refused_helpers=tuple(refused)
     )
-    return _with_final(
-        results, checker.check_all(items, replace(shared, accepted_helpers=accepted))
-    )
+    return _with_final(results, checker.check_all(_items(final, checked), done))
+
+
+def _items(
+    sources: Mapping[str, bytes], checked: Mapping[str, FileResult]
+) -> list[tuple[Path, bytes | FileError]]:
+    """(path, bytes) to check of modules at absolute paths: a checked module's
+    as the run names it."""
+    return [
+        (checked[p].path if p in checked else Path(p), source)
+        for p, source in sources.items()
+    ]
 
 
 def with_foreign_backrefs(
@@ -286,13 +348,11 @@ def _current(result: FileResult) -> bytes | None:
     return source if isinstance(source, bytes) else None
 
 
-def _reached_through_module(
-    helper: QueryHelper, sources: Mapping[Path, bytes | None]
-) -> bool:
+def _reached(helper: QueryHelper, sources: Mapping[str, bytes]) -> bool:
     """Some module may call the helper as `queries.active(...)`, a use the
     import-based bookkeeping above does not see."""
     spelled = f"{helper.module.rsplit('.', 1)[-1]}.{helper.name}".encode()
-    return any(source is not None and spelled in source for source in sources.values())
+    return any(spelled in source for source in sources.values())
 
 
 def _source(path: str, checked: Mapping[str, FileResult]) -> bytes | None:
@@ -317,7 +377,7 @@ def _merged(first: FileResult, last: FileResult) -> FileResult:
     return replace(
         last,
         applied=first.applied + last.applied,
-        source=first.source,
+        source=first.source if first.source is not None else last.source,
         fixed=last.fixed if last.fixed is not None else first.fixed,
         errors=tuple(dict.fromkeys(first.errors + last.errors)),
     )

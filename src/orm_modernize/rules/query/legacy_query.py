@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import libcst as cst
 
 from orm_modernize.analysis.flask_query import legacy_flask_sqlalchemy
-from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.query_chain import (
     DML_TERMINALS,
     GET_TERMINALS,
     QueryChain,
     Step,
 )
-from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.data.records import (
     Edit,
     Evidence,
-    Exports,
     Fix,
-    HelperCall,
     ImportSpec,
-    QueryHelper,
     Refused,
 )
 from orm_modernize.rewrite.aliased_joins import with_aliases
@@ -36,7 +32,7 @@ from orm_modernize.rewrite.flow_session import (
     stable_receiver,
 )
 from orm_modernize.rewrite.naming import namer
-from orm_modernize.rewrite.query_execution import finish, helper_call_fix, plain_dot
+from orm_modernize.rewrite.query_execution import finish, joined_eager, plain_dot
 from orm_modernize.rewrite.query_flow import (
     Flow,
     assigned_to,
@@ -49,13 +45,11 @@ from orm_modernize.rewrite.query_flow import (
 from orm_modernize.rewrite.query_to_select import Converter
 from orm_modernize.rewrite.shared_query_helpers import (
     Helper,
-    helper_imported_as,
-    imported_helper,
     returning_helper,
     session_at,
     shared_helper,
 )
-from orm_modernize.rules.base import QueryRule
+from orm_modernize.rules.query.helper_calls import HelperCalls
 from orm_modernize.syntax.nodes import (
     code_of,
     keep_parentheses,
@@ -64,7 +58,7 @@ from orm_modernize.syntax.nodes import (
 OTHER_RULES = DML_TERMINALS | GET_TERMINALS
 
 
-class LegacyQuery(QueryRule):
+class LegacyQuery(HelperCalls):
     """
     ## What it does
     Checks for `Session.query(...)`: chains that end in `all()`, `first()`,
@@ -160,8 +154,12 @@ class LegacyQuery(QueryRule):
       which call stands in the way. The fix is unsafe for a public module-level
       helper (modules outside the run may import it), and there is none when a
       call does not finish the query. A method (`return self.session.query(...)`)
-      converts with its calls (`self.m()` in its class, `obj.m()` on an object
-      made from it, run on `obj.session`) when no other module has `.m`: unsafe.
+      converts with its calls, unsafe, in every module of the project that names
+      `.m` or none: `self.m()` in its class, and `obj.m()` where `obj` is bound
+      once to `Cls(...)` (imported from the method's module elsewhere), run on
+      `obj.session`; `Cls(session).m()` runs on `session` when `Cls.__init__`
+      stores it as `self.session` unchanged and nothing else sets it. A run that
+      fixes converts them only when it checks every such module.
     - `from_self()` (one entity, no arguments) selects
       `aliased(Model, stmt.subquery())`, made on the line before, and later
       criteria read the alias as after `aliased=True`; refused where that line
@@ -436,75 +434,7 @@ class LegacyQuery(QueryRule):
             alone(converter.apply(state, use.steps))
             edits.append(Edit(use.node, finish(converter, state, use, session_chain)))
         if helper.imported:
-            shared_helper(self.semantic, helper, flow.origins[0], base, joins)
+            loads = base.joined_loads or joined_eager(converter, base)
+            selected = dataclasses.replace(base, joined_loads=loads)
+            shared_helper(self.semantic, helper, flow.origins[0], selected, joins)
         return edits
-
-    # -- helpers of other modules ----------------------------------------------------
-    @classmethod
-    def triggered(cls, source: bytes, project: ProjectIndex | None) -> bool:
-        return super().triggered(source, project) or (
-            project is not None
-            and any(h.name.encode() in source for h in project.query_helpers)
-        )
-
-    def visit_Call(self, node: cst.Call) -> None:
-        super().visit_Call(node)
-        if isinstance(node.func, cst.Name) and self.semantic.project.query_helpers:
-            helper = imported_helper(self.semantic, node.func)
-            if helper is not None:
-                self._check_helper_call(node, helper)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        """A module that imports a query helper and uses it other than by calling
-        it (passes it on, stores it) keeps it from being converted."""
-        if not self.semantic.project.query_helpers or isinstance(
-            node.names, cst.ImportStar
-        ):
-            return
-        scope = self.semantic.scope(node)
-        for alias in node.names:
-            helper = helper_imported_as(self.semantic, node, alias)
-            if helper is None or scope is None:
-                continue
-            bound = alias.evaluated_alias or alias.evaluated_name
-            references = [
-                access
-                for binding in scope[bound]
-                if isinstance(binding, Assignment) and binding.node is node
-                for access in binding.references
-            ]
-            if not all(
-                isinstance(call := self.semantic.parent(access.node), cst.Call)
-                and call.func is access.node
-                for access in references
-            ):
-                self.semantic.exports += Exports(
-                    helper_calls=(HelperCall(helper.module, helper.name, False),)
-                )
-
-    def _check_helper_call(self, call: cst.Call, helper: QueryHelper) -> None:
-        """A call of a query helper another module defines: converted with the
-        helper when every call of it in the run can be, reported otherwise."""
-        name = code_of(call.func)
-        message = f"{self.message}: `{name}()` returns a `Query`"
-        try:
-            fix = helper_call_fix(self.semantic, call, helper)
-        except Refused as why:
-            self.semantic.exports += Exports(
-                helper_calls=(HelperCall(helper.module, helper.name, False),)
-            )
-            self.report(call, message=f"{message} (no fix: {why})")
-            return
-        self.semantic.exports += Exports(
-            helper_calls=(HelperCall(helper.module, helper.name, True),)
-        )
-        if fix is None:
-            return  # already what the helper's statement needs
-        if helper in self.semantic.project.accepted_helpers:
-            self.report_statement(call, fix, message)
-            return
-        self.report(
-            call,
-            message=f"{message} (no fix: `{helper.module}.{helper.name}()` is also"
-            " used where its query cannot be converted; see those findings)",
-        )

@@ -21,11 +21,12 @@ def named_in(
     facts: Sequence[tuple[Path, ModuleFacts]],
     sources: Callable[[], Iterable[tuple[str, bytes]]],
 ) -> Mentions | None:
-    """(name, the modules that name it) of each method (`.active` or "active")
-    and each dynamic relationship (`.posts`, "posts" or an indented `posts =`) of the
-    `facts`, searched in `sources()`: (absolute path, bytes) of every module of
-    the project, read only when there is a name to look for (else None)."""
-    methods = {n for _, f in facts for n in f.query_methods}
+    """(name, the modules that name it) of each method or query function
+    (`.active` or "active") and each dynamic relationship (`.posts`, "posts" or
+    an indented `posts =`) of the `facts`, searched in `sources()`: (absolute
+    path, bytes) of every module of the project, read only when there is a name
+    to look for (else None)."""
+    methods = {n for _, f in facts for n in f.query_methods | f.query_functions}
     attributes = {n for _, f in facts for n in f.dynamic} - methods
     if not methods and not attributes:
         return None

@@ -83,6 +83,9 @@ FALSE_MAKER = re.compile(rb"def[ \t]+__(?:bool|len)__\b")
 # A method (`def name(self`), of which `query_methods()` keeps those that may
 # return a query: the project is searched for their names.
 METHOD = re.compile(rb"def[ \t]+(\w+)[ \t]*\([ \t]*self\b")
+# A module-level function (`def name(` at a line's start), of which
+# `query_functions()` keeps those that may return a query
+FUNCTION = re.compile(rb"^def[ \t]+(\w+)[ \t]*\(", re.M)
 # A query: `session.query(Model...` (not of a string), `Model.query`
 CLASS_QUERY = re.compile(rb"\.query\(\s*[A-Za-z_]|[A-Z]\w*\.query\b")
 TOP_LEVEL = re.compile(rb"\n(?=[^\s#])")
@@ -128,6 +131,8 @@ class ModuleFacts:
     # (local name, "module.name" as written, dots of a relative one included) of
     # every `from module import name [as local]`
     imports: frozenset[tuple[bytes, bytes]] = frozenset()
+    # The modules of `from x import *`, as written
+    star_imports: frozenset[bytes] = frozenset()
     backrefs: frozenset[bytes] = frozenset()
     paired: frozenset[bytes] = (
         frozenset()
@@ -157,6 +162,8 @@ class ModuleFacts:
     query_read: bool = False
     # The methods that may return a legacy query (`query_methods()`)
     query_methods: frozenset[bytes] = frozenset()
+    # The module-level functions that may (`query_functions()`)
+    query_functions: frozenset[bytes] = frozenset()
     # The module names `autocommit` (`sessionmaker(autocommit=True)`,
     # `session_options={"autocommit": True}`): its sessions may be in that mode
     autocommit: bool = False
@@ -233,6 +240,7 @@ def _indented(source: bytes, start: int, after_async: bool) -> bool:
 
 def module_facts(source: bytes) -> ModuleFacts:
     imports: set[tuple[bytes, bytes]] = set()
+    stars: set[bytes] = set()
     if b"import" in source:
         for found in _line_start(FROM_IMPORT, source, indented=True):
             module, names = found.groups()
@@ -241,6 +249,8 @@ def module_facts(source: bytes) -> ModuleFacts:
             for name, local in IMPORTED_NAME.findall(names):
                 if name != b"as":
                     imports.add((local or name, joint + name))
+            if names.strip() == b"*":
+                stars.add(module)
     # Whole-module scans for words most modules lack: each is done once.
     library, backref = b"sqlalchemy" in source, b"backref" in source
     mapped: set[bytes] = set()
@@ -277,6 +287,7 @@ def module_facts(source: bytes) -> ModuleFacts:
     by_join, unknown = joined(source, starts) if b"lazy" in source else ((), False)
     return ModuleFacts(
         imports=frozenset(imports),
+        star_imports=frozenset(stars),
         backrefs=frozenset(BACKREF.findall(source) if backref else ()),
         paired=paired(source, backref),
         properties=frozenset(
@@ -298,6 +309,7 @@ def module_facts(source: bytes) -> ModuleFacts:
         joined_eager=unknown,
         query_read=reads_query(source),
         query_methods=query_methods(source),
+        query_functions=query_functions(source),
         autocommit=names_autocommit(source),
         dynamic=dynamic_relationships(source),
     )
@@ -315,6 +327,21 @@ def query_methods(source: bytes) -> frozenset[bytes]:
         end = matches[n + 1].start() if n + 1 < len(matches) else len(source)
         top = TOP_LEVEL.search(source, match.end(), end)  # the class ends
         body = source[match.end() : top.start() if top else end]
+        if b"return" in body and CLASS_QUERY.search(body):
+            found.add(match.group(1))
+    return frozenset(found)
+
+
+def query_functions(source: bytes) -> frozenset[bytes]:
+    """The module-level functions whose text, up to the next line at the top
+    level, holds a `return` and a query: the query helpers that other modules
+    may import and finish are among them."""
+    if b".query" not in source or b"def" not in source:
+        return frozenset()
+    found: set[bytes] = set()
+    for match in FUNCTION.finditer(source):
+        top = TOP_LEVEL.search(source, match.end())  # the function ends
+        body = source[match.end() : top.start() if top else len(source)]
         if b"return" in body and CLASS_QUERY.search(body):
             found.add(match.group(1))
     return frozenset(found)

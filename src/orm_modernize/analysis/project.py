@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -25,13 +25,15 @@ from orm_modernize.analysis.mentions import (
     named_in,
 )
 from orm_modernize.analysis.module_facts import ModuleFacts, module_facts, name_text
-from orm_modernize.analysis.module_names import absolute, module_name
+from orm_modernize.analysis.module_names import module_name
 from orm_modernize.analysis.pins import Pin
+from orm_modernize.analysis.project_imports import (
+    followed,
+    library_reexports,
+    note_imports,
+    query_functions_imported,
+)
 from orm_modernize.data.records import ForeignBackref, QueryHelper, WriteOnly
-
-# The packages whose names a project module may re-export for its others
-LIBRARIES = ("sqlalchemy.", "flask_sqlalchemy.")
-
 
 WORD = re.compile(rb"\w+")
 
@@ -101,6 +103,14 @@ class ProjectIndex:
     # that one module of the project declares: made write-only with its uses in
     # the modules that name it, all or none (`two_ended.with_write_only_uses()`)
     dynamic: tuple[tuple[str, str], ...] = ()
+    # ("module.function", its module's path, the modules importing it by name,
+    # those importing its module, whether a module importing it re-exports it)
+    # of each module-level function that may return a query and that another
+    # module imports: where a query helper's calls may be
+    # (`two_ended.with_shared_helpers()`)
+    query_functions: tuple[
+        tuple[str, str, tuple[str, ...], tuple[str, ...], bool], ...
+    ] = ()
     # (name, the modules (absolute paths) defining one) of each method that may
     # return a query and that some other module names: the runner reads such a
     # module when the run does not check it (`two_ended.with_shared_helpers()`)
@@ -118,14 +128,17 @@ class ProjectIndex:
         not looked for (the facts took it for neither)."""
         return next((paths for n, paths in self.mentions if n == name), None)
 
+    def query_function(
+        self, qualified: str
+    ) -> tuple[str, tuple[str, ...], tuple[str, ...], bool] | None:
+        """(its module's path, the modules importing it, those importing its
+        module, whether it is re-exported) of the query function `qualified`
+        ("app.queries.active") that some module imports."""
+        return next((f[1:] for f in self.query_functions if f[0] == qualified), None)
+
     def helper_refused(self, helper: QueryHelper) -> str | None:
         """Why the runner did not accept `helper`, when its findings say."""
         return next((why for h, why in self.refused_helpers if h == helper), None)
-
-    def defining_method(self, name: str) -> tuple[str, ...]:
-        """The modules defining a method `name` that may return a query, when
-        another module names it."""
-        return next((paths for n, paths in self.query_methods if n == name), ())
 
     def dynamic_declared_in(self, name: str) -> str | None:
         """The module declaring the dynamic relationship `name`, if only one does."""
@@ -277,6 +290,8 @@ def index_of(
     renamed: list[tuple[bytes, bytes]] = []  # `Model = Base`, by bare names
     # "module.local" -> "module.name" it imports, relative imports made absolute
     aliases: dict[str, str] = {}
+    importing: dict[str, set[str]] = {}  # "module.name" -> the modules importing it
+    functions: list[tuple[str, str, str]] = []  # (module, its path, query function)
     joined_eager = False
     modules = list(modules)
     joined: list[tuple[bytes, bytes, bool]] = []
@@ -296,10 +311,8 @@ def index_of(
         for cls, bases in facts.classes:
             named.setdefault(cls, []).append((name, bases, cls in facts.query_classes))
         package = name if path.stem == "__init__" else name.rpartition(".")[0]
-        for local, qualified in facts.imports:
-            source = absolute(name_text(qualified), package)
-            if source is not None:
-                aliases[f"{name}.{name_text(local)}"] = source
+        note_imports(name, package, str(path), facts, aliases, importing)
+        functions.extend((name, str(path), name_text(f)) for f in facts.query_functions)
         for local, value in facts.aliases:
             aliases[f"{name}.{name_text(local)}"] = f"{name}.{name_text(value)}"
             renamed.append((local, value))
@@ -316,11 +329,11 @@ def index_of(
     _inherit_properties(properties, classes)
     origins = {name: (kind, name) for name, kind in objects.items()}
     for alias in aliases:  # each chain of re-exports followed to its end
-        source = _followed(alias, aliases, objects)
+        source = followed(alias, aliases, objects)
         if source in objects:
             origins[alias] = (objects[source], source)
     flask_models = _flask_models(models, named, aliases, origins)
-    reexports = _library_reexports(aliases, packages)
+    reexports = library_reexports(aliases, packages)
     return ProjectIndex(
         packages=frozenset(packages),
         mapped=frozenset(name_text(n) for n in mapped),
@@ -332,6 +345,7 @@ def index_of(
             for module, session in found
         ),
         imported_names=frozenset(name_text(n) for n in imported),
+        query_functions=query_functions_imported(functions, importing, aliases),
         backrefs=frozenset(name_text(n) for n in backrefs),
         paired=frozenset(name_text(n) for n in paired),
         objects=tuple(sorted((n, kind, at) for n, (kind, at) in origins.items())),
@@ -452,28 +466,6 @@ def _inherit_properties(
                     changed = True
 
 
-def _library_reexports(aliases: dict[str, str], packages: set[str]) -> dict[str, str]:
-    """The project names that re-export a SQLAlchemy (or Flask-SQLAlchemy) name:
-    each name imported from a module that imports it in turn, followed to where
-    the chain ends."""
-    found: dict[str, str] = {}
-    for middle in set(aliases.values()) & aliases.keys():
-        end = _followed(middle, aliases, ())
-        if end.startswith(LIBRARIES) and end.split(".", 1)[0] not in packages:
-            found[middle] = end
-    return found
-
-
-def _followed(name: str, aliases: dict[str, str], ends: Collection[str]) -> str:
-    """Where the imports `name` goes through end: at one of `ends`, or where the
-    project no longer says (a cycle of imports ends where it closes)."""
-    seen = {name}
-    while name not in ends and name in aliases and aliases[name] not in seen:
-        name = aliases[name]
-        seen.add(name)
-    return name
-
-
 def _flask_models(
     models: dict[str, tuple[str, bool]],
     named: dict[bytes, list[tuple[str, tuple[bytes, ...], bool]]],
@@ -485,7 +477,7 @@ def _flask_models(
     models (by name, as `mapped`) are models of the same `db`."""
     found: dict[str, tuple[str, bool]] = {}
     for model, (db, custom) in models.items():
-        kind, origin = objects.get(_followed(db, aliases, objects), ("", ""))
+        kind, origin = objects.get(followed(db, aliases, objects), ("", ""))
         if kind.startswith("db"):
             found[model] = (origin, custom or kind == "db+query_class")
     by_name = {name.rpartition(".")[2].encode(): name for name in found}
@@ -503,7 +495,7 @@ def _flask_models(
                 by_name.setdefault(cls, name)
                 changed = True
     for alias in aliases:
-        source = _followed(alias, aliases, found)
+        source = followed(alias, aliases, found)
         if source in found and alias not in found:
             found[alias] = found[source]
     return found

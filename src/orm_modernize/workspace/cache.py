@@ -57,7 +57,8 @@ INDEX = "index.json"
 # holds the attribute a `backref=` is declared on; 10: false_classes, always_true;
 # 11: query_read, query_readers; 12: query_methods, method_mentions; 13: autocommit
 # 14: dynamic relationships, their definers and dynamic_uses; 15: the definers
-# kept with the index; 16: methods shared as query helpers, and their definers
+# kept with the index; 16: methods shared as query helpers, and their definers;
+# query functions and the modules importing them
 FORMAT = 16
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
@@ -348,7 +349,9 @@ def _facts_json(facts: ModuleFacts) -> dict[str, Any]:
         "joined": [[*_pair((c, t)), many] for c, t, many in facts.joined],
         "joined_eager": facts.joined_eager,
         "query_read": facts.query_read,
+        "star_imports": _bytes(facts.star_imports),
         "query_methods": _bytes(facts.query_methods),
+        "query_functions": _bytes(facts.query_functions),
         "autocommit": facts.autocommit,
         "dynamic": _bytes(facts.dynamic),
     }
@@ -387,7 +390,9 @@ def _facts(data: dict[str, Any]) -> ModuleFacts:
         ),
         joined_eager=data["joined_eager"],
         query_read=data["query_read"],
+        star_imports=raw(data["star_imports"]),
         query_methods=raw(data["query_methods"]),
+        query_functions=raw(data["query_functions"]),
         autocommit=data["autocommit"],
         dynamic=raw(data["dynamic"]),
     )
@@ -413,6 +418,7 @@ INDEXED = (
     "mentions",
     "dynamic",
     "query_methods",
+    "query_functions",
 )
 
 
@@ -440,6 +446,10 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         dynamic=tuple((name, path) for name, path in data["dynamic"]),
         query_methods=tuple(
             (name, tuple(paths)) for name, paths in data["query_methods"]
+        ),
+        query_functions=tuple(
+            (name, where, tuple(by_name), tuple(by_module), again)
+            for name, where, by_name, by_module, again in data["query_functions"]
         ),
     )
 

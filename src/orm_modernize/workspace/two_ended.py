@@ -32,43 +32,25 @@ def with_shared_helpers(
     finished, and a last run over the checked ones converts the helpers whose
     every call can.
 
-    A function is followed into the checked modules that import it. A method
-    (`Tickets.open_ones()`) is followed into every module of the project that
-    names it, read when the run does not check it, and so is the module defining
-    it when a checked one names it: a file checked alone gets the findings of the
-    whole project's run. A run that fixes converts one only when it has every
-    module involved (pre-commit passes the changed files), and says which is
-    missing otherwise."""
+    A function is followed into every module of the project that imports it; a
+    method (`Tickets.open_ones()`) into every module that names it. Those the
+    run does not check are read, and so is the module defining a helper that a
+    checked module calls: a file checked alone gets the findings of the whole
+    project's run. A run that fixes converts one only when it has every module
+    involved (pre-commit passes the changed files), and says which is missing
+    otherwise."""
     checked = {os.path.abspath(r.path): r for r in results}
     origin = {h: os.path.abspath(r.path) for r in results for h in r.exports.helpers}
-    defining = {
-        path
-        for name, paths in project.query_methods
-        if any(p in checked for p in project.mentioning(name) or ())
-        for path in paths
-        if path not in checked
-    }
-    sources = {p: s for p in sorted(defining) if (s := _source(p, checked))}
+    defining = sorted(_defining_elsewhere(project, checked))
+    sources = {p: s for p in defining if (s := _source(p, checked))}
     for result in checker.probing().check_all(_items(sources, checked), project):
-        origin.update(
-            (h, os.path.abspath(result.path)) for h in result.exports.helpers if h.owner
-        )
+        origin.update((h, os.path.abspath(result.path)) for h in result.exports.helpers)
     if not origin:
         return results
-    names = [h.name.encode() for h in origin if not h.owner]
-    current = {
-        where: source
-        for where, r in checked.items()
-        if (source := _current(r)) is not None and any(n in source for n in names)
-    }
-    callers = {
-        h: [p for p in project.mentioning(h.name) or () if p != origin[h]]
-        for h in origin
-        if h.owner
-    }
-    sources = dict(current)
-    for helper, paths in callers.items():
-        for path in (origin[helper], *paths):
+    callers = {h: _callers(h, where, project) for h, where in origin.items()}
+    sources = {}
+    for helper, (required, others) in callers.items():
+        for path in (origin[helper], *required, *(others or ())):
             if path not in sources and (source := _source(path, checked)):
                 sources[path] = source
     shared = replace(project, query_helpers=frozenset(origin))
@@ -81,33 +63,79 @@ def with_shared_helpers(
     fixing = checker.write or checker.config.settings.fix
     accepted: set[QueryHelper] = set()
     refused: list[tuple[QueryHelper, str]] = []
-    for helper in origin:
+    for helper, (required, others) in callers.items():
         answers = calls.get((helper.module, helper.name), {})
-        if not helper.owner:
-            if all(answers.values()) and answers and not _reached(helper, current):
-                accepted.add(helper)
-            continue
-        if not all(answers.get(p, False) for p in callers[helper]):
-            continue
-        involved = [origin[helper], *callers[helper]]
+        if not all(answers.values()) or not all(answers.get(p) for p in required):
+            continue  # the findings of the module that cannot say why
+        if others is None or _reached(helper, [sources.get(p, b"") for p in others]):
+            continue  # called through its module, or through a re-export
+        involved = [origin[helper], *required]
         missing = [p for p in involved if p not in checked] if fixing else []
         if missing:
-            how = "defines" if missing[0] == origin[helper] else "calls"
-            method = f"`{helper.owner}.{helper.name}()`"
-            why = f"{os.path.relpath(missing[0])}, which {how} {method}, is not checked"
-            refused.append((helper, why))
+            refused.append((helper, _not_checked(helper, missing[0], origin)))
         else:
             accepted.add(helper)
     final = {
         p: source
         for p, source in sources.items()
         if p in checked
-        and (p in current or any(p == origin[h] or p in callers[h] for h in callers))
+        and any(
+            p == origin[h] or p in r or p in (o or ()) for h, (r, o) in callers.items()
+        )
     }
     done = replace(
         shared, accepted_helpers=frozenset(accepted), refused_helpers=tuple(refused)
     )
     return _with_final(results, checker.check_all(_items(final, checked), done))
+
+
+def _defining_elsewhere(
+    project: ProjectIndex, checked: Mapping[str, FileResult]
+) -> set[str]:
+    """The modules the run does not check that define a query helper a checked
+    module may call: a method it names, a function it imports."""
+    methods = {
+        path
+        for name, paths in project.query_methods
+        if any(p in checked for p in project.mentioning(name) or ())
+        for path in paths
+    }
+    functions = {
+        where
+        for _, where, by_name, by_module, _ in project.query_functions
+        if any(p in checked for p in (*by_name, *by_module))
+    }
+    return (methods | functions) - set(checked)
+
+
+def _callers(
+    helper: QueryHelper, where: str, project: ProjectIndex
+) -> tuple[list[str], list[str] | None]:
+    """The modules besides `where` (its own) that must answer for their calls
+    of `helper`, and those that may reach a function another way (`.name`, as
+    in `queries.active()`); None for those when a module surely does, in a way
+    not followed: it imports the function's module and names `.name`, or imports
+    the function through a module that re-exports it."""
+    named = [p for p in project.mentioning(helper.name) or () if p != where]
+    if helper.owner:
+        return named, []
+    found = project.query_function(f"{helper.module}.{helper.name}")
+    if found is None:
+        return [], named
+    _, by_name, by_module, reexported = found
+    required = [p for p in by_name if p != where]
+    if reexported or set(by_module) & set(named):
+        return required, None
+    return required, named
+
+
+def _not_checked(
+    helper: QueryHelper, missing: str, origin: Mapping[QueryHelper, str]
+) -> str:
+    """Why a run that fixes leaves `helper` and its calls: a module is missing."""
+    how = "defines" if missing == origin[helper] else "calls"
+    shown = f"{helper.owner or helper.module}.{helper.name}()"
+    return f"{os.path.relpath(missing)}, which {how} `{shown}`, is not checked"
 
 
 def _items(
@@ -348,11 +376,14 @@ def _current(result: FileResult) -> bytes | None:
     return source if isinstance(source, bytes) else None
 
 
-def _reached(helper: QueryHelper, sources: Mapping[str, bytes]) -> bool:
-    """Some module may call the helper as `queries.active(...)`, a use the
-    import-based bookkeeping above does not see."""
+def _reached(helper: QueryHelper, sources: Sequence[bytes]) -> bool:
+    """Some module may call the helper as `queries.active(...)`, or, for a
+    method, so reach a function of its name: a use the bookkeeping above does
+    not follow."""
+    if helper.owner:
+        return False
     spelled = f"{helper.module.rsplit('.', 1)[-1]}.{helper.name}".encode()
-    return any(spelled in source for source in sources.values())
+    return any(spelled in source for source in sources)
 
 
 def _source(path: str, checked: Mapping[str, FileResult]) -> bytes | None:

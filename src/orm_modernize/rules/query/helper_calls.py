@@ -12,6 +12,7 @@ import libcst as cst
 from orm_modernize.analysis.project import ProjectIndex
 from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.data.records import Exports, HelperCall, QueryHelper, Refused
+from orm_modernize.rewrite.helper_arguments import imported_from
 from orm_modernize.rewrite.query_execution import helper_call_fix
 from orm_modernize.rewrite.query_methods import method_mentions, method_session
 from orm_modernize.rewrite.shared_query_helpers import (
@@ -56,10 +57,22 @@ class HelperCalls(QueryRule):
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         """A module that imports a query helper and uses it other than by calling
-        it (passes it on, stores it) keeps it from being converted."""
-        if not self.semantic.project.query_helpers or isinstance(
-            node.names, cst.ImportStar
-        ):
+        it (passes it on, stores it), or imports every name of its module (`*`:
+        its calls are not followed), keeps it from being converted."""
+        helpers = self.semantic.project.query_helpers
+        if not helpers:
+            return
+        if isinstance(node.names, cst.ImportStar):
+            module = imported_from(self.semantic.module_name, node)
+            for shared in sorted(helpers, key=str):
+                if shared.module == module and not shared.owner:
+                    self._answer(shared, False)
+                    self.report(
+                        node,
+                        message=f"{self.message}: `{shared.name}()`, which this"
+                        " imports, returns a `Query` (no fix: calls through"
+                        " `import *` are not followed; import it by name)",
+                    )
             return
         scope = self.semantic.scope(node)
         for alias in node.names:

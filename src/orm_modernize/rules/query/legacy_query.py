@@ -147,19 +147,22 @@ class LegacyQuery(HelperCalls):
       `params()`: the parameters of `execute()`.
     - A query returned by a helper function is converted with every call of it:
       the helper returns the statement, and each caller runs it on the session
-      it passes (`session.scalars(helper(session, ...))`). Calls in other
-      modules of the run (`from app.queries import helper`) are converted in the
-      same run when each of them finishes the query and the session is a
-      parameter of the helper; otherwise neither end is, and the findings say
-      which call stands in the way. The fix is unsafe for a public module-level
-      helper (modules outside the run may import it), and there is none when a
-      call does not finish the query. A method (`return self.session.query(...)`)
+      it passes (`session.scalars(helper(session, ...))`). Calls in the other
+      modules of the project that import it (`from app.queries import helper`)
+      are converted with it when each of them finishes the query and the
+      session is a parameter of the helper; otherwise neither end is, and the
+      findings say which call stands in the way. So is a module that may reach
+      it in a way not followed: `import *`, its module (`queries.helper()`), a
+      re-export. The fix is unsafe for a public module-level helper (code
+      outside the project may import it), and there is none when a call does
+      not finish the query. A method (`return self.session.query(...)`)
       converts with its calls, unsafe, in every module of the project that names
       `.m` or none: `self.m()` in its class, and `obj.m()` where `obj` is bound
       once to `Cls(...)` (imported from the method's module elsewhere), run on
       `obj.session`; `Cls(session).m()` runs on `session` when `Cls.__init__`
-      stores it as `self.session` unchanged and nothing else sets it. A run that
-      fixes converts them only when it checks every such module.
+      stores it as `self.session` unchanged and nothing else sets it. Either is
+      found whichever files are passed; a run that fixes converts them only
+      when it checks every module involved, and says which one is missing.
     - `from_self()` (one entity, no arguments) selects
       `aliased(Model, stmt.subquery())`, made on the line before, and later
       criteria read the alias as after `aliased=True`; refused where that line

@@ -432,11 +432,11 @@ def test_helper_finished_in_another_module_is_converted_with_its_callers(
         in (tmp_path / "app/queries.py").read_text()
     )
     views = (tmp_path / "app/views.py").read_text()
-    # Laid out as ruff format would (the module keeps to 88 columns).
-    assert (
-        "        for u in session.scalars(adults(session).order_by(User.name.desc()))\n"
-        "        .unique()\n"
-    ) in views
+    # Laid out as ruff format would (the module keeps to 88 columns). `User` is
+    # what `adults()` selects, imported here as there: no other FROM, and no
+    # `.unique()`.
+    scalars = "session.scalars(adults(session).order_by(User.name.desc())).all()"
+    assert f"        for u in {scalars}\n" in views
     assert "select_from(adults(session=db_session).subquery())" in views
     after = run_program(sqlalchemy2, main_py, strict=True)
     assert (after.returncode, after.stdout) == (0, before.stdout), after.stderr

@@ -92,3 +92,30 @@ def test_a_call_not_followed_keeps_both_ends(app: Path, name: str, module: str) 
     assert (app / "app/views.py").read_text() == CALLERS
     if name == "app/star.py":
         assert "calls through `import *` are not followed" in found
+
+
+@pytest.mark.parametrize(
+    "views, unique",
+    [
+        # The class the helper selects, imported as there: no other FROM
+        (CALLERS, False),
+        # Another name for it: its criteria may name another FROM
+        (
+            CALLERS.replace("import User\n", "import User as Person\n").replace(
+                "User.name", "Person.name"
+            ),
+            True,
+        ),
+    ],
+)
+def test_a_callers_criteria_on_the_helpers_class_keep_rows_unique(
+    app: Path, views: str, unique: bool
+) -> None:
+    (app / "app/views.py").write_text(views)
+
+    check("--fix", "app")
+
+    fixed = (app / "app/views.py").read_text()
+    assert ("session.scalars(adults(session)" in fixed) and (
+        (".unique()" in fixed) is unique
+    ), fixed

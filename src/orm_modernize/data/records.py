@@ -231,6 +231,9 @@ class QueryHelper:
     # What may make its rows repeat: another FROM; a join loading a collection
     other_froms: bool = True
     joined_loads: bool = True
+    # The class it selects, when it selects one ("app.models.User"): a caller's
+    # criteria on it name no other FROM
+    entity: str = ""
     owner: str = ""  # a method's class
     receiver: str = ""  # a method's session, as attributes of `self`: "session"
     # The parameter of its class's `__init__` stored as that session unchanged,

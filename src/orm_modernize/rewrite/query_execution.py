@@ -350,6 +350,17 @@ def _natural(node: cst.BaseExpression) -> int | None:
     return None
 
 
+def _entity_here(
+    semantic: Semantic, call: cst.Call, qualified: str
+) -> list[cst.BaseExpression]:
+    """The class `qualified` ("app.models.User") as `call`'s module names it by
+    an import it has, or nothing: then every class its criteria name is taken
+    for another FROM."""
+    module, _, name = qualified.rpartition(".")
+    found = semantic.reference(call, module, name) if qualified else None
+    return [found[0]] if found is not None and found[1] is None else []
+
+
 # What runs a statement where a query helper's call used to finish a Query.
 EXECUTORS = frozenset({"scalars", "execute", "scalar", *FLASK_TERMINALS})
 
@@ -382,7 +393,8 @@ def helper_call_fix(
     state = Converted(
         statement=call,
         shapes=[Shape(shape) for shape in helper.shapes],
-        entities=[],  # spelled in the helper's module, maybe not importable here
+        # Spelled in the helper's module: here only a class imported as it is
+        entities=_entity_here(semantic, call, helper.entity),
         streamed=helper.streamed,
         guessed=helper.guessed,
         joins=helper.joins,

@@ -120,6 +120,7 @@ def shared_helper(
             joins,
             selected.other_froms,
             selected.joined_loads,
+            _entity(semantic, selected),
             owner.name.value if owner is not None else "",
             receiver,
         )
@@ -140,6 +141,22 @@ def shared_helper(
         f"the query is returned by `{name}()`, which {whom} {why};"
         " convert them together by hand"
     )
+
+
+def _entity(semantic: Semantic, selected: Converted) -> str:
+    """The absolute name of the one class `selected` selects, if it is a bare
+    name the module imports or defines."""
+    entity = selected.entities[0] if selected.single_entity else None
+    if not isinstance(entity, cst.Name):
+        return ""
+    imported = semantic.project_name(entity)
+    if imported is not None:
+        return imported
+    bindings = semantic.assignments(entity)
+    defined = semantic.top_level.classes.get(entity.value)
+    if len(bindings) == 1 and getattr(bindings[0], "node", None) is defined:
+        return f"{semantic.module_name}.{entity.value}"
+    return ""
 
 
 def _session_parameter(

@@ -36,10 +36,12 @@ class HelperCalls(QueryRule):
     def visit_Module(self, node: cst.Module) -> None:
         """A method's calls here, and whether they are all its mentions: this
         module's answer is asked for whenever it names the method at all."""
-        project = self.semantic.project
+        project, source = self.semantic.project, self.semantic.source
         for helper in sorted(project.query_helpers, key=str):
             if not helper.owner or helper.module == self.semantic.module_name:
                 continue
+            if source is not None and helper.name.encode() not in source:
+                continue  # not named here: no walk of the module's nodes
             calls, every = method_mentions(self.semantic, helper)
             if not every:
                 self._answer(helper, False)

@@ -1,12 +1,32 @@
-"""What a call of a query helper passes, and which module an import reads from:
-what both ends of a helper converted across modules need."""
+"""What a call of a query helper passes, and what a name is imported as: what
+both ends of a helper converted across modules need."""
 
 from __future__ import annotations
 
 import libcst as cst
 
+from orm_modernize.analysis.scopes import Assignment
+from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Refused
 from orm_modernize.syntax.nodes import code_of, keyword_argument, root_name
+
+
+def import_of(
+    semantic: Semantic, name: cst.Name
+) -> tuple[cst.ImportFrom, cst.ImportAlias] | None:
+    """The `from x import y` and its alias that bind `name`, its one binding."""
+    bindings = semantic.assignments(name)
+    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+        return None
+    statement = bindings[0].node
+    if not isinstance(statement, cst.ImportFrom) or isinstance(
+        statement.names, cst.ImportStar
+    ):
+        return None
+    for alias in statement.names:
+        if (alias.evaluated_alias or alias.evaluated_name) == name.value:
+            return statement, alias
+    return None
 
 
 def imported_from(here: str, statement: cst.ImportFrom) -> str:

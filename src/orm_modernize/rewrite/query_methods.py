@@ -14,7 +14,11 @@ from orm_modernize.analysis.query_chain import QueryChain
 from orm_modernize.analysis.scopes import Assignment
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import QueryHelper, Refused
-from orm_modernize.rewrite.helper_arguments import argument_for, imported_from
+from orm_modernize.rewrite.helper_arguments import (
+    argument_for,
+    import_of,
+    imported_from,
+)
 from orm_modernize.syntax.nodes import code_of
 from orm_modernize.syntax.tree import own_nodes
 
@@ -160,18 +164,11 @@ def method_session(
 
 def imported_class(semantic: Semantic, name: cst.Name) -> tuple[str, str] | None:
     """(module, name) of what `name` is imported as (`from app.x import Tickets`)."""
-    bindings = semantic.assignments(name)
-    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+    found = import_of(semantic, name)
+    if found is None:
         return None
-    statement = bindings[0].node
-    if not isinstance(statement, cst.ImportFrom) or isinstance(
-        statement.names, cst.ImportStar
-    ):
-        return None
-    for alias in statement.names:
-        if (alias.evaluated_alias or alias.evaluated_name) == name.value:
-            return imported_from(semantic.module_name, statement), alias.evaluated_name
-    return None
+    statement, alias = found
+    return imported_from(semantic.module_name, statement), alias.evaluated_name
 
 
 def method_mentions(

@@ -36,7 +36,11 @@ from orm_modernize.analysis.scopes import Assignment, GlobalScope
 from orm_modernize.analysis.semantic import Semantic
 from orm_modernize.data.records import Exports, QueryHelper, Refused
 from orm_modernize.rewrite.converted import Converted
-from orm_modernize.rewrite.helper_arguments import argument_for, imported_from
+from orm_modernize.rewrite.helper_arguments import (
+    argument_for,
+    import_of,
+    imported_from,
+)
 from orm_modernize.rewrite.query_methods import (
     class_of,
     kept_by_init,
@@ -183,18 +187,8 @@ def _session_parameter(
 def imported_helper(semantic: Semantic, name: cst.Name) -> QueryHelper | None:
     """The query helper of another module that `name` is imported as, if the
     runner shared one (`from app.queries import active_users`)."""
-    bindings = semantic.assignments(name) if semantic.project.query_helpers else []
-    if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
-        return None
-    statement = bindings[0].node
-    if not isinstance(statement, cst.ImportFrom) or isinstance(
-        statement.names, cst.ImportStar
-    ):
-        return None
-    for alias in statement.names:
-        if (alias.evaluated_alias or alias.evaluated_name) == name.value:
-            return helper_imported_as(semantic, statement, alias)
-    return None
+    found = import_of(semantic, name) if semantic.project.query_helpers else None
+    return None if found is None else helper_imported_as(semantic, *found)
 
 
 def helper_imported_as(

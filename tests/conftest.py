@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -176,6 +177,15 @@ def write_package(root: Path, modules: dict[str, str], *, pin: str = "") -> None
     package.mkdir(exist_ok=True)
     for name, code in {"__init__.py": "", **modules}.items():
         (package / name).write_text(code)
+
+
+def copy_project(name: str, into: Path) -> Path:
+    """A copy of the fixture project `fixtures/_projects/<name>` under `into`,
+    with a `.git` directory: the repository's top, the project root."""
+    root = into / name
+    shutil.copytree(FIXTURES / "_projects" / name, root)
+    (root / ".git").mkdir()
+    return root
 
 
 def run_program(python: Path | str, path: Path, *, strict: bool) -> Run:

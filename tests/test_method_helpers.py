@@ -5,12 +5,11 @@ executed proof is `fixtures/_projects/repository`."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, run_program, write_package
+from conftest import FIXTURES, copy_project, run_program, write_package
 
 from orm_modernize.analysis.module_facts import query_methods
 from orm_modernize.cli.commands import main
@@ -163,9 +162,7 @@ def test_a_repository_used_across_a_package_behaves_the_same(
     tmp_path: Path, sqlalchemy14: Path, sqlalchemy2: str
 ) -> None:
     project = FIXTURES / "_projects" / "repository"
-    root = tmp_path / "repository"
-    shutil.copytree(project, root)
-    (root / ".git").mkdir()  # the repository's top: the project root
+    root = copy_project("repository", tmp_path)
     old = run_program(sqlalchemy14, project / "bin/main.py", strict=False)
     assert old.returncode == 0, old.stderr
 

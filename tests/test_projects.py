@@ -11,12 +11,11 @@ file gets the same findings checked alone, through stdin, or with the project.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, run_program
+from conftest import FIXTURES, copy_project, run_program
 
 from orm_modernize.cli.commands import main
 
@@ -63,9 +62,7 @@ def findings(root: Path, *args: str, stdin: str | None = None) -> dict[str, list
 def project(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    root = tmp_path / request.param
-    shutil.copytree(PROJECTS / request.param, root)
-    (root / ".git").mkdir()  # the repository's top: the project root
+    root = copy_project(request.param, tmp_path)
     monkeypatch.chdir(root)
     return root
 

@@ -6,12 +6,11 @@ project on SQLAlchemy 2.0. The executed proof is `fixtures/_projects/write_only`
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, run_program, write_package
+from conftest import FIXTURES, copy_project, run_program, write_package
 
 from orm_modernize.cli.commands import main
 
@@ -219,9 +218,7 @@ def test_a_relationship_used_across_a_package_behaves_the_same_written_only(
     tmp_path: Path, sqlalchemy14: Path, sqlalchemy2: str
 ) -> None:
     project = FIXTURES / "_projects" / "write_only"
-    root = tmp_path / "write_only"
-    shutil.copytree(project, root)
-    (root / ".git").mkdir()  # the repository's top: the project root
+    root = copy_project("write_only", tmp_path)
     old = run_program(sqlalchemy14, project / "bin/main.py", strict=False)
     assert old.returncode == 0, old.stderr
 

@@ -204,3 +204,17 @@ def test_a_call_on_a_keyword_only_parameter_is_refused(app: Path) -> None:
     )
     found = check("--no-cache", "app/repository.py")
     assert "which is used other than as `self.open_ones()`" in found
+
+
+def test_a_method_of_a_class_with_subclasses_is_left(app: Path) -> None:
+    # `self.open_ones()` in `count_open()` may run the subclass's method.
+    archive = (
+        "from app.repository import Tickets\n\n\nclass Archived(Tickets):\n"
+        "    def open_ones(self):\n        return []\n"
+    )
+    (app / "app/archive.py").write_text(archive)
+
+    found = check("--fix", ".")
+
+    assert "the method `open_ones()`, of `Tickets`, which has subclasses" in found
+    assert (app / "app/repository.py").read_text() == REPOSITORY

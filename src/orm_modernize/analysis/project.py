@@ -75,6 +75,9 @@ class ProjectIndex:
     # Mapped classes whose objects are never false (no `__bool__` or `__len__` in
     # them or any base): `x or abort(404)` aborts on None only (by bare names)
     always_true: frozenset[str] = frozenset()
+    # The classes some class of the project names as a base (bare names): a
+    # subclass may override their methods
+    subclassed: frozenset[str] = frozenset()
     # Query helpers other modules import (found by a first run over the files), and
     # those whose every call in the project converts: both ends are rewritten.
     query_helpers: frozenset[QueryHelper] = frozenset()
@@ -362,6 +365,7 @@ def index_of(
         always_true=frozenset(
             name_text(n) for n in _always_true(mapped, classes, false_classes)
         ),
+        subclassed=frozenset(name_text(b) for _, bases in classes for b in bases),
     )
 
 

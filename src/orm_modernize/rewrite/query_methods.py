@@ -213,6 +213,9 @@ def method_calls(
     why = f"the query is returned by the method `{name}()`"
     if not isinstance(semantic.parent(owner), cst.Module):
         raise Refused(f"{why}, of a class defined in a block")
+    if owner.name.value in semantic.project.subclassed:
+        # `self.m()` may run a subclass's `m()`, which returns something else
+        raise Refused(f"{why}, of `{owner.name.value}`, which has subclasses")
     params = [*function.params.posonly_params, *function.params.params]
     if not params or params[0].name.value != "self":
         raise Refused(f"{why}, whose first parameter is not `self`")

@@ -58,7 +58,7 @@ INDEX = "index.json"
 # 11: query_read, query_readers; 12: query_methods, method_mentions; 13: autocommit
 # 14: dynamic relationships, their definers and dynamic_uses; 15: the definers
 # kept with the index; 16: methods shared as query helpers, and their definers;
-# query functions and the modules importing them
+# query functions and the modules importing them; subclassed
 FORMAT = 16
 # The indexes of this many sets of roots are kept (a run over one project, another
 # over two, ...): those used last.
@@ -419,6 +419,7 @@ INDEXED = (
     "dynamic",
     "query_methods",
     "query_functions",
+    "subclassed",
 )
 
 
@@ -442,6 +443,7 @@ def _index(data: dict[str, Any]) -> ProjectIndex:
         query_readers=frozenset(data["query_readers"]),
         autocommit_modules=frozenset(data["autocommit_modules"]),
         always_true=frozenset(data["always_true"]),
+        subclassed=frozenset(data["subclassed"]),
         mentions=tuple((name, tuple(paths)) for name, paths in data["mentions"]),
         dynamic=tuple((name, path) for name, path in data["dynamic"]),
         query_methods=tuple(

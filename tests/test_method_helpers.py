@@ -218,3 +218,26 @@ def test_a_method_of_a_class_with_subclasses_is_left(app: Path) -> None:
 
     assert "the method `open_ones()`, of `Tickets`, which has subclasses" in found
     assert (app / "app/repository.py").read_text() == REPOSITORY
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        # Not the parameter as it is
+        REPOSITORY.replace("self.session = session", "self.session = session or None"),
+        # A class decorator may write another `__init__`
+        REPOSITORY.replace("class Tickets:", "@register\nclass Tickets:"),
+        # Set again elsewhere
+        REPOSITORY + "\n\ndef rebind(tickets, other):\n    tickets.session = other\n",
+    ],
+)
+def test_an_object_made_in_the_call_needs_init_to_keep_its_session(
+    app: Path, repository: str
+) -> None:
+    (app / "app/repository.py").write_text(repository)
+    (app / "app/views.py").write_text(VIEW)
+
+    found = check("--fix", ".")
+
+    assert "`Tickets.__init__()` is not seen to keep its session" in found
+    assert (app / "app/views.py").read_text() == VIEW

@@ -51,9 +51,9 @@ def kept_by_init(
 ) -> tuple[str, int | None] | None:
     """(`kept`, `kept_at`) of a method of `owner` whose session is
     `self.<receiver>`, when `owner.__init__` stores a parameter there as it is
-    (`self.session = session`) and nothing else can set it: no base class to do
-    so, no other assignment of the attribute in the module, no property or
-    `__setattr__` of the class."""
+    (`self.session = session`) and nothing else can set it: no base class or
+    class decorator (`@dataclass` writes an `__init__`) to do so, no other
+    assignment of the attribute in the module, no property or `__setattr__`."""
     methods = {
         f.name.value: f for f in owner.body.body if isinstance(f, cst.FunctionDef)
     }
@@ -61,6 +61,7 @@ def kept_by_init(
     if (
         owner.bases
         or owner.keywords
+        or owner.decorators
         or init is None
         or init.decorators
         or "__setattr__" in methods

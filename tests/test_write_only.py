@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES, copy_project, run_program, write_package
 
 from orm_modernize.cli.commands import main
+from orm_modernize.workspace.checker import Checker
 
 MODELS = """\
 from sqlalchemy import Column, ForeignKey, Integer
@@ -251,3 +252,29 @@ def test_a_warm_run_finds_the_uses_in_other_modules_again(app: Path) -> None:
     assert "app/views.py:2:12: ORM409" in cold
     assert warm(".") == cold
     assert "app/views.py:2:12: ORM409" in warm("app/views.py")
+
+
+@pytest.mark.parametrize("paths", [["."], ["app/models.py"]])
+def test_a_relationship_its_own_module_cannot_rewrite_asks_no_other_module(
+    app: Path, paths: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its own module refuses whatever the others say: the first run's finding
+    # says why, and no module is checked again to ask. (A run without the
+    # declaring module reads and asks it, as before.)
+    models = MODELS.replace("self.posts.count()", 'getattr(self, "posts").count()')
+    (app / "app/models.py").write_text(models)
+    (app / "app/views.py").write_text(VIEWS)
+    asked: list[str] = []
+    check_all = Checker.check_all
+
+    def spied(self: Checker, items, project, progress=None):  # type: ignore[no-untyped-def]
+        asked.extend(project.dynamic_probed)
+        return check_all(self, items, project, progress)
+
+    monkeypatch.setattr(Checker, "check_all", spied)
+
+    found = check(*paths)
+
+    assert asked == []
+    assert "(no fix: the string on line 13 may name the attribute)" in found
+    assert "app/views.py" not in found

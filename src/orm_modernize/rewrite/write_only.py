@@ -65,6 +65,15 @@ WRITTEN = frozenset({"add", "add_all", "select"})
 def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
     """`lazy="dynamic"` of `call`, assigned to an attribute in a class body, made
     `lazy="write_only"`, and every use of the attribute in the module rewritten."""
+    fix = write_only_here(semantic, call, lazy)
+    _check_named_here_only(semantic, _attribute(semantic, call))
+    return fix
+
+
+def write_only_here(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
+    """`write_only()` as if no other module of the project named the attribute:
+    this module's own part, which reads nothing of what the runs over several
+    modules decide."""
     name = _attribute(semantic, call)
     owner = semantic.enclosing(call, cst.ClassDef)
     imports: list[ImportSpec] = []
@@ -83,7 +92,6 @@ def write_only(semantic: Semantic, call: cst.Call, lazy: cst.Arg) -> Fix:
             edits.append(edit)
     _check_no_string_names(semantic, name)
     _check_no_template_uses(semantic, name)
-    _check_named_here_only(semantic, name)
     return Fix(tuple(edits), safe=False, imports=tuple(imports))
 
 

@@ -262,7 +262,11 @@ def with_write_only_uses(
     involved: dict[str, list[str]] = {}  # name -> its module, then those naming it
     for name, declaring in project.dynamic:
         others = [p for p in project.mentioning(name) or () if p != declaring]
-        if others and any(p in checked for p in (declaring, *others)):
+        if (
+            others
+            and any(p in checked for p in (declaring, *others))
+            and not _refused_at_home(name, checked.get(declaring))
+        ):
             involved[name] = [declaring, *others]
     if not involved:
         return results
@@ -311,6 +315,18 @@ def with_write_only_uses(
         (checked[p].path, sources[p]) for p in sorted(final_paths)
     ]
     return _with_final(results, checker.check_all(last, both))
+
+
+def _refused_at_home(name: str, declaring: FileResult | None) -> bool:
+    """Whether the module declaring the dynamic relationship `name` said in the
+    first run that it cannot take its own part, whatever the others say, of the
+    bytes a probe would read (no fix of that run changed them): the probe's
+    answer, and `_decision()` then leaves every module as it is."""
+    return (
+        declaring is not None
+        and (declaring.fixed is None or declaring.fixed == declaring.source)
+        and any(u.name == name and u.refused for u in declaring.exports.dynamic_uses)
+    )
 
 
 def _decision(

@@ -13,6 +13,7 @@ from orm_modernize.rewrite.write_only import (
     assigned_attribute,
     uses_elsewhere,
     write_only,
+    write_only_here,
 )
 from orm_modernize.rules.base import Rule
 from orm_modernize.syntax.nodes import keyword_argument, string_value
@@ -147,6 +148,15 @@ class DynamicRelationship(Rule):
                 name = assigned_attribute(self.semantic, node)
                 if name in self.semantic.project.dynamic_probed:
                     self._export(name, "" if fixed else "its relationship", lazy)
+                elif (
+                    name is not None
+                    and not fixed
+                    and self._named_elsewhere(name)
+                    and not self._own_part(node, lazy)
+                ):
+                    # Its finding says why already: the runner need not ask
+                    # the modules that name it
+                    self._export(name, "its relationship")
             elif evidence is not Evidence.NONE:
                 self.report(lazy)
         elif self.semantic.orm_function(node.func, ("dynamic_loader",)) is not (
@@ -168,6 +178,20 @@ class DynamicRelationship(Rule):
                 refused = f"{self._here()}: a `# noqa` on line {line} keeps it as it is"
                 break
         self.semantic.exports += Exports(dynamic_uses=(DynamicUses(name, refused),))
+
+    def _named_elsewhere(self, name: str) -> bool:
+        """Whether a module of the project besides this one names `.name`."""
+        here = self.semantic.path and os.path.abspath(self.semantic.path)
+        return any(p != here for p in self.semantic.project.mentioning(name) or ())
+
+    def _own_part(self, call: cst.Call, lazy: cst.Arg) -> bool:
+        """Whether this module could make the relationship write-only if no other
+        module named it."""
+        try:
+            write_only_here(self.semantic, call, lazy)
+        except Refused:
+            return False
+        return True
 
     def _here(self) -> str:
         """This module, as the other modules' findings name it."""

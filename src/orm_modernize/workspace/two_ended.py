@@ -75,14 +75,8 @@ def with_shared_helpers(
             refused.append((helper, _not_checked(helper, missing[0], origin)))
         else:
             accepted.add(helper)
-    final = {
-        p: source
-        for p, source in sources.items()
-        if p in checked
-        and any(
-            p == origin[h] or p in r or p in (o or ()) for h, (r, o) in callers.items()
-        )
-    }
+    # Every module read is a helper's own or may call one: the checked ones run
+    final = {p: source for p, source in sources.items() if p in checked}
     done = replace(
         shared, accepted_helpers=frozenset(accepted), refused_helpers=tuple(refused)
     )

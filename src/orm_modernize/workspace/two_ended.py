@@ -280,12 +280,8 @@ def with_write_only_uses(
             or re.search(rb"\.%s\b" % re.escape(name.encode()), sources[p])
         ]
     asked = replace(project, dynamic_probed=frozenset(involved))
-    items: list[tuple[Path, bytes | FileError]] = [
-        (checked[p].path if p in checked else Path(p), source)
-        for p, source in sources.items()
-    ]
     refused: dict[tuple[str, str], str] = {}  # (name, module) -> why not its part
-    for result in checker.probing().check_all(items, asked):
+    for result in checker.probing().check_all(_items(sources, checked), asked):
         for use in result.exports.dynamic_uses:
             key = (use.name, os.path.abspath(result.path))
             refused[key] = refused.get(key) or use.refused
@@ -305,10 +301,8 @@ def with_write_only_uses(
     if not final_paths:
         return results
     both = replace(asked, write_only=tuple(decided))
-    last: list[tuple[Path, bytes | FileError]] = [
-        (checked[p].path, sources[p]) for p in sorted(final_paths)
-    ]
-    return _with_final(results, checker.check_all(last, both))
+    last = {p: sources[p] for p in sorted(final_paths)}
+    return _with_final(results, checker.check_all(_items(last, checked), both))
 
 
 def _refused_at_home(name: str, declaring: FileResult | None) -> bool:

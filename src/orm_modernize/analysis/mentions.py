@@ -93,13 +93,9 @@ def declared_once(
 ) -> tuple[tuple[str, str], ...]:
     """(name, the module (absolute path) declaring it) of each dynamic relationship
     that one module of the project declares, and no other."""
-    declaring: dict[bytes, list[str]] = {}
-    for path, module in facts:
-        for name in module.dynamic:
-            declaring.setdefault(name, []).append(os.path.abspath(path))
     return tuple(
-        (name.decode("latin-1"), paths[0])
-        for name, paths in sorted(declaring.items())
+        (name, paths[0])
+        for name, paths in _defining(facts, lambda module: module.dynamic)
         if len(paths) == 1
     )
 
@@ -109,15 +105,21 @@ def methods_named_elsewhere(
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(name, the modules (absolute paths) defining it) of each method of the
     `facts` that may return a query and that a module other than those names."""
-    defining: dict[str, list[str]] = {}
-    for path, module in facts:
-        for name in module.query_methods:
-            defining.setdefault(name.decode("latin-1"), []).append(
-                os.path.abspath(path)
-            )
     named = dict(mentions)
     return tuple(
         (name, tuple(paths))
-        for name, paths in sorted(defining.items())
+        for name, paths in _defining(facts, lambda module: module.query_methods)
         if set(named.get(name, ())) - set(paths)
     )
+
+
+def _defining(
+    facts: Sequence[tuple[Path, ModuleFacts]],
+    names: Callable[[ModuleFacts], Iterable[bytes]],
+) -> list[tuple[str, list[str]]]:
+    """(name, the modules (absolute paths) whose `names()` hold it), sorted."""
+    defining: dict[bytes, list[str]] = {}
+    for path, module in facts:
+        for name in names(module):
+            defining.setdefault(name, []).append(os.path.abspath(path))
+    return [(n.decode("latin-1"), paths) for n, paths in sorted(defining.items())]

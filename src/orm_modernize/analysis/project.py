@@ -131,6 +131,11 @@ class ProjectIndex:
         not looked for (the facts took it for neither)."""
         return next((paths for n, paths in self.mentions if n == name), None)
 
+    def naming_besides(self, name: str, here: str | Path | None) -> list[str]:
+        """`mentioning(name)` but `here`; none when it was not looked for."""
+        where = os.path.abspath(here) if here is not None else None
+        return [p for p in self.mentioning(name) or () if p != where]
+
     def query_function(
         self, qualified: str
     ) -> tuple[str, tuple[str, ...], tuple[str, ...], bool] | None:

@@ -6,8 +6,6 @@ at all (`shared_query_helpers.py`)."""
 
 from __future__ import annotations
 
-import os
-
 import libcst as cst
 
 from orm_modernize.analysis.query_chain import QueryChain
@@ -220,10 +218,8 @@ def method_calls(
     params = [*function.params.posonly_params, *function.params.params]
     if not params or params[0].name.value != "self":
         raise Refused(f"{why}, whose first parameter is not `self`")
-    here = os.path.abspath(semantic.path) if semantic.path is not None else None
-    naming = semantic.project.mentioning(name)
-    others = [p for p in naming or () if p != here]
-    if naming is None:
+    others = semantic.project.naming_besides(name, semantic.path)
+    if semantic.project.mentioning(name) is None:
         raise Refused(f"{why}, whose callers are not followed; convert them by hand")
     if any(
         f.name.value == name and f is not function

@@ -138,8 +138,7 @@ def shared_helper(
         why = f"and {refused}" if refused else why
     whom = "another module imports"
     if helper.method:
-        here = os.path.abspath(semantic.path) if semantic.path is not None else None
-        others = [p for p in semantic.project.mentioning(name) or () if p != here]
+        others = semantic.project.naming_besides(name, semantic.path)
         whom = f"other modules of the project may call ({_listed(others)})"
     raise Refused(
         f"the query is returned by `{name}()`, which {whom} {why};"

@@ -247,11 +247,9 @@ def _check_named_here_only(semantic: Semantic, name: str) -> None:
         raise Refused(decided.refused)
     if decided is not None or name in project.dynamic_probed:
         return  # the run that rewrites the other modules' uses (or asks them)
-    here = os.path.abspath(semantic.path) if semantic.path is not None else None
-    naming = semantic.project.mentioning(name)
-    if naming is None:
+    if project.mentioning(name) is None:
         raise Refused(f"the project's uses of `.{name}` were not looked for")
-    others = [os.path.relpath(p) for p in naming if p != here]
+    others = [os.path.relpath(p) for p in project.naming_besides(name, semantic.path)]
     if others:
         raise Refused(
             f"other modules of the project may use `.{name}` ({', '.join(others[:3])})"

@@ -110,7 +110,7 @@ def _callers(
     in `queries.active()`); None for those when a module surely does, in a way
     not followed: it imports the function's module and names `.name`, or imports
     the function through a module that re-exports it."""
-    named = [p for p in project.mentioning(helper.name) or () if p != where]
+    named = project.naming_besides(helper.name, where)
     if helper.owner:
         return named, []
     found = project.query_function(f"{helper.module}.{helper.name}")
@@ -255,7 +255,7 @@ def with_write_only_uses(
     checked = {os.path.abspath(r.path): r for r in results}
     involved: dict[str, list[str]] = {}  # name -> its module, then those naming it
     for name, declaring in project.dynamic:
-        others = [p for p in project.mentioning(name) or () if p != declaring]
+        others = project.naming_besides(name, declaring)
         if (
             others
             and any(p in checked for p in (declaring, *others))

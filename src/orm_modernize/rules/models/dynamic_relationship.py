@@ -181,8 +181,7 @@ class DynamicRelationship(Rule):
 
     def _named_elsewhere(self, name: str) -> bool:
         """Whether a module of the project besides this one names `.name`."""
-        here = self.semantic.path and os.path.abspath(self.semantic.path)
-        return any(p != here for p in self.semantic.project.mentioning(name) or ())
+        return bool(self.semantic.project.naming_besides(name, self.semantic.path))
 
     def _own_part(self, call: cst.Call, lazy: cst.Arg) -> bool:
         """Whether this module could make the relationship write-only if no other
